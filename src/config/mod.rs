@@ -1,0 +1,104 @@
+//! The keepalived.conf front-end: preprocessor ([`reader`]), word splitting
+//! ([`lexer`]), the keyword walker ([`parser`]), one module per block family
+//! holding its typed model and keyword table, and post-parse validation.
+
+pub mod bfd;
+pub mod diag;
+pub mod global;
+pub mod lexer;
+pub mod lvs;
+pub mod model;
+pub mod parser;
+pub mod reader;
+pub mod validate;
+pub mod vrrp;
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+pub use diag::{Diagnostic, Level, Loc, Report};
+pub use model::Config;
+use parser::{Ctx, Keyword};
+pub use reader::ReaderOptions;
+
+/// The root keyword table: every block family's top-level keywords.
+pub fn root_keywords() -> &'static [Keyword] {
+    static ROOT: OnceLock<Vec<Keyword>> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let mut v = Vec::new();
+        v.extend_from_slice(global::ROOT);
+        v.extend_from_slice(vrrp::ROOT);
+        v.extend_from_slice(lvs::ROOT);
+        v.extend_from_slice(bfd::ROOT);
+        v
+    })
+}
+
+/// Which block a keyword is valid in, if any (for "not valid here" help).
+pub fn known_elsewhere(word: &str) -> Option<String> {
+    fn walk(table: &[Keyword], path: &str, word: &str, depth: usize) -> Option<String> {
+        if depth > 6 {
+            return None;
+        }
+        for k in table {
+            if k.name == word {
+                return Some(if path.is_empty() { "the top level".into() } else { format!("'{path}'") });
+            }
+        }
+        for k in table {
+            if let Some(sub) = k.sub {
+                if let Some(found) = walk(sub, k.name, word, depth + 1) {
+                    return Some(found);
+                }
+            }
+        }
+        None
+    }
+    walk(root_keywords(), "", word, 0)
+}
+
+/// A message keepalived only logs (it does not count as a config error).
+pub fn note(msg: &str) {
+    NOTES.with(|n| n.borrow_mut().push(msg.to_string()));
+}
+
+thread_local! {
+    static NOTES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes the notes logged so far on this thread.
+pub fn take_notes() -> Vec<String> {
+    NOTES.with(|n| std::mem::take(&mut *n.borrow_mut()))
+}
+
+/// Result of loading a configuration.
+pub struct Loaded {
+    /// The typed configuration.
+    pub config: Config,
+    /// Everything reported.
+    pub report: Report,
+    /// Messages keepalived only logs.
+    pub notes: Vec<String>,
+}
+
+/// Parses from a reader and validates.
+pub fn load_from(reader: reader::Reader) -> Loaded {
+    let _ = take_notes();
+    let mut ctx = Ctx::new(reader);
+    let fatal = ctx.process(root_keywords(), 0, false).is_err();
+    if !fatal {
+        validate::validate(&mut ctx);
+    }
+    let (config, report) = ctx.finish();
+    Loaded { config, report, notes: take_notes() }
+}
+
+/// Reads, parses and validates a configuration file.
+pub fn load(path: &Path, opts: ReaderOptions) -> Loaded {
+    load_from(reader::Reader::open(path, opts))
+}
+
+/// Parses configuration text held in memory (tests, fuzzing).
+pub fn load_str(name: &str, text: &str, opts: ReaderOptions) -> Loaded {
+    load_from(reader::Reader::from_str(name, text, opts))
+}

@@ -1,0 +1,84 @@
+//! The `keepalived` binary.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use keepalived_rs::cli::{self, Cli};
+use keepalived_rs::config::{self, ReaderOptions};
+use keepalived_rs::sys;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::{ContextKind, ErrorKind};
+            match e.kind() {
+                ErrorKind::UnknownArgument => {
+                    let arg = e.get(ContextKind::InvalidArg).map(|v| v.to_string()).unwrap_or_default();
+                    eprintln!("Unknown option {arg}");
+                }
+                _ => eprintln!("{}", e.render().to_string().trim_end()),
+            }
+            return ExitCode::from(cli::EXIT_USAGE as u8);
+        }
+    };
+    if cli.help {
+        eprint!("{}", cli::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    if cli.version {
+        eprint!("{}", cli::version_banner());
+        return ExitCode::SUCCESS;
+    }
+    if let Some(name) = &cli.signum {
+        return match cli::signum(name) {
+            Some(n) => {
+                println!("{n}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("Unknown sigfunc {name}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if !cli.extra.is_empty() {
+        eprintln!("Unexpected argument(s): {} ", cli.extra.join(" "));
+    }
+    let opts = ReaderOptions {
+        config_id: Some(cli.config_id.clone().unwrap_or_else(sys::default_config_id)),
+        all_config: cli.all_config,
+        random_seed: None,
+    };
+    let loaded = config::load(&cli.conf_file(), opts);
+    if let Some(log) = &cli.config_test {
+        let mut out: Box<dyn Write> = if log.is_empty() {
+            Box::new(std::io::stderr())
+        } else {
+            match std::fs::File::create(log) {
+                Ok(f) => Box::new(f),
+                Err(_) => Box::new(std::io::stderr()),
+            }
+        };
+        for d in &loaded.report.diags {
+            let _ = writeln!(out, "{d}");
+        }
+        if cli.dump_conf {
+            let _ = writeln!(out, "{:#?}", loaded.config);
+        }
+        return ExitCode::from(loaded.report.exit_code() as u8);
+    }
+    if cli.dump_conf {
+        println!("{:#?}", loaded.config);
+    }
+    for d in &loaded.report.diags {
+        eprintln!("{}", d.headline());
+    }
+    if loaded.report.fatal {
+        return ExitCode::from(2);
+    }
+    eprintln!("keepalived-rs: only configuration checking (-t) is implemented so far");
+    ExitCode::from(1)
+}
