@@ -10,6 +10,7 @@ pub mod lvs;
 pub mod model;
 pub mod parser;
 pub mod reader;
+pub mod script;
 pub mod validate;
 pub mod vrrp;
 
