@@ -80,14 +80,13 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Starts reading the main configuration file.
-    pub fn open(path: &Path, opts: ReaderOptions) -> Reader {
+    fn new(opts: ReaderOptions) -> Reader {
         let rng = opts.random_seed.unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_nanos() as u64)
         }) | 1;
-        let mut r = Reader {
+        Reader {
             opts,
             stack: Vec::new(),
             defs: Vec::new(),
@@ -97,15 +96,20 @@ impl Reader {
             produced: 0,
             rng,
             report: Report::default(),
-        };
+        }
+    }
+
+    /// Starts reading the main configuration file.
+    pub fn open(path: &Path, opts: ReaderOptions) -> Reader {
+        let mut r = Reader::new(opts);
         r.include(path, IncludeKind::Main, None);
         r
     }
 
-    /// Reads from an in-memory text (tests, fuzzing).
+    /// Reads from an in-memory text (tests, fuzzing); includes are resolved
+    /// against the current directory.
     pub fn from_str(name: &str, text: &str, opts: ReaderOptions) -> Reader {
-        let mut r = Reader::open(Path::new("/nonexistent/\0"), opts);
-        r.report = Report::default();
+        let mut r = Reader::new(opts);
         r.push_source(Arc::new(PathBuf::from(name)), Path::new("."), text);
         r
     }
@@ -477,14 +481,12 @@ impl Reader {
         let base = self.current_dir();
         let pat = pattern.to_string_lossy().into_owned();
         let mut files = Vec::new();
-        let mut any_wild = false;
         for p in brace_expand(&pat) {
             let full = if Path::new(&p).is_absolute() || kind == IncludeKind::Main {
                 PathBuf::from(&p)
             } else {
                 base.join(&p)
             };
-            any_wild |= p.contains(['*', '?', '[']);
             match glob::glob(&full.to_string_lossy()) {
                 Ok(paths) => {
                     let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| !p.is_dir()).collect();
@@ -501,21 +503,29 @@ impl Reader {
                 }
             }
         }
+        // Which missing includes are errors, as measured on keepalived 2.2.7:
+        // `includem`/`includew` unless the pattern uses braces, `includeb`
+        // only when it does, `includea` (and `-e`) always; `include` and
+        // `includer` never. An error here makes `-t` exit 6.
+        let braces = pat.contains('{');
         let strict = self.opts.all_config
-            || matches!(kind, IncludeKind::All | IncludeKind::Match)
-            || (kind == IncludeKind::Wildcard && any_wild)
-            || (kind == IncludeKind::Brace && pat.contains('{'));
+            || match kind {
+                IncludeKind::All => true,
+                IncludeKind::Match | IncludeKind::Wildcard => !braces,
+                IncludeKind::Brace => braces,
+                IncludeKind::Main | IncludeKind::Plain | IncludeKind::Readable => false,
+            };
         if files.is_empty() {
             if kind == IncludeKind::Main {
                 self.error(Level::CannotRun, None, format!("Config files missing '{}'.", pat));
                 return;
             }
-            let level = if strict { Level::Security } else { Level::Error };
-            if strict || kind != IncludeKind::Plain {
-                self.error(level, loc, format!("Config files missing '{}'.", pat));
+            if strict {
+                self.error(Level::Security, loc, format!("Config files missing '{}'.", pat));
             } else {
                 // keepalived only logs this one; it does not count as an error.
-                crate::config::note(&format!("{} Config files missing '{}'.", loc.map(|l| l.to_string()).unwrap_or_default(), pat));
+                let at = loc.map(|l| format!("{l} ")).unwrap_or_default();
+                crate::config::note(&format!("{at}Config files missing '{pat}'."));
             }
             return;
         }
@@ -807,3 +817,256 @@ pub fn brace_expand(pat: &str) -> Vec<String> {
     out
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ReaderOptions {
+        ReaderOptions { config_id: Some("node1".into()), all_config: false, random_seed: Some(7) }
+    }
+
+    /// All logical lines of a text, as `line_no:text`.
+    fn lines_of(text: &str) -> (Vec<String>, Report) {
+        let mut r = Reader::from_str("k.conf", text, opts());
+        let mut out = Vec::new();
+        while let Some(l) = r.next_line() {
+            out.push(format!("{}:{}", l.loc.line, l.text));
+        }
+        (out, r.report)
+    }
+
+    fn texts(text: &str) -> Vec<String> {
+        lines_of(text).0.into_iter().map(|l| l.split_once(':').unwrap().1.to_string()).collect()
+    }
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("kars-reader-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn comment_hash_and_bang_run_to_end_of_line() {
+        assert_eq!(texts("priority 100 # c\n! whole line\nstate BACKUP ! c".replace("\\n", "\n").as_str()), ["priority 100", "state BACKUP"]);
+    }
+
+    #[test]
+    fn comment_chars_inside_double_quotes_are_kept() {
+        assert_eq!(texts("script \"echo #1 !x\" # gone"), ["script \"echo #1 !x\""]);
+    }
+
+    #[test]
+    fn single_quotes_do_not_protect_comments() {
+        assert_eq!(texts("script 'a # b'"), ["script 'a"]);
+    }
+
+    #[test]
+    fn escaped_comment_chars_are_literal_outside_quotes() {
+        assert_eq!(texts("auth_pass a\\#b\\!c"), ["auth_pass a#b!c"]);
+    }
+
+    #[test]
+    fn blank_lines_and_comments_keep_line_numbers() {
+        let (l, _) = lines_of("\n# c\n\n  router_id x  \n");
+        assert_eq!(l, ["4:router_id x"]);
+    }
+
+    #[test]
+    fn braces_split_lines() {
+        assert_eq!(texts("track_script { chk }"), ["track_script", "{", "chk", "}"]);
+        assert_eq!(texts("auth_type PASS; }"), ["auth_type PASS;", "}"]);
+    }
+
+    #[test]
+    fn brace_may_open_on_next_line() {
+        assert_eq!(texts("vrrp_script chk\n{\n}"), ["vrrp_script chk", "{", "}"]);
+    }
+
+    #[test]
+    fn braces_inside_quotes_do_not_split() {
+        assert_eq!(texts("script \"a { b }\" {"), ["script \"a { b }\"", "{"]);
+    }
+
+    #[test]
+    fn extra_close_brace_is_reported() {
+        let (_, r) = lines_of("a {\n}\n}");
+        assert_eq!(r.diags[0].message, "Extra '}' found");
+    }
+
+    #[test]
+    fn missing_close_brace_is_reported() {
+        let (_, r) = lines_of("a {\nb {\n}");
+        assert_eq!(r.diags[0].message, "There are 1 missing '}'s or extra '{'s");
+    }
+
+    #[test]
+    fn unterminated_quote_is_reported() {
+        let (_, r) = lines_of("router_id \"a b");
+        assert_eq!(r.diags[0].message, "Unterminated quote 'router_id \"a b'");
+    }
+
+    #[test]
+    fn line_limit_is_1023_bytes() {
+        let ok = format!("x {}", "a".repeat(MAX_LINE - 2));
+        assert_eq!(texts(&ok).len(), 1);
+        let (l, r) = lines_of(&format!("{ok}a\ny"));
+        assert_eq!(l, ["2:y"]);
+        assert_eq!(r.diags[0].message, "line too long - ignoring");
+    }
+
+    #[test]
+    fn conditional_lines_match_config_id() {
+        assert_eq!(texts("@node1 a\n@node2 b\n@^node1 c\n@^node2 d\n@node1"), ["a", "d"]);
+    }
+
+    #[test]
+    fn definitions_expand_plain_and_braced() {
+        assert_eq!(texts("$IF=eth0\ninterface $IF\nx ${IF}:1"), ["interface eth0", "x eth0:1"]);
+    }
+
+    #[test]
+    fn definitions_expand_recursively_at_use_time() {
+        assert_eq!(texts("$A=$B\n$B=1\nv $A\n$B=2\nv $A"), ["v 1", "v 2"]);
+    }
+
+    #[test]
+    fn undefined_names_are_left_untouched() {
+        assert_eq!(texts("$A=1\nscript \"echo $HOME ${X}\""), ["script \"echo $HOME ${X}\""]);
+    }
+
+    #[test]
+    fn self_referencing_definition_is_an_error_not_a_hang() {
+        // keepalived 2.2.7 loops forever on this.
+        let (l, r) = lines_of("$IF=$IF\ninterface $IF\nnext");
+        assert_eq!(l, ["3:next"]);
+        assert!(r.diags[0].message.contains("does not terminate"), "{:?}", r.diags);
+    }
+
+    #[test]
+    fn multiline_definition_expands_to_several_lines() {
+        let t = "$BLK= \\\nvirtual_ipaddress { \\\n  10.0.0.1 \\\n}\nvrrp_instance X {\n$BLK\n}";
+        assert_eq!(texts(t), ["vrrp_instance X", "{", "virtual_ipaddress", "{", "10.0.0.1", "}", "}"]);
+    }
+
+    #[test]
+    fn builtin_definitions() {
+        std::env::set_var("KARS_TEST_ENV", "val");
+        assert_eq!(
+            texts("$Z=1\na ${_HASH}${_BANG} ${_INSTANCE} ${_ENV KARS_TEST_ENV}"),
+            ["a #! node1 val"]
+        );
+        let r = texts("$Z=1\nr ${_RANDOM 5 6}");
+        assert!(r == ["r 5"] || r == ["r 6"], "{r:?}");
+        assert_eq!(texts("$Z=1\np ${_PWD}"), ["p ."]);
+    }
+
+    #[test]
+    fn seq_repeats_rest_of_line() {
+        assert_eq!(texts("~SEQ(i, 1, 3) ip 10.0.0.$i"), ["ip 10.0.0.1", "ip 10.0.0.2", "ip 10.0.0.3"]);
+        assert_eq!(texts("~SEQ(i, 3) n $i"), ["n 1", "n 2", "n 3"]);
+        assert_eq!(texts("~SEQ(i, 5, -2, 1) n $i"), ["n 5", "n 3", "n 1"]);
+        assert_eq!(texts("~SEQx(i, 9, 11) n $i"), ["n 9", "n a", "n b"]);
+    }
+
+    #[test]
+    fn nested_seq() {
+        assert_eq!(texts("~SEQ(a, 1, 2) ~SEQ(b, 1, 2) ${a}.$b"), ["1.1", "1.2", "2.1", "2.2"]);
+    }
+
+    #[test]
+    fn lst_repeats_over_values() {
+        assert_eq!(texts("~LST(v, x, y) k $v"), ["k x", "k y"]);
+        assert_eq!(texts("~LST({a,b},{1,2},{3,4}) ${a}-$b"), ["1-2", "3-4"]);
+    }
+
+    #[test]
+    fn invalid_seq_is_reported() {
+        let (l, r) = lines_of("~SEQ(i, 1, 0, 3) x");
+        assert!(l.is_empty());
+        assert!(r.diags[0].message.starts_with("Invalid ~SEQ"));
+    }
+
+    #[test]
+    fn huge_seq_is_bounded() {
+        let (_, r) = lines_of("~SEQ(i, 1, 1000000000000) x");
+        assert!(r.diags[0].message.starts_with("Invalid ~SEQ"));
+    }
+
+    #[test]
+    fn include_glob_relative_to_including_file() {
+        let d = tmpdir("glob");
+        std::fs::create_dir_all(d.join("conf.d")).unwrap();
+        std::fs::write(d.join("conf.d/b.conf"), "b\n").unwrap();
+        std::fs::write(d.join("conf.d/a.conf"), "a\ninclude ../c.conf\n").unwrap();
+        std::fs::write(d.join("c.conf"), "c\n").unwrap();
+        std::fs::write(d.join("main.conf"), "first\ninclude conf.d/*.conf\nlast\n").unwrap();
+        let mut r = Reader::open(&d.join("main.conf"), opts());
+        let mut got = Vec::new();
+        while let Some(l) = r.next_line() {
+            got.push(format!("{}:{}", l.loc.file.file_name().unwrap().to_string_lossy(), l.text));
+        }
+        assert_eq!(got, ["main.conf:first", "a.conf:a", "c.conf:c", "b.conf:b", "main.conf:last"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn include_brace_expansion() {
+        assert_eq!(brace_expand("x/{a,b}.conf"), ["x/a.conf", "x/b.conf"]);
+        assert_eq!(brace_expand("{a,b{1,2}}c"), ["ac", "b1c", "b2c"]);
+        let d = tmpdir("brace");
+        std::fs::write(d.join("a.conf"), "A\n").unwrap();
+        std::fs::write(d.join("b.conf"), "B\n").unwrap();
+        std::fs::write(d.join("m.conf"), "include {b,a}.conf\n").unwrap();
+        let mut r = Reader::open(&d.join("m.conf"), opts());
+        let mut got = Vec::new();
+        while let Some(l) = r.next_line() {
+            got.push(l.text);
+        }
+        assert_eq!(got, ["B", "A"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn missing_plain_include_is_only_logged() {
+        let (_, r) = lines_of("include /nonexistent/x.conf\nincluder /nonexistent/y.conf");
+        assert!(r.diags.is_empty());
+    }
+
+    #[test]
+    fn missing_strict_include_is_an_exit_6_error() {
+        for (kw, pat, strict) in [
+            ("includea", "/nonexistent/x.conf", true),
+            ("includem", "/nonexistent/*.conf", true),
+            ("includem", "/nonexistent/{a,b}.conf", false),
+            ("includew", "/nonexistent/x.conf", true),
+            ("includeb", "/nonexistent/x.conf", false),
+            ("includeb", "/nonexistent/{a,b}.conf", true),
+        ] {
+            let (_, r) = lines_of(&format!("{kw} {pat}"));
+            assert_eq!(r.exit_code(), if strict { 6 } else { 0 }, "{kw} {pat}");
+        }
+    }
+
+    #[test]
+    fn all_config_option_makes_every_include_strict() {
+        let mut r = Reader::from_str("k.conf", "include /nonexistent/x.conf", ReaderOptions { all_config: true, ..opts() });
+        while r.next_line().is_some() {}
+        assert_eq!(r.report.exit_code(), 6);
+    }
+
+    #[test]
+    fn include_loop_is_bounded() {
+        let d = tmpdir("loop");
+        std::fs::write(d.join("self.conf"), "x\ninclude self.conf\n").unwrap();
+        let mut r = Reader::open(&d.join("self.conf"), opts());
+        let mut n = 0;
+        while r.next_line().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, MAX_INCLUDE_DEPTH);
+        assert!(r.report.diags[0].message.contains("include depth"));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
