@@ -120,7 +120,12 @@ impl Reader {
         if text.ends_with('\n') {
             lines.pop();
         }
-        self.stack.push(Source { path, dir: dir.to_path_buf(), lines, next: 0 });
+        self.stack.push(Source {
+            path,
+            dir: dir.to_path_buf(),
+            lines,
+            next: 0,
+        });
     }
 
     fn error(&mut self, level: Level, loc: Option<Loc>, msg: impl Into<String>) {
@@ -136,7 +141,9 @@ impl Reader {
 
     /// The directory relative paths are resolved against (the current file's).
     pub fn current_dir(&self) -> PathBuf {
-        self.stack.last().map_or_else(|| PathBuf::from("."), |s| s.dir.clone())
+        self.stack
+            .last()
+            .map_or_else(|| PathBuf::from("."), |s| s.dir.clone())
     }
 
     /// The next logical line, or `None` at the end of all input.
@@ -145,7 +152,11 @@ impl Reader {
             if self.produced >= MAX_LINES {
                 if self.produced == MAX_LINES {
                     self.produced += 1;
-                    self.error(Level::Error, None, "Configuration expands to too many lines - ignoring the rest");
+                    self.error(
+                        Level::Error,
+                        None,
+                        "Configuration expands to too many lines - ignoring the rest",
+                    );
                 }
                 return None;
             }
@@ -168,7 +179,11 @@ impl Reader {
                 if self.stack.is_empty() {
                     if self.block_depth > 0 {
                         let n = self.block_depth;
-                        self.error(Level::Error, None, format!("There are {n} missing '}}'s or extra '{{'s"));
+                        self.error(
+                            Level::Error,
+                            None,
+                            format!("There are {n} missing '}}'s or extra '{{'s"),
+                        );
                         self.block_depth = 0;
                     }
                     return None;
@@ -177,7 +192,10 @@ impl Reader {
             }
             let raw = std::mem::take(&mut src.lines[src.next]);
             src.next += 1;
-            let loc = Loc { file: src.path.clone(), line: src.next as u32 };
+            let loc = Loc {
+                file: src.path.clone(),
+                line: src.next as u32,
+            };
             self.physical_line(loc, raw);
         }
     }
@@ -191,12 +209,20 @@ impl Reader {
             return;
         }
         if raw.contains('\0') {
-            self.error(Level::Error, Some(loc), "Configuration line contains NUL - ignoring");
+            self.error(
+                Level::Error,
+                Some(loc),
+                "Configuration line contains NUL - ignoring",
+            );
             return;
         }
         let (text, unterminated) = decomment(&raw);
         if unterminated {
-            self.error(Level::Error, Some(loc.clone()), format!("Unterminated quote '{}'", text));
+            self.error(
+                Level::Error,
+                Some(loc.clone()),
+                format!("Unterminated quote '{}'", text),
+            );
         }
         if let Some(idx) = self.multiline_def {
             // Continuation of a multi-line `$NAME=` definition.
@@ -236,7 +262,9 @@ impl Reader {
                 if let Some((name, value)) = parse_definition(&text) {
                     let multiline = value.ends_with('\\');
                     let value = if multiline {
-                        value[..value.len() - 1].trim_end_matches([' ', '\t']).to_string()
+                        value[..value.len() - 1]
+                            .trim_end_matches([' ', '\t'])
+                            .to_string()
                     } else {
                         value.to_string()
                     };
@@ -305,7 +333,11 @@ impl Reader {
             d.value = value.to_string();
             d.multiline = multiline;
         } else {
-            self.defs.push(Def { name: name.to_string(), value: value.to_string(), multiline });
+            self.defs.push(Def {
+                name: name.to_string(),
+                value: value.to_string(),
+                multiline,
+            });
         }
     }
 
@@ -324,7 +356,9 @@ impl Reader {
         while let Some(off) = text[pos..].find('$') {
             let at = pos + off;
             pos = at + 1;
-            let Some(r) = self.lookup(loc, &text[at + 1..]) else { continue };
+            let Some(r) = self.lookup(loc, &text[at + 1..]) else {
+                continue;
+            };
             let (consumed, value, multiline) = r;
             let after = &text[at + 1 + consumed..];
             if multiline {
@@ -356,7 +390,9 @@ impl Reader {
         if !(first.is_ascii_alphabetic() || first == '_') {
             return None;
         }
-        let name_len = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
+        let name_len = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(body.len());
         let name = &body[..name_len];
         let mut params = "";
         let consumed;
@@ -383,7 +419,10 @@ impl Reader {
             "_BANG" => Some("!".into()),
             "_ENV" if braces => Some(std::env::var(params).unwrap_or_default()),
             "_RANDOM" => {
-                let nums: Vec<u64> = params.split_whitespace().filter_map(|p| p.parse().ok()).collect();
+                let nums: Vec<u64> = params
+                    .split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect();
                 let (min, max) = match nums.as_slice() {
                     [] => (0, 32767),
                     [max] => (0, *max),
@@ -395,7 +434,11 @@ impl Reader {
             _ => None,
         };
         // A user definition overrides a built-in of the same name.
-        if let Some(d) = self.defs.iter().find(|d| d.name == name && (at_end || !d.multiline)) {
+        if let Some(d) = self
+            .defs
+            .iter()
+            .find(|d| d.name == name && (at_end || !d.multiline))
+        {
             if !params.is_empty() {
                 return None;
             }
@@ -413,12 +456,22 @@ impl Reader {
         let rest = rest.trim_start_matches([' ', '\t']);
         let bad = |r: &mut Reader| {
             let kind = if is_lst { "~LST" } else { "~SEQ" };
-            r.error(Level::Error, Some(loc.clone()), format!("Invalid {kind} specification '{text}'"));
+            r.error(
+                Level::Error,
+                Some(loc.clone()),
+                format!("Invalid {kind} specification '{text}'"),
+            );
         };
-        let Some(inner) = rest.strip_prefix('(') else { return bad(self) };
-        let Some(close) = find_close_paren(inner) else { return bad(self) };
+        let Some(inner) = rest.strip_prefix('(') else {
+            return bad(self);
+        };
+        let Some(close) = find_close_paren(inner) else {
+            return bad(self);
+        };
         let args_text = inner[..close].to_string();
-        let body = inner[close + 1..].trim_start_matches([' ', '\t']).to_string();
+        let body = inner[close + 1..]
+            .trim_start_matches([' ', '\t'])
+            .to_string();
         // Definitions may be used in the parameters.
         let args_text = match self.replace_params(&loc, &args_text) {
             Expansion::Changed(t, m) if m.is_empty() => t,
@@ -475,7 +528,14 @@ impl Reader {
 
     fn include(&mut self, pattern: &Path, kind: IncludeKind, loc: Option<Loc>) {
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
-            self.error(Level::Error, loc, format!("include depth exceeded at '{}' - ignoring", pattern.display()));
+            self.error(
+                Level::Error,
+                loc,
+                format!(
+                    "include depth exceeded at '{}' - ignoring",
+                    pattern.display()
+                ),
+            );
             return;
         }
         let base = self.current_dir();
@@ -489,7 +549,10 @@ impl Reader {
             };
             match glob::glob(&full.to_string_lossy()) {
                 Ok(paths) => {
-                    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| !p.is_dir()).collect();
+                    let mut found: Vec<PathBuf> = paths
+                        .filter_map(Result::ok)
+                        .filter(|p| !p.is_dir())
+                        .collect();
                     found.sort();
                     if found.is_empty() && !p.contains(['*', '?', '[']) && full.exists() {
                         found.push(full.clone());
@@ -517,11 +580,19 @@ impl Reader {
             };
         if files.is_empty() {
             if kind == IncludeKind::Main {
-                self.error(Level::CannotRun, None, format!("Config files missing '{}'.", pat));
+                self.error(
+                    Level::CannotRun,
+                    None,
+                    format!("Config files missing '{}'.", pat),
+                );
                 return;
             }
             if strict {
-                self.error(Level::Security, loc, format!("Config files missing '{}'.", pat));
+                self.error(
+                    Level::Security,
+                    loc,
+                    format!("Config files missing '{}'.", pat),
+                );
             } else {
                 // keepalived only logs this one; it does not count as an error.
                 let at = loc.map(|l| format!("{l} ")).unwrap_or_default();
@@ -534,11 +605,18 @@ impl Reader {
         for f in files.into_iter().rev() {
             match read_config_file(&f) {
                 Ok(text) => {
-                    let dir = f.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+                    let dir = f
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| PathBuf::from("."));
                     self.push_source(Arc::new(f), &dir, &text);
                 }
                 Err(e) => {
-                    let level = if kind == IncludeKind::Main { Level::CannotRun } else { Level::Error };
+                    let level = if kind == IncludeKind::Main {
+                        Level::CannotRun
+                    } else {
+                        Level::Error
+                    };
                     self.error(level, loc.clone(), e);
                 }
             }
@@ -552,10 +630,16 @@ impl Reader {
             return None;
         }
         let (head, rest) = if text.starts_with(['{', '}']) {
-            (text[..1].to_string(), text[1..].trim_start_matches([' ', '\t']).to_string())
+            (
+                text[..1].to_string(),
+                text[1..].trim_start_matches([' ', '\t']).to_string(),
+            )
         } else {
             match find_unquoted_brace(&text) {
-                Some(i) => (text[..i].trim_end_matches([' ', '\t']).to_string(), text[i..].to_string()),
+                Some(i) => (
+                    text[..i].trim_end_matches([' ', '\t']).to_string(),
+                    text[i..].to_string(),
+                ),
                 None => (text, String::new()),
             }
         };
@@ -600,16 +684,30 @@ fn push_def_line(value: &mut String, line: &str) {
 
 fn read_config_file(path: &Path) -> Result<String, String> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("Configuration file '{}' open problem ({e}) - skipping", path.display()))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        format!(
+            "Configuration file '{}' open problem ({e}) - skipping",
+            path.display()
+        )
+    })?;
     if !meta.is_file() || meta.permissions().mode() & 0o111 != 0 {
-        return Err(format!("Configuration file '{}' is not a regular non-executable file - skipping", path.display()));
+        return Err(format!(
+            "Configuration file '{}' is not a regular non-executable file - skipping",
+            path.display()
+        ));
     }
     if meta.len() > MAX_FILE {
-        return Err(format!("Configuration file '{}' is too large - skipping", path.display()));
+        return Err(format!(
+            "Configuration file '{}' is too large - skipping",
+            path.display()
+        ));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("Configuration file '{}' open problem ({e}) - skipping", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!(
+            "Configuration file '{}' open problem ({e}) - skipping",
+            path.display()
+        )
+    })?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -661,10 +759,15 @@ fn parse_definition(text: &str) -> Option<(String, &str)> {
     if !(first.is_ascii_alphabetic() || first == '_') {
         return None;
     }
-    let name_len = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
+    let name_len = body
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(body.len());
     let rest = body[name_len..].trim_start_matches([' ', '\t']);
     let value = rest.strip_prefix('=')?;
-    Some((body[..name_len].to_string(), value.trim_start_matches([' ', '\t'])))
+    Some((
+        body[..name_len].to_string(),
+        value.trim_start_matches([' ', '\t']),
+    ))
 }
 
 fn find_close_paren(s: &str) -> Option<usize> {
@@ -700,9 +803,16 @@ fn parse_long(s: &str) -> Option<i64> {
 fn parse_seq(args: &str, hex: bool) -> Option<(String, Vec<String>)> {
     let parts: Vec<&str> = args.split(',').map(str::trim).collect();
     let var = parts.first().filter(|v| !v.is_empty())?.to_string();
-    let nums: Vec<i64> = parts[1..].iter().map(|p| parse_long(p)).collect::<Option<_>>()?;
+    let nums: Vec<i64> = parts[1..]
+        .iter()
+        .map(|p| parse_long(p))
+        .collect::<Option<_>>()?;
     let (start, step, end) = match nums.as_slice() {
-        [end] => (if *end < 0 { -1 } else { 1 }, if *end < 1 { -1 } else { 1 }, *end),
+        [end] => (
+            if *end < 0 { -1 } else { 1 },
+            if *end < 1 { -1 } else { 1 },
+            *end,
+        ),
         [start, end] => (*start, if start <= end { 1 } else { -1 }, *end),
         [start, step, end] => (*start, *step, *end),
         _ => return None,
@@ -735,16 +845,29 @@ fn parse_lst(args: &str) -> Option<Vec<Vec<(String, String)>>> {
         let mut out = Vec::new();
         for g in &groups[1..] {
             let g = g.trim();
-            let vals = g.strip_prefix('{').and_then(|v| v.strip_suffix('}')).unwrap_or(g);
+            let vals = g
+                .strip_prefix('{')
+                .and_then(|v| v.strip_suffix('}'))
+                .unwrap_or(g);
             let vals: Vec<&str> = vals.split(',').map(str::trim).collect();
-            out.push(vars.iter().cloned().zip(vals.iter().map(|v| v.to_string())).collect());
+            out.push(
+                vars.iter()
+                    .cloned()
+                    .zip(vals.iter().map(|v| v.to_string()))
+                    .collect(),
+            );
         }
         Some(out)
     } else {
         if first.is_empty() {
             return None;
         }
-        Some(groups[1..].iter().map(|v| vec![(first.to_string(), v.trim().to_string())]).collect())
+        Some(
+            groups[1..]
+                .iter()
+                .map(|v| vec![(first.to_string(), v.trim().to_string())])
+                .collect(),
+        )
     }
 }
 
@@ -781,7 +904,9 @@ fn find_unquoted_brace(s: &str) -> Option<usize> {
 
 /// Expands `{a,b}` alternatives as `glob(GLOB_BRACE)` does.
 pub fn brace_expand(pat: &str) -> Vec<String> {
-    let Some(open) = pat.find('{') else { return vec![pat.to_string()] };
+    let Some(open) = pat.find('{') else {
+        return vec![pat.to_string()];
+    };
     let mut depth = 0;
     let mut close = None;
     let mut commas = Vec::new();
@@ -799,7 +924,9 @@ pub fn brace_expand(pat: &str) -> Vec<String> {
             _ => {}
         }
     }
-    let Some(close) = close else { return vec![pat.to_string()] };
+    let Some(close) = close else {
+        return vec![pat.to_string()];
+    };
     let (pre, post) = (&pat[..open], &pat[close + 1..]);
     let mut bounds = vec![open];
     bounds.extend(commas);
@@ -817,13 +944,16 @@ pub fn brace_expand(pat: &str) -> Vec<String> {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn opts() -> ReaderOptions {
-        ReaderOptions { config_id: Some("node1".into()), all_config: false, random_seed: Some(7) }
+        ReaderOptions {
+            config_id: Some("node1".into()),
+            all_config: false,
+            random_seed: Some(7),
+        }
     }
 
     /// All logical lines of a text, as `line_no:text`.
@@ -837,7 +967,11 @@ mod tests {
     }
 
     fn texts(text: &str) -> Vec<String> {
-        lines_of(text).0.into_iter().map(|l| l.split_once(':').unwrap().1.to_string()).collect()
+        lines_of(text)
+            .0
+            .into_iter()
+            .map(|l| l.split_once(':').unwrap().1.to_string())
+            .collect()
     }
 
     fn tmpdir(tag: &str) -> PathBuf {
@@ -849,12 +983,22 @@ mod tests {
 
     #[test]
     fn comment_hash_and_bang_run_to_end_of_line() {
-        assert_eq!(texts("priority 100 # c\n! whole line\nstate BACKUP ! c".replace("\\n", "\n").as_str()), ["priority 100", "state BACKUP"]);
+        assert_eq!(
+            texts(
+                "priority 100 # c\n! whole line\nstate BACKUP ! c"
+                    .replace("\\n", "\n")
+                    .as_str()
+            ),
+            ["priority 100", "state BACKUP"]
+        );
     }
 
     #[test]
     fn comment_chars_inside_double_quotes_are_kept() {
-        assert_eq!(texts("script \"echo #1 !x\" # gone"), ["script \"echo #1 !x\""]);
+        assert_eq!(
+            texts("script \"echo #1 !x\" # gone"),
+            ["script \"echo #1 !x\""]
+        );
     }
 
     #[test]
@@ -875,13 +1019,19 @@ mod tests {
 
     #[test]
     fn braces_split_lines() {
-        assert_eq!(texts("track_script { chk }"), ["track_script", "{", "chk", "}"]);
+        assert_eq!(
+            texts("track_script { chk }"),
+            ["track_script", "{", "chk", "}"]
+        );
         assert_eq!(texts("auth_type PASS; }"), ["auth_type PASS;", "}"]);
     }
 
     #[test]
     fn brace_may_open_on_next_line() {
-        assert_eq!(texts("vrrp_script chk\n{\n}"), ["vrrp_script chk", "{", "}"]);
+        assert_eq!(
+            texts("vrrp_script chk\n{\n}"),
+            ["vrrp_script chk", "{", "}"]
+        );
     }
 
     #[test]
@@ -918,12 +1068,18 @@ mod tests {
 
     #[test]
     fn conditional_lines_match_config_id() {
-        assert_eq!(texts("@node1 a\n@node2 b\n@^node1 c\n@^node2 d\n@node1"), ["a", "d"]);
+        assert_eq!(
+            texts("@node1 a\n@node2 b\n@^node1 c\n@^node2 d\n@node1"),
+            ["a", "d"]
+        );
     }
 
     #[test]
     fn definitions_expand_plain_and_braced() {
-        assert_eq!(texts("$IF=eth0\ninterface $IF\nx ${IF}:1"), ["interface eth0", "x eth0:1"]);
+        assert_eq!(
+            texts("$IF=eth0\ninterface $IF\nx ${IF}:1"),
+            ["interface eth0", "x eth0:1"]
+        );
     }
 
     #[test]
@@ -933,7 +1089,10 @@ mod tests {
 
     #[test]
     fn undefined_names_are_left_untouched() {
-        assert_eq!(texts("$A=1\nscript \"echo $HOME ${X}\""), ["script \"echo $HOME ${X}\""]);
+        assert_eq!(
+            texts("$A=1\nscript \"echo $HOME ${X}\""),
+            ["script \"echo $HOME ${X}\""]
+        );
     }
 
     #[test]
@@ -941,13 +1100,28 @@ mod tests {
         // keepalived 2.2.7 loops forever on this.
         let (l, r) = lines_of("$IF=$IF\ninterface $IF\nnext");
         assert_eq!(l, ["3:next"]);
-        assert!(r.diags[0].message.contains("does not terminate"), "{:?}", r.diags);
+        assert!(
+            r.diags[0].message.contains("does not terminate"),
+            "{:?}",
+            r.diags
+        );
     }
 
     #[test]
     fn multiline_definition_expands_to_several_lines() {
         let t = "$BLK= \\\nvirtual_ipaddress { \\\n  10.0.0.1 \\\n}\nvrrp_instance X {\n$BLK\n}";
-        assert_eq!(texts(t), ["vrrp_instance X", "{", "virtual_ipaddress", "{", "10.0.0.1", "}", "}"]);
+        assert_eq!(
+            texts(t),
+            [
+                "vrrp_instance X",
+                "{",
+                "virtual_ipaddress",
+                "{",
+                "10.0.0.1",
+                "}",
+                "}"
+            ]
+        );
     }
 
     #[test]
@@ -964,7 +1138,10 @@ mod tests {
 
     #[test]
     fn seq_repeats_rest_of_line() {
-        assert_eq!(texts("~SEQ(i, 1, 3) ip 10.0.0.$i"), ["ip 10.0.0.1", "ip 10.0.0.2", "ip 10.0.0.3"]);
+        assert_eq!(
+            texts("~SEQ(i, 1, 3) ip 10.0.0.$i"),
+            ["ip 10.0.0.1", "ip 10.0.0.2", "ip 10.0.0.3"]
+        );
         assert_eq!(texts("~SEQ(i, 3) n $i"), ["n 1", "n 2", "n 3"]);
         assert_eq!(texts("~SEQ(i, 5, -2, 1) n $i"), ["n 5", "n 3", "n 1"]);
         assert_eq!(texts("~SEQx(i, 9, 11) n $i"), ["n 9", "n a", "n b"]);
@@ -972,7 +1149,10 @@ mod tests {
 
     #[test]
     fn nested_seq() {
-        assert_eq!(texts("~SEQ(a, 1, 2) ~SEQ(b, 1, 2) ${a}.$b"), ["1.1", "1.2", "2.1", "2.2"]);
+        assert_eq!(
+            texts("~SEQ(a, 1, 2) ~SEQ(b, 1, 2) ${a}.$b"),
+            ["1.1", "1.2", "2.1", "2.2"]
+        );
     }
 
     #[test]
@@ -1005,9 +1185,22 @@ mod tests {
         let mut r = Reader::open(&d.join("main.conf"), opts());
         let mut got = Vec::new();
         while let Some(l) = r.next_line() {
-            got.push(format!("{}:{}", l.loc.file.file_name().unwrap().to_string_lossy(), l.text));
+            got.push(format!(
+                "{}:{}",
+                l.loc.file.file_name().unwrap().to_string_lossy(),
+                l.text
+            ));
         }
-        assert_eq!(got, ["main.conf:first", "a.conf:a", "c.conf:c", "b.conf:b", "main.conf:last"]);
+        assert_eq!(
+            got,
+            [
+                "main.conf:first",
+                "a.conf:a",
+                "c.conf:c",
+                "b.conf:b",
+                "main.conf:last"
+            ]
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -1051,7 +1244,14 @@ mod tests {
 
     #[test]
     fn all_config_option_makes_every_include_strict() {
-        let mut r = Reader::from_str("k.conf", "include /nonexistent/x.conf", ReaderOptions { all_config: true, ..opts() });
+        let mut r = Reader::from_str(
+            "k.conf",
+            "include /nonexistent/x.conf",
+            ReaderOptions {
+                all_config: true,
+                ..opts()
+            },
+        );
         while r.next_line().is_some() {}
         assert_eq!(r.report.exit_code(), 6);
     }

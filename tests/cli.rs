@@ -1,0 +1,111 @@
+//! The command line behaves as keepalived 2.2.7's: exit codes, where output
+//! goes, `--signum` numbers.
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_keepalived"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn version_goes_to_stderr_and_exits_0() {
+    let (rc, out, err) = run(&["-v"]);
+    assert_eq!(rc, 0);
+    assert!(out.is_empty());
+    // Exporters parse the version from the first line of stderr.
+    assert!(err.starts_with("Keepalived v2.2.7 "), "{err}");
+    assert_eq!(run(&["--version"]).0, 0);
+}
+
+#[test]
+fn help_goes_to_stderr_and_exits_0() {
+    let (rc, out, err) = run(&["-h"]);
+    assert_eq!(rc, 0);
+    assert!(out.is_empty());
+    assert!(err.starts_with("Usage: keepalived [OPTION...]\n"));
+    for opt in [
+        "--use-file=FILE",
+        "--vrrp",
+        "--check",
+        "--dont-fork",
+        "--signum=SIGFUNC",
+        "--config-test[=LOG_FILE]",
+    ] {
+        assert!(err.contains(opt), "{opt} missing from --help");
+    }
+}
+
+#[test]
+fn unknown_option_exits_1() {
+    let (rc, _, err) = run(&["--bogus"]);
+    assert_eq!(rc, 1);
+    assert_eq!(err.trim(), "Unknown option --bogus");
+}
+
+#[test]
+fn signum_prints_keepalived_numbers() {
+    for (name, num) in [
+        ("STOP", 15),
+        ("RELOAD", 1),
+        ("DATA", 10),
+        ("STATS", 12),
+        ("STATS_CLEAR", 63),
+        ("JSON", 36),
+    ] {
+        let (rc, out, _) = run(&[&format!("--signum={name}")]);
+        assert_eq!((rc, out.trim()), (0, num.to_string().as_str()), "{name}");
+    }
+    let (rc, _, err) = run(&["--signum=NOPE"]);
+    assert_eq!(rc, 1);
+    assert_eq!(err.trim(), "Unknown sigfunc NOPE");
+}
+
+#[test]
+fn config_test_exit_codes() {
+    let dir = std::env::temp_dir().join(format!("kars-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.conf");
+    std::fs::write(&good, "global_defs {\n  router_id test\n}\n").unwrap();
+    let bad = dir.join("bad.conf");
+    std::fs::write(&bad, "global_defs {\n  router_idd test\n}\n").unwrap();
+    let fatal = dir.join("fatal.conf");
+    std::fs::write(&fatal, "vrrp_instance\n").unwrap();
+    assert_eq!(run(&["-t", "-f", good.to_str().unwrap()]).0, 0);
+    let (rc, _, err) = run(&["--config-test", "--use-file", bad.to_str().unwrap()]);
+    assert_eq!(rc, 5);
+    assert!(
+        err.contains(&format!(
+            "({}: Line 2) Unknown keyword 'router_idd'",
+            bad.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("did you mean 'router_id'?"), "{err}");
+    let (rc, _, err) = run(&["-t", "-f", fatal.to_str().unwrap()]);
+    assert_eq!(rc, 2);
+    assert!(
+        err.contains("is missing a parameter after keyword `vrrp_instance` at word position 2"),
+        "{err}"
+    );
+    // `-t LOGFILE` must be attached: `--config-test=FILE` writes there.
+    let log = dir.join("t.log");
+    let (rc, _, err) = run(&[
+        &format!("--config-test={}", log.display()),
+        "-f",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 5);
+    assert!(err.is_empty());
+    assert!(std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("Unknown keyword 'router_idd'"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
