@@ -1,0 +1,11 @@
+//! VRRP (RFC 3768, RFC 5798) as keepalived 2.2.7 implements it.
+//!
+//! The core here is sans-IO: no sockets, no runtime, no clock. It is fed
+//! events with an explicit `now` and returns actions for drivers to carry
+//! out, so every timing rule is tested exactly on a virtual clock.
+
+pub mod ip;
+pub mod packet;
+pub mod types;
+
+pub use types::{Centiseconds, Family, Priority, Vrid};
