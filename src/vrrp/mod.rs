@@ -4,8 +4,13 @@
 //! events with an explicit `now` and returns actions for drivers to carry
 //! out, so every timing rule is tested exactly on a virtual clock.
 
+pub mod action;
+pub mod instance;
 pub mod ip;
 pub mod packet;
+pub mod router;
+pub mod sim;
+pub mod time;
 pub mod types;
 
 pub use types::{Centiseconds, Family, Priority, Vrid};

@@ -1,0 +1,864 @@
+//! One VRRP instance as keepalived 2.2.7 runs it: states, timers, the
+//! election rules of RFC 3768/5798 with keepalived's variations, receive
+//! validation and gratuitous ARP scheduling. Pure: every input carries
+//! `now`, every output is an [`Action`].
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::action::{Action, DropReason, NotifyEvent, NotifyState, Target};
+use super::packet::{pass_bytes, Auth, ChecksumCtx, DecodeError, Packet, Repr, Version, AUTH_LEN};
+use super::time::{us, Instant};
+use super::types::{Centiseconds, Family, Priority, Vrid};
+
+/// Authentication configured for a VRRPv2 instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthConfig {
+    /// None.
+    None,
+    /// `auth_type PASS` with the (truncated) password.
+    Pass([u8; AUTH_LEN]),
+    /// `auth_type AH` with the key.
+    Ah([u8; AUTH_LEN]),
+}
+
+impl AuthConfig {
+    /// `auth_type PASS` / `auth_pass`.
+    pub fn pass(p: &str) -> AuthConfig {
+        AuthConfig::Pass(pass_bytes(p))
+    }
+}
+
+/// Gratuitous ARP / unsolicited NA settings (global defaults, instance overrides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GarpConfig {
+    /// `garp_master_delay`: second burst after becoming master (0 = none).
+    pub master_delay: Duration,
+    /// `garp_master_repeat`: packets per address per burst.
+    pub master_repeat: u32,
+    /// `garp_master_refresh`: periodic refresh while master (0 = never).
+    pub master_refresh: Duration,
+    /// `garp_master_refresh_repeat`.
+    pub master_refresh_repeat: u32,
+    /// `garp_lower_prio_delay`.
+    pub lower_prio_delay: Duration,
+    /// `garp_lower_prio_repeat`.
+    pub lower_prio_repeat: u32,
+}
+
+impl Default for GarpConfig {
+    fn default() -> Self {
+        GarpConfig {
+            master_delay: Duration::from_secs(5),
+            master_repeat: 5,
+            master_refresh: Duration::ZERO,
+            master_refresh_repeat: 1,
+            lower_prio_delay: Duration::from_secs(5),
+            lower_prio_repeat: 5,
+        }
+    }
+}
+
+/// What an instance needs to know, independent of how it was configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceConfig {
+    /// `vrrp_instance NAME`.
+    pub name: String,
+    /// Interface name, for log lines.
+    pub interface: String,
+    /// `virtual_router_id`.
+    pub vrid: Vrid,
+    /// 2 or 3.
+    pub version: Version,
+    /// Address family.
+    pub family: Family,
+    /// `priority` (base).
+    pub priority: Priority,
+    /// `advert_int`.
+    pub adver_int: Centiseconds,
+    /// `state MASTER` (only shortens start-up for an owner, priority 255).
+    pub initial_master: bool,
+    /// `nopreempt`.
+    pub nopreempt: bool,
+    /// `preempt_delay`.
+    pub preempt_delay: Duration,
+    /// Our primary (source) address: used for the equal-priority tie-break.
+    pub primary: IpAddr,
+    /// `virtual_ipaddress`: carried in adverts.
+    pub vips: Vec<IpAddr>,
+    /// `virtual_ipaddress_excluded`: not in adverts, still ARPed.
+    pub evips: Vec<IpAddr>,
+    /// Authentication (v2).
+    pub auth: AuthConfig,
+    /// `unicast_peer`s; empty means multicast.
+    pub unicast_peers: Vec<IpAddr>,
+    /// `skip_check_adv_addr`.
+    pub skip_check_adv_addr: bool,
+    /// `lower_prio_no_advert`.
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert`.
+    pub higher_prio_send_advert: bool,
+    /// `down_timer_adverts` (3).
+    pub down_timer_adverts: u32,
+    /// `check_unicast_src`.
+    pub check_unicast_src: bool,
+    /// `v3_checksum_as_v2`.
+    pub v3_checksum_as_v2: bool,
+    /// GARP schedule.
+    pub garp: GarpConfig,
+}
+
+impl InstanceConfig {
+    /// A v2 IPv4 instance with keepalived's defaults, for tests and tools.
+    pub fn new(
+        name: &str,
+        vrid: u8,
+        priority: u8,
+        primary: IpAddr,
+        vips: Vec<IpAddr>,
+    ) -> InstanceConfig {
+        let family = if primary.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        };
+        InstanceConfig {
+            name: name.into(),
+            interface: "eth0".into(),
+            vrid: Vrid::new(vrid).expect("vrid 1..255"),
+            version: if family == Family::V6 {
+                Version::V3
+            } else {
+                Version::V2
+            },
+            family,
+            priority: Priority(priority),
+            adver_int: Centiseconds(100),
+            initial_master: false,
+            nopreempt: false,
+            preempt_delay: Duration::ZERO,
+            primary,
+            vips,
+            evips: Vec::new(),
+            auth: AuthConfig::None,
+            unicast_peers: Vec::new(),
+            skip_check_adv_addr: false,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            down_timer_adverts: 3,
+            check_unicast_src: false,
+            v3_checksum_as_v2: false,
+            garp: GarpConfig::default(),
+        }
+    }
+}
+
+/// Instance state (keepalived's numbering in dumps: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Not started.
+    Init,
+    /// Listening; takes over when Master_Down expires.
+    Backup,
+    /// Owns the VIPs and advertises.
+    Master,
+    /// A tracked interface or weight-0 tracker is down.
+    Fault,
+    /// Stopped.
+    Stop,
+}
+
+impl State {
+    /// keepalived's upper-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Init => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+            State::Stop => "STOP",
+        }
+    }
+}
+
+/// Counters named like keepalived's statistics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Valid adverts received.
+    pub advert_rcvd: u64,
+    /// Adverts sent.
+    pub advert_sent: u64,
+    /// Transitions to MASTER.
+    pub become_master: u64,
+    /// Transitions out of MASTER.
+    pub release_master: u64,
+    /// Length errors.
+    pub packet_len_err: u64,
+    /// v2 interval mismatches.
+    pub advert_interval_err: u64,
+    /// TTL / hop limit errors.
+    pub ip_ttl_err: u64,
+    /// Not an ADVERTISEMENT.
+    pub invalid_type_rcvd: u64,
+    /// VIP list or unicast/multicast mismatch.
+    pub addr_list_err: u64,
+    /// Unknown auth type.
+    pub invalid_authtype: u64,
+    /// Auth type differs.
+    pub authtype_mismatch: u64,
+    /// Wrong password / ICV.
+    pub auth_failure: u64,
+    /// Priority-0 adverts received.
+    pub pri_zero_rcvd: u64,
+    /// Priority-0 adverts sent.
+    pub pri_zero_sent: u64,
+    /// Ours: bad checksums (keepalived only logs these).
+    pub checksum_err: u64,
+    /// Ours: wrong version (keepalived only logs these).
+    pub version_err: u64,
+}
+
+/// A received advert as the driver hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    /// IP source.
+    pub src: IpAddr,
+    /// IP destination.
+    pub dst: IpAddr,
+    /// TTL / hop limit.
+    pub ttl: u8,
+    /// Whether it came inside an AH header.
+    pub ah: bool,
+    /// Whether keepalived's AH ICV check passed (computed by the driver,
+    /// which holds the raw IP bytes; ignored when `ah` is false).
+    pub ah_valid: bool,
+    /// The VRRP message bytes (after IP and AH headers).
+    pub msg: &'a [u8],
+}
+
+/// One VRRP instance.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    cfg: InstanceConfig,
+    state: State,
+    /// Sum of tracker adjustments.
+    track_delta: i32,
+    /// Trackers with weight 0 that are down (FAULT while > 0).
+    faults: u32,
+    effective: Priority,
+    /// Master_Adver_Interval (v3 learns it from the master).
+    master_adver_int: Centiseconds,
+    master_down_at: Option<Instant>,
+    adver_at: Option<Instant>,
+    /// End of the preempt delay, once started (kept afterwards so that it
+    /// starts only once per BACKUP period).
+    preempt_until: Option<Instant>,
+    garp_at: Option<(Instant, u32)>,
+    refresh_at: Option<Instant>,
+    last_master: Option<IpAddr>,
+    /// Wants MASTER but is held back by its sync group.
+    pub(crate) want_master: bool,
+    pub(crate) in_group: bool,
+    /// Statistics.
+    pub stats: Stats,
+}
+
+impl Instance {
+    /// A new instance in INIT.
+    pub fn new(cfg: InstanceConfig) -> Instance {
+        let effective = cfg.priority;
+        let master_adver_int = cfg.adver_int;
+        Instance {
+            cfg,
+            state: State::Init,
+            track_delta: 0,
+            faults: 0,
+            effective,
+            master_adver_int,
+            master_down_at: None,
+            adver_at: None,
+            preempt_until: None,
+            garp_at: None,
+            refresh_at: None,
+            last_master: None,
+            want_master: false,
+            in_group: false,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Configuration.
+    pub fn config(&self) -> &InstanceConfig {
+        &self.cfg
+    }
+
+    /// Current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Effective priority (base plus trackers, clamped 1..254; owner kept).
+    pub fn effective_priority(&self) -> Priority {
+        self.effective
+    }
+
+    /// The address of the master we last accepted an advert from.
+    pub fn master_addr(&self) -> Option<IpAddr> {
+        self.last_master
+    }
+
+    /// Skew_Time: v2 `(256 − prio)/256 s`, v3 `(256 − prio) × Master_Adver_Interval / 256`.
+    pub fn skew(&self) -> Duration {
+        let p = 256 - u64::from(self.effective.0);
+        match self.cfg.version {
+            Version::V2 => us(p * 1_000_000 / 256),
+            _ => us(p * self.master_adver_int.as_micros() / 256),
+        }
+    }
+
+    /// Master_Down_Interval: `down_timer_adverts × Master_Adver_Interval + Skew_Time`.
+    pub fn master_down_interval(&self) -> Duration {
+        us(u64::from(self.cfg.down_timer_adverts) * self.master_adver_int.as_micros()) + self.skew()
+    }
+
+    /// The earliest deadline the driver must wake us at.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.master_down_at,
+            self.adver_at,
+            self.garp_at.map(|g| g.0),
+            self.refresh_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn log(&self, out: &mut Vec<Action>, msg: String) {
+        out.push(Action::Log(format!("({}) {}", self.cfg.name, msg)));
+    }
+
+    fn notify(&self, out: &mut Vec<Action>, state: NotifyState) {
+        out.push(Action::Notify(NotifyEvent {
+            target: Target::Instance(self.cfg.name.clone()),
+            state,
+            priority: self.effective,
+        }));
+    }
+
+    fn advert(&mut self, out: &mut Vec<Action>, priority: Priority) {
+        self.stats.advert_sent += 1;
+        if priority == Priority::RESIGN {
+            self.stats.pri_zero_sent += 1;
+        }
+        out.push(Action::SendAdvert {
+            instance: self.cfg.name.clone(),
+            priority,
+        });
+    }
+
+    /// The advert we send, as a message (the driver adds IP and AH headers).
+    pub fn advert_repr(&self, priority: Priority) -> Repr {
+        Repr {
+            version: self.cfg.version,
+            msg_type: 1,
+            vrid: self.cfg.vrid,
+            priority,
+            adver_int: self.cfg.adver_int,
+            addrs: self.cfg.vips.clone(),
+            auth: match (self.cfg.version, self.cfg.auth) {
+                (Version::V2, AuthConfig::Pass(p)) => Auth::Pass(p),
+                (Version::V2, AuthConfig::Ah(_)) => Auth::Ah,
+                _ => Auth::None,
+            },
+        }
+    }
+
+    /// The checksum context for a message between `src` and `dst`.
+    pub fn checksum_ctx(&self, src: IpAddr, dst: IpAddr) -> ChecksumCtx {
+        match (self.cfg.version, self.cfg.family) {
+            (Version::V3, Family::V6) => ChecksumCtx::Pseudo { src, dst },
+            (Version::V3, Family::V4) if !self.cfg.v3_checksum_as_v2 => {
+                ChecksumCtx::Pseudo { src, dst }
+            }
+            _ => ChecksumCtx::Plain,
+        }
+    }
+
+    // ===== inputs =====
+
+    /// Starts the instance (keepalived: `BACKUP (init)`, or `FAULT (init)`,
+    /// or at once MASTER for an owner configured `state MASTER`).
+    pub fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.faults > 0 {
+            self.state = State::Fault;
+            self.log(out, "Entering FAULT STATE (init)".into());
+            self.notify(out, NotifyState::Fault);
+            return;
+        }
+        if self.cfg.priority.is_owner() && self.cfg.initial_master {
+            self.become_master(now, out);
+            return;
+        }
+        self.state = State::Backup;
+        self.log(out, "Entering BACKUP STATE (init)".into());
+        self.master_down_at = Some(now + self.master_down_interval());
+        self.notify(out, NotifyState::Backup);
+    }
+
+    /// Stops: a master sends one priority-0 advert and releases its VIPs.
+    pub fn stop(&mut self, _now: Instant, release_vips: bool, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            self.advert(out, Priority::RESIGN);
+            self.log(out, "sent 0 priority".into());
+            if release_vips {
+                self.release(out);
+            }
+        }
+        self.state = State::Stop;
+        self.clear_timers();
+        self.notify(out, NotifyState::Stop);
+    }
+
+    fn clear_timers(&mut self) {
+        self.master_down_at = None;
+        self.adver_at = None;
+        self.preempt_until = None;
+        self.garp_at = None;
+        self.refresh_at = None;
+    }
+
+    fn release(&mut self, out: &mut Vec<Action>) {
+        self.log(out, "removing VIPs.".into());
+        out.push(Action::RemoveVips {
+            instance: self.cfg.name.clone(),
+        });
+    }
+
+    pub(crate) fn become_master(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.want_master = false;
+        self.state = State::Master;
+        self.stats.become_master += 1;
+        self.master_down_at = None;
+        self.preempt_until = None;
+        self.log(out, "Entering MASTER STATE".into());
+        // Advert first, then addresses, then gratuitous ARPs, then notify.
+        let p = self.effective;
+        self.advert(out, p);
+        self.adver_at = Some(now + us(self.cfg.adver_int.as_micros()));
+        self.log(out, "setting VIPs.".into());
+        out.push(Action::AddVips {
+            instance: self.cfg.name.clone(),
+        });
+        self.garp_burst(out, self.cfg.garp.master_repeat);
+        if !self.cfg.garp.master_delay.is_zero() {
+            self.garp_at = Some((
+                now + self.cfg.garp.master_delay,
+                self.cfg.garp.master_repeat,
+            ));
+        }
+        if !self.cfg.garp.master_refresh.is_zero() {
+            self.refresh_at = Some(now + self.cfg.garp.master_refresh);
+        }
+        self.notify(out, NotifyState::Master);
+    }
+
+    fn garp_burst(&self, out: &mut Vec<Action>, repeat: u32) {
+        if repeat == 0 {
+            return;
+        }
+        let what = match self.cfg.family {
+            Family::V4 => "gratuitous ARPs",
+            Family::V6 => "Unsolicited Neighbour Adverts",
+        };
+        for a in self.cfg.vips.iter().chain(&self.cfg.evips) {
+            self.log(
+                out,
+                format!("Sending/queueing {what} on {} for {a}", self.cfg.interface),
+            );
+        }
+        // Round-robin over the addresses, `repeat` times each.
+        for _ in 0..repeat {
+            for a in self.cfg.vips.iter().chain(&self.cfg.evips) {
+                out.push(Action::SendGarp {
+                    instance: self.cfg.name.clone(),
+                    addr: *a,
+                });
+            }
+        }
+    }
+
+    pub(crate) fn become_backup(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let was_master = self.state == State::Master;
+        self.state = State::Backup;
+        self.want_master = false;
+        self.preempt_until = None;
+        self.adver_at = None;
+        self.garp_at = None;
+        self.refresh_at = None;
+        self.log(out, "Entering BACKUP STATE".into());
+        if was_master {
+            self.stats.release_master += 1;
+            self.release(out);
+        }
+        self.master_down_at = Some(now + self.master_down_interval());
+        self.notify(out, NotifyState::Backup);
+    }
+
+    pub(crate) fn become_fault(&mut self, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            self.advert(out, Priority::RESIGN);
+            self.stats.release_master += 1;
+            self.release(out);
+        }
+        self.state = State::Fault;
+        self.want_master = false;
+        self.clear_timers();
+        self.log(out, "Entering FAULT STATE".into());
+        self.notify(out, NotifyState::Fault);
+    }
+
+    /// Timers that have expired at `now`.
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if let Some(t) = self.master_down_at {
+            if t <= now && self.state == State::Backup {
+                self.master_down_at = None;
+                self.log(out, "Receive advertisement timeout".into());
+                if self.in_group {
+                    // The sync group decides; keep listening meanwhile.
+                    self.want_master = true;
+                    self.master_down_at = Some(now + self.master_down_interval());
+                } else {
+                    self.become_master(now, out);
+                }
+            }
+        }
+        if let Some(t) = self.adver_at {
+            if t <= now && self.state == State::Master {
+                let p = self.effective;
+                self.advert(out, p);
+                self.adver_at = Some(now + us(self.cfg.adver_int.as_micros()));
+            }
+        }
+        if let Some((t, n)) = self.garp_at {
+            if t <= now && self.state == State::Master {
+                self.garp_at = None;
+                self.garp_burst(out, n);
+            }
+        }
+        if let Some(t) = self.refresh_at {
+            if t <= now && self.state == State::Master {
+                self.garp_burst(out, self.cfg.garp.master_refresh_repeat);
+                self.refresh_at = Some(now + self.cfg.garp.master_refresh);
+            }
+        }
+    }
+
+    /// A tracker's contribution changed: `delta` is the new total weight
+    /// adjustment, `faults` the number of failed weight-0 trackers.
+    pub fn set_tracking(&mut self, now: Instant, delta: i32, faults: u32, out: &mut Vec<Action>) {
+        self.track_delta = delta;
+        let before = self.effective;
+        self.effective = if self.cfg.priority.is_owner() {
+            self.cfg.priority
+        } else {
+            Priority((i32::from(self.cfg.priority.0) + delta).clamp(1, 254) as u8)
+        };
+        if before != self.effective {
+            self.log(
+                out,
+                format!(
+                    "Changing effective priority from {} to {}",
+                    before, self.effective
+                ),
+            );
+        }
+        let was = self.faults;
+        self.faults = faults;
+        if was == 0 && faults > 0 && !matches!(self.state, State::Fault | State::Stop | State::Init)
+        {
+            self.become_fault(out);
+        } else if was > 0 && faults == 0 && self.state == State::Fault {
+            self.become_backup(now, out);
+        }
+    }
+
+    /// Validates a received advert in keepalived's order; on success
+    /// applies the election rules.
+    pub fn handle_advert(
+        &mut self,
+        now: Instant,
+        rx: &Received,
+        out: &mut Vec<Action>,
+    ) -> Result<(), DropReason> {
+        let r = self.check(rx);
+        match r {
+            Ok(repr) => {
+                self.stats.advert_rcvd += 1;
+                self.elect(now, rx.src, &repr, out);
+                Ok(())
+            }
+            Err(reason) => {
+                self.count(reason);
+                if let Some(msg) = reason.log_line(&self.cfg, rx) {
+                    self.log(out, msg);
+                }
+                Err(reason)
+            }
+        }
+    }
+
+    fn count(&mut self, r: DropReason) {
+        let s = &mut self.stats;
+        match r {
+            DropReason::AuthTypeMismatch => s.authtype_mismatch += 1,
+            DropReason::TooShort { .. } => s.packet_len_err += 1,
+            DropReason::Ttl(_) => s.ip_ttl_err += 1,
+            DropReason::Version(_) => s.version_err += 1,
+            DropReason::InvalidAuthType(_) => s.invalid_authtype += 1,
+            DropReason::AuthFailure => s.auth_failure += 1,
+            DropReason::IntervalMismatch { .. } => s.advert_interval_err += 1,
+            DropReason::InvalidType(_) => s.invalid_type_rcvd += 1,
+            DropReason::Checksum => s.checksum_err += 1,
+            DropReason::UnicastMismatch
+            | DropReason::AddrCount { .. }
+            | DropReason::AddrMissing(_) => s.addr_list_err += 1,
+            DropReason::NotAPeer | DropReason::WrongVrid => {}
+        }
+    }
+
+    fn check(&self, rx: &Received) -> Result<Repr, DropReason> {
+        let cfg = &self.cfg;
+        // 1. AH expected / not expected.
+        let want_ah = cfg.version == Version::V2 && matches!(cfg.auth, AuthConfig::Ah(_));
+        if rx.ah != want_ah {
+            return Err(DropReason::AuthTypeMismatch);
+        }
+        // 2. Length against the header and address count.
+        let p = Packet::new_unchecked(rx.msg);
+        if rx.msg.len() < super::packet::HEADER_LEN {
+            return Err(DropReason::TooShort {
+                len: rx.msg.len(),
+                expected: super::packet::HEADER_LEN,
+            });
+        }
+        let expected = p.expected_len(cfg.family);
+        if rx.msg.len() < expected {
+            return Err(DropReason::TooShort {
+                len: rx.msg.len(),
+                expected,
+            });
+        }
+        // 3. TTL / hop limit 255 for multicast (unicast peers may differ).
+        if cfg.unicast_peers.is_empty() && rx.ttl != 255 {
+            return Err(DropReason::Ttl(rx.ttl));
+        }
+        // 4. Version.
+        if p.version() != cfg.version {
+            return Err(DropReason::Version(u8::from(p.version())));
+        }
+        if p.vrid() != cfg.vrid.get() {
+            return Err(DropReason::WrongVrid);
+        }
+        // 5. v2 authentication.
+        if cfg.version == Version::V2 {
+            let t = p.auth_type();
+            let mine = match cfg.auth {
+                AuthConfig::None => super::packet::AuthType::None,
+                AuthConfig::Pass(_) => super::packet::AuthType::Pass,
+                AuthConfig::Ah(_) => super::packet::AuthType::Ah,
+            };
+            if let super::packet::AuthType::Unknown(n) = t {
+                return Err(DropReason::InvalidAuthType(n));
+            }
+            if t != mine {
+                return Err(DropReason::AuthTypeMismatch);
+            }
+            match cfg.auth {
+                AuthConfig::Pass(pw)
+                    if !super::packet::pass_matches(&pw, &p.auth_data(cfg.family)) =>
+                {
+                    return Err(DropReason::AuthFailure)
+                }
+                AuthConfig::Ah(_) if !rx.ah_valid => return Err(DropReason::AuthFailure),
+                _ => {}
+            }
+            // 6. v2 interval mismatch drops the advert.
+            let theirs = p.adver_int_v2();
+            if u16::from(theirs) * 100 != cfg.adver_int.0 {
+                return Err(DropReason::IntervalMismatch {
+                    mine: cfg.adver_int,
+                    theirs: Centiseconds::from_secs(theirs),
+                });
+            }
+        }
+        // 7. Type and checksum.
+        if p.msg_type() != 1 {
+            return Err(DropReason::InvalidType(p.msg_type()));
+        }
+        let repr = match Repr::parse(&p, cfg.family, &self.checksum_ctx(rx.src, rx.dst)) {
+            Ok(r) => r,
+            Err(DecodeError::Checksum) => return Err(DropReason::Checksum),
+            Err(DecodeError::Truncated) => {
+                return Err(DropReason::TooShort {
+                    len: rx.msg.len(),
+                    expected,
+                })
+            }
+            Err(DecodeError::Version(v)) => return Err(DropReason::Version(v)),
+            Err(DecodeError::Vrid) => return Err(DropReason::WrongVrid),
+        };
+        // 8. Multicast / unicast mismatch.
+        let multicast = match rx.dst {
+            IpAddr::V4(a) => a.is_multicast(),
+            IpAddr::V6(a) => a.is_multicast(),
+        };
+        if multicast != cfg.unicast_peers.is_empty() {
+            return Err(DropReason::UnicastMismatch);
+        }
+        // 9. The VIP list must match (keepalived 2.2.x drops otherwise),
+        // unless skip_check_adv_addr and the sender is the known master.
+        let skip = cfg.skip_check_adv_addr && self.last_master == Some(rx.src);
+        if !skip && repr.priority != Priority::RESIGN {
+            if repr.addrs.len() != cfg.vips.len() {
+                return Err(DropReason::AddrCount {
+                    got: repr.addrs.len(),
+                    expected: cfg.vips.len(),
+                });
+            }
+            if let Some(missing) = cfg.vips.iter().find(|v| !repr.addrs.contains(v)) {
+                return Err(DropReason::AddrMissing(*missing));
+            }
+        }
+        // 10. Unicast source must be a peer (check_unicast_src).
+        if cfg.check_unicast_src
+            && !cfg.unicast_peers.is_empty()
+            && !cfg.unicast_peers.contains(&rx.src)
+        {
+            return Err(DropReason::NotAPeer);
+        }
+        Ok(repr)
+    }
+
+    fn elect(&mut self, now: Instant, src: IpAddr, adv: &Repr, out: &mut Vec<Action>) {
+        if adv.priority == Priority::RESIGN {
+            self.stats.pri_zero_rcvd += 1;
+        }
+        match self.state {
+            State::Backup => {
+                if adv.priority == Priority::RESIGN {
+                    // RFC 5798 §6.4.2: Set the Master_Down_Timer to Skew_Time.
+                    self.log(out, "Backup received priority 0 advertisement".into());
+                    self.master_down_at = Some(now + self.skew());
+                    return;
+                }
+                let preempt_running = self.preempt_until.is_some_and(|t| t > now);
+                if !self.cfg.preempt_delay.is_zero()
+                    && adv.priority < self.effective
+                    && self.preempt_until.is_none()
+                    && !self.cfg.nopreempt
+                {
+                    // The first lower-priority advert starts preempt_delay.
+                    self.preempt_until = Some(now + self.cfg.preempt_delay);
+                    self.log(
+                        out,
+                        format!(
+                            "start preempt delay ({:.6})",
+                            self.cfg.preempt_delay.as_secs_f64()
+                        ),
+                    );
+                    self.accept(now, src, adv);
+                    return;
+                }
+                if self.cfg.nopreempt || adv.priority >= self.effective || preempt_running {
+                    self.accept(now, src, adv);
+                } else {
+                    self.log(
+                        out,
+                        format!(
+                            "received lower priority ({}) advert from {} - discarding",
+                            adv.priority, src
+                        ),
+                    );
+                }
+            }
+            State::Master => {
+                if adv.priority == Priority::RESIGN {
+                    let p = self.effective;
+                    self.advert(out, p);
+                    self.adver_at = Some(now + us(self.cfg.adver_int.as_micros()));
+                    return;
+                }
+                let higher = adv.priority > self.effective
+                    || (adv.priority == self.effective && ip_gt(src, self.cfg.primary));
+                if higher {
+                    if adv.priority > self.effective {
+                        self.log(
+                            out,
+                            format!(
+                                "Master received advert from {} with higher priority {}, ours {}",
+                                src, adv.priority, self.effective
+                            ),
+                        );
+                    } else {
+                        self.log(out, format!("Master received advert from {} with same priority {} but higher IP address than ours", src, adv.priority));
+                    }
+                    if self.cfg.higher_prio_send_advert {
+                        let p = self.effective;
+                        self.advert(out, p);
+                    }
+                    self.accept_interval(adv);
+                    self.last_master = Some(src);
+                    self.become_backup(now, out);
+                } else {
+                    self.log(out, format!("Received advert from {} with lower priority {}, ours {}, forcing new election", src, adv.priority, self.effective));
+                    if !self.cfg.lower_prio_no_advert {
+                        let p = self.effective;
+                        self.advert(out, p);
+                        self.adver_at = Some(now + us(self.cfg.adver_int.as_micros()));
+                    }
+                    self.garp_burst(out, self.cfg.garp.lower_prio_repeat);
+                    if !self.cfg.garp.lower_prio_delay.is_zero() {
+                        self.garp_at = Some((
+                            now + self.cfg.garp.lower_prio_delay,
+                            self.cfg.garp.lower_prio_repeat,
+                        ));
+                    }
+                    self.notify(out, NotifyState::MasterRxLowerPri);
+                }
+            }
+            State::Fault | State::Init | State::Stop => {}
+        }
+    }
+
+    fn accept_interval(&mut self, adv: &Repr) {
+        if self.cfg.version == Version::V3 && adv.adver_int.0 != 0 {
+            // RFC 5798 §6.4.2: Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT.
+            self.master_adver_int = adv.adver_int;
+        }
+    }
+
+    fn accept(&mut self, now: Instant, src: IpAddr, adv: &Repr) {
+        self.accept_interval(adv);
+        self.want_master = false;
+        self.last_master = Some(src);
+        self.master_down_at = Some(now + self.master_down_interval());
+    }
+}
+
+/// Equal priorities are broken on the higher primary address.
+fn ip_gt(a: IpAddr, b: IpAddr) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a) > u32::from(b),
+        (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(a) > u128::from(b),
+        _ => false,
+    }
+}
+
+impl Instance {
+    /// Held back by its sync group: listen again until `until`.
+    pub(crate) fn hold(&mut self, until: Instant) {
+        self.master_down_at = Some(until);
+    }
+}

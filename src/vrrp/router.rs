@@ -1,0 +1,339 @@
+//! All instances of one VRRP process: packet demultiplexing by VRID and
+//! family, trackers shared between instances, and sync groups that move
+//! their members together (keepalived's `vrrp_sync_group`).
+
+use std::collections::HashMap;
+
+use super::action::{Action, DropReason, NotifyEvent, NotifyState, Target};
+use super::instance::{Instance, InstanceConfig, Received, State};
+use super::packet::{Packet, HEADER_LEN};
+use super::time::{us, Instant};
+use super::types::{Family, Priority};
+
+/// Index of an instance in the router.
+pub type InstanceId = usize;
+/// Index of a tracker in the router.
+pub type TrackerId = usize;
+
+/// The current reading of a tracker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackerValue {
+    /// A script or interface: OK/up or KO/down.
+    Up(bool),
+    /// A `track_file` value.
+    File(i64),
+}
+
+/// How one instance uses one tracker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackRef {
+    /// The tracker.
+    pub tracker: TrackerId,
+    /// Weight (0: failure means FAULT).
+    pub weight: i32,
+    /// `reverse`.
+    pub reverse: bool,
+}
+
+/// A sync group.
+#[derive(Debug, Clone)]
+pub struct SyncGroup {
+    /// Name.
+    pub name: String,
+    /// Members.
+    pub members: Vec<InstanceId>,
+    state: State,
+    forced_fault: Vec<InstanceId>,
+}
+
+/// The VRRP process's state machines.
+#[derive(Debug, Default)]
+pub struct Router {
+    instances: Vec<Instance>,
+    tracks: Vec<Vec<TrackRef>>,
+    trackers: Vec<TrackerValue>,
+    groups: Vec<SyncGroup>,
+    by_vrid: HashMap<(u8, bool), Vec<InstanceId>>,
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Router {
+        Router::default()
+    }
+
+    /// Adds an instance with its trackers.
+    pub fn add_instance(&mut self, cfg: InstanceConfig, tracks: Vec<TrackRef>) -> InstanceId {
+        let id = self.instances.len();
+        self.by_vrid
+            .entry((cfg.vrid.get(), cfg.family == Family::V6))
+            .or_default()
+            .push(id);
+        self.instances.push(Instance::new(cfg));
+        self.tracks.push(tracks);
+        id
+    }
+
+    /// Adds a tracker with its initial value.
+    pub fn add_tracker(&mut self, initial: TrackerValue) -> TrackerId {
+        self.trackers.push(initial);
+        self.trackers.len() - 1
+    }
+
+    /// Adds a sync group.
+    pub fn add_group(&mut self, name: &str, members: Vec<InstanceId>) {
+        for &m in &members {
+            self.instances[m].in_group = true;
+        }
+        self.groups.push(SyncGroup {
+            name: name.into(),
+            members,
+            state: State::Init,
+            forced_fault: Vec::new(),
+        });
+    }
+
+    /// An instance.
+    pub fn instance(&self, id: InstanceId) -> &Instance {
+        &self.instances[id]
+    }
+
+    /// All instances.
+    pub fn instances(&self) -> &[Instance] {
+        &self.instances
+    }
+
+    /// Starts every instance.
+    pub fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
+        for id in 0..self.instances.len() {
+            self.retrack(now, id, out);
+            let i = &mut self.instances[id];
+            i.start(now, out);
+        }
+        for g in &mut self.groups {
+            g.state = State::Backup;
+        }
+        self.sync(now, out);
+    }
+
+    /// Stops every instance.
+    pub fn stop(&mut self, now: Instant, release_vips: bool, out: &mut Vec<Action>) {
+        for i in &mut self.instances {
+            i.stop(now, release_vips, out);
+        }
+        for g in &mut self.groups {
+            out.push(Action::Notify(NotifyEvent {
+                target: Target::Group(g.name.clone()),
+                state: NotifyState::Stop,
+                priority: Priority(0),
+            }));
+            g.state = State::Stop;
+        }
+    }
+
+    /// The earliest deadline of all instances.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.instances
+            .iter()
+            .filter_map(Instance::poll_timeout)
+            .min()
+    }
+
+    /// Runs expired timers.
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Action>) {
+        for i in &mut self.instances {
+            if i.poll_timeout().is_some_and(|t| t <= now) {
+                i.handle_timeout(now, out);
+            }
+        }
+        self.sync(now, out);
+    }
+
+    /// A received advert, demultiplexed by VRID and family.
+    pub fn handle_advert(
+        &mut self,
+        now: Instant,
+        family: Family,
+        rx: &Received,
+        out: &mut Vec<Action>,
+    ) -> Result<InstanceId, DropReason> {
+        if rx.msg.len() < HEADER_LEN {
+            return Err(DropReason::TooShort {
+                len: rx.msg.len(),
+                expected: HEADER_LEN,
+            });
+        }
+        let vrid = Packet::new_unchecked(rx.msg).vrid();
+        let ids = self
+            .by_vrid
+            .get(&(vrid, family == Family::V6))
+            .cloned()
+            .unwrap_or_default();
+        // Several instances may share a VRID on different interfaces or
+        // unicast peers: the first whose checks pass takes it.
+        let mut last = Err(DropReason::WrongVrid);
+        for id in ids {
+            last = self.instances[id].handle_advert(now, rx, out).map(|()| id);
+            if last.is_ok() {
+                break;
+            }
+        }
+        self.sync(now, out);
+        last
+    }
+
+    /// A tracker's new value.
+    pub fn set_tracker(
+        &mut self,
+        now: Instant,
+        tracker: TrackerId,
+        value: TrackerValue,
+        out: &mut Vec<Action>,
+    ) {
+        if self.trackers[tracker] == value {
+            return;
+        }
+        self.trackers[tracker] = value;
+        for id in 0..self.instances.len() {
+            if self.tracks[id].iter().any(|t| t.tracker == tracker) {
+                self.retrack(now, id, out);
+            }
+        }
+        self.sync(now, out);
+    }
+
+    fn retrack(&mut self, now: Instant, id: InstanceId, out: &mut Vec<Action>) {
+        let (delta, faults) = track_sum(&self.tracks[id], &self.trackers);
+        self.instances[id].set_tracking(now, delta, faults, out);
+    }
+
+    fn group_notify(g: &SyncGroup, state: NotifyState, out: &mut Vec<Action>) {
+        out.push(Action::Notify(NotifyEvent {
+            target: Target::Group(g.name.clone()),
+            state,
+            priority: Priority(0),
+        }));
+    }
+
+    /// Moves sync-group members together (reference §4.5).
+    fn sync(&mut self, now: Instant, out: &mut Vec<Action>) {
+        for gi in 0..self.groups.len() {
+            let members = self.groups[gi].members.clone();
+            let gstate = self.groups[gi].state;
+            if gstate == State::Stop {
+                continue;
+            }
+            let own_fault = members.iter().any(|&m| {
+                self.instances[m].state() == State::Fault
+                    && !self.groups[gi].forced_fault.contains(&m)
+            });
+            if own_fault {
+                if gstate != State::Fault {
+                    out.push(Action::Log(format!(
+                        "VRRP_Group({}) Syncing instances to FAULT state",
+                        self.groups[gi].name
+                    )));
+                    for &m in &members {
+                        if self.instances[m].state() != State::Fault {
+                            self.instances[m].become_fault(out);
+                            self.groups[gi].forced_fault.push(m);
+                        }
+                    }
+                    self.groups[gi].state = State::Fault;
+                    Self::group_notify(&self.groups[gi], NotifyState::Fault, out);
+                }
+                continue;
+            }
+            if gstate == State::Fault {
+                for m in std::mem::take(&mut self.groups[gi].forced_fault) {
+                    self.instances[m].become_backup(now, out);
+                }
+                self.groups[gi].state = State::Backup;
+                Self::group_notify(&self.groups[gi], NotifyState::Backup, out);
+                continue;
+            }
+            let all_want = members.iter().all(|&m| {
+                self.instances[m].want_master || self.instances[m].state() == State::Master
+            });
+            let any_want = members.iter().any(|&m| self.instances[m].want_master);
+            if all_want && any_want {
+                out.push(Action::Log(format!(
+                    "VRRP_Group({}) Syncing instances to MASTER state",
+                    self.groups[gi].name
+                )));
+                for &m in &members {
+                    if self.instances[m].state() != State::Master {
+                        self.instances[m].become_master(now, out);
+                    }
+                }
+                self.groups[gi].state = State::Master;
+                Self::group_notify(&self.groups[gi], NotifyState::Master, out);
+                continue;
+            }
+            if any_want {
+                // Held back: check again one interval + 1/256 s later.
+                for &m in &members {
+                    let i = &mut self.instances[m];
+                    if i.want_master {
+                        let d = us(i.config().adver_int.as_micros() + 1_000_000 / 256);
+                        i.hold(now + d);
+                    }
+                }
+            }
+            let any_backup = members
+                .iter()
+                .any(|&m| self.instances[m].state() == State::Backup);
+            if gstate == State::Master && any_backup {
+                out.push(Action::Log(format!(
+                    "VRRP_Group({}) Syncing instances to BACKUP state",
+                    self.groups[gi].name
+                )));
+                for &m in &members {
+                    if self.instances[m].state() == State::Master {
+                        self.instances[m].become_backup(now, out);
+                    }
+                }
+                self.groups[gi].state = State::Backup;
+                Self::group_notify(&self.groups[gi], NotifyState::Backup, out);
+            }
+        }
+    }
+}
+
+/// Sum of tracker adjustments and count of weight-0 failures (§4.3).
+pub fn track_sum(refs: &[TrackRef], values: &[TrackerValue]) -> (i32, u32) {
+    let mut delta = 0i32;
+    let mut faults = 0u32;
+    for r in refs {
+        match values[r.tracker] {
+            TrackerValue::Up(up) => {
+                let ok = up != r.reverse;
+                if r.weight == 0 {
+                    if !up {
+                        faults += 1;
+                    }
+                } else if (r.weight > 0) == ok {
+                    // Positive weights add while OK, negative ones subtract while KO.
+                    delta += r.weight;
+                }
+            }
+            TrackerValue::File(v) => {
+                if r.weight == 0 {
+                    if v != 0 {
+                        faults += 1;
+                    }
+                } else {
+                    let w = if r.reverse { -r.weight } else { r.weight };
+                    let d = (v.saturating_mul(i64::from(w))).clamp(-1_000_000, 1_000_000) as i32;
+                    if d < -253 {
+                        faults += 1;
+                    } else {
+                        delta += d;
+                    }
+                }
+            }
+        }
+    }
+    (delta, faults)
+}

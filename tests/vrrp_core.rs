@@ -1,0 +1,608 @@
+//! The VRRP core on a virtual clock: one test per rule, each quoting the
+//! RFC or keepalived behaviour it proves, with exact times.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use keepalived_rs::vrrp::action::{Action, DropReason, NotifyEvent, NotifyState, Target};
+use keepalived_rs::vrrp::instance::{AuthConfig, InstanceConfig, Received, State};
+use keepalived_rs::vrrp::packet::{ChecksumCtx, Version};
+use keepalived_rs::vrrp::router::{Router, TrackRef, TrackerValue};
+use keepalived_rs::vrrp::sim::{Lan, Rng};
+use keepalived_rs::vrrp::time::Instant;
+use keepalived_rs::vrrp::{Centiseconds, Family, Priority};
+
+fn ip(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 99, 0, last))
+}
+
+fn vip() -> Vec<IpAddr> {
+    vec![ip(100)]
+}
+
+fn cfg(prio: u8) -> InstanceConfig {
+    InstanceConfig::new("VI_1", 51, prio, ip(1), vip())
+}
+
+fn t(us: u64) -> Instant {
+    Instant(us)
+}
+
+/// A LAN with one node per priority, addresses 10.99.0.1, .2, ...
+fn lan(prios: &[u8], f: impl Fn(&mut InstanceConfig)) -> Lan {
+    let mut l = Lan::new(1);
+    for (i, p) in prios.iter().enumerate() {
+        let mut c = cfg(*p);
+        f(&mut c);
+        l.add_node(&format!("n{i}"), ip(i as u8 + 1), vec![c]);
+    }
+    l
+}
+
+#[test]
+fn v2_master_down_interval_is_3_advert_int_plus_skew() {
+    // RFC 3768 §6.1: Skew_Time = ((256 - Priority) / 256); Master_Down_Interval = (3 * Advertisement_Interval) + Skew_time.
+    let i = keepalived_rs::vrrp::instance::Instance::new(cfg(100));
+    assert_eq!(i.skew(), Duration::from_micros(609_375));
+    assert_eq!(i.master_down_interval(), Duration::from_micros(3_609_375));
+    // keepalived's dump for priority 150: "Master down timer = 3414062 usecs".
+    let i = keepalived_rs::vrrp::instance::Instance::new(cfg(150));
+    assert_eq!(i.master_down_interval(), Duration::from_micros(3_414_062));
+}
+
+#[test]
+fn v3_skew_scales_with_the_advert_interval() {
+    // RFC 5798 §6.1: Skew_Time = (((256 - priority) * Master_Adver_Interval) / 256).
+    let mut c = cfg(100);
+    c.version = Version::V3;
+    c.adver_int = Centiseconds(10);
+    let i = keepalived_rs::vrrp::instance::Instance::new(c.clone());
+    assert_eq!(i.skew(), Duration::from_micros(60_937));
+    assert_eq!(i.master_down_interval(), Duration::from_micros(360_937));
+    c.down_timer_adverts = 5;
+    let i = keepalived_rs::vrrp::instance::Instance::new(c);
+    assert_eq!(i.master_down_interval(), Duration::from_micros(560_937));
+}
+
+#[test]
+fn startup_waits_a_full_master_down_even_with_state_master() {
+    // keepalived 2.2.7: every instance enters BACKUP (init) and waits Master_Down; `state MASTER` does not shorten it.
+    let mut l = lan(&[150], |c| c.initial_master = true);
+    l.start(0);
+    l.run_until(t(3_414_061));
+    assert_eq!(l.masters(0), Vec::<usize>::new());
+    l.run_until(t(3_414_062));
+    assert_eq!(l.masters(0), vec![0]);
+    assert_eq!(l.became_master_at(0, "VI_1"), Some(t(3_414_062)));
+}
+
+#[test]
+fn owner_with_state_master_becomes_master_at_once() {
+    // keepalived: base priority 255 + state MASTER goes MASTER immediately.
+    let mut l = lan(&[255], |c| c.initial_master = true);
+    l.start(0);
+    assert_eq!(l.masters(0), vec![0]);
+    assert_eq!(l.became_master_at(0, "VI_1"), Some(t(0)));
+}
+
+#[test]
+fn election_by_priority() {
+    // RFC 3768 §6.4.2: a Backup with lower priority keeps resetting its timer on higher-priority adverts.
+    let mut l = lan(&[150, 100], |_| {});
+    l.start(0);
+    l.start(1);
+    l.run_for(Duration::from_secs(10));
+    assert_eq!(l.masters(0), vec![0]);
+    assert_eq!(l.became_master_at(0, "VI_1"), Some(t(3_414_062)));
+    assert_eq!(l.became_master_at(1, "VI_1"), None);
+}
+
+#[test]
+fn priority_zero_advert_lets_backup_take_over_after_skew() {
+    // RFC 3768 §6.4.2: If the Priority is zero then Set the Master_Down_Timer to Skew_Time.
+    let mut l = lan(&[150, 100], |_| {});
+    l.start(0);
+    l.start(1);
+    l.run_until(t(10_000_000));
+    l.stop(0);
+    l.run_until(t(20_000_000));
+    assert_eq!(l.masters(0), vec![1]);
+    assert_eq!(l.became_master_at(1, "VI_1"), Some(t(10_000_000 + 609_375)));
+}
+
+#[test]
+fn crash_backup_takes_over_one_master_down_after_last_advert() {
+    // RFC 3768 §6.4.2: If the Master_Down_Timer fires: Transition to the {Master} state.
+    let mut l = lan(&[150, 100], |_| {});
+    l.start(0);
+    l.start(1);
+    l.run_until(t(10_000_000));
+    // Master adverts at 3.414062 + k s; the last one before the crash at 9.414062 s.
+    l.crash(0);
+    l.run_until(t(20_000_000));
+    assert_eq!(
+        l.became_master_at(1, "VI_1"),
+        Some(t(9_414_062 + 3_609_375))
+    );
+}
+
+#[test]
+fn higher_priority_preempts_a_running_master() {
+    // RFC 3768 §6.4.2: if Preempt_Mode is True and the Priority in the ADVERTISEMENT is less than the local Priority, the advert is discarded.
+    let mut l = lan(&[100, 150], |_| {});
+    l.start(0);
+    l.run_until(t(5_000_000));
+    assert_eq!(l.masters(0), vec![0]);
+    l.start(1);
+    l.run_until(t(20_000_000));
+    assert_eq!(l.masters(0), vec![1]);
+    // It discards the lower adverts and times out one Master_Down after start.
+    assert_eq!(
+        l.became_master_at(1, "VI_1"),
+        Some(t(5_000_000 + 3_414_062))
+    );
+    let lines: Vec<_> = l.nodes[0]
+        .actions
+        .iter()
+        .filter_map(|(_, a)| {
+            if let Action::Log(s) = a {
+                Some(s.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert!(
+        lines.contains(
+            &"(VI_1) Master received advert from 10.99.0.2 with higher priority 150, ours 100"
+                .to_string()
+        ),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn nopreempt_keeps_a_lower_priority_master() {
+    // RFC 3768 §6.4.2: Preempt_Mode False: accept any advert and reset the timer.
+    let mut l = lan(&[100, 150], |c| c.nopreempt = true);
+    l.start(0);
+    l.run_until(t(5_000_000));
+    l.start(1);
+    l.run_until(t(30_000_000));
+    assert_eq!(l.masters(0), vec![0]);
+}
+
+#[test]
+fn preempt_delay_postpones_takeover() {
+    // keepalived: the first lower-priority advert starts preempt_delay; afterwards adverts are discarded and the node takes over one Master_Down later.
+    let mut l = lan(&[100, 150], |c| c.preempt_delay = Duration::from_secs(4));
+    l.start(0);
+    l.run_until(t(5_000_000));
+    l.start(1);
+    l.run_until(t(30_000_000));
+    assert_eq!(l.masters(0), vec![1]);
+    // Node 0's adverts arrive at 5.609375 + k s. The first starts the 4 s
+    // delay (until 9.609375 s); the one at 8.609375 s is the last accepted,
+    // so the takeover comes one Master_Down (3.414062 s) later.
+    assert_eq!(
+        l.became_master_at(1, "VI_1"),
+        Some(t(8_609_375 + 3_414_062))
+    );
+}
+
+#[test]
+fn equal_priority_higher_primary_address_wins() {
+    // RFC 3768 §6.4.3: ...or the Priority in the ADVERTISEMENT is equal to the local Priority and the primary IP Address of the sender is greater than the local primary IP Address.
+    let mut l = lan(&[100, 100], |_| {});
+    l.start(0);
+    l.start(1);
+    l.run_until(t(20_000_000));
+    assert_eq!(l.masters(0), vec![1]);
+}
+
+fn advert_bytes(c: &InstanceConfig, prio: u8, src: IpAddr) -> Vec<u8> {
+    let i = keepalived_rs::vrrp::instance::Instance::new(c.clone());
+    let dst = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
+    i.advert_repr(Priority(prio))
+        .to_bytes(&i.checksum_ctx(src, dst))
+}
+
+fn deliver(r: &mut Router, now: u64, msg: &[u8], ttl: u8) -> Result<usize, DropReason> {
+    let rx = Received {
+        src: ip(2),
+        dst: IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
+        ttl,
+        ah: false,
+        ah_valid: false,
+        msg,
+    };
+    r.handle_advert(t(now), Family::V4, &rx, &mut Vec::new())
+}
+
+#[test]
+fn receive_checks_drop_and_count_like_keepalived() {
+    let mut mine = cfg(100);
+    mine.auth = AuthConfig::pass("secret");
+    let mut r = Router::new();
+    r.add_instance(mine.clone(), vec![]);
+    r.start(t(0), &mut Vec::new());
+    // RFC 3768 §7.1: MUST verify that the IP TTL is 255.
+    assert_eq!(
+        deliver(&mut r, 1, &advert_bytes(&mine, 150, ip(2)), 254),
+        Err(DropReason::Ttl(254))
+    );
+    // Wrong password: "received an invalid passwd!", auth_failure.
+    let mut other = mine.clone();
+    other.auth = AuthConfig::pass("wrong");
+    assert_eq!(
+        deliver(&mut r, 2, &advert_bytes(&other, 150, ip(2)), 255),
+        Err(DropReason::AuthFailure)
+    );
+    // Auth type differs: authtype_mismatch.
+    other.auth = AuthConfig::None;
+    assert_eq!(
+        deliver(&mut r, 3, &advert_bytes(&other, 150, ip(2)), 255),
+        Err(DropReason::AuthTypeMismatch)
+    );
+    // RFC 3768 §7.1: MUST verify that the Adver Interval in the packet is the same as the locally configured.
+    let mut other = mine.clone();
+    other.adver_int = Centiseconds(200);
+    assert!(matches!(
+        deliver(&mut r, 4, &advert_bytes(&other, 150, ip(2)), 255),
+        Err(DropReason::IntervalMismatch { .. })
+    ));
+    // keepalived 2.2.x drops adverts whose VIP count differs.
+    let mut other = mine.clone();
+    other.vips.push(ip(101));
+    assert_eq!(
+        deliver(&mut r, 5, &advert_bytes(&other, 150, ip(2)), 255),
+        Err(DropReason::AddrCount {
+            got: 2,
+            expected: 1
+        })
+    );
+    // Corrupt checksum.
+    let mut b = advert_bytes(&mine, 150, ip(2));
+    b[7] ^= 1;
+    assert_eq!(deliver(&mut r, 6, &b, 255), Err(DropReason::Checksum));
+    // Truncated.
+    assert!(matches!(
+        deliver(&mut r, 7, &advert_bytes(&mine, 150, ip(2))[..10], 255),
+        Err(DropReason::TooShort { .. })
+    ));
+    // A valid one.
+    assert_eq!(
+        deliver(&mut r, 8, &advert_bytes(&mine, 150, ip(2)), 255),
+        Ok(0)
+    );
+    let s = &r.instance(0).stats;
+    assert_eq!(
+        (
+            s.ip_ttl_err,
+            s.auth_failure,
+            s.authtype_mismatch,
+            s.advert_interval_err,
+            s.addr_list_err,
+            s.checksum_err,
+            s.packet_len_err,
+            s.advert_rcvd
+        ),
+        (1, 1, 1, 1, 1, 1, 1, 1)
+    );
+}
+
+#[test]
+fn skip_check_adv_addr_accepts_a_known_master_with_other_vips() {
+    let mut mine = cfg(100);
+    mine.skip_check_adv_addr = true;
+    let mut r = Router::new();
+    r.add_instance(mine.clone(), vec![]);
+    r.start(t(0), &mut Vec::new());
+    assert_eq!(
+        deliver(&mut r, 1, &advert_bytes(&mine, 150, ip(2)), 255),
+        Ok(0)
+    );
+    let mut other = mine.clone();
+    other.vips.push(ip(101));
+    assert_eq!(
+        deliver(&mut r, 2, &advert_bytes(&other, 150, ip(2)), 255),
+        Ok(0)
+    );
+}
+
+#[test]
+fn v3_backup_adopts_the_masters_interval() {
+    // RFC 5798 §6.4.2: Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT.
+    let mut mine = cfg(100);
+    mine.version = Version::V3;
+    let mut r = Router::new();
+    r.add_instance(mine.clone(), vec![]);
+    r.start(t(0), &mut Vec::new());
+    let mut other = mine.clone();
+    other.adver_int = Centiseconds(50);
+    let i = keepalived_rs::vrrp::instance::Instance::new(other.clone());
+    let src = ip(2);
+    let dst = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
+    let b = i
+        .advert_repr(Priority(150))
+        .to_bytes(&ChecksumCtx::Pseudo { src, dst });
+    assert_eq!(deliver(&mut r, 1_000_000, &b, 255), Ok(0));
+    // 3 × 0.5 s + (156 × 0.5 s)/256.
+    assert_eq!(
+        r.instance(0).master_down_interval(),
+        Duration::from_micros(1_500_000 + 304_687)
+    );
+    assert_eq!(r.poll_timeout(), Some(t(1_000_000 + 1_804_687)));
+}
+
+#[test]
+fn trackers_adjust_effective_priority_clamped_owner_untouched() {
+    // keepalived §4.3: effective = base + Σ adjustments, clamped to [1, 254]; 255 never changes.
+    let mut r = Router::new();
+    let s = r.add_tracker(TrackerValue::Up(true));
+    let a = r.add_instance(
+        cfg(200),
+        vec![TrackRef {
+            tracker: s,
+            weight: 100,
+            reverse: false,
+        }],
+    );
+    let b = r.add_instance(
+        InstanceConfig::new("VI_2", 52, 255, ip(1), vip()),
+        vec![TrackRef {
+            tracker: s,
+            weight: -60,
+            reverse: false,
+        }],
+    );
+    let c = r.add_instance(
+        InstanceConfig::new("VI_3", 53, 50, ip(1), vip()),
+        vec![TrackRef {
+            tracker: s,
+            weight: -60,
+            reverse: false,
+        }],
+    );
+    let mut out = Vec::new();
+    r.start(t(0), &mut out);
+    assert_eq!(r.instance(a).effective_priority(), Priority(254));
+    r.set_tracker(t(1), s, TrackerValue::Up(false), &mut out);
+    assert_eq!(r.instance(a).effective_priority(), Priority(200));
+    assert_eq!(r.instance(b).effective_priority(), Priority(255));
+    assert_eq!(r.instance(c).effective_priority(), Priority(1));
+    assert!(out.contains(&Action::Log(
+        "(VI_1) Changing effective priority from 254 to 200".into()
+    )));
+}
+
+#[test]
+fn weight_zero_tracker_failure_means_fault_and_release() {
+    // keepalived §4.3: weight 0 ⇒ KO puts the instance in FAULT; from MASTER it sends priority 0 and removes the VIPs.
+    let mut r = Router::new();
+    let s = r.add_tracker(TrackerValue::Up(true));
+    r.add_instance(
+        cfg(255).tap(|c| c.initial_master = true),
+        vec![TrackRef {
+            tracker: s,
+            weight: 0,
+            reverse: false,
+        }],
+    );
+    let mut out = Vec::new();
+    r.start(t(0), &mut out);
+    assert_eq!(r.instance(0).state(), State::Master);
+    out.clear();
+    r.set_tracker(t(5), s, TrackerValue::Up(false), &mut out);
+    assert_eq!(r.instance(0).state(), State::Fault);
+    assert!(out.contains(&Action::SendAdvert {
+        instance: "VI_1".into(),
+        priority: Priority(0)
+    }));
+    assert!(out.contains(&Action::RemoveVips {
+        instance: "VI_1".into()
+    }));
+    out.clear();
+    r.set_tracker(t(6), s, TrackerValue::Up(true), &mut out);
+    assert_eq!(r.instance(0).state(), State::Backup);
+}
+
+trait Tap: Sized {
+    fn tap(self, f: impl FnOnce(&mut Self)) -> Self;
+}
+impl Tap for InstanceConfig {
+    fn tap(mut self, f: impl FnOnce(&mut Self)) -> Self {
+        f(&mut self);
+        self
+    }
+}
+
+#[test]
+fn failing_script_with_negative_weight_moves_the_master() {
+    // keepalived §4.3: a master whose priority dropped stays MASTER until a preempting backup times out on it.
+    let mut l = lan(&[150, 100], |_| {});
+    let s = {
+        let n = &mut l.nodes[0];
+        let mut r = Router::new();
+        let s = r.add_tracker(TrackerValue::Up(true));
+        r.add_instance(
+            n.router.instance(0).config().clone(),
+            vec![TrackRef {
+                tracker: s,
+                weight: -60,
+                reverse: false,
+            }],
+        );
+        n.router = r;
+        s
+    };
+    l.start(0);
+    l.start(1);
+    l.run_until(t(10_000_000));
+    assert_eq!(l.masters(0), vec![0]);
+    l.with_router(0, |r, now, out| {
+        r.set_tracker(now, s, TrackerValue::Up(false), out)
+    });
+    l.run_until(t(20_000_000));
+    assert_eq!(l.masters(0), vec![1]);
+}
+
+#[test]
+fn becoming_master_sends_advert_then_vips_then_garps_then_notifies() {
+    // keepalived §4.1/§4.7: advert first, then VIPs, then 5 GARPs per address, then notify; 5 more after garp_master_delay.
+    let mut c = cfg(255);
+    c.initial_master = true;
+    c.evips = vec![ip(200)];
+    let mut r = Router::new();
+    r.add_instance(c, vec![]);
+    let mut out = Vec::new();
+    r.start(t(0), &mut out);
+    let kinds: Vec<&str> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert { .. } => Some("advert"),
+            Action::AddVips { .. } => Some("vips"),
+            Action::SendGarp { .. } => Some("garp"),
+            Action::Notify(_) => Some("notify"),
+            Action::Log(_) | Action::RemoveVips { .. } => None,
+        })
+        .collect();
+    let mut expect = vec!["advert", "vips"];
+    expect.extend(std::iter::repeat("garp").take(10));
+    expect.push("notify");
+    assert_eq!(kinds, expect);
+    out.clear();
+    r.handle_timeout(t(5_000_000), &mut out);
+    assert_eq!(
+        out.iter()
+            .filter(|a| matches!(a, Action::SendGarp { .. }))
+            .count(),
+        10
+    );
+}
+
+#[test]
+fn sync_group_members_move_together() {
+    // keepalived §4.5: the group is MASTER only when every member wants MASTER; one member FAULT ⇒ all FAULT.
+    let mut r = Router::new();
+    let s = r.add_tracker(TrackerValue::Up(true));
+    let a = r.add_instance(
+        cfg(100),
+        vec![TrackRef {
+            tracker: s,
+            weight: 0,
+            reverse: false,
+        }],
+    );
+    let mut c2 = InstanceConfig::new("VI_2", 52, 100, ip(1), vec![ip(102)]);
+    c2.adver_int = Centiseconds(300);
+    let b = r.add_instance(c2, vec![]);
+    r.add_group("SG1", vec![a, b]);
+    let mut out = Vec::new();
+    r.start(t(0), &mut out);
+    // VI_1 times out at 3.609375 s but waits for VI_2 (9.609375 s).
+    let mut now = t(0);
+    while let Some(next) = r.poll_timeout() {
+        if next > t(20_000_000) {
+            break;
+        }
+        now = next;
+        r.handle_timeout(now, &mut out);
+        if r.instance(a).state() == State::Master {
+            break;
+        }
+    }
+    assert_eq!(
+        (r.instance(a).state(), r.instance(b).state()),
+        (State::Master, State::Master)
+    );
+    assert_eq!(now, t(9_609_375));
+    assert!(out.contains(&Action::Log(
+        "VRRP_Group(SG1) Syncing instances to MASTER state".into()
+    )));
+    out.clear();
+    r.set_tracker(now, s, TrackerValue::Up(false), &mut out);
+    assert_eq!(
+        (r.instance(a).state(), r.instance(b).state()),
+        (State::Fault, State::Fault)
+    );
+    assert!(out.contains(&Action::Notify(NotifyEvent {
+        target: Target::Group("SG1".into()),
+        state: NotifyState::Fault,
+        priority: Priority(0)
+    })));
+}
+
+#[test]
+fn notify_arguments_and_fifo_lines_are_keepalived_s() {
+    let e = NotifyEvent {
+        target: Target::Instance("VI_1".into()),
+        state: NotifyState::Master,
+        priority: Priority(150),
+    };
+    assert_eq!(e.notify_args(), ["INSTANCE", "VI_1", "MASTER", "150"]);
+    assert_eq!(e.fifo_line(), "INSTANCE \"VI_1\" MASTER 150\n");
+    assert_eq!(
+        e.mail("node1").unwrap(),
+        (
+            "[node1] VRRP Instance VI_1 - Entering MASTER state".into(),
+            "=> VRRP Instance is now owning VRRP VIPs <=".into()
+        )
+    );
+    let g = NotifyEvent {
+        target: Target::Group("SG1".into()),
+        state: NotifyState::Fault,
+        priority: Priority(0),
+    };
+    assert_eq!(g.notify_args(), ["GROUP", "SG1", "FAULT", "0"]);
+    assert_eq!(g.fifo_line(), "GROUP \"SG1\" FAULT 0\n");
+}
+
+#[test]
+fn property_one_master_after_any_history_once_the_lan_is_whole() {
+    // RFC 3768 §6.4: after convergence exactly one Master per VRID, the highest (priority, address).
+    for seed in 0..200u64 {
+        let mut rng = Rng::new(seed);
+        let n = 2 + rng.below(3) as usize;
+        let prios: Vec<u8> = (0..n).map(|_| 1 + rng.below(254) as u8).collect();
+        let nopreempt = false;
+        let mut l = lan(&prios, |_| {});
+        l.latency = Duration::from_micros(rng.below(2_000));
+        for i in 0..n {
+            l.start(i);
+        }
+        for _ in 0..(5 + rng.below(20)) {
+            let node = rng.below(n as u64) as usize;
+            match rng.below(5) {
+                0 if l.nodes[node].up => l.stop(node),
+                1 if l.nodes[node].up => l.crash(node),
+                2 if !l.nodes[node].up => l.start(node),
+                3 => l.set_partition(node, rng.below(3) as u32),
+                _ => l.heal(),
+            }
+            l.run_for(Duration::from_micros(rng.below(8_000_000)));
+        }
+        l.heal();
+        l.loss_ppm = 0;
+        for i in 0..n {
+            if !l.nodes[i].up {
+                l.start(i);
+            }
+        }
+        // Start-up needs one Master_Down (≤ 3.996 s); then one more for the loser to notice and yield.
+        l.run_for(Duration::from_secs(9));
+        let masters = l.masters(0);
+        assert_eq!(
+            masters.len(),
+            1,
+            "seed {seed}: masters {masters:?} prios {prios:?}"
+        );
+        let best = (0..n).max_by_key(|&i| (prios[i], i)).unwrap();
+        if !nopreempt {
+            assert_eq!(masters[0], best, "seed {seed}: prios {prios:?}");
+        }
+        // And stays so.
+        l.run_for(Duration::from_secs(5));
+        assert_eq!(l.masters(0), vec![best], "seed {seed}");
+    }
+}
