@@ -5,6 +5,7 @@
 //! out, so every timing rule is tested exactly on a virtual clock.
 
 pub mod action;
+pub mod garp;
 pub mod instance;
 pub mod ip;
 pub mod packet;
