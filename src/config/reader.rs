@@ -279,7 +279,7 @@ impl Reader {
                 self.sequence(loc, &text);
                 return;
             }
-            if text.starts_with('~') || !text.contains('$') || self.defs.is_empty() {
+            if text.starts_with('~') || !text.contains('$') {
                 break;
             }
             match self.replace_params(&loc, &text) {
@@ -741,7 +741,16 @@ pub fn decomment(raw: &str) -> (String, bool) {
                     it.next();
                 }
             },
-            '#' | '!' if !quote => break,
+            '#' | '!' if !quote => {
+                // Like keepalived, a backslash ending a commented line
+                // still continues a multi-line definition.
+                while let Some(c) = it.next() {
+                    if c == '\\' && it.next().is_none() {
+                        cont = true;
+                    }
+                }
+                break;
+            }
             _ => out.push(c),
         }
     }
@@ -1122,6 +1131,17 @@ mod tests {
                 "}"
             ]
         );
+    }
+
+    #[test]
+    fn commented_line_ending_in_backslash_continues_a_definition() {
+        let t = "$D= \\\n  router_id x \\\n# comment \\\n  bogus1\nglobal_defs {\n$D\n}";
+        assert_eq!(texts(t), ["global_defs", "{", "router_id x", "bogus1", "}"]);
+    }
+
+    #[test]
+    fn builtins_expand_without_user_definitions() {
+        assert_eq!(texts("p ${_PWD}/x"), ["p ./x"]);
     }
 
     #[test]
