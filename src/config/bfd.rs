@@ -176,7 +176,7 @@ fn min_tx(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn idle_tx(ctx: &mut Ctx, s: &Stmt) -> Res {
-    interval(ctx, s, "idle_tx", 1000, |b, t| b.idle_tx = t)
+    interval(ctx, s, "idle_tx", 10000, |b, t| b.idle_tx = t)
 }
 
 fn multiplier(ctx: &mut Ctx, s: &Stmt) -> Res {

@@ -118,6 +118,10 @@ pub enum DnsType {
     Txt,
     /// AAAA.
     Aaaa,
+    /// RRSIG.
+    Rrsig,
+    /// DNSKEY.
+    Dnskey,
 }
 
 /// The checker-specific part.
@@ -584,11 +588,6 @@ fn url_digest(ctx: &mut Ctx, s: &Stmt) -> Res {
         ctx.err_at(s, 1, format!("digest '{v}' is not a valid hex string"), "an MD5 digest is 32 hex digits");
         return Ok(());
     }
-    let dup = url_cur(ctx).is_some_and(|u| u.digest.is_some());
-    if dup {
-        ctx.err_at(s, 1, format!("Digest '{v}' is a duplicate"), "only one digest per url");
-        return Ok(());
-    }
     if let Some(u) = url_cur(ctx) {
         u.digest = Some(v.to_ascii_lowercase());
     }
@@ -796,7 +795,8 @@ fn helo_name(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn smtp_host(ctx: &mut Ctx, s: &Stmt) -> Res {
-    ctx.err_at(s, 0, "The SMTP_CHECK host block is deprecated. Please define additional checkers.", "use one SMTP_CHECK per host");
+    let _ = s;
+    crate::config::note("The SMTP_CHECK host block is deprecated. Please define additional checkers.");
     if let Some(Checker { kind: CheckerKind::Smtp { hosts, .. }, .. }) = cur(ctx) {
         hosts.push(ConnOpts::default());
     }
@@ -902,6 +902,8 @@ fn dns_type(ctx: &mut Ctx, s: &Stmt) -> Res {
         "MX" => DnsType::Mx,
         "TXT" => DnsType::Txt,
         "AAAA" => DnsType::Aaaa,
+        "RRSIG" => DnsType::Rrsig,
+        "DNSKEY" => DnsType::Dnskey,
         _ => {
             let o = owner(ctx);
             ctx.err_at(s, 1, format!("DNS_CHECK ({o}) invalid type {v}"), "A, NS, CNAME, SOA, MX, TXT or AAAA");

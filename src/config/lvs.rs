@@ -1075,7 +1075,10 @@ fn rs(ctx: &mut Ctx, s: &Stmt) -> Res {
     match (parse_ip(&a), port) {
         (Some(ip), Some(port)) if vs_cur(ctx).is_some() => {
             if let Some(vs) = vs_cur(ctx) {
-                vs.real_servers.push(RealServer::new(ip, port));
+                // alloc_rs starts from the virtual server's forwarding method.
+                let mut r = RealServer::new(ip, port);
+                r.method = vs.method;
+                vs.real_servers.push(r);
             }
         }
         _ => {
