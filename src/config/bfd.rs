@@ -71,18 +71,32 @@ fn cur(ctx: &mut Ctx) -> Option<&mut BfdInstance> {
 }
 
 fn name_of(ctx: &Ctx) -> String {
-    ctx.cfg.bfd.last().map(|b| b.name.clone()).unwrap_or_default()
+    ctx.cfg
+        .bfd
+        .last()
+        .map(|b| b.name.clone())
+        .unwrap_or_default()
 }
 
 fn instance(ctx: &mut Ctx, s: &Stmt) -> Res {
     let name = ctx.arg(s, 1)?.to_string();
     if name.len() > 31 {
-        ctx.err_at(s, 1, format!("BFD name {name} too long"), "at most 31 characters");
+        ctx.err_at(
+            s,
+            1,
+            format!("BFD name {name} too long"),
+            "at most 31 characters",
+        );
         ctx.skip_block(true);
         return Ok(());
     }
     if ctx.cfg.bfd.iter().any(|b| b.name == name) {
-        ctx.err_at(s, 1, format!("BFD {name} already specified"), "a unique name");
+        ctx.err_at(
+            s,
+            1,
+            format!("BFD {name} already specified"),
+            "a unique name",
+        );
         ctx.skip_block(true);
         return Ok(());
     }
@@ -92,7 +106,11 @@ fn instance(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn neighbor(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
-    let word = if s.key() == "neighbour_ip" { "neighbour" } else { "neighbor" };
+    let word = if s.key() == "neighbour_ip" {
+        "neighbour"
+    } else {
+        "neighbor"
+    };
     let name = name_of(ctx);
     match parse_ip(&v) {
         Some(ip) => {
@@ -136,7 +154,13 @@ fn source(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 /// `min_rx`/`min_tx`/`idle_tx` in ms, [1, 4294967] (largest sensible 1000 / 10000).
-fn interval(ctx: &mut Ctx, s: &Stmt, what: &str, sensible: u64, set: fn(&mut BfdInstance, Micros)) -> Res {
+fn interval(
+    ctx: &mut Ctx,
+    s: &Stmt,
+    what: &str,
+    sensible: u64,
+    set: fn(&mut BfdInstance, Micros),
+) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
     let name = name_of(ctx);
     const MAX: u64 = u32::MAX as u64 / 1000;
@@ -155,7 +179,11 @@ fn interval(ctx: &mut Ctx, s: &Stmt, what: &str, sensible: u64, set: fn(&mut Bfd
             }
         }
         _ => {
-            let is = if what == "idle_tx" || what == "min_tx" || what == "min_rx" { "is " } else { "" };
+            let is = if what == "idle_tx" || what == "min_tx" || what == "min_rx" {
+                "is "
+            } else {
+                ""
+            };
             ctx.err_at(
                 s,
                 1,
@@ -263,7 +291,12 @@ fn weight(ctx: &mut Ctx, s: &Stmt) -> Res {
         if o == "reverse" {
             reverse = true;
         } else {
-            ctx.err_at(s, 2, format!("Configuration error: BFD instance {name} unknown weight option {o}"), "expected 'reverse'");
+            ctx.err_at(
+                s,
+                2,
+                format!("Configuration error: BFD instance {name} unknown weight option {o}"),
+                "expected 'reverse'",
+            );
             return Ok(());
         }
     }
@@ -289,7 +322,9 @@ fn checker(ctx: &mut Ctx, _: &Stmt) -> Res {
 }
 
 fn instance_end(ctx: &mut Ctx) -> Res {
-    let Some(b) = ctx.cfg.bfd.last() else { return Ok(()) };
+    let Some(b) = ctx.cfg.bfd.last() else {
+        return Ok(());
+    };
     if b.disabled {
         ctx.cfg.bfd.pop();
         return Ok(());
@@ -313,7 +348,9 @@ fn instance_end(ctx: &mut Ctx) -> Res {
             return Ok(());
         }
     }
-    let dup = ctx.cfg.bfd[..ctx.cfg.bfd.len() - 1].iter().any(|o| o.neighbor == Some(n) && o.source == b.source);
+    let dup = ctx.cfg.bfd[..ctx.cfg.bfd.len() - 1]
+        .iter()
+        .any(|o| o.neighbor == Some(n) && o.source == b.source);
     if dup {
         let msg = match b.source {
             Some(src) => format!("Configuration error: BFD instance {name} has duplicate source/{word} address {src}/{n}, ignoring instance"),
@@ -327,7 +364,9 @@ fn instance_end(ctx: &mut Ctx) -> Res {
     let ttl = b.ttl.unwrap_or(ttl_default) as i32;
     if b.max_hops.is_some_and(|h| h > ttl) {
         let _ = ctx.cfg.bfd.last_mut().map(|b| b.max_hops = Some(ttl));
-        crate::config::note(&format!("BFD instance {name}: max_hops exceeds ttl/hoplimit - setting to ttl/hoplimit"));
+        crate::config::note(&format!(
+            "BFD instance {name}: max_hops exceeds ttl/hoplimit - setting to ttl/hoplimit"
+        ));
     }
     Ok(())
 }
@@ -350,4 +389,9 @@ static INSTANCE: &[Keyword] = &[
 ];
 
 /// Root keywords of this module.
-pub static ROOT: &[Keyword] = &[block("bfd_instance", Some(instance), INSTANCE, Some(instance_end))];
+pub static ROOT: &[Keyword] = &[block(
+    "bfd_instance",
+    Some(instance),
+    INSTANCE,
+    Some(instance_end),
+)];

@@ -196,18 +196,36 @@ pub struct Checker {
 
 impl Checker {
     fn new(kind: CheckerKind) -> Checker {
-        Checker { kind, common: CheckerCommon::default(), conn: ConnOpts::default(), valid: true }
+        Checker {
+            kind,
+            common: CheckerCommon::default(),
+            conn: ConnOpts::default(),
+            valid: true,
+        }
     }
 }
 
 // ===== access to the checker being parsed =====
 
 fn cur(ctx: &mut Ctx) -> Option<&mut Checker> {
-    ctx.cfg.lvs.virtual_servers.last_mut()?.real_servers.last_mut()?.checkers.last_mut()
+    ctx.cfg
+        .lvs
+        .virtual_servers
+        .last_mut()?
+        .real_servers
+        .last_mut()?
+        .checkers
+        .last_mut()
 }
 
 fn push(ctx: &mut Ctx, kind: CheckerKind) {
-    if let Some(rs) = ctx.cfg.lvs.virtual_servers.last_mut().and_then(|v| v.real_servers.last_mut()) {
+    if let Some(rs) = ctx
+        .cfg
+        .lvs
+        .virtual_servers
+        .last_mut()
+        .and_then(|v| v.real_servers.last_mut())
+    {
         rs.checkers.push(Checker::new(kind));
     }
 }
@@ -240,14 +258,21 @@ thread_local! {
 fn co_ip(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?;
     match parse_ip(v) {
-        None => ctx.err_at(s, 1, format!("Invalid connect_ip address {v} - ignoring"), "expected an IP address"),
+        None => ctx.err_at(
+            s,
+            1,
+            format!("Invalid connect_ip address {v} - ignoring"),
+            "expected an IP address",
+        ),
         Some(ip) => {
             let bind = conn(ctx).and_then(|c| c.bindto);
             if bind.is_some_and(|b| b.is_ipv4() != ip.is_ipv4()) {
                 ctx.err_at(
                     s,
                     1,
-                    format!("connect_ip address {v} does not match address family of bindto - skipping"),
+                    format!(
+                        "connect_ip address {v} does not match address family of bindto - skipping"
+                    ),
                     "same address family as bindto",
                 );
             } else if let Some(c) = conn(ctx) {
@@ -263,7 +288,12 @@ fn read_port(ctx: &mut Ctx, s: &Stmt, what: &str) -> Result<Option<u16>, super::
     match v.parse::<u32>() {
         Ok(p) if (1..=65535).contains(&p) => Ok(Some(p as u16)),
         _ => {
-            ctx.err_at(s, 1, format!("Invalid checker {what} '{v}'"), "expected a port in [1, 65535]");
+            ctx.err_at(
+                s,
+                1,
+                format!("Invalid checker {what} '{v}'"),
+                "expected a port in [1, 65535]",
+            );
             Ok(None)
         }
     }
@@ -281,14 +311,21 @@ fn co_port(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn co_srcip(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?;
     match parse_ip(v) {
-        None => ctx.err_at(s, 1, format!("Invalid bindto address {v} - ignoring"), "expected an IP address"),
+        None => ctx.err_at(
+            s,
+            1,
+            format!("Invalid bindto address {v} - ignoring"),
+            "expected an IP address",
+        ),
         Some(ip) => {
             let dst = conn(ctx).and_then(|c| c.connect_ip);
             if dst.is_some_and(|d| d.is_ipv4() != ip.is_ipv4()) {
                 ctx.err_at(
                     s,
                     1,
-                    format!("bindto address {v} does not match address family of connect_ip - skipping"),
+                    format!(
+                        "bindto address {v} does not match address family of connect_ip - skipping"
+                    ),
                     "same address family as connect_ip",
                 );
             } else if let Some(c) = conn(ctx) {
@@ -311,7 +348,12 @@ fn co_srcport(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn co_srcif(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
     if v.len() > 15 {
-        ctx.err_at(s, 1, format!("Interface name {v} is too long - ignoring"), "at most 15 characters");
+        ctx.err_at(
+            s,
+            1,
+            format!("Interface name {v} is too long - ignoring"),
+            "at most 15 characters",
+        );
     } else if let Some(c) = conn(ctx) {
         c.bind_if = Some(v);
     }
@@ -364,7 +406,12 @@ fn retry(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn nb_get_retry(ctx: &mut Ctx, s: &Stmt) -> Res {
-    ctx.err_at(s, 0, "nb_get_retry is deprecated - please use 'retry'", "use 'retry'");
+    ctx.err_at(
+        s,
+        0,
+        "nb_get_retry is deprecated - please use 'retry'",
+        "use 'retry'",
+    );
     match ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
         Some(v) => {
             if let Some(c) = cur(ctx) {
@@ -379,7 +426,13 @@ fn nb_get_retry(ctx: &mut Ctx, s: &Stmt) -> Res {
     Ok(())
 }
 
-fn timer_field(ctx: &mut Ctx, s: &Stmt, min: u64, msg: &str, set: fn(&mut CheckerCommon, Micros)) -> Res {
+fn timer_field(
+    ctx: &mut Ctx,
+    s: &Stmt,
+    min: u64,
+    msg: &str,
+    set: fn(&mut CheckerCommon, Micros),
+) -> Res {
     match ctx.read_timer(s, 1, min, 0)? {
         Some(t) => {
             if let Some(c) = cur(ctx) {
@@ -395,15 +448,29 @@ fn timer_field(ctx: &mut Ctx, s: &Stmt, min: u64, msg: &str, set: fn(&mut Checke
 }
 
 fn delay_before_retry(ctx: &mut Ctx, s: &Stmt) -> Res {
-    timer_field(ctx, s, 0, "Invalid delay_before_retry connection value '{}'", |c, t| c.delay_before_retry = Some(t))
+    timer_field(
+        ctx,
+        s,
+        0,
+        "Invalid delay_before_retry connection value '{}'",
+        |c, t| c.delay_before_retry = Some(t),
+    )
 }
 
 fn warmup(ctx: &mut Ctx, s: &Stmt) -> Res {
-    timer_field(ctx, s, 0, "Invalid warmup connection value '{}'", |c, t| c.warmup = Some(t))
+    timer_field(ctx, s, 0, "Invalid warmup connection value '{}'", |c, t| {
+        c.warmup = Some(t)
+    })
 }
 
 fn delay_loop(ctx: &mut Ctx, s: &Stmt) -> Res {
-    timer_field(ctx, s, 1, "delay_loop '{}' is invalid - ignoring", |c, t| c.delay_loop = Some(t))
+    timer_field(
+        ctx,
+        s,
+        1,
+        "delay_loop '{}' is invalid - ignoring",
+        |c, t| c.delay_loop = Some(t),
+    )
 }
 
 fn bool_param(ctx: &mut Ctx, s: &Stmt, name: &str) -> Option<bool> {
@@ -412,7 +479,12 @@ fn bool_param(ctx: &mut Ctx, s: &Stmt, name: &str) -> Option<bool> {
         Some(v) => match super::parser::check_true_false(v) {
             Some(b) => Some(b),
             None => {
-                ctx.err_at(s, 1, format!("Invalid {name} parameter {v}"), "expected on|off|true|false|yes|no");
+                ctx.err_at(
+                    s,
+                    1,
+                    format!("Invalid {name} parameter {v}"),
+                    "expected on|off|true|false|yes|no",
+                );
                 None
             }
         },
@@ -464,7 +536,10 @@ macro_rules! common_kw {
     };
 }
 
-const fn cat<const A: usize, const B: usize, const N: usize>(a: [Keyword; A], b: [Keyword; B]) -> [Keyword; N] {
+const fn cat<const A: usize, const B: usize, const N: usize>(
+    a: [Keyword; A],
+    b: [Keyword; B],
+) -> [Keyword; N] {
     let mut out = [kw("", super::parser::ignore); N];
     let mut i = 0;
     while i < A {
@@ -513,14 +588,23 @@ fn http_get(ctx: &mut Ctx, _: &Stmt) -> Res {
 }
 
 fn ssl_get(ctx: &mut Ctx, _: &Stmt) -> Res {
-    push(ctx, CheckerKind::Http(HttpCheck { ssl: true, ..Default::default() }));
+    push(
+        ctx,
+        CheckerKind::Http(HttpCheck {
+            ssl: true,
+            ..Default::default()
+        }),
+    );
     Ok(())
 }
 
 fn http_end(ctx: &mut Ctx) -> Res {
     let empty = http(ctx).is_some_and(|h| h.urls.is_empty());
     if empty {
-        ctx.err_global(super::Level::Error, "HTTP/SSL_GET checker has no urls specified - ignoring");
+        ctx.err_global(
+            super::Level::Error,
+            "HTTP/SSL_GET checker has no urls specified - ignoring",
+        );
         if let Some(c) = cur(ctx) {
             c.valid = false;
         }
@@ -538,7 +622,10 @@ fn url(ctx: &mut Ctx, _: &Stmt) -> Res {
 fn url_end(ctx: &mut Ctx) -> Res {
     let no_path = url_cur(ctx).is_some_and(|u| u.path.is_none());
     if no_path {
-        ctx.err_global(super::Level::Error, "HTTP/SSL_GET checker url has no path - ignoring");
+        ctx.err_global(
+            super::Level::Error,
+            "HTTP/SSL_GET checker url has no path - ignoring",
+        );
         if let Some(h) = http(ctx) {
             h.urls.pop();
         }
@@ -553,14 +640,20 @@ fn url_end(ctx: &mut Ctx) -> Res {
                 || u.regex_stack.is_some())
     });
     if bad_regex {
-        ctx.err_global(super::Level::Error, "regex parameters specified without regex");
+        ctx.err_global(
+            super::Level::Error,
+            "regex parameters specified without regex",
+        );
     }
     let offs = url_cur(ctx).and_then(|u| match (u.regex_min_offset, u.regex_max_offset) {
         (Some(a), Some(b)) if a > b => Some((a, b)),
         _ => None,
     });
     if let Some((a, b)) = offs {
-        ctx.err_global(super::Level::Error, format!("regex min offset {a} > regex_max_offset {b} - ignoring"));
+        ctx.err_global(
+            super::Level::Error,
+            format!("regex min offset {a} > regex_max_offset {b} - ignoring"),
+        );
     }
     Ok(())
 }
@@ -579,13 +672,21 @@ fn url_digest(ctx: &mut Ctx, s: &Stmt) -> Res {
         ctx.err_at(
             s,
             1,
-            format!("digest '{v}' character length should be 32 rather than {}", v.len()),
+            format!(
+                "digest '{v}' character length should be 32 rather than {}",
+                v.len()
+            ),
             "an MD5 digest is 32 hex digits",
         );
         return Ok(());
     }
     if !v.chars().all(|c| c.is_ascii_hexdigit()) {
-        ctx.err_at(s, 1, format!("digest '{v}' is not a valid hex string"), "an MD5 digest is 32 hex digits");
+        ctx.err_at(
+            s,
+            1,
+            format!("digest '{v}' is not a valid hex string"),
+            "an MD5 digest is 32 hex digits",
+        );
         return Ok(());
     }
     if let Some(u) = url_cur(ctx) {
@@ -603,9 +704,16 @@ fn url_status_code(ctx: &mut Ctx, s: &Stmt) -> Res {
             None => (w, w),
         };
         match (a.parse::<u16>(), b.parse::<u16>()) {
-            (Ok(a), Ok(b)) if (100..=599).contains(&a) && (100..=599).contains(&b) && a <= b => codes.push((a, b)),
+            (Ok(a), Ok(b)) if (100..=599).contains(&a) && (100..=599).contains(&b) && a <= b => {
+                codes.push((a, b))
+            }
             _ => {
-                ctx.err_at(s, i + 1, format!("Invalid HTTP_GET status code {w} - ignoring"), "a code or range in 100-599");
+                ctx.err_at(
+                    s,
+                    i + 1,
+                    format!("Invalid HTTP_GET status code {w} - ignoring"),
+                    "a code or range in 100-599",
+                );
             }
         }
     }
@@ -652,14 +760,22 @@ fn url_regex_options(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn url_regex_offset(ctx: &mut Ctx, s: &Stmt, which: &str) -> Option<u64> {
     if s.len() != 2 {
-        ctx.err(s, format!("Missing or too may options for regex_{which}_offset"));
+        ctx.err(
+            s,
+            format!("Missing or too may options for regex_{which}_offset"),
+        );
         return None;
     }
     let v = s.get(1).unwrap_or("");
     match v.parse::<u64>() {
         Ok(n) => Some(n),
         Err(_) => {
-            ctx.err_at(s, 1, format!("Invalid regex_{which}_offset {v} specified"), "expected a non-negative number");
+            ctx.err_at(
+                s,
+                1,
+                format!("Invalid regex_{which}_offset {v} specified"),
+                "expected a non-negative number",
+            );
             None
         }
     }
@@ -716,7 +832,12 @@ fn http_protocol(ctx: &mut Ctx, s: &Stmt) -> Res {
         "1.0C" | "1.0c" => HttpProtocol::Http10C,
         "1.1" => HttpProtocol::Http11,
         _ => {
-            ctx.err_at(s, 1, format!("Invalid http_protocol version {v}"), "expected 1.0, 1.0C or 1.1");
+            ctx.err_at(
+                s,
+                1,
+                format!("Invalid http_protocol version {v}"),
+                "expected 1.0, 1.0C or 1.1",
+            );
             return Ok(());
         }
     };
@@ -778,7 +899,13 @@ static SSL_OWN: [Keyword; 19] = cat(HTTP, [kw("enable_sni", enable_sni)]);
 // ===== SMTP_CHECK =====
 
 fn smtp_check(ctx: &mut Ctx, _: &Stmt) -> Res {
-    push(ctx, CheckerKind::Smtp { helo_name: None, hosts: Vec::new() });
+    push(
+        ctx,
+        CheckerKind::Smtp {
+            helo_name: None,
+            hosts: Vec::new(),
+        },
+    );
     Ok(())
 }
 
@@ -788,7 +915,11 @@ fn helo_name(ctx: &mut Ctx, s: &Stmt) -> Res {
         return Ok(());
     };
     let v = v.to_string();
-    if let Some(Checker { kind: CheckerKind::Smtp { helo_name, .. }, .. }) = cur(ctx) {
+    if let Some(Checker {
+        kind: CheckerKind::Smtp { helo_name, .. },
+        ..
+    }) = cur(ctx)
+    {
         *helo_name = Some(v);
     }
     Ok(())
@@ -796,8 +927,14 @@ fn helo_name(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn smtp_host(ctx: &mut Ctx, s: &Stmt) -> Res {
     let _ = s;
-    crate::config::note("The SMTP_CHECK host block is deprecated. Please define additional checkers.");
-    if let Some(Checker { kind: CheckerKind::Smtp { hosts, .. }, .. }) = cur(ctx) {
+    crate::config::note(
+        "The SMTP_CHECK host block is deprecated. Please define additional checkers.",
+    );
+    if let Some(Checker {
+        kind: CheckerKind::Smtp { hosts, .. },
+        ..
+    }) = cur(ctx)
+    {
         hosts.push(ConnOpts::default());
     }
     HOST_OPEN.with(|h| h.set(true));
@@ -810,20 +947,34 @@ fn smtp_host_end(_: &mut Ctx) -> Res {
 }
 
 static CONN: [Keyword; 7] = conn_kw!();
-static SMTP_OWN: [Keyword; 2] = [kw("helo_name", helo_name), block("host", Some(smtp_host), &CONN, Some(smtp_host_end))];
+static SMTP_OWN: [Keyword; 2] = [
+    kw("helo_name", helo_name),
+    block("host", Some(smtp_host), &CONN, Some(smtp_host_end)),
+];
 static SMTP: [Keyword; 15] = cat(SMTP_OWN, CONN_COMMON);
 
 // ===== MISC_CHECK =====
 
 fn misc_check(ctx: &mut Ctx, _: &Stmt) -> Res {
-    push(ctx, CheckerKind::Misc { path: None, timeout: None, dynamic: false });
+    push(
+        ctx,
+        CheckerKind::Misc {
+            path: None,
+            timeout: None,
+            dynamic: false,
+        },
+    );
     Ok(())
 }
 
 fn misc_path(ctx: &mut Ctx, s: &Stmt) -> Res {
     let o = owner(ctx);
     let sc = script::parse(ctx, s, 1, ScriptKind::MiscCheck, &o)?;
-    if let Some(Checker { kind: CheckerKind::Misc { path, .. }, .. }) = cur(ctx) {
+    if let Some(Checker {
+        kind: CheckerKind::Misc { path, .. },
+        ..
+    }) = cur(ctx)
+    {
         *path = Some(sc);
     }
     Ok(())
@@ -832,7 +983,11 @@ fn misc_path(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn misc_timeout(ctx: &mut Ctx, s: &Stmt) -> Res {
     match ctx.read_timer(s, 1, 1, u32::MAX as u64 * 1_000_000)? {
         Some(t) => {
-            if let Some(Checker { kind: CheckerKind::Misc { timeout, .. }, .. }) = cur(ctx) {
+            if let Some(Checker {
+                kind: CheckerKind::Misc { timeout, .. },
+                ..
+            }) = cur(ctx)
+            {
                 *timeout = Some(Micros(t));
             }
         }
@@ -845,7 +1000,11 @@ fn misc_timeout(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn misc_dynamic(ctx: &mut Ctx, _: &Stmt) -> Res {
-    if let Some(Checker { kind: CheckerKind::Misc { dynamic, .. }, .. }) = cur(ctx) {
+    if let Some(Checker {
+        kind: CheckerKind::Misc { dynamic, .. },
+        ..
+    }) = cur(ctx)
+    {
         *dynamic = true;
     }
     Ok(())
@@ -859,7 +1018,11 @@ fn misc_user(ctx: &mut Ctx, s: &Stmt) -> Res {
     }
     let user = s.get(1).map(str::to_string);
     let group = s.get(2).map(str::to_string);
-    if let Some(Checker { kind: CheckerKind::Misc { path: Some(p), .. }, .. }) = cur(ctx) {
+    if let Some(Checker {
+        kind: CheckerKind::Misc { path: Some(p), .. },
+        ..
+    }) = cur(ctx)
+    {
         p.user = user;
         p.group = group;
     }
@@ -867,9 +1030,18 @@ fn misc_user(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn misc_end(ctx: &mut Ctx) -> Res {
-    let missing = matches!(cur(ctx), Some(Checker { kind: CheckerKind::Misc { path: None, .. }, .. }));
+    let missing = matches!(
+        cur(ctx),
+        Some(Checker {
+            kind: CheckerKind::Misc { path: None, .. },
+            ..
+        })
+    );
     if missing {
-        ctx.err_global(super::Level::Error, "No script path has been specified for MISC_CHECKER - skipping");
+        ctx.err_global(
+            super::Level::Error,
+            "No script path has been specified for MISC_CHECKER - skipping",
+        );
         if let Some(c) = cur(ctx) {
             c.valid = false;
         }
@@ -888,7 +1060,13 @@ static MISC: [Keyword; 10] = cat(MISC_OWN, COMMON);
 // ===== DNS_CHECK =====
 
 fn dns_check(ctx: &mut Ctx, _: &Stmt) -> Res {
-    push(ctx, CheckerKind::Dns { qtype: DnsType::Soa, name: None });
+    push(
+        ctx,
+        CheckerKind::Dns {
+            qtype: DnsType::Soa,
+            name: None,
+        },
+    );
     Ok(())
 }
 
@@ -906,11 +1084,20 @@ fn dns_type(ctx: &mut Ctx, s: &Stmt) -> Res {
         "DNSKEY" => DnsType::Dnskey,
         _ => {
             let o = owner(ctx);
-            ctx.err_at(s, 1, format!("DNS_CHECK ({o}) invalid type {v}"), "A, NS, CNAME, SOA, MX, TXT or AAAA");
+            ctx.err_at(
+                s,
+                1,
+                format!("DNS_CHECK ({o}) invalid type {v}"),
+                "A, NS, CNAME, SOA, MX, TXT or AAAA",
+            );
             return Ok(());
         }
     };
-    if let Some(Checker { kind: CheckerKind::Dns { qtype, .. }, .. }) = cur(ctx) {
+    if let Some(Checker {
+        kind: CheckerKind::Dns { qtype, .. },
+        ..
+    }) = cur(ctx)
+    {
         *qtype = t;
     }
     Ok(())
@@ -918,7 +1105,11 @@ fn dns_type(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn dns_name(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
-    if let Some(Checker { kind: CheckerKind::Dns { name, .. }, .. }) = cur(ctx) {
+    if let Some(Checker {
+        kind: CheckerKind::Dns { name, .. },
+        ..
+    }) = cur(ctx)
+    {
         *name = Some(v);
     }
     Ok(())
@@ -930,7 +1121,15 @@ static DNS: [Keyword; 15] = cat(DNS_OWN, CONN_COMMON);
 // ===== UDP_CHECK =====
 
 fn udp_check(ctx: &mut Ctx, _: &Stmt) -> Res {
-    push(ctx, CheckerKind::Udp { payload: None, require_reply: None, min_reply_length: 0, max_reply_length: None });
+    push(
+        ctx,
+        CheckerKind::Udp {
+            payload: None,
+            require_reply: None,
+            min_reply_length: 0,
+            max_reply_length: None,
+        },
+    );
     Ok(())
 }
 
@@ -938,18 +1137,30 @@ fn udp_check(ctx: &mut Ctx, _: &Stmt) -> Res {
 fn hex_bytes(s: &str) -> Option<Vec<u8>> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let s = if s.len() % 2 == 1 { format!("0{s}") } else { s };
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }
 
 fn udp_payload(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?;
     match hex_bytes(v) {
         Some(b) => {
-            if let Some(Checker { kind: CheckerKind::Udp { payload, .. }, .. }) = cur(ctx) {
+            if let Some(Checker {
+                kind: CheckerKind::Udp { payload, .. },
+                ..
+            }) = cur(ctx)
+            {
                 *payload = Some(b);
             }
         }
-        None => ctx.err_at(s, 1, format!("Invalid hex string {v}"), "expected hex digits"),
+        None => ctx.err_at(
+            s,
+            1,
+            format!("Invalid hex string {v}"),
+            "expected hex digits",
+        ),
     }
     Ok(())
 }
@@ -960,12 +1171,21 @@ fn udp_require_reply(ctx: &mut Ctx, s: &Stmt) -> Res {
         Some(v) => match hex_bytes(v) {
             Some(b) => b,
             None => {
-                ctx.err_at(s, 1, format!("Invalid hex string {v}"), "expected hex digits");
+                ctx.err_at(
+                    s,
+                    1,
+                    format!("Invalid hex string {v}"),
+                    "expected hex digits",
+                );
                 return Ok(());
             }
         },
     };
-    if let Some(Checker { kind: CheckerKind::Udp { require_reply, .. }, .. }) = cur(ctx) {
+    if let Some(Checker {
+        kind: CheckerKind::Udp { require_reply, .. },
+        ..
+    }) = cur(ctx)
+    {
         *require_reply = Some(b);
     }
     Ok(())
@@ -973,7 +1193,13 @@ fn udp_require_reply(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn udp_min_len(ctx: &mut Ctx, s: &Stmt) -> Res {
     if let Some(v) = ctx.read_unsigned(s, 1, 0, 65535)? {
-        if let Some(Checker { kind: CheckerKind::Udp { min_reply_length, .. }, .. }) = cur(ctx) {
+        if let Some(Checker {
+            kind: CheckerKind::Udp {
+                min_reply_length, ..
+            },
+            ..
+        }) = cur(ctx)
+        {
             *min_reply_length = v as u32;
         }
     }
@@ -982,7 +1208,13 @@ fn udp_min_len(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn udp_max_len(ctx: &mut Ctx, s: &Stmt) -> Res {
     if let Some(v) = ctx.read_unsigned(s, 1, 0, 65535)? {
-        if let Some(Checker { kind: CheckerKind::Udp { max_reply_length, .. }, .. }) = cur(ctx) {
+        if let Some(Checker {
+            kind: CheckerKind::Udp {
+                max_reply_length, ..
+            },
+            ..
+        }) = cur(ctx)
+        {
             *max_reply_length = Some(v as u32);
         }
     }
@@ -1000,13 +1232,23 @@ static UDP: [Keyword; 17] = cat(UDP_OWN, CONN_COMMON);
 // ===== FILE_CHECK =====
 
 fn file_check(ctx: &mut Ctx, _: &Stmt) -> Res {
-    push(ctx, CheckerKind::File { track_file: None, weight: None });
+    push(
+        ctx,
+        CheckerKind::File {
+            track_file: None,
+            weight: None,
+        },
+    );
     Ok(())
 }
 
 fn file_track(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
-    if let Some(Checker { kind: CheckerKind::File { track_file, .. }, .. }) = cur(ctx) {
+    if let Some(Checker {
+        kind: CheckerKind::File { track_file, .. },
+        ..
+    }) = cur(ctx)
+    {
         *track_file = Some(v);
     }
     Ok(())
@@ -1020,20 +1262,41 @@ fn file_weight(ctx: &mut Ctx, s: &Stmt) -> Res {
         None => false,
         Some("reverse") => true,
         Some(o) => {
-            ctx.err_at(s, 2, format!("unknown track file weight option {o} - ignoring"), "expected 'reverse'");
+            ctx.err_at(
+                s,
+                2,
+                format!("unknown track file weight option {o} - ignoring"),
+                "expected 'reverse'",
+            );
             false
         }
     };
-    if let Some(Checker { kind: CheckerKind::File { weight, .. }, .. }) = cur(ctx) {
+    if let Some(Checker {
+        kind: CheckerKind::File { weight, .. },
+        ..
+    }) = cur(ctx)
+    {
         *weight = Some((w as i32, reverse));
     }
     Ok(())
 }
 
 fn file_end(ctx: &mut Ctx) -> Res {
-    let missing = matches!(cur(ctx), Some(Checker { kind: CheckerKind::File { track_file: None, .. }, .. }));
+    let missing = matches!(
+        cur(ctx),
+        Some(Checker {
+            kind: CheckerKind::File {
+                track_file: None,
+                ..
+            },
+            ..
+        })
+    );
     if missing {
-        ctx.err_global(super::Level::Error, "FILE_CHECK has no track_file specified - ignoring");
+        ctx.err_global(
+            super::Level::Error,
+            "FILE_CHECK has no track_file specified - ignoring",
+        );
         if let Some(c) = cur(ctx) {
             c.valid = false;
         }
@@ -1041,7 +1304,11 @@ fn file_end(ctx: &mut Ctx) -> Res {
     Ok(())
 }
 
-static FILE: &[Keyword] = &[kw("track_file", file_track), kw("file", file_track), kw("weight", file_weight)];
+static FILE: &[Keyword] = &[
+    kw("track_file", file_track),
+    kw("file", file_track),
+    kw("weight", file_weight),
+];
 
 // ===== BFD_CHECK =====
 
@@ -1053,25 +1320,46 @@ fn bfd_check(ctx: &mut Ctx, _: &Stmt) -> Res {
 fn bfd_name(ctx: &mut Ctx, s: &Stmt) -> Res {
     let o = owner(ctx);
     if s.len() != 2 {
-        ctx.err(s, format!("({o}) BFD_CHECK - No or too many names specified - skipping checker"));
+        ctx.err(
+            s,
+            format!("({o}) BFD_CHECK - No or too many names specified - skipping checker"),
+        );
         return Ok(());
     }
     let v = s.get(1).unwrap_or("").to_string();
     if v.len() > 31 {
-        ctx.err_at(s, 1, format!("({o}) BFD_CHECK - BFD name {v} too long"), "at most 31 characters");
+        ctx.err_at(
+            s,
+            1,
+            format!("({o}) BFD_CHECK - BFD name {v} too long"),
+            "at most 31 characters",
+        );
         return Ok(());
     }
-    if let Some(Checker { kind: CheckerKind::Bfd { name }, .. }) = cur(ctx) {
+    if let Some(Checker {
+        kind: CheckerKind::Bfd { name },
+        ..
+    }) = cur(ctx)
+    {
         *name = Some(v);
     }
     Ok(())
 }
 
 fn bfd_end(ctx: &mut Ctx) -> Res {
-    let missing = matches!(cur(ctx), Some(Checker { kind: CheckerKind::Bfd { name: None }, .. }));
+    let missing = matches!(
+        cur(ctx),
+        Some(Checker {
+            kind: CheckerKind::Bfd { name: None },
+            ..
+        })
+    );
     if missing {
         let o = owner(ctx);
-        ctx.err_global(super::Level::Error, format!("({o}) No name has been specified for BFD_CHECKER - skipping"));
+        ctx.err_global(
+            super::Level::Error,
+            format!("({o}) No name has been specified for BFD_CHECKER - skipping"),
+        );
         if let Some(c) = cur(ctx) {
             c.valid = false;
         }

@@ -99,10 +99,14 @@ pub struct VsGroup {
 
 impl VsGroup {
     fn has_ranges(&self) -> bool {
-        self.entries.iter().any(|e| matches!(e, VsgEntry::Range { .. }))
+        self.entries
+            .iter()
+            .any(|e| matches!(e, VsgEntry::Range { .. }))
     }
     fn has_fwmarks(&self) -> bool {
-        self.entries.iter().any(|e| matches!(e, VsgEntry::Fwmark { .. }))
+        self.entries
+            .iter()
+            .any(|e| matches!(e, VsgEntry::Fwmark { .. }))
     }
 }
 
@@ -146,7 +150,9 @@ impl Protocol {
 }
 
 /// IPVS schedulers keepalived 2.2.7 accepts (case-sensitive).
-pub const SCHEDULERS: &[&str] = &["rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq"];
+pub const SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq",
+];
 
 /// Tunnel type of `TUN` forwarding.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -260,7 +266,12 @@ impl RealServer {
 
     /// `[ip]:proto:port` as keepalived prints a real server.
     pub fn fmt(&self, vs: &VirtualServer) -> String {
-        format!("[{}]:{}:{}", self.ip, Protocol::name(vs.protocol), self.port)
+        format!(
+            "[{}]:{}:{}",
+            self.ip,
+            Protocol::name(vs.protocol),
+            self.port
+        )
     }
 }
 
@@ -353,7 +364,12 @@ fn vs_cur(ctx: &mut Ctx) -> Option<&mut VirtualServer> {
 }
 
 fn rs_cur(ctx: &mut Ctx) -> Option<&mut RealServer> {
-    ctx.cfg.lvs.virtual_servers.last_mut()?.real_servers.last_mut()
+    ctx.cfg
+        .lvs
+        .virtual_servers
+        .last_mut()?
+        .real_servers
+        .last_mut()
 }
 
 // ===== SSL =====
@@ -366,7 +382,12 @@ fn ssl(ctx: &mut Ctx, s: &Stmt) -> Res {
     Ok(())
 }
 
-fn ssl_file(ctx: &mut Ctx, s: &Stmt, what: &str, f: fn(&mut SslConfig) -> &mut Option<String>) -> Res {
+fn ssl_file(
+    ctx: &mut Ctx,
+    s: &Stmt,
+    what: &str,
+    f: fn(&mut SslConfig) -> &mut Option<String>,
+) -> Res {
     let Some(v) = s.get(1) else {
         ctx.err(s, format!("SSL {what} missing"));
         return Ok(());
@@ -460,16 +481,33 @@ fn vsg(ctx: &mut Ctx, s: &Stmt) -> Res {
     let mut hdr = s.clone();
     hdr.words.remove(1);
     let lines = ctx.value_block(&hdr);
-    let mut g = VsGroup { name: name.clone(), entries: Vec::new() };
+    let mut g = VsGroup {
+        name: name.clone(),
+        entries: Vec::new(),
+    };
     for l in &lines {
         let w0 = l.key();
         if w0 == "fwmark" {
             let Some(v) = l.get(1) else {
-                ctx.err(l, format!("({name}): fwmark '' must be in [0, {}] - ignoring", u32::MAX));
+                ctx.err(
+                    l,
+                    format!(
+                        "({name}): fwmark '' must be in [0, {}] - ignoring",
+                        u32::MAX
+                    ),
+                );
                 continue;
             };
             let Ok(mark) = v.parse::<u32>() else {
-                ctx.err_at(l, 1, format!("({name}): fwmark '{v}' must be in [0, {}] - ignoring", u32::MAX), "a number");
+                ctx.err_at(
+                    l,
+                    1,
+                    format!(
+                        "({name}): fwmark '{v}' must be in [0, {}] - ignoring",
+                        u32::MAX
+                    ),
+                    "a number",
+                );
                 continue;
             };
             let v6 = match l.get(2) {
@@ -477,7 +515,12 @@ fn vsg(ctx: &mut Ctx, s: &Stmt) -> Res {
                 Some("inet") => Some(false),
                 Some("inet6") => Some(true),
                 Some(f) => {
-                    ctx.err_at(l, 2, format!("({name}): fwmark '{mark}' family {f} unknown - ignoring"), "inet or inet6");
+                    ctx.err_at(
+                        l,
+                        2,
+                        format!("({name}): fwmark '{mark}' family {f} unknown - ignoring"),
+                        "inet or inet6",
+                    );
                     continue;
                 }
             };
@@ -489,23 +532,52 @@ fn vsg(ctx: &mut Ctx, s: &Stmt) -> Res {
             Some(p) => parse_port(p),
         };
         match (parse_range(w0), port) {
-            (Some((start, end)), Some(port)) => g.entries.push(VsgEntry::Range { start, end, port }),
+            (Some((start, end)), Some(port)) => {
+                g.entries.push(VsgEntry::Range { start, end, port })
+            }
             _ => {
                 let (sep, p) = match l.get(1) {
                     Some(p) => (" port ", p),
                     None => ("", ""),
                 };
-                ctx.err_at(l, 0, format!("Invalid virtual server group IP address {w0} {sep}{p} - skipping"), "an address, range or fwmark");
+                ctx.err_at(
+                    l,
+                    0,
+                    format!("Invalid virtual server group IP address {w0} {sep}{p} - skipping"),
+                    "an address, range or fwmark",
+                );
             }
         }
     }
     if g.entries.is_empty() {
-        ctx.err(s, format!("virtual server group {name} has no entries - removing"));
+        ctx.err(
+            s,
+            format!("virtual server group {name} has no entries - removing"),
+        );
         return Ok(());
     }
-    let v4 = g.entries.iter().any(|e| matches!(e, VsgEntry::Range { start: IpAddr::V4(_), .. }));
-    let v6 = g.entries.iter().any(|e| matches!(e, VsgEntry::Range { start: IpAddr::V6(_), .. }));
-    let fw_nofam = g.entries.iter().any(|e| matches!(e, VsgEntry::Fwmark { v6: None, .. }));
+    let v4 = g.entries.iter().any(|e| {
+        matches!(
+            e,
+            VsgEntry::Range {
+                start: IpAddr::V4(_),
+                ..
+            }
+        )
+    });
+    let v6 = g.entries.iter().any(|e| {
+        matches!(
+            e,
+            VsgEntry::Range {
+                start: IpAddr::V6(_),
+                ..
+            }
+        )
+    });
+    let fw_nofam = g
+        .entries
+        .iter()
+        .any(|e| matches!(e, VsgEntry::Fwmark { v6: None, .. }));
     if v4 && v6 && fw_nofam {
         ctx.err(s, format!("virtual server group {name} cannot have IPv4, IPv6 and fwmark without family - removing"));
         return Ok(());
@@ -529,7 +601,15 @@ fn vs(ctx: &mut Ctx, s: &Stmt) -> Res {
             match v.parse::<u32>() {
                 Ok(m) => Some(VsAddr::Fwmark(m)),
                 Err(_) => {
-                    ctx.err_at(s, 2, format!("virtual server fwmark '{v}' must be in [0, {}] - ignoring", u32::MAX), "a number");
+                    ctx.err_at(
+                        s,
+                        2,
+                        format!(
+                            "virtual server fwmark '{v}' must be in [0, {}] - ignoring",
+                            u32::MAX
+                        ),
+                        "a number",
+                    );
                     None
                 }
             }
@@ -543,7 +623,9 @@ fn vs(ctx: &mut Ctx, s: &Stmt) -> Res {
                 (Some(ip), Some(port)) => Some(VsAddr::Addr(ip, port)),
                 _ => {
                     let msg = match s.get(2) {
-                        Some(p) => format!("Invalid virtual server IP address/port {w1}/{p} - skipping"),
+                        Some(p) => {
+                            format!("Invalid virtual server IP address/port {w1}/{p} - skipping")
+                        }
                         None => format!("Invalid virtual server IP address {w1} - skipping"),
                     };
                     ctx.err_at(s, 1, msg, "expected IP [PORT], fwmark N or group NAME");
@@ -558,7 +640,13 @@ fn vs(ctx: &mut Ctx, s: &Stmt) -> Res {
                 VsAddr::Addr(ip, _) => Some(ip.is_ipv6()),
                 _ => None,
             };
-            ctx.cfg.lvs.virtual_servers.push(VirtualServer { addr, v6, quorum: 1, weight: 1, ..Default::default() });
+            ctx.cfg.lvs.virtual_servers.push(VirtualServer {
+                addr,
+                v6,
+                quorum: 1,
+                weight: 1,
+                ..Default::default()
+            });
         }
         None => ctx.skip_block(true),
     }
@@ -568,7 +656,11 @@ fn vs(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn vs_end(ctx: &mut Ctx) -> Res {
     let Some(vs) = vs_cur(ctx) else { return Ok(()) };
     if vs.v6.is_none() && !matches!(vs.addr, VsAddr::Group(..)) {
-        let fam = vs.sorry_server.as_ref().map(|s| s.ip.is_ipv6()).or_else(|| vs.real_servers.first().map(|r| r.ip.is_ipv6()));
+        let fam = vs
+            .sorry_server
+            .as_ref()
+            .map(|s| s.ip.is_ipv6())
+            .or_else(|| vs.real_servers.first().map(|r| r.ip.is_ipv6()));
         let mixed = vs.real_servers.iter().any(|r| Some(r.ip.is_ipv6()) != fam);
         vs.v6 = Some(if mixed { false } else { fam.unwrap_or(false) });
     }
@@ -587,7 +679,12 @@ fn ip_family(ctx: &mut Ctx, s: &Stmt) -> Res {
     };
     let conflict = vs_cur(ctx).is_some_and(|vs| vs.v6.is_some_and(|f| f != v6));
     if conflict {
-        ctx.err_at(s, 1, format!("Virtual server specified family {v} conflicts with server family"), "the servers' family");
+        ctx.err_at(
+            s,
+            1,
+            format!("Virtual server specified family {v} conflicts with server family"),
+            "the servers' family",
+        );
         return Ok(());
     }
     if let Some(vs) = vs_cur(ctx) {
@@ -596,7 +693,13 @@ fn ip_family(ctx: &mut Ctx, s: &Stmt) -> Res {
     Ok(())
 }
 
-fn vs_timer(ctx: &mut Ctx, s: &Stmt, min: u64, max: u64, msg: &str) -> Result<Option<Micros>, super::parser::Fatal> {
+fn vs_timer(
+    ctx: &mut Ctx,
+    s: &Stmt,
+    min: u64,
+    max: u64,
+    msg: &str,
+) -> Result<Option<Micros>, super::parser::Fatal> {
     match ctx.read_timer(s, 1, min, max)? {
         Some(t) => Ok(Some(Micros(t))),
         None => {
@@ -621,14 +724,70 @@ macro_rules! timer_kw {
 }
 
 const CO_MAX: u64 = u32::MAX as u64;
-timer_kw!(vs_co_timeout, vs_cur, connect_timeout, 1, CO_MAX, "virtual server connect_timeout {} invalid - ignoring");
-timer_kw!(vs_delay, vs_cur, delay_loop, 1, 0, "virtual server delay loop '{}' invalid - ignoring");
-timer_kw!(vs_dbr, vs_cur, delay_before_retry, 0, 0, "virtual server delay before retry '{}' invalid - ignoring");
-timer_kw!(vs_warmup, vs_cur, warmup, 0, 0, "virtual server warmup '{}' invalid - ignoring");
-timer_kw!(rs_co_timeout, rs_cur, connect_timeout, 1, CO_MAX, "real server connect_timeout {} invalid - ignoring");
-timer_kw!(rs_delay, rs_cur, delay_loop, 1, 0, "real server delay_loop '{}' invalid - ignoring");
-timer_kw!(rs_dbr, rs_cur, delay_before_retry, 0, 0, "real server delay_before_retry '{}' invalid - ignoring");
-timer_kw!(rs_warmup, rs_cur, warmup, 0, 0, "real server warmup '{}' invalid - ignoring");
+timer_kw!(
+    vs_co_timeout,
+    vs_cur,
+    connect_timeout,
+    1,
+    CO_MAX,
+    "virtual server connect_timeout {} invalid - ignoring"
+);
+timer_kw!(
+    vs_delay,
+    vs_cur,
+    delay_loop,
+    1,
+    0,
+    "virtual server delay loop '{}' invalid - ignoring"
+);
+timer_kw!(
+    vs_dbr,
+    vs_cur,
+    delay_before_retry,
+    0,
+    0,
+    "virtual server delay before retry '{}' invalid - ignoring"
+);
+timer_kw!(
+    vs_warmup,
+    vs_cur,
+    warmup,
+    0,
+    0,
+    "virtual server warmup '{}' invalid - ignoring"
+);
+timer_kw!(
+    rs_co_timeout,
+    rs_cur,
+    connect_timeout,
+    1,
+    CO_MAX,
+    "real server connect_timeout {} invalid - ignoring"
+);
+timer_kw!(
+    rs_delay,
+    rs_cur,
+    delay_loop,
+    1,
+    0,
+    "real server delay_loop '{}' invalid - ignoring"
+);
+timer_kw!(
+    rs_dbr,
+    rs_cur,
+    delay_before_retry,
+    0,
+    0,
+    "real server delay_before_retry '{}' invalid - ignoring"
+);
+timer_kw!(
+    rs_warmup,
+    rs_cur,
+    warmup,
+    0,
+    0,
+    "real server warmup '{}' invalid - ignoring"
+);
 
 fn read_retry(ctx: &mut Ctx, s: &Stmt) -> Result<Option<u32>, super::parser::Fatal> {
     let v = ctx.arg(s, 1)?;
@@ -669,7 +828,12 @@ fn vs_inhibit(ctx: &mut Ctx, _: &Stmt) -> Res {
 fn lb_algo(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?;
     if !SCHEDULERS.contains(&v) {
-        ctx.err_at(s, 1, format!("Invalid lvs_scheduler '{v}' - ignoring"), SCHEDULERS.join(" "));
+        ctx.err_at(
+            s,
+            1,
+            format!("Invalid lvs_scheduler '{v}' - ignoring"),
+            SCHEDULERS.join(" "),
+        );
         return Ok(());
     }
     let v = v.to_string();
@@ -681,7 +845,9 @@ fn lb_algo(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn lb_flags(ctx: &mut Ctx, s: &Stmt) -> Res {
     let f = s.key().to_string();
-    let sched = vs_cur(ctx).and_then(|v| v.scheduler.clone()).unwrap_or_default();
+    let sched = vs_cur(ctx)
+        .and_then(|v| v.scheduler.clone())
+        .unwrap_or_default();
     let ok = match f.as_str() {
         "ops" | "flag-1" | "flag-2" | "flag-3" => true,
         "hashed" => false,
@@ -695,7 +861,12 @@ fn lb_flags(ctx: &mut Ctx, s: &Stmt) -> Res {
         _ => ok,
     };
     if !ok {
-        ctx.err_at(s, 0, format!("{f} only applies to sh scheduler - ignoring"), "set 'lb_algo sh' first");
+        ctx.err_at(
+            s,
+            0,
+            format!("{f} only applies to sh scheduler - ignoring"),
+            "set 'lb_algo sh' first",
+        );
         return Ok(());
     }
     if applies {
@@ -706,14 +877,28 @@ fn lb_flags(ctx: &mut Ctx, s: &Stmt) -> Res {
     Ok(())
 }
 
-fn svr_forwarding(ctx: &mut Ctx, s: &Stmt, stype: &str, prev: Option<FwdMethod>) -> Result<Option<FwdMethod>, super::parser::Fatal> {
+fn svr_forwarding(
+    ctx: &mut Ctx,
+    s: &Stmt,
+    stype: &str,
+    prev: Option<FwdMethod>,
+) -> Result<Option<FwdMethod>, super::parser::Fatal> {
     let v = ctx.arg(s, 1)?;
     let base = match v {
         "NAT" => FwdMethod::Nat,
         "DR" => FwdMethod::Dr,
-        "TUN" => FwdMethod::Tun { ty: TunType::Ipip, port: 0, csum: TunCsum::NoCsum },
+        "TUN" => FwdMethod::Tun {
+            ty: TunType::Ipip,
+            port: 0,
+            csum: TunCsum::NoCsum,
+        },
         _ => {
-            ctx.err_at(s, 1, format!("PARSER : unknown [{v}] routing method for {stype} server."), "NAT, DR or TUN (upper case)");
+            ctx.err_at(
+                s,
+                1,
+                format!("PARSER : unknown [{v}] routing method for {stype} server."),
+                "NAT, DR or TUN (upper case)",
+            );
             return Ok(prev);
         }
     };
@@ -732,7 +917,12 @@ fn svr_forwarding(ctx: &mut Ctx, s: &Stmt, stype: &str, prev: Option<FwdMethod>)
                     "gue" => TunType::Gue,
                     "gre" => TunType::Gre,
                     _ => {
-                        ctx.err_at(s, i + 1, format!("Unknown tunnel type {t} for {stype} server."), "ipip, gue or gre");
+                        ctx.err_at(
+                            s,
+                            i + 1,
+                            format!("Unknown tunnel type {t} for {stype} server."),
+                            "ipip, gue or gre",
+                        );
                         return Ok(Some(base));
                     }
                 };
@@ -746,7 +936,12 @@ fn svr_forwarding(ctx: &mut Ctx, s: &Stmt, stype: &str, prev: Option<FwdMethod>)
                 match p.parse::<u16>() {
                     Ok(n) if n >= 1 => port = n,
                     _ => {
-                        ctx.err_at(s, i + 1, format!("Invalid gue tunnel port {p} for {stype} server."), "a port in [1, 65535]");
+                        ctx.err_at(
+                            s,
+                            i + 1,
+                            format!("Invalid gue tunnel port {p} for {stype} server."),
+                            "a port in [1, 65535]",
+                        );
                         return Ok(Some(base));
                     }
                 }
@@ -756,7 +951,12 @@ fn svr_forwarding(ctx: &mut Ctx, s: &Stmt, stype: &str, prev: Option<FwdMethod>)
             "csum" => csum = TunCsum::Csum,
             "remcsum" => csum = TunCsum::RemCsum,
             _ => {
-                ctx.err_at(s, i, format!("Invalid tunnel option {w} for {stype} server."), "type, port, nocsum, csum or remcsum");
+                ctx.err_at(
+                    s,
+                    i,
+                    format!("Invalid tunnel option {w} for {stype} server."),
+                    "type, port, nocsum, csum or remcsum",
+                );
                 return Ok(Some(base));
             }
         }
@@ -821,7 +1021,12 @@ fn pto(ctx: &mut Ctx, s: &Stmt) -> Res {
         Some(v) => match v.parse::<u64>() {
             Ok(n) if (1..=LVS_MAX_TIMEOUT).contains(&n) => Some(n as u32),
             _ => {
-                ctx.err_at(s, 1, "persistence_timeout invalid", format!("seconds in [1, {LVS_MAX_TIMEOUT}]"));
+                ctx.err_at(
+                    s,
+                    1,
+                    "persistence_timeout invalid",
+                    format!("seconds in [1, {LVS_MAX_TIMEOUT}]"),
+                );
                 None
             }
         },
@@ -835,7 +1040,12 @@ fn pto(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn pengine(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
     if v.len() > 15 {
-        ctx.err_at(s, 1, format!("persistence_name too long, truncating - {v}"), "at most 15 characters");
+        ctx.err_at(
+            s,
+            1,
+            format!("persistence_name too long, truncating - {v}"),
+            "at most 15 characters",
+        );
     }
     if let Some(vs) = vs_cur(ctx) {
         vs.persistence_engine = Some(v.chars().take(15).collect());
@@ -853,7 +1063,12 @@ fn pgr(ctx: &mut Ctx, s: &Stmt) -> Res {
     };
     if !ok {
         let fam = if fam6 { "IPv6" } else { "IPv4" };
-        ctx.err_at(s, 1, format!("Invalid {fam} persistence_granularity specified - {v}"), "a netmask (IPv4) or prefix length (IPv6)");
+        ctx.err_at(
+            s,
+            1,
+            format!("Invalid {fam} persistence_granularity specified - {v}"),
+            "a netmask (IPv4) or prefix length (IPv6)",
+        );
         return Ok(());
     }
     if let Some(vs) = vs_cur(ctx) {
@@ -875,7 +1090,12 @@ fn proto(ctx: &mut Ctx, s: &Stmt) -> Res {
         "UDP" => Protocol::Udp,
         "SCTP" => Protocol::Sctp,
         _ => {
-            ctx.err_at(s, 1, format!("Unknown protocol {v} - ignoring"), "TCP, UDP or SCTP");
+            ctx.err_at(
+                s,
+                1,
+                format!("Unknown protocol {v} - ignoring"),
+                "TCP, UDP or SCTP",
+            );
             return Ok(());
         }
     };
@@ -898,7 +1118,12 @@ fn bool_arg(ctx: &mut Ctx, s: &Stmt, msg: &str) -> Option<bool> {
         Some(v) => match super::parser::check_true_false(v) {
             Some(b) => Some(b),
             None => {
-                ctx.err_at(s, 1, format!("{msg} {v}"), "expected on|off|true|false|yes|no");
+                ctx.err_at(
+                    s,
+                    1,
+                    format!("{msg} {v}"),
+                    "expected on|off|true|false|yes|no",
+                );
                 None
             }
         },
@@ -961,13 +1186,24 @@ fn vs_name(vs: &VirtualServer) -> String {
 
 fn quorum_script(ctx: &mut Ctx, s: &Stmt, up: bool) -> Res {
     let (name, dup, owner) = match vs_cur(ctx) {
-        Some(vs) => (vs_name(vs), if up { vs.quorum_up.is_some() } else { vs.quorum_down.is_some() }, vs.fmt()),
+        Some(vs) => (
+            vs_name(vs),
+            if up {
+                vs.quorum_up.is_some()
+            } else {
+                vs.quorum_down.is_some()
+            },
+            vs.fmt(),
+        ),
         None => return Ok(()),
     };
     if dup {
         let which = if up { "quorum_up" } else { "quorum_down" };
         let arg = s.get(1).unwrap_or("");
-        ctx.err(s, format!("({name}) {which} script already specified - ignoring {arg}"));
+        ctx.err(
+            s,
+            format!("({name}) {which} script already specified - ignoring {arg}"),
+        );
         return Ok(());
     }
     let sc = script::parse(ctx, s, 1, ScriptKind::CheckerNotify, &owner)?;
@@ -994,7 +1230,12 @@ fn quorum(ctx: &mut Ctx, s: &Stmt) -> Res {
     let q = match v.parse::<u32>() {
         Ok(n) if n >= 1 => n,
         _ => {
-            ctx.err_at(s, 1, format!("Quorum {v} must be in [1, {}]. Setting to 1.", u32::MAX), "a number >= 1");
+            ctx.err_at(
+                s,
+                1,
+                format!("Quorum {v} must be in [1, {}]. Setting to 1.", u32::MAX),
+                "a number >= 1",
+            );
             1
         }
     };
@@ -1012,7 +1253,12 @@ fn hysteresis(ctx: &mut Ctx, s: &Stmt) -> Res {
                 vs.hysteresis = n;
             }
         }
-        Err(_) => ctx.err_at(s, 1, format!("Hysteresis {v} must be in [0, {}] - ignoring", u32::MAX), "a number >= 0"),
+        Err(_) => ctx.err_at(
+            s,
+            1,
+            format!("Hysteresis {v} must be in [0, {}] - ignoring", u32::MAX),
+            "a number >= 0",
+        ),
     }
     Ok(())
 }
@@ -1028,7 +1274,12 @@ fn vs_weight(ctx: &mut Ctx, s: &Stmt) -> Res {
                 vs.weight = n;
             }
         }
-        _ => ctx.err_at(s, 1, format!("Virtual server weight {v} is outside range 1-{IPVS_WEIGHT_LIMIT}"), "a weight in [1, 65535]"),
+        _ => ctx.err_at(
+            s,
+            1,
+            format!("Virtual server weight {v} is outside range 1-{IPVS_WEIGHT_LIMIT}"),
+            "a weight in [1, 65535]",
+        ),
     }
     Ok(())
 }
@@ -1052,7 +1303,12 @@ fn ssvr(ctx: &mut Ctx, s: &Stmt) -> Res {
                 Some(p) => format!("{a} {p}"),
                 None => a.clone(),
             };
-            ctx.err_at(s, 1, format!("Invalid sorry server IP address {shown} - skipping"), "IP [PORT]");
+            ctx.err_at(
+                s,
+                1,
+                format!("Invalid sorry server IP address {shown} - skipping"),
+                "IP [PORT]",
+            );
         }
     }
     Ok(())
@@ -1061,7 +1317,10 @@ fn ssvr(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn ssvri(ctx: &mut Ctx, s: &Stmt) -> Res {
     match vs_cur(ctx).and_then(|v| v.sorry_server.as_mut()) {
         Some(ss) => ss.inhibit = Some(true),
-        None => ctx.err(s, "Ignoring sorry_server inhibit used before or without sorry_server"),
+        None => ctx.err(
+            s,
+            "Ignoring sorry_server inhibit used before or without sorry_server",
+        ),
     }
     Ok(())
 }
@@ -1083,7 +1342,12 @@ fn rs(ctx: &mut Ctx, s: &Stmt) -> Res {
         }
         _ => {
             let p = s.get(2).unwrap_or("(null)");
-            ctx.err_at(s, 1, format!("Invalid real server ip address/port {a}/{p} - skipping"), "IP [PORT]");
+            ctx.err_at(
+                s,
+                1,
+                format!("Invalid real server ip address/port {a}/{p} - skipping"),
+                "IP [PORT]",
+            );
             ctx.skip_block(true);
         }
     }
@@ -1092,7 +1356,9 @@ fn rs(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn rs_end(ctx: &mut Ctx) -> Res {
     let Some(vs) = vs_cur(ctx) else { return Ok(()) };
-    let Some(rs) = vs.real_servers.last() else { return Ok(()) };
+    let Some(rs) = vs.real_servers.last() else {
+        return Ok(());
+    };
     if matches!(rs.method, Some(FwdMethod::Tun { .. })) {
         return Ok(());
     }
@@ -1120,7 +1386,12 @@ fn rs_weight(ctx: &mut Ctx, s: &Stmt) -> Res {
                 rs.weight = Some(n);
             }
         }
-        _ => ctx.err_at(s, 1, format!("Real server weight {v} is outside range 0-{IPVS_WEIGHT_LIMIT}"), "a weight in [0, 65535]"),
+        _ => ctx.err_at(
+            s,
+            1,
+            format!("Real server weight {v} is outside range 0-{IPVS_WEIGHT_LIMIT}"),
+            "a weight in [0, 65535]",
+        ),
     }
     Ok(())
 }
@@ -1139,7 +1410,12 @@ fn threshold(ctx: &mut Ctx, s: &Stmt, upper: bool) -> Res {
         }
         Err(_) => {
             let w = if upper { "uthreshold" } else { "lthreshold" };
-            ctx.err_at(s, 1, format!("Invalid real_server {w} '{v}' - ignoring"), "a non-negative number");
+            ctx.err_at(
+                s,
+                1,
+                format!("Invalid real_server {w} '{v}' - ignoring"),
+                "a non-negative number",
+            );
         }
     }
     Ok(())
@@ -1205,15 +1481,26 @@ fn rs_snmp_name(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn notify(ctx: &mut Ctx, s: &Stmt, up: bool) -> Res {
-    let Some(vs) = ctx.cfg.lvs.virtual_servers.last() else { return Ok(()) };
+    let Some(vs) = ctx.cfg.lvs.virtual_servers.last() else {
+        return Ok(());
+    };
     let name = vs_name(vs);
-    let Some(rs) = vs.real_servers.last() else { return Ok(()) };
+    let Some(rs) = vs.real_servers.last() else {
+        return Ok(());
+    };
     let owner = rs.fmt(vs);
-    let dup = if up { rs.notify_up.is_some() } else { rs.notify_down.is_some() };
+    let dup = if up {
+        rs.notify_up.is_some()
+    } else {
+        rs.notify_down.is_some()
+    };
     if dup {
         let which = if up { "notify_up" } else { "notify_down" };
         let arg = s.get(1).unwrap_or("");
-        ctx.err(s, format!("({name}) {which} script already specified - ignoring {arg}"));
+        ctx.err(
+            s,
+            format!("({name}) {which} script already specified - ignoring {arg}"),
+        );
         return Ok(());
     }
     let sc = script::parse(ctx, s, 1, ScriptKind::CheckerNotify, &owner)?;
@@ -1338,49 +1625,84 @@ pub fn validate(ctx: &mut Ctx) {
             rs.checkers.retain(|c| c.valid);
         }
         if vs.real_servers.is_empty() {
-            msgs.push(format!("Virtual server {} has no real servers - ignoring", vs.fmt()));
+            msgs.push(format!(
+                "Virtual server {} has no real servers - ignoring",
+                vs.fmt()
+            ));
             vs.dropped = true;
             continue;
         }
         let grp = match &vs.addr {
-            VsAddr::Group(g, _) => Some(groups.iter().find(|x| &x.name == g).cloned().unwrap_or_default()),
+            VsAddr::Group(g, _) => Some(
+                groups
+                    .iter()
+                    .find(|x| &x.name == g)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
             _ => None,
         };
         let is_fwmark = matches!(vs.addr, VsAddr::Fwmark(_));
         let g_ranges = grp.as_ref().is_some_and(|g| g.has_ranges());
         let g_fwmarks = grp.as_ref().is_some_and(|g| g.has_fwmarks());
         if vs.ha_suspend && (is_fwmark || g_fwmarks) {
-            msgs.push(format!("Virtual server {}: cannot use ha_suspend with fwmarks - clearing ha_suspend", vs.fmt()));
+            msgs.push(format!(
+                "Virtual server {}: cannot use ha_suspend with fwmarks - clearing ha_suspend",
+                vs.fmt()
+            ));
             vs.ha_suspend = false;
         }
         if g_ranges || (grp.is_none() && !is_fwmark) {
             if vs.protocol.is_none() {
-                msgs.push(format!("Virtual server {}: no protocol set - defaulting to UDP", vs.fmt()));
+                msgs.push(format!(
+                    "Virtual server {}: no protocol set - defaulting to UDP",
+                    vs.fmt()
+                ));
                 vs.protocol = Some(Protocol::Udp);
             }
             if vs.flags.iter().any(|f| f == "ops") && vs.protocol != Some(Protocol::Udp) {
-                msgs.push(format!("Virtual server {}: one packet scheduling requires UDP - resetting", vs.fmt()));
+                msgs.push(format!(
+                    "Virtual server {}: one packet scheduling requires UDP - resetting",
+                    vs.fmt()
+                ));
                 vs.flags.retain(|f| f != "ops");
             }
-            if vs.persistence_timeout.is_none() && grp.is_none() && matches!(vs.addr, VsAddr::Addr(_, 0)) {
-                msgs.push(format!("Virtual server {}: zero port only valid for persistent services - setting", vs.fmt()));
+            if vs.persistence_timeout.is_none()
+                && grp.is_none()
+                && matches!(vs.addr, VsAddr::Addr(_, 0))
+            {
+                msgs.push(format!(
+                    "Virtual server {}: zero port only valid for persistent services - setting",
+                    vs.fmt()
+                ));
                 vs.persistence_timeout = Some(360);
             }
         }
         if vs.persistence_timeout.is_none() {
             if let Some(g) = &grp {
-                if g.entries.iter().any(|e| matches!(e, VsgEntry::Range { port: 0, .. })) {
-                    msgs.push(format!("Virtual server {}: zero port only valid for persistent services - setting", vs.fmt()));
+                if g.entries
+                    .iter()
+                    .any(|e| matches!(e, VsgEntry::Range { port: 0, .. }))
+                {
+                    msgs.push(format!(
+                        "Virtual server {}: zero port only valid for persistent services - setting",
+                        vs.fmt()
+                    ));
                     vs.persistence_timeout = Some(360);
                 }
             }
         }
-        if vs.protocol.is_some() && ((grp.is_some() && !g_ranges && g_fwmarks) || (grp.is_none() && is_fwmark)) {
+        if vs.protocol.is_some()
+            && ((grp.is_some() && !g_ranges && g_fwmarks) || (grp.is_none() && is_fwmark))
+        {
             msgs.push(format!("Warning: Virtual server {}: protocol specified for fwmark - protocol will be ignored", vs.fmt()));
             vs.protocol = None;
         }
         if vs.scheduler.is_none() {
-            msgs.push(format!("Virtual server {}: no scheduler set, setting default 'wlc'", vs.fmt()));
+            msgs.push(format!(
+                "Virtual server {}: no scheduler set, setting default 'wlc'",
+                vs.fmt()
+            ));
             vs.scheduler = Some("wlc".into());
         }
         // Real servers: duplicates, defaults, weight sum, sorry server match.
@@ -1389,12 +1711,19 @@ pub fn validate(ctx: &mut Ctx) {
         let rss = std::mem::take(&mut vs.real_servers);
         for mut rs in rss {
             if kept.iter().any(|k| same_server(k, &rs)) {
-                msgs.push(format!("VS {}: real server {} is duplicated - removing second rs", vs.fmt(), rs.fmt(vs)));
+                msgs.push(format!(
+                    "VS {}: real server {} is duplicated - removing second rs",
+                    vs.fmt(),
+                    rs.fmt(vs)
+                ));
                 continue;
             }
             if rs.method.is_none() {
                 if vs.method.is_none() {
-                    msgs.push(format!("Virtual server {}: no forwarding method set, setting default NAT", vs.fmt()));
+                    msgs.push(format!(
+                        "Virtual server {}: no forwarding method set, setting default NAT",
+                        vs.fmt()
+                    ));
                     vs.method = Some(FwdMethod::Nat);
                 }
                 rs.method = vs.method;
@@ -1409,7 +1738,9 @@ pub fn validate(ctx: &mut Ctx) {
             weight_sum += w as u64;
             let (vsf, rsf) = (vs.fmt(), rs.fmt(vs));
             if let Some(ss) = vs.sorry_server.as_mut() {
-                if same_server(ss, &rs) && ss.inhibit.unwrap_or(false) != rs.inhibit.unwrap_or(false) {
+                if same_server(ss, &rs)
+                    && ss.inhibit.unwrap_or(false) != rs.inhibit.unwrap_or(false)
+                {
                     let set = rs.inhibit.unwrap_or(false);
                     msgs.push(format!(
                         "Virtual server {vsf}: real server {rsf} matches sorry server, but inhibit setting differs, {}ing on sorry server",
@@ -1423,7 +1754,10 @@ pub fn validate(ctx: &mut Ctx) {
         vs.real_servers = kept;
         if vs.sorry_server.as_ref().is_some_and(|s| s.method.is_none()) {
             if vs.method.is_none() {
-                msgs.push(format!("Virtual server {}: no forwarding method set, setting default NAT", vs.fmt()));
+                msgs.push(format!(
+                    "Virtual server {}: no forwarding method set, setting default NAT",
+                    vs.fmt()
+                ));
                 vs.method = Some(FwdMethod::Nat);
             }
             let m = vs.method;
@@ -1463,19 +1797,37 @@ pub fn validate(ctx: &mut Ctx) {
                         ));
                     }
                 }
-                if vs.sorry_server.as_ref().is_some_and(|s| !nat(s.method) && s.port != 0) {
+                if vs
+                    .sorry_server
+                    .as_ref()
+                    .is_some_and(|s| !nat(s.method) && s.port != 0)
+                {
                     msgs.push(format!("WARNING - fwmark virtual server {}, sorry server has port specified - port will be ignored", vs.fmt()));
                 }
             }
             for e in &g.entries {
-                let VsgEntry::Range { start, end, port } = e else { continue };
-                let ge = if start == end { format!("{start},{port}") } else { format!("{start}-{end},{port}") };
+                let VsgEntry::Range { start, end, port } = e else {
+                    continue;
+                };
+                let ge = if start == end {
+                    format!("{start},{port}")
+                } else {
+                    format!("{start}-{end},{port}")
+                };
                 for rs in &vs.real_servers {
                     if !nat(rs.method) && rs.port != 0 && rs.port != *port {
-                        msgs.push(format!("virtual server {}:[{ge}] and real server {} ports don't match", vs.fmt(), rs.fmt(vs)));
+                        msgs.push(format!(
+                            "virtual server {}:[{ge}] and real server {} ports don't match",
+                            vs.fmt(),
+                            rs.fmt(vs)
+                        ));
                     }
                 }
-                if vs.sorry_server.as_ref().is_some_and(|s| !nat(s.method) && s.port != 0 && s.port != *port) {
+                if vs
+                    .sorry_server
+                    .as_ref()
+                    .is_some_and(|s| !nat(s.method) && s.port != 0 && s.port != *port)
+                {
                     msgs.push(format!("WARNING - virtual server {}, sorry server has port specified - port will be ignored", vs.fmt()));
                 }
             }
@@ -1526,5 +1878,195 @@ pub fn validate(ctx: &mut Ctx) {
     ctx.cfg.lvs.virtual_servers.retain(|v| !v.dropped);
     for m in msgs {
         ctx.err_global(Level::Error, m);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, ReaderOptions};
+
+    fn load(text: &str) -> (crate::config::Config, Vec<String>) {
+        let l = load_str("t.conf", text, ReaderOptions::default());
+        let m = l.report.diags.iter().map(|d| d.message.clone()).collect();
+        (l.config, m)
+    }
+
+    const FULL: &str = "protocol TCP\nlb_algo rr\nlb_kind NAT\n";
+
+    #[test]
+    fn vs_without_real_servers_is_dropped() {
+        let (c, m) = load(&format!("virtual_server 10.0.0.1 80 {{\n{FULL}}}\n"));
+        assert_eq!(
+            m,
+            vec!["Virtual server [10.0.0.1]:tcp:80 has no real servers - ignoring"]
+        );
+        assert!(c.lvs.virtual_servers.is_empty());
+    }
+
+    #[test]
+    fn defaults_protocol_scheduler_method() {
+        let (c, m) = load("virtual_server 10.0.0.1 80 {\nreal_server 10.0.1.1 80 {\n}\n}\n");
+        assert_eq!(
+            m,
+            vec![
+                "Virtual server [10.0.0.1]:none:80: no protocol set - defaulting to UDP",
+                "Virtual server [10.0.0.1]:udp:80: no scheduler set, setting default 'wlc'",
+                "Virtual server [10.0.0.1]:udp:80: no forwarding method set, setting default NAT",
+            ]
+        );
+        let vs = &c.lvs.virtual_servers[0];
+        assert_eq!(vs.protocol, Some(Protocol::Udp));
+        assert_eq!(vs.real_servers[0].method, Some(FwdMethod::Nat));
+    }
+
+    #[test]
+    fn complete_vs_is_clean() {
+        let text = format!(
+            "virtual_server 10.0.0.1 80 {{\n{FULL}delay_loop 6\npersistence_timeout\nreal_server 10.0.1.1 80 {{\nweight 3\nTCP_CHECK {{\nconnect_timeout 3\nconnect_port 80\n}}\n}}\n}}\n"
+        );
+        let (c, m) = load(&text);
+        assert!(m.is_empty(), "{m:?}");
+        let vs = &c.lvs.virtual_servers[0];
+        assert_eq!(vs.delay_loop, Some(Micros(6_000_000)));
+        assert_eq!(vs.persistence_timeout, Some(360));
+        assert_eq!(vs.real_servers[0].weight, Some(3));
+        assert_eq!(vs.real_servers[0].checkers[0].conn.connect_port, Some(80));
+    }
+
+    #[test]
+    fn quorum_exceeds_total_weight() {
+        let (c, m) = load(&format!(
+            "virtual_server 10.0.0.1 80 {{\n{FULL}quorum 2\nreal_server 10.0.1.1 80 {{\n}}\n}}\n"
+        ));
+        assert_eq!(
+            m,
+            vec!["Warning - quorum 2 for [10.0.0.1]:tcp:80 exceeds total weight of real servers 1, reducing quorum to 1"]
+        );
+        assert_eq!(c.lvs.virtual_servers[0].quorum, 1);
+    }
+
+    #[test]
+    fn dr_ports_dont_match_resetting() {
+        let (c, m) =
+            load("virtual_server 10.0.0.1 80 {\nprotocol TCP\nlb_algo rr\nlb_kind DR\nreal_server 10.0.1.1 8080 {\n}\n}\n");
+        assert_eq!(
+            m,
+            vec!["WARNING - virtual server [10.0.0.1]:tcp:80 and real server [10.0.1.1]:tcp:8080 ports don't match - resetting"]
+        );
+        assert_eq!(c.lvs.virtual_servers[0].real_servers[0].port, 80);
+    }
+
+    #[test]
+    fn fwmark_protocol_ignored() {
+        let (_, m) = load(&format!(
+            "virtual_server fwmark 7 {{\n{FULL}real_server 10.0.1.1 {{\n}}\n}}\n"
+        ));
+        assert_eq!(m, vec!["Warning: Virtual server FWM 7: protocol specified for fwmark - protocol will be ignored"]);
+    }
+
+    #[test]
+    fn lb_kind_is_case_sensitive_protocol_is_not() {
+        let (_, m) = load(
+            "virtual_server 10.0.0.1 80 {\nprotocol tcp\nlb_algo RR\nlb_kind dr\nreal_server 10.0.1.1 80 {\n}\n}\n",
+        );
+        assert!(m.contains(&"PARSER : unknown [dr] routing method for virtual server.".to_string()));
+        assert!(m.contains(&"Invalid lvs_scheduler 'RR' - ignoring".to_string()));
+        assert!(!m.iter().any(|x| x.contains("protocol")));
+    }
+
+    #[test]
+    fn invalid_vs_address_skips_block() {
+        let (c, m) =
+            load("virtual_server 1.2.3 443 {\nprotocol TCP\nreal_server 10.0.1.1 80 {\n}\n}\n");
+        assert_eq!(
+            m,
+            vec!["Invalid virtual server IP address/port 1.2.3/443 - skipping"]
+        );
+        assert!(c.lvs.virtual_servers.is_empty());
+    }
+
+    #[test]
+    fn checker_close_checks() {
+        let text = format!(
+            "virtual_server 10.0.0.1 80 {{\n{FULL}real_server 10.0.1.1 80 {{\nHTTP_GET {{\n}}\nMISC_CHECK {{\n}}\nFILE_CHECK {{\n}}\n}}\n}}\n"
+        );
+        let (c, m) = load(&text);
+        assert_eq!(
+            m,
+            vec![
+                "HTTP/SSL_GET checker has no urls specified - ignoring",
+                "No script path has been specified for MISC_CHECKER - skipping",
+                "FILE_CHECK has no track_file specified - ignoring",
+            ]
+        );
+        assert!(c.lvs.virtual_servers[0].real_servers[0].checkers.is_empty());
+    }
+
+    #[test]
+    fn http_get_urls_and_nb_get_retry() {
+        let text = format!(
+            "virtual_server 10.0.0.1 80 {{\n{FULL}real_server 10.0.1.1 80 {{\nHTTP_GET {{\nurl {{\npath /\ndigest 9b3a0c85a887a256d6939da88aabd8cd\nstatus_code 200 300-302\n}}\nnb_get_retry 3\n}}\n}}\n}}\n"
+        );
+        let (c, m) = load(&text);
+        assert_eq!(m, vec!["nb_get_retry is deprecated - please use 'retry'"]);
+        let ch = &c.lvs.virtual_servers[0].real_servers[0].checkers[0];
+        assert_eq!(ch.common.retry, Some(3));
+        let super::super::check::CheckerKind::Http(h) = &ch.kind else {
+            panic!()
+        };
+        assert_eq!(h.urls[0].status_codes, vec![(200, 200), (300, 302)]);
+    }
+
+    #[test]
+    fn tcp_check_rejects_nb_get_retry() {
+        let text = format!(
+            "virtual_server 10.0.0.1 80 {{\n{FULL}real_server 10.0.1.1 80 {{\nTCP_CHECK {{\nnb_get_retry 3\n}}\n}}\n}}\n"
+        );
+        let (_, m) = load(&text);
+        assert_eq!(m, vec!["Unknown keyword 'nb_get_retry'"]);
+    }
+
+    #[test]
+    fn scripts_are_reachable() {
+        let text = format!(
+            "virtual_server 10.0.0.1 80 {{\n{FULL}quorum_up \"/bin/true up\"\nreal_server 10.0.1.1 80 {{\nnotify_down /bin/false\nMISC_CHECK {{\nmisc_path \"/bin/check a\"\n}}\n}}\n}}\n"
+        );
+        let (c, m) = load(&text);
+        assert!(m.is_empty(), "{m:?}");
+        let s: Vec<&str> = c.lvs.scripts().iter().map(|s| s.cmd.as_str()).collect();
+        assert_eq!(s, vec!["/bin/true up", "/bin/false", "/bin/check a"]);
+    }
+
+    #[test]
+    fn vsg_entries_and_port_mismatch() {
+        let text = "virtual_server_group G {\n10.0.0.1 80\n10.0.0.5-9 80\nfwmark 3\n}\nvirtual_server group G {\nprotocol TCP\nlb_algo rr\nlb_kind DR\nreal_server 10.0.1.1 81 {\n}\n}\n";
+        let (c, m) = load(text);
+        assert_eq!(c.lvs.groups[0].entries.len(), 3);
+        assert!(m.contains(
+            &"virtual server [G]:0:[10.0.0.1,80] and real server [10.0.1.1]:tcp:81 ports don't match".to_string()
+        ));
+        assert!(m.contains(
+            &"WARNING - fwmark virtual server [G]:0, real server [10.0.1.1]:tcp:81 has port specified - port will be ignored"
+                .to_string()
+        ));
+    }
+
+    #[test]
+    fn ssl_block() {
+        let (c, m) = load(
+            "SSL {\npassword secret\nca /etc/ca.pem\ncertificate /etc/c.pem\nkey /etc/k.pem\n}\n",
+        );
+        assert!(m.is_empty(), "{m:?}");
+        assert_eq!(c.lvs.ssl.unwrap().key.as_deref(), Some("/etc/k.pem"));
+    }
+
+    #[test]
+    fn bfd_instance_without_neighbor() {
+        let (c, m) =
+            load("bfd_instance b1 {\nmin_rx 20\n}\nbfd_instance b2 {\nneighbor_ip 10.1.1.1\n}\n");
+        assert_eq!(m, vec!["Configuration error: BFD instance b1 has no neighbor address set, disabling instance"]);
+        assert_eq!(c.bfd.len(), 1);
+        assert_eq!(c.bfd[0].name, "b2");
     }
 }

@@ -44,7 +44,11 @@ pub fn known_elsewhere(word: &str) -> Option<String> {
         }
         for k in table {
             if k.name == word {
-                return Some(if path.is_empty() { "the top level".into() } else { format!("'{path}'") });
+                return Some(if path.is_empty() {
+                    "the top level".into()
+                } else {
+                    format!("'{path}'")
+                });
             }
         }
         for k in table {
@@ -92,7 +96,11 @@ pub fn load_from(reader: reader::Reader) -> Loaded {
         validate::validate(&mut ctx);
     }
     let (config, report) = ctx.finish();
-    Loaded { config, report, notes: take_notes() }
+    Loaded {
+        config,
+        report,
+        notes: take_notes(),
+    }
 }
 
 /// Reads, parses and validates a configuration file.

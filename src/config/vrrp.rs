@@ -27,7 +27,10 @@ pub static INSTANCE: &[Keyword] = &[kw("interface", interface)];
 
 fn instance(ctx: &mut Ctx, s: &Stmt) -> Res {
     let name = ctx.arg(s, 1)?.to_string();
-    ctx.cfg.vrrp.instances.push(VrrpInstance { name, ..Default::default() });
+    ctx.cfg.vrrp.instances.push(VrrpInstance {
+        name,
+        ..Default::default()
+    });
     Ok(())
 }
 
