@@ -3,6 +3,7 @@
 //! holding its typed model and keyword table, and post-parse validation.
 
 pub mod bfd;
+pub mod check;
 pub mod diag;
 pub mod global;
 pub mod lexer;

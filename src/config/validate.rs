@@ -6,5 +6,5 @@ use super::parser::Ctx;
 
 /// Runs every check, reporting through `ctx`.
 pub fn validate(ctx: &mut Ctx) {
-    let _ = ctx;
+    super::lvs::validate(ctx);
 }
