@@ -605,10 +605,12 @@ impl Reader {
         for f in files.into_iter().rev() {
             match read_config_file(&f) {
                 Ok(text) => {
-                    let dir = f
+                    // keepalived chdirs into each file's directory: `${_PWD}`
+                    // is that directory, absolute.
+                    let abs = std::path::absolute(&f).unwrap_or_else(|_| f.clone());
+                    let dir = abs
                         .parent()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_else(|| PathBuf::from("."));
+                        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
                     self.push_source(Arc::new(f), &dir, &text);
                 }
                 Err(e) => {
