@@ -30,6 +30,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
+use std::io::Write as _;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -205,7 +206,8 @@ fn skip_or_fail(why: &str) {
     if std::env::var_os("CI").is_some() {
         panic!("differential test cannot run under CI: {why}");
     }
-    eprintln!("SKIPPED differential test: {why}");
+    // Straight to stderr: libtest captures eprintln! of passing tests.
+    let _ = writeln!(std::io::stderr(), "SKIPPED differential test: {why}");
 }
 
 fn files_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
@@ -341,7 +343,7 @@ fn differential_config_test() {
         let _ = writeln!(report, "note: {s} is listed as a known difference but now agrees");
     }
     let _ = writeln!(report, "messages of both programs: {}", logs.display());
-    eprint!("{report}");
+    let _ = std::io::stderr().write_all(report.as_bytes());
     let _ = std::fs::write(logs.join("report.txt"), &report);
     let table: String = rows
         .iter()
@@ -350,7 +352,7 @@ fn differential_config_test() {
     let _ = std::fs::write(logs.join("outcomes.txt"), table);
 
     if report_only {
-        eprintln!("DIFFERENTIAL_REPORT_ONLY is set: not failing");
+        let _ = writeln!(std::io::stderr(), "DIFFERENTIAL_REPORT_ONLY is set: not failing");
         return;
     }
     let mut failures = Vec::new();
