@@ -1,0 +1,3 @@
+//! The running daemon: kernel interfaces and process plumbing.
+
+pub mod netlink;
