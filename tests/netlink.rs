@@ -490,3 +490,53 @@ fn vmac_is_private_macvlan_with_vrrp_mac_and_deletes_cleanly() {
         assert!(!show.contains("vrrp"), "{show}");
     });
 }
+
+#[test]
+fn watch_overrun_resyncs_link_state_and_reports_overrun() {
+    if !privileged() {
+        return;
+    }
+    let ns = Ns::new("ovr").veth();
+    let ns_name = ns.name.clone();
+    ns.run(move || async move {
+        let nl = Netlink::new().unwrap();
+        // The smallest buffer the kernel allows: a few events fill it.
+        let mut rx = nl.watch_with_rcvbuf(Some(1)).await.unwrap();
+        // While `ip` runs this thread (and so the runtime) is blocked: the
+        // socket overflows, and the link change at the end is lost.
+        let mut batch = String::new();
+        for i in 1..=100 {
+            batch.push_str(&format!("addr add 10.99.1.{i}/32 dev veth0\n"));
+        }
+        batch.push_str("link set veth1 down\n");
+        let path = std::env::temp_dir().join(format!("{ns_name}.batch"));
+        std::fs::write(&path, batch).unwrap();
+        run(&["ip", "-n", &ns_name, "-batch", path.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&path);
+
+        let mut saw_down = false;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let ev = tokio::time::timeout_at(deadline, rx.recv())
+                .await
+                .expect("Overrun reported within 2 s")
+                .expect("watch still running");
+            match ev {
+                NetEvent::LinkDown(l) if l.name == "veth1" => saw_down = true,
+                NetEvent::Overrun => break,
+                _ => {}
+            }
+        }
+        assert!(saw_down, "link change reported by the time of Overrun");
+
+        // The watcher survives the overrun.
+        run(&["ip", "-n", &ns_name, "link", "set", "veth1", "up"]);
+        expect_event(
+            &mut rx,
+            200,
+            "veth1 up",
+            |e| matches!(e, NetEvent::LinkUp(l) if l.name == "veth1"),
+        )
+        .await;
+    });
+}

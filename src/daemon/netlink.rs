@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 use futures::StreamExt;
@@ -26,6 +27,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::packet_core::{
     NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
 };
+use rtnetlink::sys::AsyncSocket;
 use rtnetlink::{Handle, MulticastGroup};
 use tokio::sync::mpsc;
 
@@ -215,6 +217,10 @@ pub enum NetEvent {
     AddressAdded(Addr),
     /// An address was removed.
     AddressRemoved(Addr),
+    /// The kernel dropped events (ENOBUFS on the monitor socket). Link
+    /// states have been re-read and any transitions reported just before
+    /// this event; address events may be lost, so reconcile addresses.
+    Overrun,
 }
 
 // ---------------------------------------------------------------------------
@@ -502,43 +508,62 @@ impl Netlink {
 
     // -- events ------------------------------------------------------------
 
+    /// Subscribe to link and IPv4/IPv6 address changes, with the kernel's
+    /// default socket receive buffer. See [`Netlink::watch_with_rcvbuf`].
+    pub async fn watch(&self) -> Result<mpsc::UnboundedReceiver<NetEvent>, Error> {
+        self.watch_with_rcvbuf(None).await
+    }
+
     /// Subscribe to link and IPv4/IPv6 address changes. Opens a second
     /// socket bound to RTMGRP_LINK, RTMGRP_IPV4_IFADDR and
-    /// RTMGRP_IPV6_IFADDR; link states are seeded from a dump taken after
-    /// subscribing, so `LinkUp`/`LinkDown` are reported on transitions of
-    /// [`Link::up`] only. The watcher stops when the receiver is dropped
-    /// (at the next event).
-    pub async fn watch(&self) -> Result<mpsc::UnboundedReceiver<NetEvent>, Error> {
+    /// RTMGRP_IPV6_IFADDR, with receive buffer `rcvbuf` bytes if given
+    /// (keepalived's `vrrp_netlink_monitor_rcv_bufs`; forced past
+    /// `rmem_max` when we have CAP_NET_ADMIN). Link states are seeded from
+    /// a dump taken after subscribing, so `LinkUp`/`LinkDown` report
+    /// transitions of [`Link::up`] only. On ENOBUFS the link states are
+    /// re-read and [`NetEvent::Overrun`] is sent. The watcher stops when
+    /// the receiver is dropped (at the next event); the receiver ends if
+    /// the socket fails.
+    pub async fn watch_with_rcvbuf(
+        &self,
+        rcvbuf: Option<usize>,
+    ) -> Result<mpsc::UnboundedReceiver<NetEvent>, Error> {
         let groups = [
             MulticastGroup::Link,
             MulticastGroup::Ipv4Ifaddr,
             MulticastGroup::Ipv6Ifaddr,
         ];
-        let (conn, _handle, mut messages) =
+        let (mut conn, _handle, mut messages) =
             rtnetlink::new_multicast_connection(&groups).map_err(Error::Socket)?;
+        if let Some(size) = rcvbuf {
+            set_rcvbuf(conn.socket_mut().socket_ref(), size).map_err(Error::Socket)?;
+        }
         let conn_task = tokio::spawn(conn);
-        let mut state: HashMap<u32, bool> = self
-            .links()
-            .await?
-            .into_iter()
-            .map(|l| (l.index, l.up))
-            .collect();
+        let mut state = HashMap::new();
         let (tx, rx) = mpsc::unbounded_channel();
+        let nl = self.clone();
+        // Seeding reports nothing: the caller dumps links itself.
+        nl.resync_links(&mut state, |_| Ok(())).await?;
         tokio::spawn(async move {
             while let Some((msg, _)) = messages.next().await {
-                let NetlinkPayload::InnerMessage(m) = msg.payload else {
-                    continue;
+                let m = match msg.payload {
+                    NetlinkPayload::InnerMessage(m) => m,
+                    NetlinkPayload::Overrun(_) => {
+                        let send = |e| tx.send(e).map_err(drop);
+                        if nl.resync_links(&mut state, send).await.is_err()
+                            || tx.send(NetEvent::Overrun).is_err()
+                        {
+                            break;
+                        }
+                        continue;
+                    }
+                    _ => continue,
                 };
                 let event = match m {
                     RouteNetlinkMessage::NewLink(l) => {
-                        let link = parse_link(l);
-                        if state.insert(link.index, link.up) == Some(link.up) {
-                            continue;
-                        }
-                        if link.up {
-                            NetEvent::LinkUp(link)
-                        } else {
-                            NetEvent::LinkDown(link)
+                        match link_transition(&mut state, parse_link(l)) {
+                            Some(e) => e,
+                            None => continue,
                         }
                     }
                     RouteNetlinkMessage::DelLink(l) => {
@@ -564,6 +589,66 @@ impl Netlink {
         });
         Ok(rx)
     }
+
+    /// Re-read all links, reporting changes of `up` against `state` and
+    /// links that disappeared.
+    async fn resync_links<F>(
+        &self,
+        state: &mut HashMap<u32, (bool, Link)>,
+        mut report: F,
+    ) -> Result<(), Error>
+    where
+        F: FnMut(NetEvent) -> Result<(), ()>,
+    {
+        let links = self.links().await?;
+        let gone: Vec<u32> = state
+            .keys()
+            .filter(|i| !links.iter().any(|l| l.index == **i))
+            .copied()
+            .collect();
+        for index in gone {
+            if let Some((_, link)) = state.remove(&index) {
+                report(NetEvent::LinkDeleted(link)).map_err(|()| Error::Closed("watch"))?;
+            }
+        }
+        for link in links {
+            if let Some(e) = link_transition(state, link) {
+                report(e).map_err(|()| Error::Closed("watch"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Record `link` in `state`; the event to report if its `up` changed.
+fn link_transition(state: &mut HashMap<u32, (bool, Link)>, link: Link) -> Option<NetEvent> {
+    let up = link.up;
+    let was = state.insert(link.index, (up, link.clone())).map(|(u, _)| u);
+    match (was, up) {
+        (Some(w), _) if w == up => None,
+        (_, true) => Some(NetEvent::LinkUp(link)),
+        (_, false) => Some(NetEvent::LinkDown(link)),
+    }
+}
+
+/// SO_RCVBUFFORCE (needs CAP_NET_ADMIN), else SO_RCVBUF.
+fn set_rcvbuf(sock: &rtnetlink::sys::Socket, size: usize) -> io::Result<()> {
+    let val = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
+    // SAFETY: setsockopt reads `len` bytes from `&val`, which lives across
+    // the call; the fd is owned by `sock`.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&val as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    sock.set_rx_buf_sz(size)
 }
 
 // ---------------------------------------------------------------------------
