@@ -1,0 +1,4 @@
+//! The daemon: processes, sockets, netlink and the drivers that run the
+//! sans-IO cores.
+
+pub mod socket;
