@@ -1,3 +1,5 @@
-//! The running daemon: kernel interfaces and process plumbing.
+//! The daemon: processes, sockets, netlink and the drivers that run the
+//! sans-IO cores.
 
 pub mod netlink;
+pub mod socket;
