@@ -8,5 +8,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod notify;
 pub mod sys;
 pub mod vrrp;
