@@ -264,8 +264,9 @@ pub fn resolve_exec(argv0: &str) -> Option<PathBuf> {
     let candidate = if argv0.contains('/') {
         Some(PathBuf::from(argv0)).filter(|p| is_exec_file(p))
     } else {
-        let path = std::env::var_os("PATH")
-            .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+        let path = std::env::var_os("PATH").unwrap_or_else(|| {
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
+        });
         std::env::split_paths(&path)
             .map(|d| d.join(argv0))
             .find(|p| is_exec_file(p))
@@ -275,9 +276,7 @@ pub fn resolve_exec(argv0: &str) -> Option<PathBuf> {
 
 fn is_exec_file(p: &Path) -> bool {
     match std::fs::metadata(p) {
-        Ok(m) => {
-            m.is_file() && m.permissions().mode() & 0o111 != 0 && access_x(p.as_os_str())
-        }
+        Ok(m) => m.is_file() && m.permissions().mode() & 0o111 != 0 && access_x(p.as_os_str()),
         Err(_) => false,
     }
 }

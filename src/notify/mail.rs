@@ -51,7 +51,10 @@ impl SmtpConfig {
     /// keepalived's log line on connection: `Remote SMTP server
     /// [127.0.0.1]:2525 connected.`
     pub fn connected_log(&self) -> String {
-        format!("Remote SMTP server [{}]:{} connected.", self.server, self.port)
+        format!(
+            "Remote SMTP server [{}]:{} connected.",
+            self.server, self.port
+        )
     }
 }
 
@@ -136,6 +139,8 @@ pub async fn send_alert(cfg: &SmtpConfig, subject: &str, body: &str) -> Result<(
         .map_err(|e| bad(&e))?;
     let envelope = Envelope::new(Some(from), to).map_err(|e| bad(&e))?;
     let msg = format_message(&cfg.from, &cfg.to, subject, body, SystemTime::now());
+    // lettre appends "\r\n.\r\n" itself.
+    let msg = msg.strip_suffix("\r\n").unwrap_or(&msg);
     let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.server.as_str())
         .port(cfg.port)
         .hello_name(ClientId::Domain(cfg.helo_name.clone()))

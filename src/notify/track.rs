@@ -197,7 +197,11 @@ impl ScriptTracker {
                 if status == 0 {
                     (true, "succeeded", None)
                 } else {
-                    (false, "failed", Some(format!("exited with status {status}")))
+                    (
+                        false,
+                        "failed",
+                        Some(format!("exited with status {status}")),
+                    )
                 }
             }
             ScriptOutcome::Signaled(sig) => (false, "failed", Some(format!("due to signal {sig}"))),
@@ -402,7 +406,10 @@ mod tests {
     fn init_fail_needs_rise_successes() {
         let mut t = tr(2, 1, true);
         assert_eq!(t.status(), TrackStatus::Bad);
-        assert_eq!(t.on_result(Exited(1)).logs, ["Script `chk` now returning 1"]);
+        assert_eq!(
+            t.on_result(Exited(1)).logs,
+            ["Script `chk` now returning 1"]
+        );
         assert!(t.on_result(Exited(0)).transition.is_none());
         let s = t.on_result(Exited(0));
         assert_eq!(s.logs, ["VRRP_Script(chk) succeeded"]);
