@@ -78,9 +78,7 @@ impl Pattern {
 }
 
 /// Reads one outcome from the front of `words` (`5`, `hang`, `signal 6`, `*`).
-fn parse_outcome(
-    words: &mut std::iter::Peekable<std::str::SplitWhitespace<'_>>,
-) -> Option<Pattern> {
+fn parse_outcome(words: &mut std::iter::Peekable<std::str::SplitWhitespace<'_>>) -> Option<Pattern> {
     let w = words.next()?;
     match w {
         "*" => Some(Pattern::AnyExit),
@@ -111,25 +109,12 @@ fn load_known(path: &Path) -> HashMap<String, Known> {
         }
         let mut words = line.split_whitespace().peekable();
         let name = words.next().unwrap().to_string();
-        let (Some(keepalived), Some(ours)) = (parse_outcome(&mut words), parse_outcome(&mut words))
-        else {
+        let (Some(keepalived), Some(ours)) = (parse_outcome(&mut words), parse_outcome(&mut words)) else {
             panic!("{}:{}: cannot parse `{line}`", path.display(), n + 1);
         };
         let reason = words.collect::<Vec<_>>().join(" ");
-        assert!(
-            !reason.is_empty(),
-            "{}:{}: a reason is required",
-            path.display(),
-            n + 1
-        );
-        known.insert(
-            name,
-            Known {
-                keepalived,
-                ours,
-                reason,
-            },
-        );
+        assert!(!reason.is_empty(), "{}:{}: a reason is required", path.display(), n + 1);
+        known.insert(name, Known { keepalived, ours, reason });
     }
     known
 }
@@ -148,11 +133,7 @@ fn ip(args: &[&str]) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
     }
 }
 
@@ -167,9 +148,7 @@ impl Netns {
         let ns = Netns { name };
         for i in 0..4 {
             let (eth, peer) = (format!("eth{i}"), format!("peer{i}"));
-            ip(&[
-                "-n", &ns.name, "link", "add", &eth, "type", "veth", "peer", "name", &peer,
-            ])?;
+            ip(&["-n", &ns.name, "link", "add", &eth, "type", "veth", "peer", "name", &peer])?;
             ip(&["-n", &ns.name, "link", "set", &eth, "up"])?;
             ip(&["-n", &ns.name, "link", "set", &peer, "up"])?;
         }
@@ -266,30 +245,21 @@ fn differential_config_test() {
     let corpus = std::env::var_os("KEEPALIVED_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest.join("../shared/conformance/keepalived-devel-tools/configs"));
-    let report_only =
-        std::env::var("DIFFERENTIAL_REPORT_ONLY").is_ok_and(|v| !v.is_empty() && v != "0");
-    let filter = std::env::var("DIFFERENTIAL_FILTER")
-        .ok()
-        .filter(|f| !f.is_empty());
+    let report_only = std::env::var("DIFFERENTIAL_REPORT_ONLY").is_ok_and(|v| !v.is_empty() && v != "0");
+    let filter = std::env::var("DIFFERENTIAL_FILTER").ok().filter(|f| !f.is_empty());
 
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return skip_or_fail("not running as root (network namespaces are needed)");
     }
     if !keepalived.is_file() {
-        return skip_or_fail(&format!(
-            "{} not found (apt-get install keepalived)",
-            keepalived.display()
-        ));
+        return skip_or_fail(&format!("{} not found (apt-get install keepalived)", keepalived.display()));
     }
     if Command::new("ip").arg("-V").output().is_err() {
         return skip_or_fail("`ip` not found (apt-get install iproute2)");
     }
     if !corpus.is_dir() {
-        return skip_or_fail(&format!(
-            "corpus {} not found (set KEEPALIVED_CORPUS)",
-            corpus.display()
-        ));
+        return skip_or_fail(&format!("corpus {} not found (set KEEPALIVED_CORPUS)", corpus.display()));
     }
     let mut configs = files_in(&samples, |n| n.starts_with("keepalived.conf."));
     if configs.is_empty() {
@@ -297,12 +267,7 @@ fn differential_config_test() {
     }
     configs.extend(files_in(&corpus, |_| true));
     if let Some(f) = &filter {
-        configs.retain(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .contains(f.as_str())
-        });
+        configs.retain(|p| p.file_name().unwrap().to_string_lossy().contains(f.as_str()));
     }
 
     let known = load_known(&manifest.join("tests/differential-known.txt"));
@@ -324,26 +289,10 @@ fn differential_config_test() {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(config) = configs.get(i) else { break };
                 let label = config.file_name().unwrap().to_string_lossy().into_owned();
-                let (k, _) = run(
-                    &ns.name,
-                    &keepalived,
-                    config,
-                    &logs.join(format!("{label}.keepalived.txt")),
-                    KEEPALIVED_TIMEOUT,
-                );
-                let (o, t) = run(
-                    &ns.name,
-                    &ours,
-                    config,
-                    &logs.join(format!("{label}.ours.txt")),
-                    OURS_TIMEOUT,
-                );
-                rows.lock().unwrap().push(Row {
-                    label,
-                    keepalived: k,
-                    ours: o,
-                    ours_time: t,
-                });
+                let (k, _) =
+                    run(&ns.name, &keepalived, config, &logs.join(format!("{label}.keepalived.txt")), KEEPALIVED_TIMEOUT);
+                let (o, t) = run(&ns.name, &ours, config, &logs.join(format!("{label}.ours.txt")), OURS_TIMEOUT);
+                rows.lock().unwrap().push(Row { label, keepalived: k, ours: o, ours_time: t });
             });
         }
     });
@@ -357,26 +306,17 @@ fn differential_config_test() {
     let mut unlisted = Vec::new();
     for r in rows.iter().filter(|r| r.keepalived != r.ours) {
         match known.get(&r.label) {
-            Some(k) if k.keepalived.matches(r.keepalived) && k.ours.matches(r.ours) => accepted
-                .push(format!(
-                    "{} keepalived={} ours={} ({})",
-                    r.label, r.keepalived, r.ours, k.reason
-                )),
+            Some(k) if k.keepalived.matches(r.keepalived) && k.ours.matches(r.ours) => {
+                accepted.push(format!("{} keepalived={} ours={} ({})", r.label, r.keepalived, r.ours, k.reason))
+            }
             _ => unlisted.push(format!("{} {} {}", r.label, r.keepalived, r.ours)),
         }
     }
     let stale: Vec<&String> = known
         .keys()
-        .filter(|name| {
-            rows.iter()
-                .any(|r| &r.label == *name && r.keepalived == r.ours)
-        })
+        .filter(|name| rows.iter().any(|r| &r.label == *name && r.keepalived == r.ours))
         .collect();
-    let pct = if total == 0 {
-        100.0
-    } else {
-        100.0 * agree as f64 / total as f64
-    };
+    let pct = if total == 0 { 100.0 } else { 100.0 * agree as f64 / total as f64 };
     let slowest = rows.iter().max_by_key(|r| r.ours_time);
     let too_slow: Vec<String> = rows
         .iter()
@@ -386,12 +326,7 @@ fn differential_config_test() {
 
     let mut report = String::new();
     use std::fmt::Write as _;
-    let _ = writeln!(
-        report,
-        "differential: {} configs in {:.1?} with {threads} threads",
-        total,
-        started.elapsed()
-    );
+    let _ = writeln!(report, "differential: {} configs in {:.1?} with {threads} threads", total, started.elapsed());
     let _ = writeln!(report, "agreement: {agree}/{total} ({pct:.2} %)");
     if let Some(s) = slowest {
         let _ = writeln!(report, "slowest of ours: {} {:?}", s.label, s.ours_time);
@@ -400,42 +335,24 @@ fn differential_config_test() {
     for a in &accepted {
         let _ = writeln!(report, "  {a}");
     }
-    let _ = writeln!(
-        report,
-        "unlisted differences ({}) as `<config> <keepalived> <ours>`:",
-        unlisted.len()
-    );
+    let _ = writeln!(report, "unlisted differences ({}) as `<config> <keepalived> <ours>`:", unlisted.len());
     for u in &unlisted {
         let _ = writeln!(report, "  {u}");
     }
     for s in &stale {
-        let _ = writeln!(
-            report,
-            "note: {s} is listed as a known difference but now agrees"
-        );
+        let _ = writeln!(report, "note: {s} is listed as a known difference but now agrees");
     }
     let _ = writeln!(report, "messages of both programs: {}", logs.display());
     let _ = std::io::stderr().write_all(report.as_bytes());
     let _ = std::fs::write(logs.join("report.txt"), &report);
     let table: String = rows
         .iter()
-        .map(|r| {
-            format!(
-                "{} {} {} {}\n",
-                r.label,
-                r.keepalived,
-                r.ours,
-                r.ours_time.as_millis()
-            )
-        })
+        .map(|r| format!("{} {} {} {}\n", r.label, r.keepalived, r.ours, r.ours_time.as_millis()))
         .collect();
     let _ = std::fs::write(logs.join("outcomes.txt"), table);
 
     if report_only {
-        let _ = writeln!(
-            std::io::stderr(),
-            "DIFFERENTIAL_REPORT_ONLY is set: not failing"
-        );
+        let _ = writeln!(std::io::stderr(), "DIFFERENTIAL_REPORT_ONLY is set: not failing");
         return;
     }
     let mut failures = Vec::new();
@@ -446,14 +363,7 @@ fn differential_config_test() {
         failures.push(format!("agreement {pct:.2} % < {MIN_AGREEMENT} %"));
     }
     if !too_slow.is_empty() {
-        failures.push(format!(
-            "ours took more than {OURS_MAX:?} on: {}",
-            too_slow.join(", ")
-        ));
+        failures.push(format!("ours took more than {OURS_MAX:?} on: {}", too_slow.join(", ")));
     }
-    assert!(
-        failures.is_empty(),
-        "differential test failed: {}\n{report}",
-        failures.join("; ")
-    );
+    assert!(failures.is_empty(), "differential test failed: {}\n{report}", failures.join("; "));
 }
