@@ -581,10 +581,10 @@ async fn smtp_alert_reaches_the_sink() {
             "From: ka@example.com",
             "Subject: [lb1] VRRP Instance VI_1 - Entering MASTER state",
             "X-Mailer: Keepalived",
-            "To: a@example.com,",
-            " b@example.com",
+            "To: a@example.com, b@example.com",
             "",
             "=> VRRP Instance is now owning VRRP VIPs <=",
+            "",
             ".",
         ]
     );

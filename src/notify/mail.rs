@@ -8,11 +8,16 @@
 //! From: ka@example.com
 //! Subject: [router] VRRP Instance VI_1 - Entering MASTER state
 //! X-Mailer: Keepalived
-//! To: a@example.com,
-//!  b@example.com
+//! To: a@example.com, b@example.com
 //!
 //! => VRRP Instance is now owning VRRP VIPs <=
+//!
+//! .
 //! ```
+//!
+//! (Captured from keepalived 2.2.7 with a sink: the recipients share one
+//! `To:` line separated by `, `, and an empty line follows the body before
+//! the terminating dot.)
 //!
 //! One difference remains in the dialogue: keepalived greets with `HELO`,
 //! lettre always greets with `EHLO` (with the configured helo name) and has
@@ -117,7 +122,7 @@ pub fn format_message(
     m.push_str(&format!("From: {from}\r\n"));
     m.push_str(&format!("Subject: {subject}\r\n"));
     m.push_str("X-Mailer: Keepalived\r\n");
-    m.push_str(&format!("To: {}\r\n", to.join(",\r\n ")));
+    m.push_str(&format!("To: {}\r\n", to.join(", ")));
     m.push_str("\r\n");
     for line in body.lines() {
         m.push_str(line);
@@ -139,8 +144,8 @@ pub async fn send_alert(cfg: &SmtpConfig, subject: &str, body: &str) -> Result<(
         .map_err(|e| bad(&e))?;
     let envelope = Envelope::new(Some(from), to).map_err(|e| bad(&e))?;
     let msg = format_message(&cfg.from, &cfg.to, subject, body, SystemTime::now());
-    // lettre appends "\r\n.\r\n" itself.
-    let msg = msg.strip_suffix("\r\n").unwrap_or(&msg);
+    // lettre appends "\r\n.\r\n" as keepalived does (so the body is
+    // followed by an empty line before the dot, as in keepalived).
     let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.server.as_str())
         .port(cfg.port)
         .hello_name(ClientId::Domain(cfg.helo_name.clone()))
@@ -182,7 +187,7 @@ mod tests {
             m,
             format!(
                 "Date: {date}\r\nFrom: ka@example.com\r\nSubject: Subj\r\nX-Mailer: Keepalived\r\n\
-                 To: a@example.com,\r\n b@example.com\r\n\r\n=> body <=\r\n"
+                 To: a@example.com, b@example.com\r\n\r\n=> body <=\r\n"
             )
         );
     }

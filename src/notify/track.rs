@@ -4,15 +4,18 @@
 //! [`TrackRunner`] that runs the script every `interval`.
 //!
 //! keepalived keeps one counter `result` in `0..=rise+fall-1`; the script
-//! is OK when `result >= rise`.
+//! is OK when `result >= rise`. Verified against the installed keepalived
+//! 2.2.7 (rise 3, fall 2, in a network namespace):
 //!
-//! * Start without `init_fail`: state *init* (`result = rise-1`): the
-//!   script is neither OK nor KO and instances tracking it are held in
-//!   FAULT (silently, `num_script_init`) until the **first** result, which
-//!   decides at once in either direction (one success is enough, one
-//!   failure is enough) whatever `rise`/`fall` are.
-//! * Start with `init_fail`: KO (`result = 0`); it takes `rise`
-//!   consecutive successes to become OK, and a failure logs nothing.
+//! * Before the first result the script is *init*: without `init_fail`
+//!   it is neither OK nor KO (instances tracking it with weight 0 are
+//!   held in FAULT silently, weight != 0 adjusts nothing yet); with
+//!   `init_fail` it counts as KO (dumps say `INIT/FAILED`).
+//! * In both cases the **first** result decides at once in either
+//!   direction, whatever `rise`/`fall` are: a first success logs
+//!   `VRRP_Script(chk) succeeded` (even with `init_fail` and rise 3), a
+//!   first failure logs `VRRP_Script(chk) failed (exited with status 1)`
+//!   (even with `init_fail`).
 //! * Afterwards OK→KO needs `fall` consecutive failures and KO→OK `rise`
 //!   consecutive successes; a failure while rising restarts the count.
 //! * Logs: `Script \`chk\` now returning N` whenever the exit status
@@ -80,7 +83,8 @@ impl TrackConfig {
 /// What the script currently counts as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrackStatus {
-    /// Not yet run (no `init_fail`): instances tracking it wait in FAULT.
+    /// Not yet run (no `init_fail`): instances tracking it with weight 0
+    /// wait in FAULT.
     Init,
     /// OK (`result >= rise`).
     Good,
@@ -129,8 +133,9 @@ impl ScriptTracker {
         let fall = cfg.fall.max(1);
         let cfg = TrackConfig { rise, fall, ..cfg };
         ScriptTracker {
-            result: if cfg.init_fail { 0 } else { rise - 1 },
-            init: !cfg.init_fail,
+            // "one success is enough": the first result always decides.
+            result: rise - 1,
+            init: true,
             last_status: 0,
             cfg,
         }
@@ -144,7 +149,11 @@ impl ScriptTracker {
     /// Current status.
     pub fn status(&self) -> TrackStatus {
         if self.init {
-            TrackStatus::Init
+            if self.cfg.init_fail {
+                TrackStatus::Bad
+            } else {
+                TrackStatus::Init
+            }
         } else if self.result >= self.cfg.rise {
             TrackStatus::Good
         } else {
@@ -161,10 +170,12 @@ impl ScriptTracker {
     /// (`weight` of the script or the instance's `track_script` override)
     /// and `reverse` flag: `reverse` inverts the state; weight > 0 adds
     /// while OK, weight < 0 subtracts while KO, weight 0 means FAULT while
-    /// KO. An init script means FAULT.
+    /// KO. A script not yet run (without `init_fail`) means FAULT with
+    /// weight 0 (the instance waits) and no adjustment otherwise.
     pub fn effect_with(&self, weight: i32, reverse: bool) -> Effect {
         let ok = match self.status() {
-            TrackStatus::Init => return Effect::Fault,
+            TrackStatus::Init if weight == 0 => return Effect::Fault,
+            TrackStatus::Init => return Effect::Delta(0),
             TrackStatus::Good => true,
             TrackStatus::Bad => false,
         } ^ reverse;
@@ -403,17 +414,46 @@ mod tests {
     }
 
     #[test]
-    fn init_fail_needs_rise_successes() {
-        let mut t = tr(2, 1, true);
+    fn init_fail_first_result_still_decides() {
+        // keepalived 2.2.7, observed: init_fail only changes the state
+        // before the first result.
+        let mut t = tr(3, 2, true);
         assert_eq!(t.status(), TrackStatus::Bad);
-        assert_eq!(
-            t.on_result(Exited(1)).logs,
-            ["Script `chk` now returning 1"]
-        );
-        assert!(t.on_result(Exited(0)).transition.is_none());
         let s = t.on_result(Exited(0));
         assert_eq!(s.logs, ["VRRP_Script(chk) succeeded"]);
         assert_eq!(s.transition, Some(Transition { ok: true }));
+
+        let mut t = tr(3, 2, true);
+        let s = t.on_result(Exited(1));
+        assert_eq!(
+            s.logs,
+            [
+                "Script `chk` now returning 1",
+                "VRRP_Script(chk) failed (exited with status 1)"
+            ]
+        );
+        assert_eq!(s.transition, Some(Transition { ok: false }));
+        // then rise 3 successes are needed
+        assert_eq!(
+            t.on_result(Exited(0)).logs,
+            ["Script `chk` now returning 0"]
+        );
+        assert_eq!(t.on_result(Exited(0)), Step::default());
+        let s = t.on_result(Exited(0));
+        assert_eq!(s.logs, ["VRRP_Script(chk) succeeded"]);
+        assert_eq!(t.status(), TrackStatus::Good);
+    }
+
+    #[test]
+    fn init_effects() {
+        let t = tr(1, 1, false);
+        assert_eq!(t.effect_with(0, false), Effect::Fault);
+        assert_eq!(t.effect_with(-10, false), Effect::Delta(0));
+        assert_eq!(t.effect_with(10, false), Effect::Delta(0));
+        let t = tr(1, 1, true);
+        assert_eq!(t.effect_with(0, false), Effect::Fault);
+        assert_eq!(t.effect_with(-10, false), Effect::Delta(-10));
+        assert_eq!(t.effect_with(10, false), Effect::Delta(0));
     }
 
     #[test]
