@@ -407,12 +407,13 @@ async fn runner_never_overlaps_and_hung_script_times_out() {
         ..TrackConfig::new("hung")
     };
     let (tx, mut rx) = mpsc::channel(16);
+    let (stx, mut srx) = mpsc::channel(100);
     let _r = TrackRunner::start_with_grace(
         ScriptCommand::from_argv(&["sleep", "100"], me()),
         ScriptTracker::new(cfg),
         tx,
-        None,
-        Duration::from_millis(100),
+        Some(stx),
+        Duration::from_millis(300),
     );
     let e = next(&mut rx).await;
     assert_eq!(e.outcome, Ok(ScriptOutcome::TimedOut));
@@ -421,6 +422,16 @@ async fn runner_never_overlaps_and_hung_script_times_out() {
     let e = next(&mut rx).await;
     assert_eq!(e.outcome, Ok(ScriptOutcome::TimedOut));
     assert!(e.step.logs.is_empty());
+    let mut skips = vec![];
+    while let Ok(s) = srx.try_recv() {
+        skips.push(s);
+    }
+    assert!(
+        skips.contains(
+            &"Track script hung is being timed out, expect idle - skipping run".to_string()
+        ),
+        "{skips:?}"
+    );
 }
 
 fn read_fifo(p: &Path) -> String {

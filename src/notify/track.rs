@@ -26,7 +26,10 @@
 //!   `VRRP_Script(chk) timed_out` when the state flips.
 //! * A timeout is a failure (SIGTERM, then SIGKILL 2 s later). A script
 //!   still running at the next interval is not started again:
-//!   `Track script chk is already running, expect idle - skipping run`.
+//!   `Track script chk is already running, expect idle - skipping run`
+//!   (`... is being timed out, expect idle ...` between SIGTERM and its
+//!   death). Observed with 2.2.7 (interval 1, timeout 2, script sleeping
+//!   5 s): two skips, then `VRRP_Script(chk) timed_out` at 2 s.
 
 use std::time::Duration;
 
@@ -270,7 +273,8 @@ pub struct TrackRunner {
 impl TrackRunner {
     /// Starts the runner in its own task (inside a tokio runtime). The
     /// first run starts immediately. `skipped` receives keepalived's
-    /// `Track script chk is already running, expect idle - skipping run`.
+    /// `Track script chk is already running, expect idle - skipping run`
+    /// (`is being timed out` once past its timeout).
     pub fn start(
         cmd: ScriptCommand,
         tracker: ScriptTracker,
@@ -294,18 +298,25 @@ impl TrackRunner {
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut running: Option<JoinHandle<_>> = None;
+            let mut started = tokio::time::Instant::now();
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
                         if running.is_some() {
                             if let Some(s) = &skipped {
+                                let what = if started.elapsed() >= timeout {
+                                    "being timed out"
+                                } else {
+                                    "already running"
+                                };
                                 let _ = s.try_send(format!(
-                                    "Track script {} is already running, expect idle - skipping run",
+                                    "Track script {} is {what}, expect idle - skipping run",
                                     tracker.config().name
                                 ));
                             }
                             continue;
                         }
+                        started = tokio::time::Instant::now();
                         let cmd = cmd.clone();
                         running = Some(tokio::spawn(async move {
                             run_with_timeout_grace(&cmd, timeout, grace).await
