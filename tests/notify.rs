@@ -400,7 +400,9 @@ async fn runner_never_overlaps_and_hung_script_times_out() {
         "Track script slow is already running, expect idle - skipping run"
     );
 
-    // A hung script: timed out, and the runner goes on.
+    // A hung script ignoring SIGTERM: timed out (SIGKILL after the grace),
+    // and the runner goes on.
+    let stubborn = d.script("stubborn.sh", "#!/bin/sh\ntrap '' TERM\nsleep 100\n");
     let cfg = TrackConfig {
         interval: Duration::from_millis(100),
         timeout: Some(Duration::from_millis(100)),
@@ -409,7 +411,7 @@ async fn runner_never_overlaps_and_hung_script_times_out() {
     let (tx, mut rx) = mpsc::channel(16);
     let (stx, mut srx) = mpsc::channel(100);
     let _r = TrackRunner::start_with_grace(
-        ScriptCommand::from_argv(&["sleep", "100"], me()),
+        ScriptCommand::from_argv(&[s(&stubborn)], me()),
         ScriptTracker::new(cfg),
         tx,
         Some(stx),
@@ -614,4 +616,27 @@ async fn smtp_unreachable_fails_fast() {
     let mut cfg = smtp_cfg(port);
     cfg.to.clear();
     assert!(send_alert(&cfg, "s", "b").await.is_err());
+}
+
+#[tokio::test]
+async fn dropping_a_running_script_kills_it() {
+    let d = TempDir::new("drop");
+    let sc = d.script(
+        "pid.sh",
+        "#!/bin/sh\necho $$ > \"$(dirname \"$0\")/pid\"\nexec sleep 100\n",
+    );
+    let cmd = ScriptCommand::from_argv(&[s(&sc)], me());
+    let r = tokio::time::timeout(
+        Duration::from_millis(300),
+        run_with_timeout(&cmd, Duration::from_secs(100)),
+    )
+    .await;
+    assert!(r.is_err());
+    let pid: i32 = std::fs::read_to_string(d.path("pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!proc_alive(pid));
 }

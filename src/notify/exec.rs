@@ -12,6 +12,10 @@
 //! stdin/stdout/stderr on `/dev/null`, without `IFS`, `LD_PRELOAD` and
 //! `LD_LIBRARY_PATH`, and with `PR_SET_PDEATHSIG` = SIGTERM.
 //!
+//! `PR_SET_PDEATHSIG` fires when the *thread* that spawned the child exits:
+//! spawn from tokio worker threads or another long-lived thread, not from
+//! `spawn_blocking` threads (which exit when idle).
+//!
 //! Notify scripts are fire-and-forget ([`Notifier::spawn_notify`]); tracking
 //! scripts are waited for with a timeout ([`run_with_timeout`]), after which
 //! the process group gets SIGTERM and, [`TERM_GRACE`] later, SIGKILL.
@@ -354,7 +358,10 @@ pub async fn run_with_timeout_grace(
 ) -> Result<ScriptOutcome, ExecError> {
     let mut child = cmd.spawn()?;
     let pid = child.id().unwrap_or(0);
+    // If this future is dropped before the script ends, kill its group.
+    let mut guard = GroupGuard(Some(pid));
     if let Ok(st) = tokio::time::timeout(timeout, child.wait()).await {
+        guard.0 = None;
         return Ok(outcome(st?, false));
     }
     kill_group(pid, Signal::SIGTERM);
@@ -370,7 +377,18 @@ pub async fn run_with_timeout_grace(
             child.wait().await?
         }
     };
+    guard.0 = None;
     Ok(outcome(st, true))
+}
+
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            kill_group(pid, Signal::SIGKILL);
+        }
+    }
 }
 
 /// Fire-and-forget notify scripts, reaped in the background; remembers the
