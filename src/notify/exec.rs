@@ -455,3 +455,86 @@ pub fn spawn_notify(cmd: &ScriptCommand) -> Result<u32, ExecError> {
     });
     Ok(pid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::diag::Loc;
+    use crate::config::script::ScriptKind;
+
+    fn script(argv: &[&str], cmd: &str, user: Option<&str>, group: Option<&str>) -> Script {
+        Script {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            cmd: cmd.to_string(),
+            user: user.map(str::to_string),
+            group: group.map(str::to_string),
+            kind: ScriptKind::Notify,
+            loc: Loc {
+                file: Arc::new(PathBuf::from("/etc/keepalived/keepalived.conf")),
+                line: 1,
+            },
+            owner: "VI_1".to_string(),
+        }
+    }
+
+    #[test]
+    fn from_script_resolves_users() {
+        let def = RunAs {
+            uid: 4242,
+            gid: 4343,
+        };
+        let c = ScriptCommand::from_script(&script(&["/bin/true"], "/bin/true", None, None), def)
+            .unwrap();
+        assert_eq!(c.run_as, def);
+        assert_eq!(c.cmd, "/bin/true");
+        let root = ScriptCommand::from_script(
+            &script(&["/bin/true"], "/bin/true", Some("root"), None),
+            def,
+        )
+        .unwrap();
+        assert_eq!(root.run_as, RunAs { uid: 0, gid: 0 });
+        let n = ScriptCommand::from_script(
+            &script(&["/bin/true"], "/bin/true", Some("0"), Some("1")),
+            def,
+        )
+        .unwrap();
+        assert_eq!(n.run_as, RunAs { uid: 0, gid: 1 });
+        assert!(matches!(
+            ScriptCommand::from_script(&script(&["x"], "x", Some("no-such-ka-user"), None), def),
+            Err(ExecError::UnknownUser(_))
+        ));
+        assert!(matches!(
+            ScriptCommand::from_script(
+                &script(&["x"], "x", Some("root"), Some("no-such-ka-grp")),
+                def
+            ),
+            Err(ExecError::UnknownGroup(_))
+        ));
+        assert!(matches!(
+            ScriptCommand::from_script(&script(&[], "", None, None), def),
+            Err(ExecError::Empty)
+        ));
+        // keepalived_script does not exist here: the default is ourselves.
+        if RunAs::lookup_user(DEFAULT_SCRIPT_USER).is_none() {
+            assert_eq!(RunAs::keepalived_default(), RunAs::current());
+        }
+    }
+
+    #[test]
+    fn quoting_and_launch() {
+        assert_eq!(shell_quote("abc/d-e.f"), "abc/d-e.f");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        let c = ScriptCommand::from_argv(&["/bin/echo", "a b"], RunAs::current());
+        assert_eq!(c.cmd, "/bin/echo 'a b'");
+        assert_eq!(c.launch(), Launch::Direct(PathBuf::from("/bin/echo")));
+        let c = c.with_args(&["INSTANCE", "VI 1"]);
+        assert_eq!(c.argv, ["/bin/echo", "a b", "INSTANCE", "VI 1"]);
+        assert_eq!(c.cmd, "/bin/echo 'a b' INSTANCE 'VI 1'");
+        assert_eq!(resolve_exec("</dev/tcp/127.0.0.1/80"), None);
+        assert_eq!(resolve_exec("/etc/passwd"), None);
+        assert_eq!(resolve_exec("/tmp"), None);
+        assert_eq!(resolve_exec(""), None);
+    }
+}
