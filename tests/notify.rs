@@ -640,3 +640,62 @@ async fn dropping_a_running_script_kills_it() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!proc_alive(pid));
 }
+
+#[tokio::test]
+async fn dispatch_runs_specific_and_generic_and_writes_fifo() {
+    use keepalived_rs::notify::event::dispatch;
+    use keepalived_rs::vrrp::action::{NotifyEvent, NotifyState, Target};
+    use keepalived_rs::vrrp::types::Priority;
+
+    let d = TempDir::new("dispatch");
+    let spec = d.script(
+        "spec.sh",
+        "#!/bin/sh\n{ for a in \"$@\"; do printf '[%s]\\n' \"$a\"; done; echo END; } > \"$(dirname \"$0\")/spec.tmp\"; mv \"$(dirname \"$0\")/spec.tmp\" \"$(dirname \"$0\")/spec.out\"\n",
+    );
+    let gen = d.script(
+        "gen.sh",
+        "#!/bin/sh\n{ for a in \"$@\"; do printf '[%s]\\n' \"$a\"; done; echo END; } > \"$(dirname \"$0\")/gen.tmp\"; mv \"$(dirname \"$0\")/gen.tmp\" \"$(dirname \"$0\")/gen.out\"\n",
+    );
+    let n = Notifier::new();
+    let mut fifo = NotifyFifo::open(d.path("f"), None, &n).unwrap();
+    let ev = NotifyEvent {
+        target: Target::Instance("VI_1".into()),
+        state: NotifyState::Master,
+        priority: Priority(150),
+    };
+    let errs = dispatch(
+        &n,
+        &ev,
+        Some(&ScriptCommand::from_argv(&[s(&spec), "x".into()], me())),
+        Some(&ScriptCommand::from_argv(&[s(&gen), "--g".into()], me())),
+        &mut [&mut fifo],
+    );
+    assert!(errs.is_empty());
+    assert_eq!(wait_for_file(&d.path("spec.out")).await, "[x]\nEND\n");
+    assert_eq!(
+        wait_for_file(&d.path("gen.out")).await,
+        "[--g]\n[INSTANCE]\n[VI_1]\n[MASTER]\n[150]\nEND\n"
+    );
+    assert_eq!(read_fifo(&d.path("f")), "INSTANCE \"VI_1\" MASTER 150\n");
+    n.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn fifo_owner_is_applied() {
+    if !nix::unistd::getuid().is_root() {
+        return;
+    }
+    let d = TempDir::new("owner");
+    let p = d.path("owned.fifo");
+    let n = Notifier::new();
+    let nobody = RunAs {
+        uid: 65534,
+        gid: 65534,
+    };
+    let f = NotifyFifo::open_owned(&p, Some(nobody), None, &n).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::metadata(&p).unwrap();
+    assert_eq!((md.uid(), md.gid()), (65534, 65534));
+    drop(f);
+    assert!(!p.exists());
+}

@@ -16,7 +16,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::exec::{ExecError, Notifier, ScriptCommand};
+use super::exec::{ExecError, Notifier, RunAs, ScriptCommand};
 
 /// One open notify FIFO.
 #[derive(Debug)]
@@ -50,6 +50,17 @@ impl NotifyFifo {
         script: Option<&ScriptCommand>,
         notifier: &Notifier,
     ) -> Result<NotifyFifo, FifoError> {
+        Self::open_owned(path, None, script, notifier)
+    }
+
+    /// [`Self::open`], giving a FIFO we create to `owner`
+    /// (`notify_fifo PATH [USER [GROUP]]`).
+    pub fn open_owned(
+        path: impl AsRef<Path>,
+        owner: Option<RunAs>,
+        script: Option<&ScriptCommand>,
+        notifier: &Notifier,
+    ) -> Result<NotifyFifo, FifoError> {
         let path = path.as_ref().to_path_buf();
         if let Some(s) = script {
             notifier.spawn_notify(&s.with_args(&[path.to_string_lossy()]))?;
@@ -59,6 +70,12 @@ impl NotifyFifo {
             Ok(_) => return Err(FifoError::NotAFifo(path)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 mkfifo(&path, 0o644).map_err(|e| FifoError::Io(path.clone(), e))?;
+                if let Some(o) = owner {
+                    if let Err(e) = std::os::unix::fs::chown(&path, Some(o.uid), Some(o.gid)) {
+                        let _ = std::fs::remove_file(&path);
+                        return Err(FifoError::Io(path, e));
+                    }
+                }
                 true
             }
             Err(e) => return Err(FifoError::Io(path, e)),

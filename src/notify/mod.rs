@@ -5,6 +5,7 @@
 //! caller's runtime; nothing here logs by itself: log lines are returned
 //! to the caller as strings, worded as keepalived words them.
 
+pub mod event;
 pub mod exec;
 pub mod fifo;
 pub mod mail;
