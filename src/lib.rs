@@ -9,5 +9,6 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod notify;
 pub mod sys;
 pub mod vrrp;
