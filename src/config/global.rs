@@ -1,22 +1,914 @@
 //! `global_defs` and the root keywords that configure the whole daemon.
 
-use super::parser::{block, kw, Ctx, Keyword, Res, Stmt};
+use std::net::IpAddr;
+use std::time::Duration;
 
-/// `global_defs`.
+use super::parser::{block, ignore, kw, Ctx, Keyword, Res, Stmt};
+use super::script::{self, Script, ScriptKind};
+
+/// A process' scheduling settings (`vrrp_priority`, `vrrp_no_swap` ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessSched {
+    /// `*_priority` (nice, -20..19).
+    pub nice: Option<i8>,
+    /// `*_no_swap`.
+    pub no_swap: bool,
+    /// `*_rt_priority` (1..99).
+    pub rt_priority: Option<u8>,
+    /// `*_rlimit_rttime` (µs).
+    pub rlimit_rttime: Option<u64>,
+    /// `*_cpu_affinity`.
+    pub cpu_affinity: Vec<u32>,
+    /// `*_process_name`.
+    pub process_name: Option<String>,
+}
+
+/// A notify FIFO and its script.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fifo {
+    /// Path, with optional user/group.
+    pub path: Option<(String, Option<String>, Option<String>)>,
+    /// `*_fifo_script`.
+    pub script: Option<Script>,
+}
+
+/// `lvs_sync_daemon`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LvsSyncDaemon {
+    /// Interface.
+    pub interface: String,
+    /// VRRP instance it follows.
+    pub instance: String,
+    /// `id N` (default the VRID).
+    pub syncid: Option<u8>,
+    /// `maxlen N`.
+    pub maxlen: Option<u16>,
+    /// `port N`.
+    pub port: Option<u16>,
+    /// `ttl N`.
+    pub ttl: Option<u8>,
+    /// `group IP`.
+    pub group: Option<IpAddr>,
+}
+
+/// `lvs_timeouts`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LvsTimeouts {
+    /// `tcp`.
+    pub tcp: Option<Duration>,
+    /// `tcpfin`.
+    pub tcpfin: Option<Duration>,
+    /// `udp`.
+    pub udp: Option<Duration>,
+}
+
+/// `global_defs` (and the root keywords that belong to it).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GlobalDefs {
     /// `router_id` (default: the host name).
     pub router_id: Option<String>,
+    /// `notification_email`.
+    pub notification_email: Vec<String>,
+    /// `notification_email_from`.
+    pub notification_email_from: Option<String>,
+    /// `smtp_server` (host, port).
+    pub smtp_server: Option<(String, u16)>,
+    /// `smtp_helo_name`.
+    pub smtp_helo_name: Option<String>,
+    /// `smtp_connect_timeout`.
+    pub smtp_connect_timeout: Option<Duration>,
+    /// `smtp_alert`, `smtp_alert_vrrp`, `smtp_alert_checker`.
+    pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp`.
+    pub smtp_alert_vrrp: Option<bool>,
+    /// `smtp_alert_checker`.
+    pub smtp_alert_checker: Option<bool>,
+    /// `checker_log_all_failures`.
+    pub checker_log_all_failures: bool,
+    /// `no_email_faults`.
+    pub no_email_faults: bool,
+    /// `no_checker_emails`.
+    pub no_checker_emails: bool,
+    /// `default_interface`.
+    pub default_interface: Option<String>,
+    /// `net_namespace`.
+    pub net_namespace: Option<String>,
+    /// `net_namespace_ipvs`.
+    pub net_namespace_ipvs: Option<String>,
+    /// `namespace_with_ipsets`.
+    pub namespace_with_ipsets: bool,
+    /// `instance`.
+    pub instance: Option<String>,
+    /// `use_pid_dir`.
+    pub use_pid_dir: bool,
+    /// `linkbeat_use_polling`.
+    pub linkbeat_use_polling: bool,
+    /// `child_wait_time`.
+    pub child_wait_time: Option<Duration>,
+    /// `enable_script_security`.
+    pub script_security: bool,
+    /// `script_user USER [GROUP]`.
+    pub script_user: Option<(String, Option<String>)>,
+    /// The `script_user` could not be resolved.
+    pub script_user_failed: bool,
+    /// `vrrp_strict`.
+    pub vrrp_strict: bool,
+    /// `vrrp_version`.
+    pub vrrp_version: Option<u8>,
+    /// `vrrp_mcast_group4`.
+    pub mcast_group4: Option<IpAddr>,
+    /// `vrrp_mcast_group6`.
+    pub mcast_group6: Option<IpAddr>,
+    /// Global GARP settings.
+    pub garp: super::vrrp::Garp,
+    /// `vrrp_garp_interval`.
+    pub garp_interval: Option<Duration>,
+    /// `vrrp_gna_interval`.
+    pub gna_interval: Option<Duration>,
+    /// `vrrp_min_garp`.
+    pub min_garp: bool,
+    /// `vrrp_lower_prio_no_advert`.
+    pub lower_prio_no_advert: Option<bool>,
+    /// `vrrp_higher_prio_send_advert`.
+    pub higher_prio_send_advert: Option<bool>,
+    /// `vrrp_down_timer_adverts`.
+    pub down_timer_adverts: Option<u8>,
+    /// `vrrp_check_unicast_src`.
+    pub check_unicast_src: bool,
+    /// `vrrp_skip_check_adv_addr`.
+    pub skip_check_adv_addr: bool,
+    /// `vrrp_iptables` chains.
+    pub iptables: Option<Vec<String>>,
+    /// `nftables [TABLE]`.
+    pub nftables: Option<String>,
+    /// `nftables_priority`.
+    pub nftables_priority: Option<i32>,
+    /// `nftables_ifindex`.
+    pub nftables_ifindex: bool,
+    /// `nftables_counters`.
+    pub nftables_counters: bool,
+    /// `nftables_ipvs`.
+    pub nftables_ipvs: Option<String>,
+    /// `max_auto_priority`.
+    pub max_auto_priority: Option<i32>,
+    /// `min_auto_priority_delay` (µs).
+    pub min_auto_priority_delay: Option<u64>,
+    /// VRRP process settings.
+    pub vrrp_sched: ProcessSched,
+    /// Checker process settings.
+    pub checker_sched: ProcessSched,
+    /// BFD process settings.
+    pub bfd_sched: ProcessSched,
+    /// `notify_fifo`.
+    pub notify_fifo: Fifo,
+    /// `vrrp_notify_fifo`.
+    pub vrrp_notify_fifo: Fifo,
+    /// `lvs_notify_fifo`.
+    pub lvs_notify_fifo: Fifo,
+    /// `vrrp_notify_priority_changes`.
+    pub vrrp_notify_priority_changes: Option<bool>,
+    /// `fifo_write_vrrp_states_on_reload`.
+    pub fifo_write_vrrp_states_on_reload: bool,
+    /// `lvs_timeouts`.
+    pub lvs_timeouts: LvsTimeouts,
+    /// `lvs_sync_daemon`.
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `lvs_flush`.
+    pub lvs_flush: bool,
+    /// `lvs_flush_on_stop [VS]`.
+    pub lvs_flush_on_stop: Option<bool>,
+    /// `dynamic_interfaces [allow_if_changes]`.
+    pub dynamic_interfaces: Option<bool>,
+    /// `disable_local_igmp`.
+    pub disable_local_igmp: bool,
+    /// `vrrp_startup_delay`.
+    pub vrrp_startup_delay: Option<Duration>,
+    /// `log_unknown_vrids`.
+    pub log_unknown_vrids: bool,
+    /// `vmac_prefix`.
+    pub vmac_prefix: Option<String>,
+    /// `vmac_addr_prefix`.
+    pub vmac_addr_prefix: Option<String>,
+    /// `umask`.
+    pub umask: Option<u32>,
+    /// `random_seed`.
+    pub random_seed: Option<u32>,
+    /// `startup_script`.
+    pub startup_script: Option<Script>,
+    /// `startup_script_timeout`.
+    pub startup_script_timeout: Option<Duration>,
+    /// `shutdown_script`.
+    pub shutdown_script: Option<Script>,
+    /// `shutdown_script_timeout`.
+    pub shutdown_script_timeout: Option<Duration>,
+    /// `process_names`.
+    pub process_names: bool,
+    /// `process_name`.
+    pub process_name: Option<String>,
+    /// SNMP: `snmp_socket`.
+    pub snmp_socket: Option<String>,
+    /// SNMP: enabled MIBs/traps (keyword names).
+    pub snmp: Vec<String>,
+    /// `enable_dbus`.
+    pub dbus: bool,
+    /// `dbus_service_name`.
+    pub dbus_service_name: Option<String>,
+    /// Netlink buffer sizes (keyword, size).
+    pub netlink_bufs: Vec<(String, u32)>,
+    /// `vrrp_rx_bufs_policy`.
+    pub rx_bufs_policy: Option<String>,
+    /// `vrrp_rx_bufs_multiplier`.
+    pub rx_bufs_multiplier: Option<u32>,
+    /// `rs_init_notifies`.
+    pub rs_init_notifies: bool,
+    /// `tmp_config_directory`.
+    pub tmp_config_directory: Option<String>,
+    /// `data_use_instance`.
+    pub data_use_instance: Option<bool>,
 }
 
 /// Root keywords of this module.
-pub static ROOT: &[Keyword] = &[block("global_defs", None, GLOBAL_DEFS, None)];
+pub static ROOT: &[Keyword] = &[
+    block("global_defs", None, GLOBAL_DEFS, None),
+    kw("net_namespace", net_namespace),
+    kw("net_namespace_ipvs", net_namespace_ipvs),
+    kw("namespace_with_ipsets", |c, _| {
+        c.cfg.global.namespace_with_ipsets = true;
+        Ok(())
+    }),
+    kw("instance", instance),
+    kw("use_pid_dir", |c, _| {
+        c.cfg.global.use_pid_dir = true;
+        Ok(())
+    }),
+    kw("linkbeat_use_polling", |c, _| {
+        c.cfg.global.linkbeat_use_polling = true;
+        Ok(())
+    }),
+    kw("child_wait_time", child_wait_time),
+    kw("SSL", ignore_block),
+];
+
+fn ignore_block(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let _ = ctx.value_block(s);
+    Ok(())
+}
+
+macro_rules! gflag {
+    ($f:ident) => {
+        |c: &mut Ctx, _s: &Stmt| -> Res {
+            c.cfg.global.$f = true;
+            Ok(())
+        }
+    };
+}
+
+macro_rules! gbool {
+    ($f:ident) => {
+        |c: &mut Ctx, s: &Stmt| -> Res {
+            if let Some(b) = c.read_bool_opt(s, 1) {
+                c.cfg.global.$f = Some(b);
+            }
+            Ok(())
+        }
+    };
+}
+
+macro_rules! gstr {
+    ($f:ident) => {
+        |c: &mut Ctx, s: &Stmt| -> Res {
+            let v = c.arg(s, 1)?.to_string();
+            c.cfg.global.$f = Some(v);
+            Ok(())
+        }
+    };
+}
 
 /// Keywords inside `global_defs`.
-pub static GLOBAL_DEFS: &[Keyword] = &[kw("router_id", router_id)];
+pub static GLOBAL_DEFS: &[Keyword] = &[
+    kw("router_id", router_id),
+    kw("notification_email", notification_email),
+    kw("notification_email_from", gstr!(notification_email_from)),
+    kw("smtp_server", smtp_server),
+    kw("smtp_helo_name", gstr!(smtp_helo_name)),
+    kw("smtp_connect_timeout", smtp_connect_timeout),
+    kw("smtp_alert", gbool!(smtp_alert)),
+    kw("smtp_alert_vrrp", gbool!(smtp_alert_vrrp)),
+    kw("smtp_alert_checker", gbool!(smtp_alert_checker)),
+    kw("checker_log_all_failures", |c, s| {
+        c.cfg.global.checker_log_all_failures = c.read_bool_opt(s, 1).unwrap_or(false);
+        Ok(())
+    }),
+    kw("no_email_faults", gflag!(no_email_faults)),
+    kw("no_checker_emails", gflag!(no_checker_emails)),
+    kw("default_interface", default_interface),
+    kw("enable_snmp_vrrp", snmp_flag),
+    kw("enable_snmp_keepalived", snmp_flag),
+    kw("enable_snmp_checker", snmp_flag),
+    kw("enable_snmp_rfc", snmp_flag),
+    kw("enable_snmp_rfcv2", snmp_flag),
+    kw("enable_snmp_rfcv3", snmp_flag),
+    kw("enable_traps", snmp_flag),
+    kw("snmp_socket", gstr!(snmp_socket)),
+    kw("enable_dbus", gflag!(dbus)),
+    kw("dbus_service_name", gstr!(dbus_service_name)),
+    kw("vrrp_mcast_group4", |c, s| mcast_group(c, s, false)),
+    kw("vrrp_mcast_group6", |c, s| mcast_group(c, s, true)),
+    kw("vrrp_garp_master_delay", |c, s| garp_timer(c, s, |g, d| g.master_delay = Some(d))),
+    kw("vrrp_garp_master_repeat", |c, s| garp_count(c, s, |g, n| g.master_repeat = Some(n))),
+    kw("vrrp_garp_lower_prio_delay", |c, s| garp_timer(c, s, |g, d| g.lower_prio_delay = Some(d))),
+    kw("vrrp_garp_lower_prio_repeat", |c, s| garp_count(c, s, |g, n| g.lower_prio_repeat = Some(n))),
+    kw("vrrp_garp_master_refresh", garp_refresh),
+    kw("vrrp_garp_master_refresh_repeat", |c, s| garp_count(c, s, |g, n| g.master_refresh_repeat = Some(n))),
+    kw("vrrp_garp_interval", |c, s| garp_interval(c, s, true)),
+    kw("vrrp_gna_interval", |c, s| garp_interval(c, s, false)),
+    kw("vrrp_min_garp", |c, s| {
+        c.cfg.global.min_garp = c.read_bool_opt(s, 1).unwrap_or(false);
+        Ok(())
+    }),
+    kw("vrrp_lower_prio_no_advert", gbool!(lower_prio_no_advert)),
+    kw("vrrp_higher_prio_send_advert", gbool!(higher_prio_send_advert)),
+    kw("vrrp_version", vrrp_version),
+    kw("vrrp_iptables", vrrp_iptables),
+    kw("nftables", nftables),
+    kw("nftables_priority", |c, s| {
+        if let Some(v) = c.read_int(s, 1, i32::MIN as i64, i32::MAX as i64)? {
+            c.cfg.global.nftables_priority = Some(v as i32);
+        }
+        Ok(())
+    }),
+    kw("nftables_ifindex", gflag!(nftables_ifindex)),
+    kw("nftables_counters", gflag!(nftables_counters)),
+    kw("nftables_ipvs", |c, s| {
+        c.cfg.global.nftables_ipvs = Some(s.get(1).unwrap_or("keepalived_ipvs").to_string());
+        Ok(())
+    }),
+    kw("nftables_ipvs_priority", |c, s| {
+        c.read_int(s, 1, i32::MIN as i64, i32::MAX as i64)?;
+        Ok(())
+    }),
+    kw("nftables_ipvs_start_fwmark", |c, s| {
+        c.read_unsigned(s, 1, 1, u32::MAX as u64)?;
+        Ok(())
+    }),
+    kw("vrrp_check_unicast_src", gflag!(check_unicast_src)),
+    kw("vrrp_skip_check_adv_addr", |c, s| {
+        c.cfg.global.skip_check_adv_addr = c.read_bool_opt(s, 1).unwrap_or(false);
+        Ok(())
+    }),
+    kw("vrrp_strict", gflag!(vrrp_strict)),
+    kw("vrrp_priority", |c, s| sched_nice(c, s, 0)),
+    kw("checker_priority", |c, s| sched_nice(c, s, 1)),
+    kw("bfd_priority", |c, s| sched_nice(c, s, 2)),
+    kw("vrrp_no_swap", |c, _| sched(c, 0, |p| p.no_swap = true)),
+    kw("checker_no_swap", |c, _| sched(c, 1, |p| p.no_swap = true)),
+    kw("bfd_no_swap", |c, _| sched(c, 2, |p| p.no_swap = true)),
+    kw("vrrp_rt_priority", |c, s| sched_rt(c, s, 0)),
+    kw("checker_rt_priority", |c, s| sched_rt(c, s, 1)),
+    kw("bfd_rt_priority", |c, s| sched_rt(c, s, 2)),
+    kw("vrrp_rlimit_rttime", |c, s| sched_rlimit(c, s, 0)),
+    kw("vrrp_rlimit_rtime", |c, s| sched_rlimit(c, s, 0)),
+    kw("checker_rlimit_rttime", |c, s| sched_rlimit(c, s, 1)),
+    kw("checker_rlimit_rtime", |c, s| sched_rlimit(c, s, 1)),
+    kw("bfd_rlimit_rttime", |c, s| sched_rlimit(c, s, 2)),
+    kw("bfd_rlimit_rtime", |c, s| sched_rlimit(c, s, 2)),
+    kw("vrrp_cpu_affinity", |c, s| sched_cpu(c, s, 0)),
+    kw("checker_cpu_affinity", |c, s| sched_cpu(c, s, 1)),
+    kw("bfd_cpu_affinity", |c, s| sched_cpu(c, s, 2)),
+    kw("notify_fifo", |c, s| fifo(c, s, 0)),
+    kw("notify_fifo_script", |c, s| fifo_script(c, s, 0)),
+    kw("vrrp_notify_fifo", |c, s| fifo(c, s, 1)),
+    kw("vrrp_notify_fifo_script", |c, s| fifo_script(c, s, 1)),
+    kw("lvs_notify_fifo", |c, s| fifo(c, s, 2)),
+    kw("lvs_notify_fifo_script", |c, s| fifo_script(c, s, 2)),
+    kw("vrrp_notify_priority_changes", gbool!(vrrp_notify_priority_changes)),
+    kw("fifo_write_vrrp_states_on_reload", gflag!(fifo_write_vrrp_states_on_reload)),
+    kw("lvs_timeouts", lvs_timeouts),
+    kw("lvs_sync_daemon", lvs_sync_daemon),
+    kw("lvs_flush", gflag!(lvs_flush)),
+    kw("lvs_flush_on_stop", lvs_flush_on_stop),
+    kw("lvs_flush_onstop", lvs_flush_on_stop),
+    kw("dynamic_interfaces", |c, s| {
+        c.cfg.global.dynamic_interfaces = Some(s.get(1) == Some("allow_if_changes"));
+        Ok(())
+    }),
+    kw("enable_script_security", gflag!(script_security)),
+    kw("script_user", script_user),
+    kw("vrrp_netlink_cmd_rcv_bufs", netlink_bufs),
+    kw("vrrp_netlink_cmd_rcv_bufs_force", ignore),
+    kw("vrrp_netlink_monitor_rcv_bufs", netlink_bufs),
+    kw("vrrp_netlink_monitor_rcv_bufs_force", ignore),
+    kw("lvs_netlink_cmd_rcv_bufs", netlink_bufs),
+    kw("lvs_netlink_cmd_rcv_bufs_force", ignore),
+    kw("lvs_netlink_monitor_rcv_bufs", netlink_bufs),
+    kw("lvs_netlink_monitor_rcv_bufs_force", ignore),
+    kw("process_monitor_rcv_bufs", netlink_bufs),
+    kw("process_monitor_rcv_bufs_force", ignore),
+    kw("rs_init_notifies", gflag!(rs_init_notifies)),
+    kw("vrrp_rx_bufs_policy", |c, s| {
+        let v: Vec<String> = s.rest(1).map(str::to_string).collect();
+        c.cfg.global.rx_bufs_policy = Some(v.join(" "));
+        Ok(())
+    }),
+    kw("vrrp_rx_bufs_multiplier", |c, s| {
+        if let Some(v) = c.read_unsigned(s, 1, 1, u32::MAX as u64)? {
+            c.cfg.global.rx_bufs_multiplier = Some(v as u32);
+        }
+        Ok(())
+    }),
+    kw("umask", umask),
+    kw("vrrp_startup_delay", |c, s| {
+        if let Some(v) = c.read_timer(s, 1, 0, 0)? {
+            c.cfg.global.vrrp_startup_delay = Some(Duration::from_micros(v));
+        }
+        Ok(())
+    }),
+    kw("log_unknown_vrids", gflag!(log_unknown_vrids)),
+    kw("vmac_prefix", gstr!(vmac_prefix)),
+    kw("vmac_addr_prefix", gstr!(vmac_addr_prefix)),
+    kw("random_seed", |c, s| {
+        if let Some(v) = c.read_unsigned(s, 1, 0, u32::MAX as u64)? {
+            c.cfg.global.random_seed = Some(v as u32);
+        }
+        Ok(())
+    }),
+    kw("reload_check_config", ignore),
+    kw("reload_time_file", ignore),
+    kw("reload_repeat", ignore),
+    kw("reload_file", ignore),
+    kw("include_check", ignore),
+    kw("config_save_dir", ignore),
+    kw("tmp_config_directory", gstr!(tmp_config_directory)),
+    kw("data_use_instance", gbool!(data_use_instance)),
+    kw("startup_script", |c, s| startup_script(c, s, true)),
+    kw("startup_script_timeout", |c, s| script_timeout(c, s, true)),
+    kw("shutdown_script", |c, s| startup_script(c, s, false)),
+    kw("shutdown_script_timeout", |c, s| script_timeout(c, s, false)),
+    kw("process_names", gflag!(process_names)),
+    kw("process_name", |c, s| {
+        c.cfg.global.process_name = Some(s.get(1).unwrap_or("keepalived").to_string());
+        Ok(())
+    }),
+    kw("vrrp_process_name", |c, s| sched_name(c, s, 0)),
+    kw("checker_process_name", |c, s| sched_name(c, s, 1)),
+    kw("lvs_process_name", |c, s| sched_name(c, s, 1)),
+    kw("bfd_process_name", |c, s| sched_name(c, s, 2)),
+    kw("vrrp_garp_extra_if", garp_extra_if),
+    kw("vrrp_vmac_garp_intvl", garp_extra_if),
+    kw("vrrp_down_timer_adverts", |c, s| {
+        if let Some(v) = c.read_unsigned(s, 1, 1, 100)? {
+            c.cfg.global.down_timer_adverts = Some(v as u8);
+        }
+        Ok(())
+    }),
+    kw("max_auto_priority", |c, s| {
+        let v = if s.len() < 2 { Some(99) } else { c.read_int(s, 1, -1, 99)? };
+        if let Some(v) = v {
+            c.cfg.global.max_auto_priority = Some(v as i32);
+        }
+        Ok(())
+    }),
+    kw("min_auto_priority_delay", |c, s| {
+        if let Some(v) = c.read_unsigned(s, 1, 1, 1_000_000_000)? {
+            c.cfg.global.min_auto_priority_delay = Some(v);
+        }
+        Ok(())
+    }),
+    kw("disable_local_igmp", gflag!(disable_local_igmp)),
+];
+
+fn net_namespace(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let v = ctx.arg(s, 1)?.to_string();
+    if ctx.cfg.global.net_namespace.is_some() {
+        ctx.err(s, format!("Duplicate net_namespace definition {v} - ignoring"));
+    } else {
+        ctx.cfg.global.net_namespace = Some(v);
+    }
+    Ok(())
+}
+
+fn net_namespace_ipvs(ctx: &mut Ctx, s: &Stmt) -> Res {
+    ctx.cfg.global.net_namespace_ipvs = Some(s.get(1).unwrap_or("").to_string());
+    Ok(())
+}
+
+fn instance(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let v = ctx.arg(s, 1)?.to_string();
+    if ctx.cfg.global.instance.is_some() {
+        ctx.err(s, format!("Duplicate instance definition {v} - ignoring"));
+    } else {
+        ctx.cfg.global.instance = Some(v);
+    }
+    Ok(())
+}
+
+fn child_wait_time(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if let Some(v) = ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
+        ctx.cfg.global.child_wait_time = Some(Duration::from_secs(v));
+    }
+    Ok(())
+}
 
 fn router_id(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let v = ctx.arg(s, 1)?.to_string();
-    ctx.cfg.global.router_id = Some(v);
+    match s.get(1) {
+        Some(v) => ctx.cfg.global.router_id = Some(v.to_string()),
+        None => ctx.err(s, "routerid name missing - ignoring"),
+    }
     Ok(())
+}
+
+fn notification_email(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let w = ctx.value_words(s);
+    if w.is_empty() {
+        ctx.err(s, "Warning - empty notification_email block");
+    }
+    ctx.cfg.global.notification_email.extend(w);
+    Ok(())
+}
+
+fn smtp_server(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let host = ctx.arg(s, 1)?.to_string();
+    let port_s = s.get(2).unwrap_or("25").to_string();
+    let port: Option<u16> = port_s.parse().ok().filter(|p| *p != 0);
+    let ok = port.is_some() && {
+        if host.parse::<IpAddr>().is_ok() {
+            true
+        } else {
+            use std::net::ToSocketAddrs;
+            (host.as_str(), port.unwrap_or(25)).to_socket_addrs().map(|mut a| a.next().is_some()).unwrap_or(false)
+        }
+    };
+    if !ok {
+        ctx.err_at(s, 1, format!("Invalid smtp server {host} {port_s}"), "expected an address or resolvable host name, and a port");
+        return Ok(());
+    }
+    ctx.cfg.global.smtp_server = Some((host, port.unwrap_or(25)));
+    Ok(())
+}
+
+fn smtp_connect_timeout(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if let Some(v) = ctx.read_timer(s, 1, 1, 0)? {
+        ctx.cfg.global.smtp_connect_timeout = Some(Duration::from_micros(v));
+    }
+    Ok(())
+}
+
+fn default_interface(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let v = ctx.arg(s, 1)?.to_string();
+    if !crate::sys::interface_exists(&v) {
+        ctx.err_at(s, 1, format!("WARNING - default interface {v} doesn't exist"), "no such interface in this namespace");
+    }
+    ctx.cfg.global.default_interface = Some(v);
+    Ok(())
+}
+
+fn snmp_flag(ctx: &mut Ctx, s: &Stmt) -> Res {
+    ctx.cfg.global.snmp.push(s.key().to_string());
+    Ok(())
+}
+
+fn mcast_group(ctx: &mut Ctx, s: &Stmt, v6: bool) -> Res {
+    let v = ctx.arg(s, 1)?.to_string();
+    match v.parse::<IpAddr>() {
+        Ok(a) if a.is_multicast() && a.is_ipv6() == v6 => {
+            if v6 {
+                ctx.cfg.global.mcast_group6 = Some(a);
+            } else {
+                ctx.cfg.global.mcast_group4 = Some(a);
+            }
+        }
+        _ => ctx.err_at(s, 1, format!("{} '{v}' is invalid", s.key()), "expected a multicast address"),
+    }
+    Ok(())
+}
+
+fn garp_timer(ctx: &mut Ctx, s: &Stmt, f: impl FnOnce(&mut super::vrrp::Garp, Duration)) -> Res {
+    if let Some(v) = ctx.read_timer(s, 1, 0, 0)? {
+        f(&mut ctx.cfg.global.garp, Duration::from_micros(v));
+    }
+    Ok(())
+}
+
+fn garp_count(ctx: &mut Ctx, s: &Stmt, f: impl FnOnce(&mut super::vrrp::Garp, u32)) -> Res {
+    if let Some(v) = ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
+        f(&mut ctx.cfg.global.garp, v as u32);
+    }
+    Ok(())
+}
+
+fn garp_refresh(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let v = ctx.arg(s, 1)?.to_string();
+    match super::parser::parse_c_double(&v).filter(|d| d.is_finite() && *d >= 0.0) {
+        Some(d) => ctx.cfg.global.garp.master_refresh = Some(Duration::from_micros((d * 1e6) as u64)),
+        None => ctx.err_at(s, 1, format!("Invalid vrrp_garp_master_refresh '{v}' - ignoring"), "expected seconds"),
+    }
+    Ok(())
+}
+
+fn garp_interval(ctx: &mut Ctx, s: &Stmt, garp: bool) -> Res {
+    let v = ctx.arg(s, 1)?.to_string();
+    match super::parser::parse_c_double(&v).filter(|d| d.is_finite() && *d > 0.0 && *d <= 1.0) {
+        Some(d) => {
+            let d = Some(Duration::from_micros((d * 1e6) as u64));
+            if garp {
+                ctx.cfg.global.garp_interval = d;
+            } else {
+                ctx.cfg.global.gna_interval = d;
+            }
+        }
+        None => ctx.err_at(s, 1, format!("{} '{v}' is invalid", s.key()), "expected seconds in (0, 1]"),
+    }
+    Ok(())
+}
+
+fn garp_extra_if(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let (all, i) = if s.get(1) == Some("all") { (true, 2) } else { (false, 1) };
+    if let Some(v) = ctx.read_timer(s, i, 0, 86_400_000_000)? {
+        ctx.cfg.global.garp.extra_if = Some((all, Duration::from_micros(v)));
+    }
+    Ok(())
+}
+
+fn vrrp_version(ctx: &mut Ctx, s: &Stmt) -> Res {
+    match ctx.read_unsigned(s, 1, 2, 3)? {
+        Some(v) => ctx.cfg.global.vrrp_version = Some(v as u8),
+        None => ctx.err_at(s, 1, "Unknown VRRP version", "expected 2 or 3"),
+    }
+    Ok(())
+}
+
+fn vrrp_iptables(ctx: &mut Ctx, s: &Stmt) -> Res {
+    ctx.err(s, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option");
+    ctx.cfg.global.iptables = Some(s.rest(1).map(str::to_string).collect());
+    if ctx.cfg.global.nftables.is_none() {
+        ctx.cfg.global.nftables = Some("keepalived".into());
+    }
+    Ok(())
+}
+
+fn nftables(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if ctx.cfg.global.nftables.is_some() {
+        ctx.err(s, "nftables already specified - ignoring");
+        return Ok(());
+    }
+    ctx.cfg.global.nftables = Some(s.get(1).unwrap_or("keepalived").to_string());
+    Ok(())
+}
+
+fn sched(ctx: &mut Ctx, which: u8, f: impl FnOnce(&mut ProcessSched)) -> Res {
+    let g = &mut ctx.cfg.global;
+    f(match which {
+        0 => &mut g.vrrp_sched,
+        1 => &mut g.checker_sched,
+        _ => &mut g.bfd_sched,
+    });
+    Ok(())
+}
+
+fn sched_nice(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    if let Some(v) = ctx.read_int(s, 1, -20, 19)? {
+        sched(ctx, which, |p| p.nice = Some(v as i8))?;
+    }
+    Ok(())
+}
+
+fn sched_rt(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    if let Some(v) = ctx.read_unsigned(s, 1, 1, 99)? {
+        sched(ctx, which, |p| p.rt_priority = Some(v as u8))?;
+    }
+    Ok(())
+}
+
+fn sched_rlimit(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    if let Some(v) = ctx.read_unsigned(s, 1, 1, u32::MAX as u64)? {
+        sched(ctx, which, |p| p.rlimit_rttime = Some(v))?;
+    }
+    Ok(())
+}
+
+fn sched_cpu(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    let mut cpus = Vec::new();
+    for (i, w) in s.rest(1).enumerate() {
+        match w.parse::<u32>() {
+            Ok(n) => cpus.push(n),
+            Err(_) => {
+                let w = w.to_string();
+                ctx.err_at(s, i + 1, format!("Invalid cpu {w} for {}", s.key()), "expected CPU numbers");
+            }
+        }
+    }
+    sched(ctx, which, |p| p.cpu_affinity = cpus)
+}
+
+fn sched_name(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    let n = s.get(1).map(str::to_string);
+    sched(ctx, which, |p| p.process_name = n)
+}
+
+fn fifo_mut(ctx: &mut Ctx, which: u8) -> &mut Fifo {
+    let g = &mut ctx.cfg.global;
+    match which {
+        0 => &mut g.notify_fifo,
+        1 => &mut g.vrrp_notify_fifo,
+        _ => &mut g.lvs_notify_fifo,
+    }
+}
+
+fn fifo(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    let p = ctx.arg(s, 1)?.to_string();
+    let u = s.get(2).map(str::to_string);
+    let g = s.get(3).map(str::to_string);
+    if let Some(u) = &u {
+        if script::lookup_user(u).is_none() {
+            ctx.err_at(s, 2, format!("Unable to set uid/gid for fifo '{p}'"), "unknown user");
+        }
+    }
+    fifo_mut(ctx, which).path = Some((p, u, g));
+    Ok(())
+}
+
+fn fifo_script(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    let sc = script::parse(ctx, s, 1, ScriptKind::Notify, s.key())?;
+    fifo_mut(ctx, which).script = Some(sc);
+    Ok(())
+}
+
+fn parse_secs(s: &str) -> Option<Duration> {
+    s.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+fn lvs_timeouts(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let mut i = 1;
+    while i < s.len() {
+        let k = s.get(i).unwrap_or("").to_string();
+        if !matches!(k.as_str(), "tcp" | "tcpfin" | "udp") {
+            ctx.err_at(s, i, format!("Unknown option {k} specified for lvs_timeouts"), "expected tcp, tcpfin or udp");
+            i += 1;
+            continue;
+        }
+        let Some(v) = s.get(i + 1) else {
+            ctx.err_at(s, i, format!("No value specified for lvs_timeout {k} - ignoring"), "expected seconds");
+            break;
+        };
+        match parse_secs(v).filter(|d| d.as_secs() <= 86_400 * 31) {
+            Some(d) => {
+                let t = &mut ctx.cfg.global.lvs_timeouts;
+                match k.as_str() {
+                    "tcp" => t.tcp = Some(d),
+                    "tcpfin" => t.tcpfin = Some(d),
+                    _ => t.udp = Some(d),
+                }
+            }
+            None => {
+                let v = v.to_string();
+                ctx.err_at(s, i + 1, format!("Invalid lvs_timeout {k} ({v}) - ignoring"), "expected seconds");
+            }
+        }
+        i += 2;
+    }
+    Ok(())
+}
+
+fn lvs_sync_daemon(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let ifn = ctx.arg(s, 1)?.to_string();
+    if let Some(d) = &ctx.cfg.global.lvs_sync_daemon {
+        let m = format!("lvs_sync_daemon has already been specified as {} {} - ignoring", d.interface, d.instance);
+        ctx.err(s, m);
+        return Ok(());
+    }
+    let inst = ctx.arg(s, 2)?.to_string();
+    let mut d = LvsSyncDaemon { interface: ifn, instance: inst, syncid: None, maxlen: None, port: None, ttl: None, group: None };
+    let mut i = 3;
+    while i < s.len() {
+        let k = s.get(i).unwrap_or("").to_string();
+        match k.as_str() {
+            "id" => d.syncid = ctx.read_unsigned(s, i + 1, 0, 255)?.map(|v| v as u8),
+            "maxlen" => d.maxlen = ctx.read_unsigned(s, i + 1, 1, 65535 - 20 - 8)?.map(|v| v as u16),
+            "port" => d.port = ctx.read_unsigned(s, i + 1, 1, 65535)?.map(|v| v as u16),
+            "ttl" => d.ttl = ctx.read_unsigned(s, i + 1, 1, 255)?.map(|v| v as u8),
+            "group" => {
+                let v = ctx.arg(s, i + 1)?.to_string();
+                match v.parse::<IpAddr>() {
+                    Ok(a) if a.is_multicast() => d.group = Some(a),
+                    _ => ctx.err_at(s, i + 1, format!("Invalid lvs_sync_daemon group {v} - ignoring"), "expected a multicast address"),
+                }
+            }
+            _ => {
+                ctx.err_at(s, i, format!("Unknown option {k} specified for lvs_sync_daemon"), "expected id, maxlen, port, ttl or group");
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    ctx.cfg.global.lvs_sync_daemon = Some(d);
+    Ok(())
+}
+
+fn lvs_flush_on_stop(ctx: &mut Ctx, s: &Stmt) -> Res {
+    ctx.cfg.global.lvs_flush_on_stop = Some(s.get(1) != Some("VS"));
+    Ok(())
+}
+
+fn script_user(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let u = ctx.arg(s, 1)?.to_string();
+    let g = s.get(2).map(|g| g.trim_start_matches(':').to_string());
+    let ok = script::lookup_user(&u).is_some() && g.as_deref().is_none_or(|g| script::lookup_group(g).is_some());
+    if !ok {
+        ctx.err(s, "Error setting global script uid/gid");
+        ctx.cfg.global.script_user_failed = true;
+        return Ok(());
+    }
+    ctx.cfg.global.script_user = Some((u, g));
+    Ok(())
+}
+
+fn netlink_bufs(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if let Some(v) = ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
+        ctx.cfg.global.netlink_bufs.push((s.key().to_string(), v as u32));
+    }
+    Ok(())
+}
+
+fn umask(ctx: &mut Ctx, s: &Stmt) -> Res {
+    ctx.arg(s, 1)?;
+    let text: String = s.rest(1).collect::<Vec<_>>().join("");
+    let mut mask = 0u32;
+    if text.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        let t = text.as_str();
+        let v = if let Some(h) = t.strip_prefix("0x") {
+            u32::from_str_radix(h, 16).ok()
+        } else if t.len() > 1 && t.starts_with('0') {
+            u32::from_str_radix(&t[1..], 8).ok()
+        } else {
+            t.parse().ok()
+        };
+        match v.filter(|v| *v <= 0o777) {
+            Some(v) => mask = v,
+            None => {
+                ctx.err(s, format!("Invalid umask value {text}"));
+                return Ok(());
+            }
+        }
+    } else {
+        for p in text.split('|') {
+            let bits = match p.trim() {
+                "IRUSR" => 0o400,
+                "IWUSR" => 0o200,
+                "IXUSR" => 0o100,
+                "IRGRP" => 0o040,
+                "IWGRP" => 0o020,
+                "IXGRP" => 0o010,
+                "IROTH" => 0o004,
+                "IWOTH" => 0o002,
+                "IXOTH" => 0o001,
+                "IRWXU" => 0o700,
+                "IRWXG" => 0o070,
+                "IRWXO" => 0o007,
+                "" => 0,
+                other => {
+                    ctx.err(s, format!("Unknown umask bit {other}"));
+                    return Ok(());
+                }
+            };
+            mask |= bits;
+        }
+    }
+    ctx.cfg.global.umask = Some(mask);
+    Ok(())
+}
+
+fn startup_script(ctx: &mut Ctx, s: &Stmt, startup: bool) -> Res {
+    if s.len() < 2 {
+        ctx.err(s, if startup { "startup script missing" } else { "shutdown script missing" });
+        return Ok(());
+    }
+    let sc = script::parse(ctx, s, 1, ScriptKind::Notify, s.key())?;
+    if startup {
+        ctx.cfg.global.startup_script = Some(sc);
+    } else {
+        ctx.cfg.global.shutdown_script = Some(sc);
+    }
+    Ok(())
+}
+
+fn script_timeout(ctx: &mut Ctx, s: &Stmt, startup: bool) -> Res {
+    let v = ctx.arg(s, 1)?.to_string();
+    match v.parse::<u64>().ok().filter(|n| (1..=1000).contains(n)) {
+        Some(n) => {
+            let d = Some(Duration::from_secs(n));
+            if startup {
+                ctx.cfg.global.startup_script_timeout = d;
+            } else {
+                ctx.cfg.global.shutdown_script_timeout = d;
+            }
+        }
+        None => ctx.err_at(s, 1, format!("{} '{v}' must be in [1, 1000] - ignoring", s.key()), "expected seconds in [1, 1000]"),
+    }
+    Ok(())
+}
+
+#[allow(dead_code)]
+fn _block(_: &'static [Keyword]) -> Keyword {
+    block("x", None, &[], None)
 }

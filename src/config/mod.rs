@@ -2,6 +2,7 @@
 //! ([`lexer`]), the keyword walker ([`parser`]), one module per block family
 //! holding its typed model and keyword table, and post-parse validation.
 
+pub mod addr;
 pub mod bfd;
 pub mod diag;
 pub mod global;
@@ -85,6 +86,7 @@ pub struct Loaded {
 /// Parses from a reader and validates.
 pub fn load_from(reader: reader::Reader) -> Loaded {
     let _ = take_notes();
+    script::reset();
     let mut ctx = Ctx::new(reader);
     let fatal = ctx.process(root_keywords(), 0, false).is_err();
     if !fatal {

@@ -134,6 +134,16 @@ impl Ctx {
         self.report(Level::Error, Some(stmt), Some(i), msg.into(), Some(expected.into()));
     }
 
+    /// A configuration error reported at a remembered location.
+    pub fn err_loc(&mut self, loc: Loc, msg: impl Into<String>) {
+        self.reader.report.push(Diagnostic { level: Level::Error, loc: Some(loc), message: msg.into(), source: None, span: None, help: None });
+    }
+
+    /// As [`Ctx::err_loc`], without a location when there is none.
+    pub fn err_loc_opt(&mut self, loc: Option<Loc>, msg: impl Into<String>) {
+        self.reader.report.push(Diagnostic { level: Level::Error, loc, message: msg.into(), source: None, span: None, help: None });
+    }
+
     /// A problem that is not tied to a line (post-parse validation).
     pub fn err_global(&mut self, level: Level, msg: impl Into<String>) {
         self.report(level, None, None, msg.into(), None);

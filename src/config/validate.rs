@@ -3,8 +3,36 @@
 //! security.
 
 use super::parser::Ctx;
+use super::script::{self, Script};
+use super::vrrp;
+
+/// Every script of the configuration that script security covers (the
+/// VRRP side and the global ones; the checker side adds its own).
+pub fn all_scripts(cfg: &super::Config) -> Vec<Script> {
+    let mut v: Vec<Script> = vrrp::scripts(&cfg.vrrp).into_iter().cloned().collect();
+    let g = &cfg.global;
+    for f in [&g.notify_fifo, &g.vrrp_notify_fifo, &g.lvs_notify_fifo] {
+        if let Some(s) = &f.script {
+            v.push(s.clone());
+        }
+    }
+    v.extend(g.startup_script.clone());
+    v.extend(g.shutdown_script.clone());
+    v
+}
 
 /// Runs every check, reporting through `ctx`.
 pub fn validate(ctx: &mut Ctx) {
-    let _ = ctx;
+    vrrp::validate(ctx);
+    let scripts = all_scripts(&ctx.cfg);
+    let refs: Vec<&Script> = scripts.iter().collect();
+    let flags = script::check_scripts(ctx, &refs);
+    // disable the track scripts keepalived would not run
+    for (s, f) in scripts.iter().zip(flags) {
+        if s.kind == script::ScriptKind::VrrpTrack && !f.usable() {
+            if let Some(v) = ctx.cfg.vrrp.scripts.iter_mut().find(|v| v.name == s.owner) {
+                v.disabled = true;
+            }
+        }
+    }
 }
