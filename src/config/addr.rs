@@ -272,10 +272,14 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
         let next = s.get(i + 1).map(str::to_string);
         match w.as_str() {
             "src" | "via" | "gw" | "or" | "dev" | "oif" | "table" | "metric" | "priority" | "preference" | "to" | "from" => {
-                let Some(v) = next else {
+                let Some(mut v) = next else {
                     ctx.err_at(s, i, format!("route keyword {w} is missing a value"), "a value is expected");
                     return None;
                 };
+                if matches!(w.as_str(), "via" | "gw" | "or") && matches!(v.as_str(), "inet" | "inet6") {
+                    i += 1;
+                    v = s.get(i + 1).unwrap_or("").to_string();
+                }
                 match w.as_str() {
                     "src" | "from" => match v.split('/').next().unwrap_or("").parse() {
                         Ok(a) => r.src = Some(a),

@@ -92,7 +92,8 @@ pub fn load_from(reader: reader::Reader) -> Loaded {
     if !fatal {
         validate::validate(&mut ctx);
     }
-    let (config, report) = ctx.finish();
+    let (config, mut report) = ctx.finish();
+    report.net_namespace = config.global.net_namespace.is_some();
     Loaded { config, report, notes: take_notes() }
 }
 
