@@ -144,7 +144,7 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
                 };
                 match w {
                     "dev" => {
-                        if !crate::sys::interface_exists(v) {
+                        if !super::vrrp::interface_ok(ctx, v) {
                             ctx.err_at(
                                 s,
                                 i + 1,
@@ -312,7 +312,7 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
                         }
                     }
                     "dev" | "oif" => {
-                        if !crate::sys::interface_exists(&v) {
+                        if !super::vrrp::interface_ok(ctx, &v) {
                             let what = if in_nexthop { "VROUTE nexthop".to_string() } else { "VROUTE".to_string() };
                             ctx.err_at(s, i + 1, format!("WARNING - interface {v} for {what} doesn't exist"), "no such interface in this namespace");
                             missing_if(ctx);
@@ -365,8 +365,10 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
             w2 if ROUTE_TYPES.contains(&w2) && r.dst.is_none() => r.kind = Some(w.clone()),
             _ => {
                 if r.dst.is_none() {
-                    if w == "default" {
+                    if w == "default" || w == "default4" {
                         r.dst = Some(Prefix { addr: IpAddr::from([0, 0, 0, 0]), len: 0 });
+                    } else if w == "default6" {
+                        r.dst = Some(Prefix { addr: IpAddr::from([0u16; 8]), len: 0 });
                     } else if let Some(p) = Prefix::parse(&w) {
                         r.dst = Some(p);
                     } else {
@@ -465,7 +467,7 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
                 }
                 if matches!(w2, "iif" | "oif") {
                     let v = next.clone().unwrap_or_default();
-                    if !crate::sys::interface_exists(&v) {
+                    if !super::vrrp::interface_ok(ctx, &v) {
                         ctx.err_at(s, i + 1, format!("WARNING - interface {v} for rule doesn't exist"), "no such interface in this namespace");
                         missing_if(ctx);
                     }

@@ -23,7 +23,9 @@ pub fn all_scripts(cfg: &super::Config) -> Vec<Script> {
 
 /// Runs every check, reporting through `ctx`.
 pub fn validate(ctx: &mut Ctx) {
-    vrrp::validate(ctx);
+    if !vrrp::validate(ctx) {
+        return;
+    }
     let scripts = all_scripts(&ctx.cfg);
     let refs: Vec<&Script> = scripts.iter().collect();
     let flags = script::check_scripts(ctx, &refs);

@@ -623,6 +623,11 @@ fn read_weight(ctx: &mut Ctx, s: &Stmt, i: usize, max: i64) -> Result<Option<Wei
     Ok(Some(w))
 }
 
+/// Whether an interface exists, or need not (`dynamic_interfaces`).
+pub fn interface_ok(ctx: &Ctx, name: &str) -> bool {
+    ctx.cfg.global.dynamic_interfaces.is_some() || crate::sys::interface_exists(name)
+}
+
 // ===================== vrrp_instance =====================
 
 fn instance(ctx: &mut Ctx, s: &Stmt) -> Res {
@@ -660,7 +665,7 @@ fn state(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn interface(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
     let name = cur_name(ctx);
-    if !crate::sys::interface_exists(&v) {
+    if !interface_ok(ctx, &v) {
         ctx.err_at(s, 1, format!("WARNING - interface {v} for vrrp_instance {name} doesn't exist"), "no such interface in this namespace");
         ctx.cfg.vrrp.missing_interface = true;
     }
@@ -705,7 +710,22 @@ fn track_list(ctx: &mut Ctx, s: &Stmt, kind: TrackKind, group: bool) -> Res {
                 ctx.err_at(&l, 1, format!("({owner}) unknown option '{}' for tracked {name} - ignoring", l.get(1).unwrap_or("")), "expected weight N [reverse]");
             }
         }
-        if kind == TrackKind::Interface && !crate::sys::interface_exists(&name) {
+        let known = match kind {
+            TrackKind::Script => ctx.cfg.vrrp.scripts.iter().any(|x| x.name == name),
+            TrackKind::File => ctx.cfg.vrrp.track_files.iter().any(|x| x.name == name),
+            TrackKind::Process => ctx.cfg.vrrp.track_processes.iter().any(|x| x.name == name),
+            _ => true,
+        };
+        if !known {
+            let what = match kind {
+                TrackKind::Script => "track script",
+                TrackKind::File => "track file",
+                _ => "track process",
+            };
+            ctx.err_at(&l, 0, format!("({owner}) {what} {name} not found, ignoring..."), "it must be defined before it is used");
+            continue;
+        }
+        if kind == TrackKind::Interface && !interface_ok(ctx, &name) {
             if group {
                 ctx.err_at(&l, 0, format!("(SYNC group {owner}) tracked interface {name} doesn't exist"), "no such interface in this namespace");
             } else {
@@ -773,6 +793,7 @@ fn src_ip(ctx: &mut Ctx, s: &Stmt, unicast: bool) -> Res {
 fn unicast_peer(ctx: &mut Ctx, s: &Stmt) -> Res {
     let lines = ctx.value_block(s);
     let name = cur_name(ctx);
+    cur(ctx).unicast_keyword = true;
     for l in lines {
         let a = l.key().to_string();
         let Some(addr) = parse_addr(&a) else {
@@ -1039,7 +1060,7 @@ fn use_ipvlan(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn vrf(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
-    if !crate::sys::interface_exists(&v) {
+    if !interface_ok(ctx, &v) {
         let name = cur_name(ctx);
         ctx.err_at(s, 1, format!("({name}) WARNING - VRF interface {v} doesn't exist"), "no such interface in this namespace");
         ctx.cfg.vrrp.missing_interface = true;
@@ -1314,7 +1335,7 @@ fn tp_process(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn tp_param_match(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let v = ctx.arg(s, 1)?.to_string();
+    let v = s.get(1).unwrap_or("initial").to_string();
     let m = match v.as_str() {
         "initial" => ParamMatch::Initial,
         "partial" => ParamMatch::Partial,
@@ -1428,7 +1449,7 @@ fn gg_interval(ctx: &mut Ctx, s: &Stmt, garp: bool) -> Res {
 }
 
 fn gg_add_if(ctx: &mut Ctx, s: &Stmt, i: usize, name: &str) {
-    if !crate::sys::interface_exists(name) {
+    if !interface_ok(ctx, name) {
         ctx.err_at(s, i, format!("WARNING - interface {name} specified for garp_group doesn't exist"), "no such interface in this namespace");
         ctx.cfg.vrrp.missing_interface = true;
         return;
@@ -1522,12 +1543,16 @@ fn loc_of(i: &VrrpInstance) -> Option<Loc> {
 }
 
 /// keepalived 2.2.7's VRRP checks after parsing (`vrrp_complete_init`).
-pub fn validate(ctx: &mut Ctx) {
+/// Returns false when keepalived would stop there (a configured interface
+/// is missing), in which case no further checks (script security) run.
+pub fn validate(ctx: &mut Ctx) -> bool {
     let global_strict = ctx.cfg.global.vrrp_strict;
     let global_version = ctx.cfg.global.vrrp_version.unwrap_or(2);
-    let script_names: Vec<String> = ctx.cfg.vrrp.scripts.iter().map(|s| s.name.clone()).collect();
-    let file_names: Vec<String> = ctx.cfg.vrrp.track_files.iter().map(|s| s.name.clone()).collect();
-    let proc_names: Vec<String> = ctx.cfg.vrrp.track_processes.iter().map(|s| s.name.clone()).collect();
+    if ctx.cfg.vrrp.missing_interface {
+        // keepalived stops completing the VRRP configuration here
+        ctx.err_global(Level::Error, "Non-existent interface specified in configuration");
+        return false;
+    }
 
     // sync groups: members must exist
     let inst_names: Vec<String> = ctx.cfg.vrrp.instances.iter().map(|i| i.name.clone()).collect();
@@ -1552,7 +1577,6 @@ pub fn validate(ctx: &mut Ctx) {
         if kept.len() <= 1 {
             ctx.err_global(Level::Error, format!("Sync group {} has only {} virtual router(s) - this probably isn't what you want", g.name, kept.len()));
         }
-        check_track_refs(ctx, &format!("SYNC group {}", g.name), &g.track, &script_names, &file_names, &proc_names);
     }
 
     let n = ctx.cfg.vrrp.instances.len();
@@ -1564,7 +1588,6 @@ pub fn validate(ctx: &mut Ctx) {
         let strict = i.strict_mode.unwrap_or(global_strict);
         let mut prio = i.effective_priority();
 
-        check_track_refs(ctx, &name, &i.track, &script_names, &file_names, &proc_names);
 
         if i.vrid.is_none() {
             e(ctx, format!("({name}) the virtual router id must be set"));
@@ -1645,7 +1668,7 @@ pub fn validate(ctx: &mut Ctx) {
 
         // vmac / unicast
         if i.vmac.is_some() || i.ipvlan.is_some() {
-            if !i.unicast_peers.is_empty() {
+            if i.unicast_keyword || !i.unicast_peers.is_empty() {
                 if i.interface.is_none() {
                     e(ctx, format!("({name}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac"));
                 } else if i.vmac.is_some() && !i.vmac_xmit_base {
@@ -1660,8 +1683,8 @@ pub fn validate(ctx: &mut Ctx) {
         // own interface in track_interface
         if let Some(ifn) = &i.interface {
             for t in &i.track.interfaces {
-                if &t.name == ifn && t.weight.is_some_and(|w| w.value != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("Ignoring track_interface {ifn} since own interface"));
+                if &t.name == ifn {
+                    ctx.err_loc(t.loc.clone(), format!("({name}) Ignoring track_interface {ifn} since own interface"));
                 }
             }
         }
@@ -1705,9 +1728,7 @@ pub fn validate(ctx: &mut Ctx) {
         }
     }
 
-    if ctx.cfg.vrrp.missing_interface {
-        ctx.err_global(Level::Error, "Non-existent interface specified in configuration");
-    }
+    true
 }
 
 fn is_link_local(a: &IpAddr) -> bool {
@@ -1717,30 +1738,18 @@ fn is_link_local(a: &IpAddr) -> bool {
     }
 }
 
-fn check_track_refs(ctx: &mut Ctx, owner: &str, t: &Tracking, scripts: &[String], files: &[String], procs: &[String]) {
-    for r in &t.scripts {
-        if !scripts.contains(&r.name) {
-            ctx.err_loc(r.loc.clone(), format!("({owner}) track script {} not found, ignoring...", r.name));
-        }
-    }
-    for r in &t.files {
-        if !files.contains(&r.name) {
-            ctx.err_loc(r.loc.clone(), format!("({owner}) track file {} not found, ignoring...", r.name));
-        }
-    }
-    for r in &t.processes {
-        if !procs.contains(&r.name) {
-            ctx.err_loc(r.loc.clone(), format!("({owner}) track process {} not found, ignoring...", r.name));
-        }
-    }
-}
-
 /// Every script configured on the VRRP side.
 pub fn scripts(cfg: &VrrpConfig) -> Vec<&Script> {
     let mut v: Vec<&Script> = Vec::new();
+    let used = |n: &str| {
+        cfg.instances.iter().any(|i| i.track.scripts.iter().any(|t| t.name == n))
+            || cfg.sync_groups.iter().any(|g| g.track.scripts.iter().any(|t| t.name == n))
+    };
     for s in &cfg.scripts {
         if let Some(sc) = &s.script {
-            v.push(sc);
+            if used(&s.name) {
+                v.push(sc);
+            }
         }
     }
     for i in &cfg.instances {
