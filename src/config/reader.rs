@@ -247,7 +247,7 @@ impl Reader {
                 self.sequence(loc, &text);
                 return;
             }
-            if text.starts_with('~') || !text.contains('$') || self.defs.is_empty() {
+            if text.starts_with('~') || !text.contains('$') {
                 break;
             }
             match self.replace_params(&loc, &text) {

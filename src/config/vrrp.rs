@@ -1741,15 +1741,9 @@ fn is_link_local(a: &IpAddr) -> bool {
 /// Every script configured on the VRRP side.
 pub fn scripts(cfg: &VrrpConfig) -> Vec<&Script> {
     let mut v: Vec<&Script> = Vec::new();
-    let used = |n: &str| {
-        cfg.instances.iter().any(|i| i.track.scripts.iter().any(|t| t.name == n))
-            || cfg.sync_groups.iter().any(|g| g.track.scripts.iter().any(|t| t.name == n))
-    };
     for s in &cfg.scripts {
         if let Some(sc) = &s.script {
-            if used(&s.name) {
-                v.push(sc);
-            }
+            v.push(sc);
         }
     }
     for i in &cfg.instances {
