@@ -389,7 +389,7 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
         ctx.err(s, "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol");
     }
     let has_dev = r.dev.is_some() || r.nexthops.iter().any(|n| n.1.is_some());
-    if !r.no_track && !has_dev && r.kind.is_none() {
+    if !r.no_track && !has_dev {
         let d = r.dst.map(|p| format!("{}/{}", p.addr, p.len)).unwrap_or_default();
         ctx.err(s, format!("Warning - cannot track route {d} with no interface specified, not tracking"));
         r.no_track = true;

@@ -38,7 +38,7 @@ pub struct LvsSyncDaemon {
     /// Interface.
     pub interface: String,
     /// VRRP instance it follows.
-    pub instance: String,
+    pub instance: Option<String>,
     /// `id N` (default the VRID).
     pub syncid: Option<u8>,
     /// `maxlen N`.
@@ -772,13 +772,15 @@ fn lvs_timeouts(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn lvs_sync_daemon(ctx: &mut Ctx, s: &Stmt) -> Res {
     let ifn = ctx.arg(s, 1)?.to_string();
     if let Some(d) = &ctx.cfg.global.lvs_sync_daemon {
-        let m = format!("lvs_sync_daemon has already been specified as {} {} - ignoring", d.interface, d.instance);
+        let m = format!("lvs_sync_daemon has already been specified as {} {} - ignoring", d.interface, d.instance.clone().unwrap_or_default());
         ctx.err(s, m);
         return Ok(());
     }
-    let inst = ctx.arg(s, 2)?.to_string();
+    let (inst, mut i) = match s.get(2) {
+        Some(w) if !matches!(w, "id" | "maxlen" | "port" | "ttl" | "group") => (Some(w.to_string()), 3),
+        _ => (None, 2),
+    };
     let mut d = LvsSyncDaemon { interface: ifn, instance: inst, syncid: None, maxlen: None, port: None, ttl: None, group: None };
-    let mut i = 3;
     while i < s.len() {
         let k = s.get(i).unwrap_or("").to_string();
         match k.as_str() {
@@ -851,8 +853,9 @@ fn umask(ctx: &mut Ctx, s: &Stmt) -> Res {
             }
         }
     } else {
-        for p in text.split('|') {
-            let bits = match p.trim() {
+        let words: Vec<String> = s.rest(1).map(str::to_string).collect();
+        for p in words {
+            let bits = match p.as_str() {
                 "IRUSR" => 0o400,
                 "IWUSR" => 0o200,
                 "IXUSR" => 0o100,
@@ -865,7 +868,7 @@ fn umask(ctx: &mut Ctx, s: &Stmt) -> Res {
                 "IRWXU" => 0o700,
                 "IRWXG" => 0o070,
                 "IRWXO" => 0o007,
-                "" => 0,
+                "|" => 0,
                 other => {
                     ctx.err(s, format!("Unknown umask bit {other}"));
                     return Ok(());

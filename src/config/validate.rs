@@ -10,12 +10,8 @@ use super::vrrp;
 /// VRRP side and the global ones; the checker side adds its own).
 pub fn all_scripts(cfg: &super::Config) -> Vec<Script> {
     let mut v: Vec<Script> = vrrp::scripts(&cfg.vrrp).into_iter().cloned().collect();
+    // FIFO scripts are not part of keepalived 2.2.7's script security pass
     let g = &cfg.global;
-    for f in [&g.notify_fifo, &g.vrrp_notify_fifo, &g.lvs_notify_fifo] {
-        if let Some(s) = &f.script {
-            v.push(s.clone());
-        }
-    }
     v.extend(g.startup_script.clone());
     v.extend(g.shutdown_script.clone());
     v

@@ -714,12 +714,14 @@ fn track_list(ctx: &mut Ctx, s: &Stmt, kind: TrackKind, group: bool) -> Res {
             TrackKind::Script => ctx.cfg.vrrp.scripts.iter().any(|x| x.name == name),
             TrackKind::File => ctx.cfg.vrrp.track_files.iter().any(|x| x.name == name),
             TrackKind::Process => ctx.cfg.vrrp.track_processes.iter().any(|x| x.name == name),
-            _ => true,
+            TrackKind::Bfd => ctx.cfg.bfd.iter().any(|x| x.name == name),
+            TrackKind::Interface => true,
         };
         if !known {
             let what = match kind {
                 TrackKind::Script => "track script",
                 TrackKind::File => "track file",
+                TrackKind::Bfd => "track bfd",
                 _ => "track process",
             };
             ctx.err_at(&l, 0, format!("({owner}) {what} {name} not found, ignoring..."), "it must be defined before it is used");
@@ -981,7 +983,12 @@ fn garp_delay(ctx: &mut Ctx, s: &Stmt, f: impl FnOnce(&mut Garp, Duration)) -> R
 }
 
 fn garp_repeat(ctx: &mut Ctx, s: &Stmt, f: impl FnOnce(&mut Garp, u32)) -> Res {
-    if let Some(v) = ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
+    if let Some(mut v) = ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
+        if v == 0 && matches!(s.key(), "garp_master_repeat" | "garp_master_refresh_repeat") {
+            let name = cur_name(ctx);
+            ctx.err_at(s, 1, format!("({name}): {} must be greater than 0, setting to 1", s.key()), "expected at least 1");
+            v = 1;
+        }
         f(&mut cur(ctx).garp, v as u32);
     }
     Ok(())
@@ -1709,7 +1716,6 @@ pub fn validate(ctx: &mut Ctx) -> bool {
                 && ia.interface.is_some()
                 && ia.interface == ib.interface
                 && ia.is_v6() == ib.is_v6()
-                && ia.vmac.is_none() == ib.vmac.is_none()
                 && ia.unicast_peers.is_empty()
                 && ib.unicast_peers.is_empty()
             {
