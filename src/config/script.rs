@@ -252,6 +252,16 @@ pub fn check_one(script: &Script, uid: u32, gid: u32, security: bool) -> ScriptF
 /// and the `SECURITY VIOLATION` (exit 6) when scripts would run without
 /// `enable_script_security`. Returns each script's flags, in order.
 pub fn check_scripts(ctx: &mut Ctx, scripts: &[&Script]) -> Vec<ScriptFlags> {
+    check_scripts_as(ctx, scripts, "scripts")
+}
+
+/// As [`check_scripts`] for the global `startup_script`/`shutdown_script`,
+/// which keepalived checks (and reports) separately.
+pub fn check_start_stop_scripts(ctx: &mut Ctx, scripts: &[&Script]) -> Vec<ScriptFlags> {
+    check_scripts_as(ctx, scripts, "start/shutdown scripts")
+}
+
+fn check_scripts_as(ctx: &mut Ctx, scripts: &[&Script], what: &str) -> Vec<ScriptFlags> {
     let security = ctx.cfg.global.script_security;
     let mut out = Vec::with_capacity(scripts.len());
     let mut any_script = false;
@@ -284,7 +294,7 @@ pub fn check_scripts(ctx: &mut Ctx, scripts: &[&Script]) -> Vec<ScriptFlags> {
         let extra = if any_insecure { " There are insecure scripts." } else { "" };
         ctx.err_global(
             super::diag::Level::Security,
-            format!("SECURITY VIOLATION - scripts are being executed but script_security not enabled.{extra}"),
+            format!("SECURITY VIOLATION - {what} are being executed but script_security not enabled.{extra}"),
         );
     }
     out

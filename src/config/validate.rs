@@ -9,16 +9,23 @@ use super::vrrp;
 /// Every script of the configuration that script security covers (the
 /// VRRP side and the global ones; the checker side adds its own).
 pub fn all_scripts(cfg: &super::Config) -> Vec<Script> {
-    let mut v: Vec<Script> = vrrp::scripts(&cfg.vrrp).into_iter().cloned().collect();
-    // FIFO scripts are not part of keepalived 2.2.7's script security pass
-    let g = &cfg.global;
-    v.extend(g.startup_script.clone());
-    v.extend(g.shutdown_script.clone());
+    let v: Vec<Script> = vrrp::scripts(&cfg.vrrp).into_iter().cloned().collect();
     v
+}
+
+/// `startup_script` and `shutdown_script` (checked on their own; FIFO
+/// scripts are not part of keepalived 2.2.7's security pass).
+pub fn start_stop_scripts(cfg: &super::Config) -> Vec<Script> {
+    cfg.global.startup_script.iter().chain(cfg.global.shutdown_script.iter()).cloned().collect()
 }
 
 /// Runs every check, reporting through `ctx`.
 pub fn validate(ctx: &mut Ctx) {
+    let ss = start_stop_scripts(&ctx.cfg);
+    if !ss.is_empty() {
+        let refs: Vec<&Script> = ss.iter().collect();
+        script::check_start_stop_scripts(ctx, &refs);
+    }
     if !vrrp::validate(ctx) {
         return;
     }

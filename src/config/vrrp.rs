@@ -665,6 +665,10 @@ fn state(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn interface(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
     let name = cur_name(ctx);
+    if v == "lo" || crate::sys::is_loopback(&v) {
+        ctx.err_at(s, 1, format!("({name}) cannot use a loopback interface ({v}) for vrrp - ignoring"), "VRRP needs a real interface");
+        return Ok(());
+    }
     if !interface_ok(ctx, &v) {
         ctx.err_at(s, 1, format!("WARNING - interface {v} for vrrp_instance {name} doesn't exist"), "no such interface in this namespace");
         ctx.cfg.vrrp.missing_interface = true;
@@ -1141,6 +1145,9 @@ fn cur_script(ctx: &mut Ctx) -> Option<&mut VrrpScript> {
 fn script_script(ctx: &mut Ctx, s: &Stmt) -> Res {
     let owner = cur_script(ctx).map(|v| v.name.clone()).unwrap_or_default();
     let mut sc = script::parse(ctx, s, 1, ScriptKind::VrrpTrack, &owner)?;
+    // vrrp_script takes its user from the `user` keyword only
+    sc.user = None;
+    sc.group = None;
     if let Some(v) = cur_script(ctx) {
         if let Some((u, g)) = v.user.clone() {
             sc.user = Some(u);
@@ -1195,7 +1202,7 @@ fn script_user(ctx: &mut Ctx, s: &Stmt) -> Res {
     let u = ctx.arg(s, 1)?.to_string();
     let g = s.get(2).map(|g| g.trim_start_matches(':').to_string());
     if script::lookup_user(&u).is_none() {
-        let n = cur_script(ctx).map(|v| v.name.clone()).unwrap_or_default();
+        let n = cur_script(ctx).and_then(|v| v.script.as_ref().map(|x| x.cmd.clone())).unwrap_or_default();
         ctx.err(s, format!("Unable to set uid/gid for script '{n}'"));
         return Ok(());
     }
@@ -1555,6 +1562,10 @@ fn loc_of(i: &VrrpInstance) -> Option<Loc> {
 pub fn validate(ctx: &mut Ctx) -> bool {
     let global_strict = ctx.cfg.global.vrrp_strict;
     let global_version = ctx.cfg.global.vrrp_version.unwrap_or(2);
+    if ctx.cfg.vrrp.instances.is_empty() {
+        // no VRRP child: nothing more is checked
+        return false;
+    }
     if ctx.cfg.vrrp.missing_interface {
         // keepalived stops completing the VRRP configuration here
         ctx.err_global(Level::Error, "Non-existent interface specified in configuration");
@@ -1600,10 +1611,7 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             e(ctx, format!("({name}) the virtual router id must be set"));
         }
         if i.interface.is_none() {
-            let unicast_ok = !i.unicast_peers.is_empty() && i.unicast_peers.iter().all(|p| !is_link_local(&p.addr));
-            if !unicast_ok {
-                e(ctx, format!("({name}) Unknown interface!"));
-            }
+            e(ctx, format!("({name}) Unknown interface!"));
         }
         let v6 = i.is_v6();
         let version = if v6 { 3 } else { i.version.unwrap_or(global_version) };
@@ -1695,7 +1703,38 @@ pub fn validate(ctx: &mut Ctx) -> bool {
                 }
             }
         }
+        let group = ctx.cfg.vrrp.sync_groups.iter().find(|g| g.members.iter().any(|(m, _)| *m == name)).cloned();
+        if let Some(g) = group.as_ref().filter(|g| !g.tracking_weight) {
+            for t in &i.track.interfaces {
+                if t.weight.is_some_and(|w| w.value != 0) {
+                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring {} tracked interface {} due to SYNC group", t.name, g.name));
+                }
+            }
+            for t in &i.track.scripts {
+                let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.scripts.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
+                if w.is_some_and(|w| w != 0) {
+                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked script {} with weights due to SYNC group", t.name));
+                }
+            }
+            for t in &i.track.files {
+                let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.track_files.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
+                if w.is_some_and(|w| w != 0) {
+                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring track file {} with weights due to SYNC group", t.name));
+                }
+            }
+            for t in &i.track.processes {
+                let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.track_processes.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
+                if w.is_some_and(|w| w != 0) {
+                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring track process {} with weights due to SYNC group", t.name));
+                }
+            }
+        }
         if prio == Priority::OWNER {
+            for t in &i.track.interfaces {
+                if t.weight.is_some_and(|w| w.value != 0) {
+                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring {} tracked interface due to address owner", t.name));
+                }
+            }
             for t in &i.track.scripts {
                 let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.scripts.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
                 if w.is_some_and(|w| w != 0) {
