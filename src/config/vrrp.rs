@@ -1704,10 +1704,10 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             }
         }
         let group = ctx.cfg.vrrp.sync_groups.iter().find(|g| g.members.iter().any(|(m, _)| *m == name)).cloned();
-        if let Some(g) = group.as_ref().filter(|g| !g.tracking_weight) {
+        if group.as_ref().is_some_and(|g| !g.tracking_weight) {
             for t in &i.track.interfaces {
                 if t.weight.is_some_and(|w| w.value != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring {} tracked interface {} due to SYNC group", t.name, g.name));
+                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring {} tracked interface weight due to SYNC group", t.name));
                 }
             }
             for t in &i.track.scripts {
@@ -1719,13 +1719,13 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             for t in &i.track.files {
                 let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.track_files.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
                 if w.is_some_and(|w| w != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring track file {} with weights due to SYNC group", t.name));
+                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked file {} with weights due to SYNC group", t.name));
                 }
             }
             for t in &i.track.processes {
                 let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.track_processes.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
                 if w.is_some_and(|w| w != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring track process {} with weights due to SYNC group", t.name));
+                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked process {} with weights due to SYNC group", t.name));
                 }
             }
         }
@@ -1739,6 +1739,18 @@ pub fn validate(ctx: &mut Ctx) -> bool {
                 let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.scripts.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
                 if w.is_some_and(|w| w != 0) {
                     ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked script {} with weights due to address_owner", t.name));
+                }
+            }
+            for t in &i.track.files {
+                let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.track_files.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
+                if let Some(w) = w.filter(|w| *w != 0) {
+                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked file {} with weight {w} due to address_owner", t.name));
+                }
+            }
+            for t in &i.track.processes {
+                let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.track_processes.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
+                if let Some(w) = w.filter(|w| *w != 0) {
+                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked process {} with weight {w} due to address_owner", t.name));
                 }
             }
         }
