@@ -140,6 +140,11 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
         match w {
             "dev" | "brd" | "broadcast" | "scope" | "label" | "peer" | "preferred_lft" | "track_group" => {
                 let Some(v) = next else {
+                    if w == "dev" {
+                        ctx.err_at(s, i, format!("No dev parameter specified for {first}"), "expected dev IFNAME");
+                    } else {
+                        ctx.err_at(s, i, format!("No {w} parameter specified for {first}"), "a value is expected");
+                    }
                     break;
                 };
                 match w {
@@ -182,6 +187,9 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
                             vip.label = Some(v.to_string());
                         }
                     }
+                    "peer" if first.contains('/') => {
+                        ctx.err_at(s, i, "Cannot specify address prefix when specifying peer address - ignoring", "put the prefix on the peer address");
+                    }
                     "peer" => match Prefix::parse(v) {
                         Some(p) => vip.peer = Some(p),
                         None => ctx.err_at(s, i + 1, format!("Invalid peer address {v} for {first} - ignoring"), "expected an address"),
@@ -198,6 +206,9 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
                     }
                     _ => {
                         if origin == SpecOrigin::Static {
+                            if !ctx.cfg.vrrp.track_groups.iter().any(|g| g.name == v) {
+                                ctx.err_at(s, i + 1, format!("track_group {v} not found"), "define the track_group before using it");
+                            }
                             vip.track_group = Some(v.to_string());
                         } else {
                             ctx.err_at(s, i, format!("Unknown configuration entry '{w}' for ip address - ignoring"), "track_group is only valid for static addresses");

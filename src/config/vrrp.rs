@@ -245,6 +245,8 @@ pub struct VrrpInstance {
     pub old_unicast_checksum: Option<bool>,
     /// `kernel_rx_buf_size`.
     pub kernel_rx_buf_size: Option<u64>,
+    /// `native_ipv6`.
+    pub native_ipv6: bool,
     /// Whether a unicast-only keyword was given.
     pub unicast_keyword: bool,
 }
@@ -314,6 +316,8 @@ pub struct SyncGroup {
 pub struct TrackFile {
     /// Name.
     pub name: String,
+    /// Where it starts.
+    pub loc: Option<Loc>,
     /// `file`.
     pub file: Option<String>,
     /// `weight` (default 1).
@@ -339,6 +343,8 @@ pub enum ParamMatch {
 pub struct TrackProcess {
     /// Name.
     pub name: String,
+    /// Where it starts.
+    pub loc: Option<Loc>,
     /// `process NAME [args]`.
     pub process: Vec<String>,
     /// `param_match`.
@@ -417,9 +423,9 @@ pub static ROOT: &[Keyword] = &[
     block("vrrp_instance", Some(instance), INSTANCE, None),
     block("vrrp_script", Some(vscript), SCRIPT, Some(vscript_end)),
     block("vrrp_sync_group", Some(sync_group), SYNC_GROUP, None),
-    block("track_file", Some(track_file), TRACK_FILE, None),
-    block("vrrp_track_file", Some(track_file), TRACK_FILE, None),
-    block("vrrp_track_process", Some(track_process), TRACK_PROCESS, None),
+    block("track_file", Some(track_file), TRACK_FILE, Some(track_file_end)),
+    block("vrrp_track_file", Some(track_file), TRACK_FILE, Some(track_file_end)),
+    block("vrrp_track_process", Some(track_process), TRACK_PROCESS, Some(track_process_end)),
     kw("static_ipaddress", static_ipaddress),
     kw("static_routes", static_routes),
     kw("static_rules", static_rules),
@@ -444,7 +450,12 @@ pub static INSTANCE: &[Keyword] = &[
     kw("unicast_peer", unicast_peer),
     kw("unicast_ttl", unicast_ttl),
     kw("unicast_fault_no_peer", |c, _| flag(c, |i| i.unicast_fault_no_peer = true)),
-    kw("check_unicast_src", |c, _| flag(c, |i| i.check_unicast_src = true)),
+    kw("check_unicast_src", |c, _| {
+        flag(c, |i| {
+            i.check_unicast_src = true;
+            i.unicast_keyword = true;
+        })
+    }),
     kw("old_unicast_checksum", old_unicast_checksum),
     kw("mcast_dst_ip", mcast_dst_ip),
     kw("virtual_router_id", vrid),
@@ -455,7 +466,11 @@ pub static INSTANCE: &[Keyword] = &[
     kw("virtual_routes", vroutes),
     kw("virtual_rules", vrules),
     kw("promote_secondaries", |c, _| flag(c, |i| i.promote_secondaries = true)),
-    kw("linkbeat_use_polling", ignore),
+    kw("linkbeat_use_polling", |c, s| {
+        let n = cur_name(c);
+        c.err(s, format!("({n}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"));
+        Ok(())
+    }),
     kw("accept", |c, _| flag(c, |i| i.accept = Some(true))),
     kw("no_accept", |c, _| flag(c, |i| i.accept = Some(false))),
     kw("skip_check_adv_addr", |c, s| bool_opt(c, s, |i, b| i.skip_check_adv_addr = Some(b))),
@@ -487,7 +502,7 @@ pub static INSTANCE: &[Keyword] = &[
     kw("higher_prio_send_advert", |c, s| bool_opt(c, s, |i, b| i.higher_prio_send_advert = Some(b))),
     kw("kernel_rx_buf_size", kernel_rx_buf_size),
     kw("version", version),
-    kw("native_ipv6", ignore),
+    kw("native_ipv6", native_ipv6),
     kw("use_vmac", use_vmac),
     kw("vmac_xmit_base", |c, _| flag(c, |i| i.vmac_xmit_base = true)),
     kw("use_vmac_addr", ignore),
@@ -1033,12 +1048,28 @@ fn version(ctx: &mut Ctx, s: &Stmt) -> Res {
     Ok(())
 }
 
+fn native_ipv6(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let i = cur(ctx);
+    if i.vips.iter().chain(i.evips.iter()).any(|v| !v.prefix.is_v6()) {
+        let n = cur_name(ctx);
+        ctx.err(s, format!("({n}) Cannot specify native_ipv6 with IPv4 addresses"));
+        return Ok(());
+    }
+    cur(ctx).native_ipv6 = true;
+    Ok(())
+}
+
 fn use_vmac(ctx: &mut Ctx, s: &Stmt) -> Res {
     let mut v = Vmac::default();
     let mut i = 1;
     while let Some(w) = s.get(i) {
         if w.contains(':') && w.len() >= 14 && w.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
-            v.mac = Some(w.to_string());
+            if w.to_ascii_lowercase().starts_with("00:00:5e:00:0") && w.len() == 17 {
+                let w = w.to_string();
+                ctx.err_at(s, i, format!("VMAC MAC address not allowed to be RFC5798 address ({w}) - ignoring"), "use a locally administered MAC");
+            } else {
+                v.mac = Some(w.to_string());
+            }
         } else if w == "netlink_notify_msg" {
         } else if w == "group" {
             i += 1;
@@ -1071,6 +1102,11 @@ fn use_ipvlan(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn vrf(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
+    if cur(ctx).interface.is_some() {
+        let name = cur_name(ctx);
+        ctx.err(s, format!("({name}) Cannot specify VRF interface and interface - ignoring"));
+        return Ok(());
+    }
     if !interface_ok(ctx, &v) {
         let name = cur_name(ctx);
         ctx.err_at(s, 1, format!("({name}) WARNING - VRF interface {v} doesn't exist"), "no such interface in this namespace");
@@ -1282,12 +1318,12 @@ fn sg_tracking_weight(ctx: &mut Ctx, _s: &Stmt) -> Res {
 
 fn track_file(ctx: &mut Ctx, s: &Stmt) -> Res {
     let name = ctx.arg(s, 1)?.to_string();
-    if ctx.cfg.vrrp.track_files.iter().any(|t| t.name == name) {
-        ctx.err(s, format!("track_file {name} already defined"));
-        ctx.skip_block(true);
-        return Ok(());
-    }
-    ctx.cfg.vrrp.track_files.push(TrackFile { name, weight: Weight { value: 1, reverse: false }, ..Default::default() });
+    ctx.cfg.vrrp.track_files.push(TrackFile {
+        name,
+        loc: Some(s.loc.clone()),
+        weight: Weight { value: 1, reverse: false },
+        ..Default::default()
+    });
     Ok(())
 }
 
@@ -1331,11 +1367,33 @@ fn tf_init(ctx: &mut Ctx, s: &Stmt) -> Res {
     Ok(())
 }
 
+fn track_file_end(ctx: &mut Ctx) -> Res {
+    if let Some(t) = ctx.cfg.vrrp.track_files.last() {
+        if t.file.is_none() {
+            let (n, loc) = (t.name.clone(), t.loc.clone());
+            ctx.err_loc_opt(loc, format!("No file set for track_file {n} - ignoring"));
+            ctx.cfg.vrrp.track_files.pop();
+        }
+    }
+    Ok(())
+}
+
+fn track_process_end(ctx: &mut Ctx) -> Res {
+    if let Some(t) = ctx.cfg.vrrp.track_processes.last() {
+        if t.process.is_empty() {
+            let (n, loc) = (t.name.clone(), t.loc.clone());
+            ctx.err_loc_opt(loc, format!("track process '{n}' process name not specified"));
+            ctx.cfg.vrrp.track_processes.pop();
+        }
+    }
+    Ok(())
+}
+
 // ===================== vrrp_track_process =====================
 
 fn track_process(ctx: &mut Ctx, s: &Stmt) -> Res {
     let name = ctx.arg(s, 1)?.to_string();
-    ctx.cfg.vrrp.track_processes.push(TrackProcess { name, quorum: 1, ..Default::default() });
+    ctx.cfg.vrrp.track_processes.push(TrackProcess { name, loc: Some(s.loc.clone()), quorum: 1, ..Default::default() });
     Ok(())
 }
 
@@ -1376,11 +1434,24 @@ fn tp_weight(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn tp_quorum(ctx: &mut Ctx, s: &Stmt, max: bool) -> Res {
     let lo = if max { 0 } else { 1 };
     if let Some(v) = ctx.read_unsigned(s, 1, lo, 65535)? {
+        let v = v as u32;
+        let bad = ctx.cfg.vrrp.track_processes.last().is_some_and(|p| {
+            if max {
+                v < p.quorum
+            } else {
+                p.quorum_max.is_some_and(|m| m < v)
+            }
+        });
+        if bad {
+            let m = if max { "quorum_max is less than quorum - ignoring" } else { "quorum is greater than quorum_max - ignoring" };
+            ctx.err_at(s, 1, m, "quorum must not exceed quorum_max");
+            return Ok(());
+        }
         if let Some(p) = ctx.cfg.vrrp.track_processes.last_mut() {
             if max {
-                p.quorum_max = Some(v as u32);
+                p.quorum_max = Some(v);
             } else {
-                p.quorum = v as u32;
+                p.quorum = v;
             }
         }
     }
