@@ -288,7 +288,13 @@ macro_rules! gstr {
 pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("router_id", router_id),
     kw("notification_email", notification_email),
-    kw("notification_email_from", gstr!(notification_email_from)),
+    kw("notification_email_from", |c, s| {
+        match s.get(1) {
+            Some(v) => c.cfg.global.notification_email_from = Some(v.to_string()),
+            None => c.err(s, "emailfrom missing - ignoring"),
+        }
+        Ok(())
+    }),
     kw("smtp_server", smtp_server),
     kw("smtp_helo_name", gstr!(smtp_helo_name)),
     kw("smtp_connect_timeout", smtp_connect_timeout),
@@ -389,7 +395,15 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("lvs_flush_on_stop", lvs_flush_on_stop),
     kw("lvs_flush_onstop", lvs_flush_on_stop),
     kw("dynamic_interfaces", |c, s| {
-        c.cfg.global.dynamic_interfaces = Some(s.get(1) == Some("allow_if_changes"));
+        match s.get(1) {
+            None => c.cfg.global.dynamic_interfaces = Some(false),
+            Some("allow_if_changes") => c.cfg.global.dynamic_interfaces = Some(true),
+            Some(o) => {
+                let o = o.to_string();
+                c.err_at(s, 1, format!("Unknown dynamic_interfaces option '{o}'"), "expected allow_if_changes");
+                c.cfg.global.dynamic_interfaces = Some(false);
+            }
+        }
         Ok(())
     }),
     kw("enable_script_security", gflag!(script_security)),
@@ -406,8 +420,18 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("process_monitor_rcv_bufs_force", ignore),
     kw("rs_init_notifies", gflag!(rs_init_notifies)),
     kw("vrrp_rx_bufs_policy", |c, s| {
+        let mut ok = true;
+        for (i, w) in s.rest(1).enumerate() {
+            if !matches!(w, "MTU" | "ADVERT") && c.read_unsigned(s, i + 1, 0, u32::MAX as u64)?.is_none() {
+                ok = false;
+            }
+        }
         let v: Vec<String> = s.rest(1).map(str::to_string).collect();
-        c.cfg.global.rx_bufs_policy = Some(v.join(" "));
+        if ok {
+            c.cfg.global.rx_bufs_policy = Some(v.join(" "));
+        } else {
+            c.err(s, format!("Invalid vrrp_rx_bufs_policy {}", v.join(" ")));
+        }
         Ok(())
     }),
     kw("vrrp_rx_bufs_multiplier", |c, s| {
@@ -555,9 +579,6 @@ fn smtp_connect_timeout(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn default_interface(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
-    if !crate::sys::interface_exists(&v) {
-        ctx.err_at(s, 1, format!("WARNING - default interface {v} doesn't exist"), "no such interface in this namespace");
-    }
     ctx.cfg.global.default_interface = Some(v);
     Ok(())
 }
@@ -607,7 +628,7 @@ fn garp_refresh(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn garp_interval(ctx: &mut Ctx, s: &Stmt, garp: bool) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
-    match super::parser::parse_c_double(&v).filter(|d| d.is_finite() && *d > 0.0 && *d <= 1.0) {
+    match super::parser::parse_c_double(&v).filter(|d| d.is_finite() && *d > 0.0) {
         Some(d) => {
             let d = Some(Duration::from_micros((d * 1e6) as u64));
             if garp {
@@ -616,7 +637,7 @@ fn garp_interval(ctx: &mut Ctx, s: &Stmt, garp: bool) -> Res {
                 ctx.cfg.global.gna_interval = d;
             }
         }
-        None => ctx.err_at(s, 1, format!("{} '{v}' is invalid", s.key()), "expected seconds in (0, 1]"),
+        None => ctx.err_at(s, 1, format!("{} '{v}' is invalid", s.key()), "expected a positive number of seconds"),
     }
     Ok(())
 }
@@ -718,11 +739,6 @@ fn fifo(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
     let p = ctx.arg(s, 1)?.to_string();
     let u = s.get(2).map(str::to_string);
     let g = s.get(3).map(str::to_string);
-    if let Some(u) = &u {
-        if script::lookup_user(u).is_none() {
-            ctx.err_at(s, 2, format!("Unable to set uid/gid for fifo '{p}'"), "unknown user");
-        }
-    }
     fifo_mut(ctx, which).path = Some((p, u, g));
     Ok(())
 }
