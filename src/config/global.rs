@@ -931,3 +931,71 @@ fn script_timeout(ctx: &mut Ctx, s: &Stmt, startup: bool) -> Res {
 fn _block(_: &'static [Keyword]) -> Keyword {
     block("x", None, &[], None)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load_str, ReaderOptions};
+    use std::time::Duration;
+
+    fn load(text: &str) -> crate::config::Loaded {
+        load_str("/g.conf", text, ReaderOptions::default())
+    }
+
+    fn msgs(l: &crate::config::Loaded) -> Vec<String> {
+        l.report.diags.iter().map(|d| d.message.clone()).collect()
+    }
+
+    #[test]
+    fn common_global_defs_parse_clean() {
+        let l = load(
+            "global_defs {\n router_id LVS_1\n notification_email {\n a@b.c\n d@e.f\n }\n notification_email_from k@b.c\n smtp_server 127.0.0.1 25\n smtp_connect_timeout 30\n enable_script_security\n script_user root\n vrrp_skip_check_adv_addr\n vrrp_strict\n vrrp_garp_interval 0.001\n vrrp_gna_interval 0\n vrrp_garp_master_delay 10\n vrrp_version 3\n lvs_timeouts tcp 900 udp 30\n lvs_sync_daemon eth0 VI_1 id 5 port 8848\n}\n",
+        );
+        let g = &l.config.global;
+        assert_eq!(msgs(&l), vec!["vrrp_gna_interval '0' is invalid".to_string()]);
+        assert_eq!(g.router_id.as_deref(), Some("LVS_1"));
+        assert_eq!(g.notification_email.len(), 2);
+        assert_eq!(g.smtp_server, Some(("127.0.0.1".into(), 25)));
+        assert!(g.script_security && g.vrrp_strict);
+        assert_eq!(g.garp.master_delay, Some(Duration::from_secs(10)));
+        assert_eq!(g.lvs_timeouts.tcp, Some(Duration::from_secs(900)));
+        let d = g.lvs_sync_daemon.as_ref().unwrap();
+        assert_eq!((d.instance.as_deref(), d.syncid, d.port), (Some("VI_1"), Some(5), Some(8848)));
+    }
+
+    #[test]
+    fn vrrp_iptables_not_supported() {
+        let l = load("global_defs {\n vrrp_iptables\n}\n");
+        assert!(msgs(&l)[0].starts_with("iptables not supported, using nftables instead."));
+    }
+
+    #[test]
+    fn empty_notification_email_block() {
+        let l = load("global_defs {\n notification_email {\n }\n}\n");
+        assert_eq!(msgs(&l), vec!["Warning - empty notification_email block".to_string()]);
+    }
+
+    #[test]
+    fn unknown_script_user() {
+        let l = load("global_defs {\n script_user no_such_user_xyz\n}\n");
+        assert_eq!(msgs(&l), vec!["Error setting global script uid/gid".to_string()]);
+        assert!(l.config.global.script_user_failed);
+    }
+
+    #[test]
+    fn umask_forms() {
+        let l = load("global_defs {\n umask IRWXG | IRWXO\n}\n");
+        assert_eq!(l.config.global.umask, Some(0o077));
+        let l = load("global_defs {\n umask 0027\n}\n");
+        assert_eq!(l.config.global.umask, Some(0o027));
+        let l = load("global_defs {\n umask IRWXG|IRWXO\n}\n");
+        assert_eq!(msgs(&l), vec!["Unknown umask bit IRWXG|IRWXO".to_string()]);
+    }
+
+    #[test]
+    fn root_level_namespace_keywords() {
+        let l = load("instance inst1\nuse_pid_dir\nchild_wait_time 10\n");
+        assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
+        assert_eq!(l.config.global.instance.as_deref(), Some("inst1"));
+        assert_eq!(l.config.global.child_wait_time, Some(Duration::from_secs(10)));
+    }
+}

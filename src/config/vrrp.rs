@@ -1885,3 +1885,252 @@ pub fn scripts(cfg: &VrrpConfig) -> Vec<&Script> {
 
 #[allow(dead_code)]
 fn _unused(_: Prefix) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, Level, ReaderOptions};
+
+    const DYN: &str = "global_defs {\n dynamic_interfaces\n}\n";
+
+    fn load(text: &str) -> crate::config::Loaded {
+        load_str("/t.conf", text, ReaderOptions::default())
+    }
+
+    fn msgs(l: &crate::config::Loaded) -> Vec<String> {
+        l.report.diags.iter().map(|d| d.message.clone()).collect()
+    }
+
+    fn has(l: &crate::config::Loaded, m: &str) -> bool {
+        msgs(l).iter().any(|x| x.contains(m))
+    }
+
+    fn inst(body: &str) -> String {
+        format!("{DYN}vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {{\n 10.0.0.1/24\n }}\n{body}}}\n")
+    }
+
+    #[test]
+    fn minimal_instance_parses_clean() {
+        let l = load(&inst(" state BACKUP\n priority 150\n advert_int 1\n"));
+        assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
+        let i = &l.config.vrrp.instances[0];
+        assert_eq!(i.vrid, Some(Vrid(51)));
+        assert_eq!(i.priority, Some(Priority(150)));
+        assert_eq!(i.advert_int_us, Some(1_000_000));
+        assert_eq!(i.vips[0].prefix.len, 24);
+        assert_eq!(l.report.exit_code(), 0);
+    }
+
+    #[test]
+    fn missing_interface_is_reported_and_stops_checks() {
+        let l = load("vrrp_instance VI_1 {\n interface nosuchif9\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n nopreempt\n state MASTER\n}\n");
+        assert!(has(&l, "WARNING - interface nosuchif9 for vrrp_instance VI_1 doesn't exist"));
+        assert!(has(&l, "Non-existent interface specified in configuration"));
+        assert!(!has(&l, "nopreempt"));
+        assert_eq!(l.report.exit_code(), 5);
+    }
+
+    #[test]
+    fn priority_out_of_range() {
+        let l = load(&inst(" priority 0\n"));
+        assert!(has(&l, "(VI_1) Priority not valid! must be between 1 & 255. Using default 100"));
+    }
+
+    #[test]
+    fn vrid_must_be_set() {
+        let l = load(&format!("{DYN}vrrp_instance VI_1 {{\n interface eth0\n virtual_ipaddress {{ 10.0.0.1 }}\n}}\n"));
+        assert!(has(&l, "(VI_1) the virtual router id must be set"));
+    }
+
+    #[test]
+    fn no_vip_warning() {
+        let l = load(&format!("{DYN}vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n}}\n"));
+        assert!(has(&l, "(VI_1) No VIP specified; at least one is sensible"));
+    }
+
+    #[test]
+    fn truncating_auth_pass() {
+        let l = load(&inst(" authentication {\n auth_type PASS\n auth_pass 123456789\n }\n"));
+        assert!(has(&l, "Truncating auth_pass to 8 characters"));
+        let a = l.config.vrrp.instances[0].auth.clone().unwrap();
+        assert_eq!(a.kind, Some(AuthType::Pass));
+        assert_eq!(a.pass, b"12345678");
+    }
+
+    #[test]
+    fn v3_with_authentication_ignored() {
+        let l = load(&inst(" version 3\n authentication {\n auth_type PASS\n auth_pass x\n }\n"));
+        assert!(has(&l, "VRRP version 3 does not support authentication. Ignoring."));
+    }
+
+    #[test]
+    fn ah_with_state_master() {
+        let l = load(&inst(" state MASTER\n priority 100\n authentication {\n auth_type AH\n auth_pass x\n }\n"));
+        assert!(has(&l, "(VI_1) Initial state master is incompatible with AH authentication - clearing"));
+    }
+
+    #[test]
+    fn nopreempt_with_master_is_owner() {
+        // state MASTER without a priority makes the instance the address owner
+        let l = load(&inst(" state MASTER\n nopreempt\n"));
+        assert!(has(&l, "(VI_1) nopreempt is incompatible with priority 255. resetting nopreempt"));
+        let l = load(&inst(" state MASTER\n priority 100\n nopreempt\n"));
+        assert!(has(&l, "(VI_1) Warning - nopreempt will not work with initial state MASTER - clearing"));
+    }
+
+    #[test]
+    fn preempt_delay_with_master() {
+        let l = load(&inst(" state MASTER\n priority 100\n preempt_delay 5\n"));
+        assert!(has(&l, "(VI_1) Warning - preempt delay will not work with initial state MASTER - clearing"));
+        assert_eq!(l.config.vrrp.instances[0].preempt_delay, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn vrid_clash() {
+        let l = load(&format!(
+            "{}vrrp_instance VI_2 {{\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {{ 10.0.0.2 }}\n}}\n",
+            inst("")
+        ));
+        assert!(has(&l, "VI_1 and VI_2 both use VRID 51 with IPv4 on interface eth0"));
+    }
+
+    #[test]
+    fn track_script_must_be_defined_first() {
+        let l = load(&inst(" track_script {\n chk\n }\n"));
+        assert!(has(&l, "(VI_1) track script chk not found, ignoring..."));
+        let l = load(&format!("vrrp_script chk {{\n script \"</dev/tcp/127.0.0.1/80\"\n weight -20\n}}\n{}", inst(" track_script {\n chk weight 10 reverse\n }\n")));
+        assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
+        let t = &l.config.vrrp.instances[0].track.scripts[0];
+        assert_eq!(t.weight, Some(Weight { value: 10, reverse: true }));
+        assert_eq!(l.config.vrrp.scripts[0].weight.value, -20);
+    }
+
+    #[test]
+    fn vrrp_script_without_script_removed() {
+        let l = load(&format!("vrrp_script chk {{\n interval 2\n}}\n{}", inst("")));
+        assert!(has(&l, "No script set for vrrp_script chk - removing"));
+        assert!(l.config.vrrp.scripts.is_empty());
+    }
+
+    #[test]
+    fn sync_group_member_checks() {
+        let l = load(&format!("vrrp_sync_group G {{\n group {{\n VI_1\n VI_X\n }}\n}}\n{}", inst("")));
+        assert!(has(&l, "Virtual router VI_X specified in sync group G doesn't exist - ignoring"));
+        assert!(has(&l, "Sync group G has only 1 virtual router(s) - this probably isn't what you want"));
+    }
+
+    #[test]
+    fn unicast_keyword_without_peers() {
+        let l = load(&inst(" unicast_src_ip 10.0.0.5\n"));
+        assert!(has(&l, "(VI_1) A unicast keyword has been specified without any unicast peers."));
+        let l = load(&inst(" unicast_src_ip 10.0.0.5\n unicast_peer {\n 10.0.0.6\n 10.0.0.7 min_ttl 2\n }\n"));
+        assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
+        assert_eq!(l.config.vrrp.instances[0].unicast_peers.len(), 2);
+    }
+
+    #[test]
+    fn unicast_with_vmac_requires_xmit_base() {
+        let l = load(&inst(" use_vmac\n unicast_peer {\n 10.0.0.6\n }\n"));
+        assert!(has(&l, "(VI_1) unicast with use_vmac requires vmac_xmit_base - setting"));
+    }
+
+    #[test]
+    fn malformed_unicast_addresses() {
+        let l = load(&inst(" unicast_src_ip 10.0.0.x\n unicast_peer {\n 1.2.3.$X\n }\n"));
+        assert!(has(&l, "Configuration error: VRRP instance[VI_1] malformed src address[10.0.0.x]. Skipping..."));
+        assert!(has(&l, "Configuration error: VRRP instance[VI_1] malformed unicast peer address[1.2.3.$X]. Skipping..."));
+    }
+
+    #[test]
+    fn advert_int_rounding_messages() {
+        let l = load(&inst(" advert_int 0.5\n"));
+        assert!(has(&l, "(VI_1) VRRPv2 advertisement interval 0.500000s must be an integer. rounding"));
+        let l = load(&inst(" version 3\n advert_int 1.234\n"));
+        assert!(has(&l, "(VI_1) VRRPv3 advertisement interval 1.234000s must be in units of 10ms - rounding"));
+    }
+
+    #[test]
+    fn invalid_vip_skipped() {
+        let l = load(&inst(" virtual_ipaddress {\n 10.0.0.x/24\n 10.0.0.3 bogus\n }\n"));
+        assert!(has(&l, "VRRP parsed invalid IP 10.0.0.x/24. skipping IP..."));
+        assert!(has(&l, "Unknown configuration entry 'bogus' for ip address - ignoring"));
+    }
+
+    #[test]
+    fn unknown_state() {
+        let l = load(&inst(" state EQUAL\n"));
+        assert!(has(&l, "(VI_1) unknown state 'EQUAL', defaulting to BACKUP"));
+    }
+
+    #[test]
+    fn routes_and_rules() {
+        let l = load(&inst(" virtual_routes {\n 10.8.0.0/16 via 10.0.0.254 dev eth0\n 10.9.0.0/16 via 10.0.0.254\n }\n virtual_rules {\n from 10.0.0.1 table 10\n }\n"));
+        assert!(has(&l, "Warning - cannot track route 10.9.0.0/16 with no interface specified, not tracking"));
+        assert!(has(&l, "Rule has no preference specified - setting to 16384. This is probably not what you want."));
+        let i = &l.config.vrrp.instances[0];
+        assert_eq!(i.routes.len(), 2);
+        assert_eq!(i.routes[0].dev.as_deref(), Some("eth0"));
+        assert_eq!(i.rules[0].table.as_deref(), Some("10"));
+    }
+
+    #[test]
+    fn own_interface_in_track_interface() {
+        let l = load(&inst(" track_interface {\n eth0\n }\n"));
+        assert!(has(&l, "(VI_1) Ignoring track_interface eth0 since own interface"));
+    }
+
+    #[test]
+    fn track_file_and_process_blocks() {
+        let l = load(&format!(
+            "track_file tf {{\n file /tmp/x\n weight -2 reverse\n init_file 3 overwrite\n}}\nvrrp_track_process p {{\n process sshd -D\n quorum 2\n quorum_max 3\n param_match partial\n}}\n{}",
+            inst(" track_file {\n tf\n }\n track_process {\n p weight 5\n }\n")
+        ));
+        assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
+        let tf = &l.config.vrrp.track_files[0];
+        assert_eq!(tf.weight, Weight { value: -2, reverse: true });
+        assert_eq!(tf.init, Some((3, true)));
+        let p = &l.config.vrrp.track_processes[0];
+        assert_eq!(p.process, vec!["sshd", "-D"]);
+        assert_eq!((p.quorum, p.quorum_max, p.param_match), (2, Some(3), ParamMatch::Partial));
+        let l = load("track_file tf {\n weight 2\n}\n");
+        assert!(has(&l, "No file set for track_file tf - ignoring"));
+    }
+
+    #[test]
+    fn no_instances_no_vrrp_checks() {
+        let l = load("vrrp_script chk {\n script /bin/true\n}\n");
+        assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
+    }
+
+    #[test]
+    fn security_violation_for_root_scripts() {
+        let l = load(&format!("vrrp_script chk {{\n script /bin/sh\n}}\n{}", inst(" track_script {\n chk\n }\n")));
+        let d = l.report.diags.iter().find(|d| d.message.starts_with("SECURITY VIOLATION")).expect("violation");
+        assert_eq!(d.level, Level::Security);
+        assert_eq!(l.report.exit_code(), 6);
+    }
+
+    #[test]
+    fn missing_track_script_file_disabled() {
+        let l = load(&format!(
+            "global_defs {{\n dynamic_interfaces\n}}\nvrrp_script chk {{\n script /nonexistent/chk.sh\n}}\n{}",
+            inst(" track_script {\n chk\n }\n").trim_start_matches(DYN)
+        ));
+        assert!(has(&l, "Disabling track script chk since not found/accessible"));
+        assert!(l.config.vrrp.scripts[0].disabled);
+        assert_eq!(l.report.exit_code(), 5);
+    }
+
+    #[test]
+    fn tcp_check_script_is_not_a_script() {
+        let l = load(&format!("vrrp_script chk {{\n script \"</dev/tcp/127.0.0.1/80\"\n}}\n{}", inst(" track_script {\n chk\n }\n")));
+        assert_eq!(l.report.exit_code(), 0, "{:?}", msgs(&l));
+    }
+
+    #[test]
+    fn net_namespace_makes_config_test_pass() {
+        let l = load("net_namespace foo\nglobal_defs {\n bogus_keyword\n}\n");
+        assert!(has(&l, "Unknown keyword 'bogus_keyword'"));
+        assert_eq!(l.report.exit_code(), 0);
+    }
+}
