@@ -117,7 +117,12 @@ fn missing_if(ctx: &mut Ctx) {
 pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
     let first = s.get(0).unwrap_or("");
     let Some(prefix) = Prefix::parse(first) else {
-        ctx.err_at(s, 0, format!("VRRP parsed invalid IP {first}. skipping IP..."), "expected ADDRESS[/PREFIX]");
+        ctx.err_at(
+            s,
+            0,
+            format!("VRRP parsed invalid IP {first}. skipping IP..."),
+            "expected ADDRESS[/PREFIX]",
+        );
         return None;
     };
     let mut vip = Vip {
@@ -138,12 +143,23 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
         let w = s.get(i).unwrap_or("");
         let next = s.get(i + 1);
         match w {
-            "dev" | "brd" | "broadcast" | "scope" | "label" | "peer" | "preferred_lft" | "track_group" => {
+            "dev" | "brd" | "broadcast" | "scope" | "label" | "peer" | "preferred_lft"
+            | "track_group" => {
                 let Some(v) = next else {
                     if w == "dev" {
-                        ctx.err_at(s, i, format!("No dev parameter specified for {first}"), "expected dev IFNAME");
+                        ctx.err_at(
+                            s,
+                            i,
+                            format!("No dev parameter specified for {first}"),
+                            "expected dev IFNAME",
+                        );
                     } else {
-                        ctx.err_at(s, i, format!("No {w} parameter specified for {first}"), "a value is expected");
+                        ctx.err_at(
+                            s,
+                            i,
+                            format!("No {w} parameter specified for {first}"),
+                            "a value is expected",
+                        );
                     }
                     break;
                 };
@@ -153,7 +169,9 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
                             ctx.err_at(
                                 s,
                                 i + 1,
-                                format!("WARNING - interface {v} for ip address {first} doesn't exist"),
+                                format!(
+                                    "WARNING - interface {v} for ip address {first} doesn't exist"
+                                ),
                                 "no such interface in this namespace",
                             );
                             missing_if(ctx);
@@ -176,7 +194,12 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
                         } else {
                             match parse_scope(v) {
                                 Some(sc) => vip.scope = sc,
-                                None => ctx.err_at(s, i + 1, format!("Invalid scope '{v}' specified for {first} - ignoring"), "expected global|site|link|host|nowhere"),
+                                None => ctx.err_at(
+                                    s,
+                                    i + 1,
+                                    format!("Invalid scope '{v}' specified for {first} - ignoring"),
+                                    "expected global|site|link|host|nowhere",
+                                ),
                             }
                         }
                     }
@@ -188,11 +211,21 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
                         }
                     }
                     "peer" if first.contains('/') => {
-                        ctx.err_at(s, i, "Cannot specify address prefix when specifying peer address - ignoring", "put the prefix on the peer address");
+                        ctx.err_at(
+                            s,
+                            i,
+                            "Cannot specify address prefix when specifying peer address - ignoring",
+                            "put the prefix on the peer address",
+                        );
                     }
                     "peer" => match Prefix::parse(v) {
                         Some(p) => vip.peer = Some(p),
-                        None => ctx.err_at(s, i + 1, format!("Invalid peer address {v} for {first} - ignoring"), "expected an address"),
+                        None => ctx.err_at(
+                            s,
+                            i + 1,
+                            format!("Invalid peer address {v} for {first} - ignoring"),
+                            "expected an address",
+                        ),
                     },
                     "preferred_lft" => {
                         if v == "forever" {
@@ -200,18 +233,35 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
                         } else {
                             match v.parse::<u32>() {
                                 Ok(n) => vip.preferred_lft = Some(n),
-                                Err(_) => ctx.err_at(s, i + 1, format!("Invalid preferred_lft '{v}' - ignoring"), "expected seconds or forever"),
+                                Err(_) => ctx.err_at(
+                                    s,
+                                    i + 1,
+                                    format!("Invalid preferred_lft '{v}' - ignoring"),
+                                    "expected seconds or forever",
+                                ),
                             }
                         }
                     }
                     _ => {
                         if origin == SpecOrigin::Static {
                             if !ctx.cfg.vrrp.track_groups.iter().any(|g| g.name == v) {
-                                ctx.err_at(s, i + 1, format!("track_group {v} not found"), "define the track_group before using it");
+                                ctx.err_at(
+                                    s,
+                                    i + 1,
+                                    format!("track_group {v} not found"),
+                                    "define the track_group before using it",
+                                );
                             }
                             vip.track_group = Some(v.to_string());
                         } else {
-                            ctx.err_at(s, i, format!("Unknown configuration entry '{w}' for ip address - ignoring"), "track_group is only valid for static addresses");
+                            ctx.err_at(
+                                s,
+                                i,
+                                format!(
+                                    "Unknown configuration entry '{w}' for ip address - ignoring"
+                                ),
+                                "track_group is only valid for static addresses",
+                            );
                         }
                     }
                 }
@@ -224,7 +274,12 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
                 vip.flags.push(w.to_string());
             }
             _ => {
-                ctx.err_at(s, i, format!("Unknown configuration entry '{w}' for ip address - ignoring"), "expected dev, brd, scope, label, peer, no_track, preferred_lft ...");
+                ctx.err_at(
+                    s,
+                    i,
+                    format!("Unknown configuration entry '{w}' for ip address - ignoring"),
+                    "expected dev, brd, scope, label, peer, no_track, preferred_lft ...",
+                );
             }
         }
         i += 1;
@@ -259,14 +314,48 @@ pub struct Route {
     pub foreign_proto: bool,
 }
 
-const ROUTE_TYPES: &[&str] =
-    &["unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit", "blackhole", "nat", "anycast"];
+const ROUTE_TYPES: &[&str] = &[
+    "unicast",
+    "local",
+    "broadcast",
+    "multicast",
+    "throw",
+    "unreachable",
+    "prohibit",
+    "blackhole",
+    "nat",
+    "anycast",
+];
 
 /// Route keywords taking one value.
 const ROUTE_VALUE_KW: &[&str] = &[
-    "tos", "dsfield", "protocol", "scope", "mtu", "advmss", "hoplimit", "rtt", "rttvar", "reordering", "window", "cwnd",
-    "ssthresh", "realms", "rto_min", "initcwnd", "initrwnd", "features", "quickack", "congctl", "pref", "fastopen_no_cookie",
-    "ttl-propagate", "expires", "encap", "track_group", "weight",
+    "tos",
+    "dsfield",
+    "protocol",
+    "scope",
+    "mtu",
+    "advmss",
+    "hoplimit",
+    "rtt",
+    "rttvar",
+    "reordering",
+    "window",
+    "cwnd",
+    "ssthresh",
+    "realms",
+    "rto_min",
+    "initcwnd",
+    "initrwnd",
+    "features",
+    "quickack",
+    "congctl",
+    "pref",
+    "fastopen_no_cookie",
+    "ttl-propagate",
+    "expires",
+    "encap",
+    "track_group",
+    "weight",
 ];
 
 fn is_route_flag(w: &str) -> bool {
@@ -282,12 +371,20 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
         let w = s.get(i).unwrap_or("").to_string();
         let next = s.get(i + 1).map(str::to_string);
         match w.as_str() {
-            "src" | "via" | "gw" | "or" | "dev" | "oif" | "table" | "metric" | "priority" | "preference" | "to" | "from" => {
+            "src" | "via" | "gw" | "or" | "dev" | "oif" | "table" | "metric" | "priority"
+            | "preference" | "to" | "from" => {
                 let Some(mut v) = next else {
-                    ctx.err_at(s, i, format!("route keyword {w} is missing a value"), "a value is expected");
+                    ctx.err_at(
+                        s,
+                        i,
+                        format!("route keyword {w} is missing a value"),
+                        "a value is expected",
+                    );
                     return None;
                 };
-                if matches!(w.as_str(), "via" | "gw" | "or") && matches!(v.as_str(), "inet" | "inet6") {
+                if matches!(w.as_str(), "via" | "gw" | "or")
+                    && matches!(v.as_str(), "inet" | "inet6")
+                {
                     i += 1;
                     v = s.get(i + 1).unwrap_or("").to_string();
                 }
@@ -295,15 +392,30 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
                     "src" | "from" => match v.split('/').next().unwrap_or("").parse() {
                         Ok(a) => r.src = Some(a),
                         Err(_) => {
-                            ctx.err_at(s, i + 1, format!("Invalid route source address {v}"), "expected an address");
+                            ctx.err_at(
+                                s,
+                                i + 1,
+                                format!("Invalid route source address {v}"),
+                                "expected an address",
+                            );
                             return None;
                         }
                     },
                     "via" | "gw" | "or" => {
                         if w == "gw" {
-                            ctx.err_at(s, i, "\"gw\" for routes is deprecated. Please use \"via\"", "use via");
+                            ctx.err_at(
+                                s,
+                                i,
+                                "\"gw\" for routes is deprecated. Please use \"via\"",
+                                "use via",
+                            );
                         } else if w == "or" {
-                            ctx.err_at(s, i, "\"or\" for routes is deprecated. Please use \"nexthop\"", "use nexthop");
+                            ctx.err_at(
+                                s,
+                                i,
+                                "\"or\" for routes is deprecated. Please use \"nexthop\"",
+                                "use nexthop",
+                            );
                         }
                         let a = v.strip_prefix("inet6 ").unwrap_or(&v);
                         match a.parse() {
@@ -317,15 +429,29 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
                                 }
                             }
                             Err(_) => {
-                                ctx.err_at(s, i + 1, format!("Invalid gateway address {v}"), "expected an address");
+                                ctx.err_at(
+                                    s,
+                                    i + 1,
+                                    format!("Invalid gateway address {v}"),
+                                    "expected an address",
+                                );
                                 return None;
                             }
                         }
                     }
                     "dev" | "oif" => {
                         if !super::vrrp::interface_ok(ctx, &v) {
-                            let what = if in_nexthop { "VROUTE nexthop".to_string() } else { "VROUTE".to_string() };
-                            ctx.err_at(s, i + 1, format!("WARNING - interface {v} for {what} doesn't exist"), "no such interface in this namespace");
+                            let what = if in_nexthop {
+                                "VROUTE nexthop".to_string()
+                            } else {
+                                "VROUTE".to_string()
+                            };
+                            ctx.err_at(
+                                s,
+                                i + 1,
+                                format!("WARNING - interface {v} for {what} doesn't exist"),
+                                "no such interface in this namespace",
+                            );
                             missing_if(ctx);
                         }
                         if in_nexthop {
@@ -340,13 +466,20 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
                     "to" => match Prefix::parse(&v) {
                         Some(p) => r.dst = Some(p),
                         None => {
-                            ctx.err_at(s, i + 1, format!("Invalid route destination {v}"), "expected ADDRESS[/PREFIX]");
+                            ctx.err_at(
+                                s,
+                                i + 1,
+                                format!("Invalid route destination {v}"),
+                                "expected ADDRESS[/PREFIX]",
+                            );
                             return None;
                         }
                     },
                     _ => match v.parse() {
                         Ok(n) => r.metric = Some(n),
-                        Err(_) => ctx.err_at(s, i + 1, format!("Invalid metric {v}"), "expected a number"),
+                        Err(_) => {
+                            ctx.err_at(s, i + 1, format!("Invalid metric {v}"), "expected a number")
+                        }
                     },
                 }
                 i += 2;
@@ -360,14 +493,24 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
             w2 if is_route_flag(w2) => r.attrs.push((w.clone(), None)),
             w2 if ROUTE_VALUE_KW.contains(&w2) => {
                 if next.is_none() {
-                    ctx.err_at(s, i, format!("route keyword {w} is missing a value"), "a value is expected");
+                    ctx.err_at(
+                        s,
+                        i,
+                        format!("route keyword {w} is missing a value"),
+                        "a value is expected",
+                    );
                     return None;
                 }
                 if w == "protocol" && !matches!(next.as_deref(), Some("keepalived" | "18")) {
                     r.foreign_proto = true;
                 }
                 if w == "track_group" && origin == SpecOrigin::Instance {
-                    ctx.err_at(s, i, format!("unknown route keyword {w}"), "track_group is for static routes");
+                    ctx.err_at(
+                        s,
+                        i,
+                        format!("unknown route keyword {w}"),
+                        "track_group is for static routes",
+                    );
                 }
                 r.attrs.push((w.clone(), next.clone()));
                 i += 2;
@@ -377,16 +520,32 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
             _ => {
                 if r.dst.is_none() {
                     if w == "default" || w == "default4" {
-                        r.dst = Some(Prefix { addr: IpAddr::from([0, 0, 0, 0]), len: 0 });
+                        r.dst = Some(Prefix {
+                            addr: IpAddr::from([0, 0, 0, 0]),
+                            len: 0,
+                        });
                     } else if w == "default6" {
-                        r.dst = Some(Prefix { addr: IpAddr::from([0u16; 8]), len: 0 });
+                        r.dst = Some(Prefix {
+                            addr: IpAddr::from([0u16; 8]),
+                            len: 0,
+                        });
                     } else if let Some(p) = Prefix::parse(&w) {
                         r.dst = Some(p);
                     } else {
-                        ctx.err_at(s, i, format!("unknown route keyword {w}"), "expected a route attribute");
+                        ctx.err_at(
+                            s,
+                            i,
+                            format!("unknown route keyword {w}"),
+                            "expected a route attribute",
+                        );
                     }
                 } else {
-                    ctx.err_at(s, i, format!("unknown route keyword {w}"), "expected a route attribute");
+                    ctx.err_at(
+                        s,
+                        i,
+                        format!("unknown route keyword {w}"),
+                        "expected a route attribute",
+                    );
                 }
             }
         }
@@ -397,12 +556,21 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
         return None;
     }
     if !r.no_track && r.foreign_proto {
-        ctx.err(s, "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol");
+        ctx.err(
+            s,
+            "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol",
+        );
     }
     let has_dev = r.dev.is_some() || r.nexthops.iter().any(|n| n.1.is_some());
     if !r.no_track && !has_dev {
-        let d = r.dst.map(|p| format!("{}/{}", p.addr, p.len)).unwrap_or_default();
-        ctx.err(s, format!("Warning - cannot track route {d} with no interface specified, not tracking"));
+        let d = r
+            .dst
+            .map(|p| format!("{}/{}", p.addr, p.len))
+            .unwrap_or_default();
+        ctx.err(
+            s,
+            format!("Warning - cannot track route {d} with no interface specified, not tracking"),
+        );
         r.no_track = true;
     }
     Some(r)
@@ -426,8 +594,25 @@ pub struct Rule {
 }
 
 const RULE_VALUE_KW: &[&str] = &[
-    "iif", "oif", "tos", "dsfield", "fwmark", "realms", "goto", "uidrange", "ip_proto", "ipproto", "sport", "dport",
-    "suppress_prefixlength", "suppress_ifgroup", "nat", "map-to", "protocol", "track_group", "type",
+    "iif",
+    "oif",
+    "tos",
+    "dsfield",
+    "fwmark",
+    "realms",
+    "goto",
+    "uidrange",
+    "ip_proto",
+    "ipproto",
+    "sport",
+    "dport",
+    "suppress_prefixlength",
+    "suppress_ifgroup",
+    "nat",
+    "map-to",
+    "protocol",
+    "track_group",
+    "type",
 ];
 
 /// Parses one rule line.
@@ -440,12 +625,21 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
         match w.as_str() {
             "from" | "to" | "preference" | "priority" | "order" | "table" | "lookup" => {
                 let Some(v) = next else {
-                    ctx.err_at(s, i, format!("rule keyword {w} is missing a value"), "a value is expected");
+                    ctx.err_at(
+                        s,
+                        i,
+                        format!("rule keyword {w} is missing a value"),
+                        "a value is expected",
+                    );
                     return None;
                 };
                 match w.as_str() {
                     "from" | "to" => {
-                        let p = if v == "all" { Some(None) } else { Prefix::parse(&v).map(Some) };
+                        let p = if v == "all" {
+                            Some(None)
+                        } else {
+                            Prefix::parse(&v).map(Some)
+                        };
                         match p {
                             Some(p) => {
                                 if w == "from" {
@@ -455,7 +649,12 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
                                 }
                             }
                             None => {
-                                ctx.err_at(s, i + 1, format!("Invalid rule {w} address {v}"), "expected ADDRESS[/PREFIX] or all");
+                                ctx.err_at(
+                                    s,
+                                    i + 1,
+                                    format!("Invalid rule {w} address {v}"),
+                                    "expected ADDRESS[/PREFIX] or all",
+                                );
                                 return None;
                             }
                         }
@@ -463,7 +662,12 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
                     "table" | "lookup" => r.table = Some(v),
                     _ => match v.parse() {
                         Ok(n) => r.preference = Some(n),
-                        Err(_) => ctx.err_at(s, i + 1, format!("Invalid rule preference {v}"), "expected a number"),
+                        Err(_) => ctx.err_at(
+                            s,
+                            i + 1,
+                            format!("Invalid rule preference {v}"),
+                            "expected a number",
+                        ),
                     },
                 }
                 i += 2;
@@ -473,13 +677,23 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
             "not" | "l3mdev" => r.attrs.push((w.clone(), None)),
             w2 if RULE_VALUE_KW.contains(&w2) => {
                 if next.is_none() {
-                    ctx.err_at(s, i, format!("rule keyword {w} is missing a value"), "a value is expected");
+                    ctx.err_at(
+                        s,
+                        i,
+                        format!("rule keyword {w} is missing a value"),
+                        "a value is expected",
+                    );
                     return None;
                 }
                 if matches!(w2, "iif" | "oif") {
                     let v = next.clone().unwrap_or_default();
                     if !super::vrrp::interface_ok(ctx, &v) {
-                        ctx.err_at(s, i + 1, format!("WARNING - interface {v} for rule doesn't exist"), "no such interface in this namespace");
+                        ctx.err_at(
+                            s,
+                            i + 1,
+                            format!("WARNING - interface {v} for rule doesn't exist"),
+                            "no such interface in this namespace",
+                        );
                         missing_if(ctx);
                     }
                 }
@@ -488,7 +702,12 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
                 continue;
             }
             "blackhole" | "unreachable" | "prohibit" => r.attrs.push((w.clone(), None)),
-            _ => ctx.err_at(s, i, format!("Unknown rule option {w}"), "expected a rule selector or action"),
+            _ => ctx.err_at(
+                s,
+                i,
+                format!("Unknown rule option {w}"),
+                "expected a rule selector or action",
+            ),
         }
         i += 1;
     }

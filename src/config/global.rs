@@ -320,12 +320,22 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("dbus_service_name", gstr!(dbus_service_name)),
     kw("vrrp_mcast_group4", |c, s| mcast_group(c, s, false)),
     kw("vrrp_mcast_group6", |c, s| mcast_group(c, s, true)),
-    kw("vrrp_garp_master_delay", |c, s| garp_timer(c, s, |g, d| g.master_delay = Some(d))),
-    kw("vrrp_garp_master_repeat", |c, s| garp_count(c, s, |g, n| g.master_repeat = Some(n))),
-    kw("vrrp_garp_lower_prio_delay", |c, s| garp_timer(c, s, |g, d| g.lower_prio_delay = Some(d))),
-    kw("vrrp_garp_lower_prio_repeat", |c, s| garp_count(c, s, |g, n| g.lower_prio_repeat = Some(n))),
+    kw("vrrp_garp_master_delay", |c, s| {
+        garp_timer(c, s, |g, d| g.master_delay = Some(d))
+    }),
+    kw("vrrp_garp_master_repeat", |c, s| {
+        garp_count(c, s, |g, n| g.master_repeat = Some(n))
+    }),
+    kw("vrrp_garp_lower_prio_delay", |c, s| {
+        garp_timer(c, s, |g, d| g.lower_prio_delay = Some(d))
+    }),
+    kw("vrrp_garp_lower_prio_repeat", |c, s| {
+        garp_count(c, s, |g, n| g.lower_prio_repeat = Some(n))
+    }),
     kw("vrrp_garp_master_refresh", garp_refresh),
-    kw("vrrp_garp_master_refresh_repeat", |c, s| garp_count(c, s, |g, n| g.master_refresh_repeat = Some(n))),
+    kw("vrrp_garp_master_refresh_repeat", |c, s| {
+        garp_count(c, s, |g, n| g.master_refresh_repeat = Some(n))
+    }),
     kw("vrrp_garp_interval", |c, s| garp_interval(c, s, true)),
     kw("vrrp_gna_interval", |c, s| garp_interval(c, s, false)),
     kw("vrrp_min_garp", |c, s| {
@@ -333,7 +343,10 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
         Ok(())
     }),
     kw("vrrp_lower_prio_no_advert", gbool!(lower_prio_no_advert)),
-    kw("vrrp_higher_prio_send_advert", gbool!(higher_prio_send_advert)),
+    kw(
+        "vrrp_higher_prio_send_advert",
+        gbool!(higher_prio_send_advert),
+    ),
     kw("vrrp_version", vrrp_version),
     kw("vrrp_iptables", vrrp_iptables),
     kw("nftables", nftables),
@@ -387,8 +400,14 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("vrrp_notify_fifo_script", |c, s| fifo_script(c, s, 1)),
     kw("lvs_notify_fifo", |c, s| fifo(c, s, 2)),
     kw("lvs_notify_fifo_script", |c, s| fifo_script(c, s, 2)),
-    kw("vrrp_notify_priority_changes", gbool!(vrrp_notify_priority_changes)),
-    kw("fifo_write_vrrp_states_on_reload", gflag!(fifo_write_vrrp_states_on_reload)),
+    kw(
+        "vrrp_notify_priority_changes",
+        gbool!(vrrp_notify_priority_changes),
+    ),
+    kw(
+        "fifo_write_vrrp_states_on_reload",
+        gflag!(fifo_write_vrrp_states_on_reload),
+    ),
     kw("lvs_timeouts", lvs_timeouts),
     kw("lvs_sync_daemon", lvs_sync_daemon),
     kw("lvs_flush", gflag!(lvs_flush)),
@@ -400,7 +419,12 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
             Some("allow_if_changes") => c.cfg.global.dynamic_interfaces = Some(true),
             Some(o) => {
                 let o = o.to_string();
-                c.err_at(s, 1, format!("Unknown dynamic_interfaces option '{o}'"), "expected allow_if_changes");
+                c.err_at(
+                    s,
+                    1,
+                    format!("Unknown dynamic_interfaces option '{o}'"),
+                    "expected allow_if_changes",
+                );
                 c.cfg.global.dynamic_interfaces = Some(false);
             }
         }
@@ -422,7 +446,9 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("vrrp_rx_bufs_policy", |c, s| {
         let mut ok = true;
         for (i, w) in s.rest(1).enumerate() {
-            if !matches!(w, "MTU" | "ADVERT") && c.read_unsigned(s, i + 1, 0, u32::MAX as u64)?.is_none() {
+            if !matches!(w, "MTU" | "ADVERT")
+                && c.read_unsigned(s, i + 1, 0, u32::MAX as u64)?.is_none()
+            {
                 ok = false;
             }
         }
@@ -467,7 +493,9 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("startup_script", |c, s| startup_script(c, s, true)),
     kw("startup_script_timeout", |c, s| script_timeout(c, s, true)),
     kw("shutdown_script", |c, s| startup_script(c, s, false)),
-    kw("shutdown_script_timeout", |c, s| script_timeout(c, s, false)),
+    kw("shutdown_script_timeout", |c, s| {
+        script_timeout(c, s, false)
+    }),
     kw("process_names", gflag!(process_names)),
     kw("process_name", |c, s| {
         c.cfg.global.process_name = Some(s.get(1).unwrap_or("keepalived").to_string());
@@ -486,7 +514,11 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
         Ok(())
     }),
     kw("max_auto_priority", |c, s| {
-        let v = if s.len() < 2 { Some(99) } else { c.read_int(s, 1, -1, 99)? };
+        let v = if s.len() < 2 {
+            Some(99)
+        } else {
+            c.read_int(s, 1, -1, 99)?
+        };
         if let Some(v) = v {
             c.cfg.global.max_auto_priority = Some(v as i32);
         }
@@ -504,7 +536,10 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
 fn net_namespace(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
     if ctx.cfg.global.net_namespace.is_some() {
-        ctx.err(s, format!("Duplicate net_namespace definition {v} - ignoring"));
+        ctx.err(
+            s,
+            format!("Duplicate net_namespace definition {v} - ignoring"),
+        );
     } else {
         ctx.cfg.global.net_namespace = Some(v);
     }
@@ -559,11 +594,19 @@ fn smtp_server(ctx: &mut Ctx, s: &Stmt) -> Res {
             true
         } else {
             use std::net::ToSocketAddrs;
-            (host.as_str(), port.unwrap_or(25)).to_socket_addrs().map(|mut a| a.next().is_some()).unwrap_or(false)
+            (host.as_str(), port.unwrap_or(25))
+                .to_socket_addrs()
+                .map(|mut a| a.next().is_some())
+                .unwrap_or(false)
         }
     };
     if !ok {
-        ctx.err_at(s, 1, format!("Invalid smtp server {host} {port_s}"), "expected an address or resolvable host name, and a port");
+        ctx.err_at(
+            s,
+            1,
+            format!("Invalid smtp server {host} {port_s}"),
+            "expected an address or resolvable host name, and a port",
+        );
         return Ok(());
     }
     ctx.cfg.global.smtp_server = Some((host, port.unwrap_or(25)));
@@ -598,7 +641,12 @@ fn mcast_group(ctx: &mut Ctx, s: &Stmt, v6: bool) -> Res {
                 ctx.cfg.global.mcast_group4 = Some(a);
             }
         }
-        _ => ctx.err_at(s, 1, format!("{} '{v}' is invalid", s.key()), "expected a multicast address"),
+        _ => ctx.err_at(
+            s,
+            1,
+            format!("{} '{v}' is invalid", s.key()),
+            "expected a multicast address",
+        ),
     }
     Ok(())
 }
@@ -620,8 +668,15 @@ fn garp_count(ctx: &mut Ctx, s: &Stmt, f: impl FnOnce(&mut super::vrrp::Garp, u3
 fn garp_refresh(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
     match super::parser::parse_c_double(&v).filter(|d| d.is_finite() && *d >= 0.0) {
-        Some(d) => ctx.cfg.global.garp.master_refresh = Some(Duration::from_micros((d * 1e6) as u64)),
-        None => ctx.err_at(s, 1, format!("Invalid vrrp_garp_master_refresh '{v}' - ignoring"), "expected seconds"),
+        Some(d) => {
+            ctx.cfg.global.garp.master_refresh = Some(Duration::from_micros((d * 1e6) as u64))
+        }
+        None => ctx.err_at(
+            s,
+            1,
+            format!("Invalid vrrp_garp_master_refresh '{v}' - ignoring"),
+            "expected seconds",
+        ),
     }
     Ok(())
 }
@@ -637,13 +692,22 @@ fn garp_interval(ctx: &mut Ctx, s: &Stmt, garp: bool) -> Res {
                 ctx.cfg.global.gna_interval = d;
             }
         }
-        None => ctx.err_at(s, 1, format!("{} '{v}' is invalid", s.key()), "expected a positive number of seconds"),
+        None => ctx.err_at(
+            s,
+            1,
+            format!("{} '{v}' is invalid", s.key()),
+            "expected a positive number of seconds",
+        ),
     }
     Ok(())
 }
 
 fn garp_extra_if(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let (all, i) = if s.get(1) == Some("all") { (true, 2) } else { (false, 1) };
+    let (all, i) = if s.get(1) == Some("all") {
+        (true, 2)
+    } else {
+        (false, 1)
+    };
     if let Some(v) = ctx.read_timer(s, i, 0, 86_400_000_000)? {
         ctx.cfg.global.garp.extra_if = Some((all, Duration::from_micros(v)));
     }
@@ -714,7 +778,12 @@ fn sched_cpu(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
             Ok(n) => cpus.push(n),
             Err(_) => {
                 let w = w.to_string();
-                ctx.err_at(s, i + 1, format!("Invalid cpu {w} for {}", s.key()), "expected CPU numbers");
+                ctx.err_at(
+                    s,
+                    i + 1,
+                    format!("Invalid cpu {w} for {}", s.key()),
+                    "expected CPU numbers",
+                );
             }
         }
     }
@@ -758,12 +827,22 @@ fn lvs_timeouts(ctx: &mut Ctx, s: &Stmt) -> Res {
     while i < s.len() {
         let k = s.get(i).unwrap_or("").to_string();
         if !matches!(k.as_str(), "tcp" | "tcpfin" | "udp") {
-            ctx.err_at(s, i, format!("Unknown option {k} specified for lvs_timeouts"), "expected tcp, tcpfin or udp");
+            ctx.err_at(
+                s,
+                i,
+                format!("Unknown option {k} specified for lvs_timeouts"),
+                "expected tcp, tcpfin or udp",
+            );
             i += 1;
             continue;
         }
         let Some(v) = s.get(i + 1) else {
-            ctx.err_at(s, i, format!("No value specified for lvs_timeout {k} - ignoring"), "expected seconds");
+            ctx.err_at(
+                s,
+                i,
+                format!("No value specified for lvs_timeout {k} - ignoring"),
+                "expected seconds",
+            );
             break;
         };
         match parse_secs(v).filter(|d| d.as_secs() <= 86_400 * 31) {
@@ -777,7 +856,12 @@ fn lvs_timeouts(ctx: &mut Ctx, s: &Stmt) -> Res {
             }
             None => {
                 let v = v.to_string();
-                ctx.err_at(s, i + 1, format!("Invalid lvs_timeout {k} ({v}) - ignoring"), "expected seconds");
+                ctx.err_at(
+                    s,
+                    i + 1,
+                    format!("Invalid lvs_timeout {k} ({v}) - ignoring"),
+                    "expected seconds",
+                );
             }
         }
         i += 2;
@@ -788,31 +872,59 @@ fn lvs_timeouts(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn lvs_sync_daemon(ctx: &mut Ctx, s: &Stmt) -> Res {
     let ifn = ctx.arg(s, 1)?.to_string();
     if let Some(d) = &ctx.cfg.global.lvs_sync_daemon {
-        let m = format!("lvs_sync_daemon has already been specified as {} {} - ignoring", d.interface, d.instance.clone().unwrap_or_default());
+        let m = format!(
+            "lvs_sync_daemon has already been specified as {} {} - ignoring",
+            d.interface,
+            d.instance.clone().unwrap_or_default()
+        );
         ctx.err(s, m);
         return Ok(());
     }
     let (inst, mut i) = match s.get(2) {
-        Some(w) if !matches!(w, "id" | "maxlen" | "port" | "ttl" | "group") => (Some(w.to_string()), 3),
+        Some(w) if !matches!(w, "id" | "maxlen" | "port" | "ttl" | "group") => {
+            (Some(w.to_string()), 3)
+        }
         _ => (None, 2),
     };
-    let mut d = LvsSyncDaemon { interface: ifn, instance: inst, syncid: None, maxlen: None, port: None, ttl: None, group: None };
+    let mut d = LvsSyncDaemon {
+        interface: ifn,
+        instance: inst,
+        syncid: None,
+        maxlen: None,
+        port: None,
+        ttl: None,
+        group: None,
+    };
     while i < s.len() {
         let k = s.get(i).unwrap_or("").to_string();
         match k.as_str() {
             "id" => d.syncid = ctx.read_unsigned(s, i + 1, 0, 255)?.map(|v| v as u8),
-            "maxlen" => d.maxlen = ctx.read_unsigned(s, i + 1, 1, 65535 - 20 - 8)?.map(|v| v as u16),
+            "maxlen" => {
+                d.maxlen = ctx
+                    .read_unsigned(s, i + 1, 1, 65535 - 20 - 8)?
+                    .map(|v| v as u16)
+            }
             "port" => d.port = ctx.read_unsigned(s, i + 1, 1, 65535)?.map(|v| v as u16),
             "ttl" => d.ttl = ctx.read_unsigned(s, i + 1, 1, 255)?.map(|v| v as u8),
             "group" => {
                 let v = ctx.arg(s, i + 1)?.to_string();
                 match v.parse::<IpAddr>() {
                     Ok(a) if a.is_multicast() => d.group = Some(a),
-                    _ => ctx.err_at(s, i + 1, format!("Invalid lvs_sync_daemon group {v} - ignoring"), "expected a multicast address"),
+                    _ => ctx.err_at(
+                        s,
+                        i + 1,
+                        format!("Invalid lvs_sync_daemon group {v} - ignoring"),
+                        "expected a multicast address",
+                    ),
                 }
             }
             _ => {
-                ctx.err_at(s, i, format!("Unknown option {k} specified for lvs_sync_daemon"), "expected id, maxlen, port, ttl or group");
+                ctx.err_at(
+                    s,
+                    i,
+                    format!("Unknown option {k} specified for lvs_sync_daemon"),
+                    "expected id, maxlen, port, ttl or group",
+                );
                 i += 1;
                 continue;
             }
@@ -831,7 +943,9 @@ fn lvs_flush_on_stop(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn script_user(ctx: &mut Ctx, s: &Stmt) -> Res {
     let u = ctx.arg(s, 1)?.to_string();
     let g = s.get(2).map(|g| g.trim_start_matches(':').to_string());
-    let ok = script::lookup_user(&u).is_some() && g.as_deref().is_none_or(|g| script::lookup_group(g).is_some());
+    let ok = script::lookup_user(&u).is_some()
+        && g.as_deref()
+            .map_or(true, |g| script::lookup_group(g).is_some());
     if !ok {
         ctx.err(s, "Error setting global script uid/gid");
         ctx.cfg.global.script_user_failed = true;
@@ -843,7 +957,10 @@ fn script_user(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn netlink_bufs(ctx: &mut Ctx, s: &Stmt) -> Res {
     if let Some(v) = ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
-        ctx.cfg.global.netlink_bufs.push((s.key().to_string(), v as u32));
+        ctx.cfg
+            .global
+            .netlink_bufs
+            .push((s.key().to_string(), v as u32));
     }
     Ok(())
 }
@@ -899,7 +1016,14 @@ fn umask(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn startup_script(ctx: &mut Ctx, s: &Stmt, startup: bool) -> Res {
     if s.len() < 2 {
-        ctx.err(s, if startup { "startup script missing" } else { "shutdown script missing" });
+        ctx.err(
+            s,
+            if startup {
+                "startup script missing"
+            } else {
+                "shutdown script missing"
+            },
+        );
         return Ok(());
     }
     let sc = script::parse(ctx, s, 1, ScriptKind::Notify, s.key())?;
@@ -922,14 +1046,14 @@ fn script_timeout(ctx: &mut Ctx, s: &Stmt, startup: bool) -> Res {
                 ctx.cfg.global.shutdown_script_timeout = d;
             }
         }
-        None => ctx.err_at(s, 1, format!("{} '{v}' must be in [1, 1000] - ignoring", s.key()), "expected seconds in [1, 1000]"),
+        None => ctx.err_at(
+            s,
+            1,
+            format!("{} '{v}' must be in [1, 1000] - ignoring", s.key()),
+            "expected seconds in [1, 1000]",
+        ),
     }
     Ok(())
-}
-
-#[allow(dead_code)]
-fn _block(_: &'static [Keyword]) -> Keyword {
-    block("x", None, &[], None)
 }
 
 #[cfg(test)]
@@ -951,7 +1075,10 @@ mod tests {
             "global_defs {\n router_id LVS_1\n notification_email {\n a@b.c\n d@e.f\n }\n notification_email_from k@b.c\n smtp_server 127.0.0.1 25\n smtp_connect_timeout 30\n enable_script_security\n script_user root\n vrrp_skip_check_adv_addr\n vrrp_strict\n vrrp_garp_interval 0.001\n vrrp_gna_interval 0\n vrrp_garp_master_delay 10\n vrrp_version 3\n lvs_timeouts tcp 900 udp 30\n lvs_sync_daemon eth0 VI_1 id 5 port 8848\n}\n",
         );
         let g = &l.config.global;
-        assert_eq!(msgs(&l), vec!["vrrp_gna_interval '0' is invalid".to_string()]);
+        assert_eq!(
+            msgs(&l),
+            vec!["vrrp_gna_interval '0' is invalid".to_string()]
+        );
         assert_eq!(g.router_id.as_deref(), Some("LVS_1"));
         assert_eq!(g.notification_email.len(), 2);
         assert_eq!(g.smtp_server, Some(("127.0.0.1".into(), 25)));
@@ -959,7 +1086,10 @@ mod tests {
         assert_eq!(g.garp.master_delay, Some(Duration::from_secs(10)));
         assert_eq!(g.lvs_timeouts.tcp, Some(Duration::from_secs(900)));
         let d = g.lvs_sync_daemon.as_ref().unwrap();
-        assert_eq!((d.instance.as_deref(), d.syncid, d.port), (Some("VI_1"), Some(5), Some(8848)));
+        assert_eq!(
+            (d.instance.as_deref(), d.syncid, d.port),
+            (Some("VI_1"), Some(5), Some(8848))
+        );
     }
 
     #[test]
@@ -971,13 +1101,19 @@ mod tests {
     #[test]
     fn empty_notification_email_block() {
         let l = load("global_defs {\n notification_email {\n }\n}\n");
-        assert_eq!(msgs(&l), vec!["Warning - empty notification_email block".to_string()]);
+        assert_eq!(
+            msgs(&l),
+            vec!["Warning - empty notification_email block".to_string()]
+        );
     }
 
     #[test]
     fn unknown_script_user() {
         let l = load("global_defs {\n script_user no_such_user_xyz\n}\n");
-        assert_eq!(msgs(&l), vec!["Error setting global script uid/gid".to_string()]);
+        assert_eq!(
+            msgs(&l),
+            vec!["Error setting global script uid/gid".to_string()]
+        );
         assert!(l.config.global.script_user_failed);
     }
 
@@ -996,6 +1132,9 @@ mod tests {
         let l = load("instance inst1\nuse_pid_dir\nchild_wait_time 10\n");
         assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
         assert_eq!(l.config.global.instance.as_deref(), Some("inst1"));
-        assert_eq!(l.config.global.child_wait_time, Some(Duration::from_secs(10)));
+        assert_eq!(
+            l.config.global.child_wait_time,
+            Some(Duration::from_secs(10))
+        );
     }
 }

@@ -44,7 +44,11 @@ pub fn known_elsewhere(word: &str) -> Option<String> {
         }
         for k in table {
             if k.name == word {
-                return Some(if path.is_empty() { "the top level".into() } else { format!("'{path}'") });
+                return Some(if path.is_empty() {
+                    "the top level".into()
+                } else {
+                    format!("'{path}'")
+                });
             }
         }
         for k in table {
@@ -94,7 +98,11 @@ pub fn load_from(reader: reader::Reader) -> Loaded {
     }
     let (config, mut report) = ctx.finish();
     report.net_namespace = config.global.net_namespace.is_some();
-    Loaded { config, report, notes: take_notes() }
+    Loaded {
+        config,
+        report,
+        notes: take_notes(),
+    }
 }
 
 /// Reads, parses and validates a configuration file.

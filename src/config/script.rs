@@ -39,7 +39,13 @@ pub struct Script {
 }
 
 /// Reads `"cmd args" [USER [[:]GROUP]]` starting at word `i`.
-pub fn parse(ctx: &mut Ctx, s: &Stmt, i: usize, kind: ScriptKind, owner: &str) -> Result<Script, Fatal> {
+pub fn parse(
+    ctx: &mut Ctx,
+    s: &Stmt,
+    i: usize,
+    kind: ScriptKind,
+    owner: &str,
+) -> Result<Script, Fatal> {
     let cmd = ctx.arg(s, i)?.to_string();
     let user = s.get(i + 1).map(str::to_string);
     let group = s.get(i + 2).map(|g| g.trim_start_matches(':').to_string());
@@ -108,7 +114,10 @@ fn default_user(ctx: &mut Ctx) -> Option<(u32, u32)> {
     }
     if g.script_security {
         if !DEFAULT_USER_REPORTED.with(|r| r.replace(true)) {
-            ctx.err_global(super::diag::Level::Error, "Unable to set default user keepalived_script for script");
+            ctx.err_global(
+                super::diag::Level::Error,
+                "Unable to set default user keepalived_script for script",
+            );
         }
         return None;
     }
@@ -159,13 +168,18 @@ fn is_executable(md: &std::fs::Metadata, uid: u32, gid: u32) -> bool {
     let mode = md.mode();
     (uid == 0 && mode & 0o111 != 0)
         || (uid == md.uid() && mode & 0o100 != 0)
-        || (uid != md.uid() && ((gid == md.gid() && mode & 0o010 != 0) || (gid != md.gid() && mode & 0o001 != 0)))
+        || (uid != md.uid()
+            && ((gid == md.gid() && mode & 0o010 != 0) || (gid != md.gid() && mode & 0o001 != 0)))
 }
 
 fn find_in_path(name: &str, uid: u32, gid: u32) -> Option<String> {
     let path = std::env::var("PATH").unwrap_or_else(|_| "/bin:/usr/bin".into());
     for dir in path.split(':') {
-        let p = if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") };
+        let p = if dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        };
         if let Ok(md) = std::fs::metadata(&p) {
             if md.is_file() && is_executable(&md, uid, gid) {
                 return Some(p);
@@ -236,7 +250,9 @@ pub fn check_one(script: &Script, uid: u32, gid: u32, security: bool) -> ScriptF
         let mode = m.mode();
         let sticky = mode & 0o1000 != 0;
         let is_file = m.is_file();
-        if m.uid() != 0 || ((!sticky || is_file) && ((m.gid() != 0 && mode & 0o020 != 0) || mode & 0o002 != 0)) {
+        if m.uid() != 0
+            || ((!sticky || is_file) && ((m.gid() != 0 && mode & 0o020 != 0) || mode & 0o002 != 0))
+        {
             f.insecure = true;
             if security {
                 f.inhibit = true;
@@ -275,7 +291,10 @@ fn check_scripts_as(ctx: &mut Ctx, scripts: &[&Script], what: &str) -> Vec<Scrip
             None => default_user(ctx),
         };
         let Some((uid, gid)) = ids else {
-            out.push(ScriptFlags { not_found: true, ..Default::default() });
+            out.push(ScriptFlags {
+                not_found: true,
+                ..Default::default()
+            });
             continue;
         };
         let f = check_one(s, uid, gid, security);
@@ -283,15 +302,28 @@ fn check_scripts_as(ctx: &mut Ctx, scripts: &[&Script], what: &str) -> Vec<Scrip
         any_insecure |= f.insecure;
         if s.kind == ScriptKind::VrrpTrack {
             if f.inhibit {
-                ctx.err_global(super::diag::Level::Error, format!("Disabling track script {} due to insecure", s.owner));
+                ctx.err_global(
+                    super::diag::Level::Error,
+                    format!("Disabling track script {} due to insecure", s.owner),
+                );
             } else if f.not_found {
-                ctx.err_global(super::diag::Level::Error, format!("Disabling track script {} since not found/accessible", s.owner));
+                ctx.err_global(
+                    super::diag::Level::Error,
+                    format!(
+                        "Disabling track script {} since not found/accessible",
+                        s.owner
+                    ),
+                );
             }
         }
         out.push(f);
     }
     if !security && any_script {
-        let extra = if any_insecure { " There are insecure scripts." } else { "" };
+        let extra = if any_insecure {
+            " There are insecure scripts."
+        } else {
+            ""
+        };
         ctx.err_global(
             super::diag::Level::Security,
             format!("SECURITY VIOLATION - {what} are being executed but script_security not enabled.{extra}"),

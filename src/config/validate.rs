@@ -16,7 +16,12 @@ pub fn all_scripts(cfg: &super::Config) -> Vec<Script> {
 /// `startup_script` and `shutdown_script` (checked on their own; FIFO
 /// scripts are not part of keepalived 2.2.7's security pass).
 pub fn start_stop_scripts(cfg: &super::Config) -> Vec<Script> {
-    cfg.global.startup_script.iter().chain(cfg.global.shutdown_script.iter()).cloned().collect()
+    cfg.global
+        .startup_script
+        .iter()
+        .chain(cfg.global.shutdown_script.iter())
+        .cloned()
+        .collect()
 }
 
 /// Runs every check, reporting through `ctx`.

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::addr::{self, Prefix, Route, Rule, SpecOrigin, Vip};
+use super::addr::{self, Route, Rule, SpecOrigin, Vip};
 use super::diag::{Level, Loc};
 use super::parser::{block, ignore, kw, Ctx, Keyword, Res, Stmt};
 use super::script::{self, Script, ScriptKind};
@@ -116,9 +116,17 @@ pub struct Notifies {
 impl Notifies {
     /// All configured scripts.
     pub fn all(&self) -> impl Iterator<Item = &Script> {
-        [&self.master, &self.backup, &self.fault, &self.stop, &self.deleted, &self.generic, &self.master_rx_lower_pri]
-            .into_iter()
-            .flatten()
+        [
+            &self.master,
+            &self.backup,
+            &self.fault,
+            &self.stop,
+            &self.deleted,
+            &self.generic,
+            &self.master_rx_lower_pri,
+        ]
+        .into_iter()
+        .flatten()
     }
 }
 
@@ -254,7 +262,11 @@ pub struct VrrpInstance {
 impl VrrpInstance {
     /// Effective configured priority.
     pub fn effective_priority(&self) -> Priority {
-        self.priority.unwrap_or(if self.state == State::Master { Priority::OWNER } else { Priority::DEFAULT })
+        self.priority.unwrap_or(if self.state == State::Master {
+            Priority::OWNER
+        } else {
+            Priority::DEFAULT
+        })
     }
 
     /// Whether the instance is IPv6 (from its first VIP).
@@ -423,13 +435,33 @@ pub static ROOT: &[Keyword] = &[
     block("vrrp_instance", Some(instance), INSTANCE, None),
     block("vrrp_script", Some(vscript), SCRIPT, Some(vscript_end)),
     block("vrrp_sync_group", Some(sync_group), SYNC_GROUP, None),
-    block("track_file", Some(track_file), TRACK_FILE, Some(track_file_end)),
-    block("vrrp_track_file", Some(track_file), TRACK_FILE, Some(track_file_end)),
-    block("vrrp_track_process", Some(track_process), TRACK_PROCESS, Some(track_process_end)),
+    block(
+        "track_file",
+        Some(track_file),
+        TRACK_FILE,
+        Some(track_file_end),
+    ),
+    block(
+        "vrrp_track_file",
+        Some(track_file),
+        TRACK_FILE,
+        Some(track_file_end),
+    ),
+    block(
+        "vrrp_track_process",
+        Some(track_process),
+        TRACK_PROCESS,
+        Some(track_process_end),
+    ),
     kw("static_ipaddress", static_ipaddress),
     kw("static_routes", static_routes),
     kw("static_rules", static_rules),
-    block("garp_group", Some(garp_group), GARP_GROUP, Some(garp_group_end)),
+    block(
+        "garp_group",
+        Some(garp_group),
+        GARP_GROUP,
+        Some(garp_group_end),
+    ),
     block("track_group", Some(track_group), TRACK_GROUP, None),
     kw("linkbeat_interfaces", linkbeat_interfaces),
     kw("interface_up_down_delays", up_down_delays),
@@ -439,17 +471,29 @@ pub static ROOT: &[Keyword] = &[
 pub static INSTANCE: &[Keyword] = &[
     kw("state", state),
     kw("interface", interface),
-    kw("dont_track_primary", |c, _| flag(c, |i| i.dont_track_primary = true)),
-    kw("track_interface", |c, s| track_list(c, s, TrackKind::Interface, false)),
-    kw("track_script", |c, s| track_list(c, s, TrackKind::Script, false)),
-    kw("track_file", |c, s| track_list(c, s, TrackKind::File, false)),
-    kw("track_process", |c, s| track_list(c, s, TrackKind::Process, false)),
+    kw("dont_track_primary", |c, _| {
+        flag(c, |i| i.dont_track_primary = true)
+    }),
+    kw("track_interface", |c, s| {
+        track_list(c, s, TrackKind::Interface, false)
+    }),
+    kw("track_script", |c, s| {
+        track_list(c, s, TrackKind::Script, false)
+    }),
+    kw("track_file", |c, s| {
+        track_list(c, s, TrackKind::File, false)
+    }),
+    kw("track_process", |c, s| {
+        track_list(c, s, TrackKind::Process, false)
+    }),
     kw("track_bfd", |c, s| track_list(c, s, TrackKind::Bfd, false)),
     kw("mcast_src_ip", mcast_src_ip),
     kw("unicast_src_ip", unicast_src_ip),
     kw("unicast_peer", unicast_peer),
     kw("unicast_ttl", unicast_ttl),
-    kw("unicast_fault_no_peer", |c, _| flag(c, |i| i.unicast_fault_no_peer = true)),
+    kw("unicast_fault_no_peer", |c, _| {
+        flag(c, |i| i.unicast_fault_no_peer = true)
+    }),
     kw("check_unicast_src", |c, _| {
         flag(c, |i| {
             i.check_unicast_src = true;
@@ -465,7 +509,9 @@ pub static INSTANCE: &[Keyword] = &[
     kw("virtual_ipaddress_excluded", |c, s| vips(c, s, true)),
     kw("virtual_routes", vroutes),
     kw("virtual_rules", vrules),
-    kw("promote_secondaries", |c, _| flag(c, |i| i.promote_secondaries = true)),
+    kw("promote_secondaries", |c, _| {
+        flag(c, |i| i.promote_secondaries = true)
+    }),
     kw("linkbeat_use_polling", |c, s| {
         let n = cur_name(c);
         c.err(s, format!("({n}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"));
@@ -473,8 +519,12 @@ pub static INSTANCE: &[Keyword] = &[
     }),
     kw("accept", |c, _| flag(c, |i| i.accept = Some(true))),
     kw("no_accept", |c, _| flag(c, |i| i.accept = Some(false))),
-    kw("skip_check_adv_addr", |c, s| bool_opt(c, s, |i, b| i.skip_check_adv_addr = Some(b))),
-    kw("strict_mode", |c, s| bool_opt(c, s, |i, b| i.strict_mode = Some(b))),
+    kw("skip_check_adv_addr", |c, s| {
+        bool_opt(c, s, |i, b| i.skip_check_adv_addr = Some(b))
+    }),
+    kw("strict_mode", |c, s| {
+        bool_opt(c, s, |i, b| i.strict_mode = Some(b))
+    }),
     kw("preempt", ignore),
     kw("nopreempt", |c, _| flag(c, |i| i.nopreempt = true)),
     kw("preempt_delay", preempt_delay),
@@ -485,26 +535,50 @@ pub static INSTANCE: &[Keyword] = &[
     kw("notify_stop", |c, s| notify(c, s, NotifyKind::Stop)),
     kw("notify_deleted", |c, s| notify(c, s, NotifyKind::Deleted)),
     kw("notify", |c, s| notify(c, s, NotifyKind::Generic)),
-    kw("notify_master_rx_lower_pri", |c, s| notify(c, s, NotifyKind::MasterRxLowerPri)),
-    kw("notify_priority_changes", |c, s| bool_opt(c, s, |i, b| i.notify_priority_changes = Some(b))),
-    kw("smtp_alert", |c, s| bool_opt(c, s, |i, b| i.smtp_alert = Some(b))),
+    kw("notify_master_rx_lower_pri", |c, s| {
+        notify(c, s, NotifyKind::MasterRxLowerPri)
+    }),
+    kw("notify_priority_changes", |c, s| {
+        bool_opt(c, s, |i, b| i.notify_priority_changes = Some(b))
+    }),
+    kw("smtp_alert", |c, s| {
+        bool_opt(c, s, |i, b| i.smtp_alert = Some(b))
+    }),
     kw("lvs_sync_daemon_interface", lvs_sync_daemon_interface),
-    kw("garp_master_delay", |c, s| garp_delay(c, s, |g, d| g.master_delay = Some(d))),
-    kw("garp_master_repeat", |c, s| garp_repeat(c, s, |g, n| g.master_repeat = Some(n))),
-    kw("garp_lower_prio_delay", |c, s| garp_delay(c, s, |g, d| g.lower_prio_delay = Some(d))),
-    kw("garp_lower_prio_repeat", |c, s| garp_repeat(c, s, |g, n| g.lower_prio_repeat = Some(n))),
-    kw("garp_master_refresh", |c, s| garp_delay(c, s, |g, d| g.master_refresh = Some(d))),
-    kw("garp_master_refresh_repeat", |c, s| garp_repeat(c, s, |g, n| g.master_refresh_repeat = Some(n))),
+    kw("garp_master_delay", |c, s| {
+        garp_delay(c, s, |g, d| g.master_delay = Some(d))
+    }),
+    kw("garp_master_repeat", |c, s| {
+        garp_repeat(c, s, |g, n| g.master_repeat = Some(n))
+    }),
+    kw("garp_lower_prio_delay", |c, s| {
+        garp_delay(c, s, |g, d| g.lower_prio_delay = Some(d))
+    }),
+    kw("garp_lower_prio_repeat", |c, s| {
+        garp_repeat(c, s, |g, n| g.lower_prio_repeat = Some(n))
+    }),
+    kw("garp_master_refresh", |c, s| {
+        garp_delay(c, s, |g, d| g.master_refresh = Some(d))
+    }),
+    kw("garp_master_refresh_repeat", |c, s| {
+        garp_repeat(c, s, |g, n| g.master_refresh_repeat = Some(n))
+    }),
     kw("garp_extra_if", garp_extra_if),
     kw("vmac_garp_intvl", garp_extra_if),
     kw("down_timer_adverts", down_timer_adverts),
-    kw("lower_prio_no_advert", |c, s| bool_opt(c, s, |i, b| i.lower_prio_no_advert = Some(b))),
-    kw("higher_prio_send_advert", |c, s| bool_opt(c, s, |i, b| i.higher_prio_send_advert = Some(b))),
+    kw("lower_prio_no_advert", |c, s| {
+        bool_opt(c, s, |i, b| i.lower_prio_no_advert = Some(b))
+    }),
+    kw("higher_prio_send_advert", |c, s| {
+        bool_opt(c, s, |i, b| i.higher_prio_send_advert = Some(b))
+    }),
     kw("kernel_rx_buf_size", kernel_rx_buf_size),
     kw("version", version),
     kw("native_ipv6", native_ipv6),
     kw("use_vmac", use_vmac),
-    kw("vmac_xmit_base", |c, _| flag(c, |i| i.vmac_xmit_base = true)),
+    kw("vmac_xmit_base", |c, _| {
+        flag(c, |i| i.vmac_xmit_base = true)
+    }),
     kw("use_vmac_addr", ignore),
     kw("use_ipvlan", use_ipvlan),
     kw("vrf", vrf),
@@ -549,10 +623,16 @@ pub static SYNC_GROUP: &[Keyword] = &[
     }),
     kw("global_tracking", sg_tracking_weight),
     kw("sync_group_tracking_weight", sg_tracking_weight),
-    kw("track_interface", |c, s| track_list(c, s, TrackKind::Interface, true)),
-    kw("track_script", |c, s| track_list(c, s, TrackKind::Script, true)),
+    kw("track_interface", |c, s| {
+        track_list(c, s, TrackKind::Interface, true)
+    }),
+    kw("track_script", |c, s| {
+        track_list(c, s, TrackKind::Script, true)
+    }),
     kw("track_file", |c, s| track_list(c, s, TrackKind::File, true)),
-    kw("track_process", |c, s| track_list(c, s, TrackKind::Process, true)),
+    kw("track_process", |c, s| {
+        track_list(c, s, TrackKind::Process, true)
+    }),
     kw("track_bfd", |c, s| track_list(c, s, TrackKind::Bfd, true)),
     kw("notify_priority_changes", |c, s| {
         let b = c.read_bool_opt(s, 1);
@@ -564,7 +644,11 @@ pub static SYNC_GROUP: &[Keyword] = &[
 ];
 
 /// Keywords inside `track_file`.
-pub static TRACK_FILE: &[Keyword] = &[kw("file", tf_file), kw("weight", tf_weight), kw("init_file", tf_init)];
+pub static TRACK_FILE: &[Keyword] = &[
+    kw("file", tf_file),
+    kw("weight", tf_weight),
+    kw("init_file", tf_init),
+];
 
 /// Keywords inside `vrrp_track_process`.
 pub static TRACK_PROCESS: &[Keyword] = &[
@@ -625,14 +709,29 @@ fn us(d: u64) -> Duration {
 }
 
 /// Reads `weight N [reverse|noreverse]` style values starting at `i`.
-fn read_weight(ctx: &mut Ctx, s: &Stmt, i: usize, max: i64) -> Result<Option<Weight>, super::parser::Fatal> {
-    let Some(v) = ctx.read_int(s, i, -max, max)? else { return Ok(None) };
-    let mut w = Weight { value: v as i16, reverse: false };
+fn read_weight(
+    ctx: &mut Ctx,
+    s: &Stmt,
+    i: usize,
+    max: i64,
+) -> Result<Option<Weight>, super::parser::Fatal> {
+    let Some(v) = ctx.read_int(s, i, -max, max)? else {
+        return Ok(None);
+    };
+    let mut w = Weight {
+        value: v as i16,
+        reverse: false,
+    };
     match s.get(i + 1) {
         Some("reverse") => w.reverse = true,
         Some("noreverse") | None => {}
         Some(x) => {
-            ctx.err_at(s, i + 1, format!("{} has unknown weight option '{}' - ignoring", s.key(), x), "expected reverse or noreverse");
+            ctx.err_at(
+                s,
+                i + 1,
+                format!("{} has unknown weight option '{}' - ignoring", s.key(), x),
+                "expected reverse or noreverse",
+            );
         }
     }
     Ok(Some(w))
@@ -653,9 +752,22 @@ fn instance(ctx: &mut Ctx, s: &Stmt) -> Res {
         return Ok(());
     }
     if s.len() > 2 && s.get(2) != Some("{") {
-        ctx.err_at(s, 2, format!("Block {} has extra parameters {} ...", s.key(), s.get(2).unwrap_or("")), "a block takes one name");
+        ctx.err_at(
+            s,
+            2,
+            format!(
+                "Block {} has extra parameters {} ...",
+                s.key(),
+                s.get(2).unwrap_or("")
+            ),
+            "a block takes one name",
+        );
     }
-    ctx.cfg.vrrp.instances.push(VrrpInstance { name, loc: Some(s.loc.clone()), ..Default::default() });
+    ctx.cfg.vrrp.instances.push(VrrpInstance {
+        name,
+        loc: Some(s.loc.clone()),
+        ..Default::default()
+    });
     Ok(())
 }
 
@@ -672,7 +784,12 @@ fn state(ctx: &mut Ctx, s: &Stmt) -> Res {
             i.state = State::Backup;
             i.state_set = true;
         }
-        _ => ctx.err_at(s, 1, format!("({name}) unknown state '{v}', defaulting to BACKUP"), "expected MASTER or BACKUP"),
+        _ => ctx.err_at(
+            s,
+            1,
+            format!("({name}) unknown state '{v}', defaulting to BACKUP"),
+            "expected MASTER or BACKUP",
+        ),
     }
     Ok(())
 }
@@ -681,11 +798,21 @@ fn interface(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
     let name = cur_name(ctx);
     if v == "lo" || crate::sys::is_loopback(&v) {
-        ctx.err_at(s, 1, format!("({name}) cannot use a loopback interface ({v}) for vrrp - ignoring"), "VRRP needs a real interface");
+        ctx.err_at(
+            s,
+            1,
+            format!("({name}) cannot use a loopback interface ({v}) for vrrp - ignoring"),
+            "VRRP needs a real interface",
+        );
         return Ok(());
     }
     if !interface_ok(ctx, &v) {
-        ctx.err_at(s, 1, format!("WARNING - interface {v} for vrrp_instance {name} doesn't exist"), "no such interface in this namespace");
+        ctx.err_at(
+            s,
+            1,
+            format!("WARNING - interface {v} for vrrp_instance {name} doesn't exist"),
+            "no such interface in this namespace",
+        );
         ctx.cfg.vrrp.missing_interface = true;
     }
     cur(ctx).interface = Some(v);
@@ -708,7 +835,12 @@ fn track_list(ctx: &mut Ctx, s: &Stmt, kind: TrackKind, group: bool) -> Res {
         _ => 253,
     };
     let owner = if group {
-        ctx.cfg.vrrp.sync_groups.last().map(|g| g.name.clone()).unwrap_or_default()
+        ctx.cfg
+            .vrrp
+            .sync_groups
+            .last()
+            .map(|g| g.name.clone())
+            .unwrap_or_default()
     } else {
         cur_name(ctx)
     };
@@ -726,7 +858,15 @@ fn track_list(ctx: &mut Ctx, s: &Stmt, kind: TrackKind, group: bool) -> Res {
             } else if matches!(l.get(1), Some("reverse" | "noreverse")) {
                 weight = None;
             } else {
-                ctx.err_at(&l, 1, format!("({owner}) unknown option '{}' for tracked {name} - ignoring", l.get(1).unwrap_or("")), "expected weight N [reverse]");
+                ctx.err_at(
+                    &l,
+                    1,
+                    format!(
+                        "({owner}) unknown option '{}' for tracked {name} - ignoring",
+                        l.get(1).unwrap_or("")
+                    ),
+                    "expected weight N [reverse]",
+                );
             }
         }
         let known = match kind {
@@ -743,19 +883,38 @@ fn track_list(ctx: &mut Ctx, s: &Stmt, kind: TrackKind, group: bool) -> Res {
                 TrackKind::Bfd => "track bfd",
                 _ => "track process",
             };
-            ctx.err_at(&l, 0, format!("({owner}) {what} {name} not found, ignoring..."), "it must be defined before it is used");
+            ctx.err_at(
+                &l,
+                0,
+                format!("({owner}) {what} {name} not found, ignoring..."),
+                "it must be defined before it is used",
+            );
             continue;
         }
         if kind == TrackKind::Interface && !interface_ok(ctx, &name) {
             if group {
-                ctx.err_at(&l, 0, format!("(SYNC group {owner}) tracked interface {name} doesn't exist"), "no such interface in this namespace");
+                ctx.err_at(
+                    &l,
+                    0,
+                    format!("(SYNC group {owner}) tracked interface {name} doesn't exist"),
+                    "no such interface in this namespace",
+                );
             } else {
-                ctx.err_at(&l, 0, format!("({owner}) tracked interface {name} doesn't exist"), "no such interface in this namespace");
+                ctx.err_at(
+                    &l,
+                    0,
+                    format!("({owner}) tracked interface {name} doesn't exist"),
+                    "no such interface in this namespace",
+                );
             }
             ctx.cfg.vrrp.missing_interface = true;
             continue;
         }
-        refs.push(TrackRef { name, weight, loc: l.loc.clone() });
+        refs.push(TrackRef {
+            name,
+            weight,
+            loc: l.loc.clone(),
+        });
     }
     let t = if group {
         match ctx.cfg.vrrp.sync_groups.last_mut() {
@@ -821,14 +980,27 @@ fn unicast_peer(ctx: &mut Ctx, s: &Stmt) -> Res {
             ctx.err_at(&l, 0, format!("Configuration error: VRRP instance[{name}] malformed unicast peer address[{a}]. Skipping..."), "expected an IP address");
             continue;
         };
-        let mut p = UnicastPeer { addr, min_ttl: None, max_ttl: None };
+        let mut p = UnicastPeer {
+            addr,
+            min_ttl: None,
+            max_ttl: None,
+        };
         let mut j = 1;
         while j < l.len() {
             match l.get(j) {
-                Some("min_ttl") => p.min_ttl = ctx.read_unsigned(&l, j + 1, 0, 255)?.map(|v| v as u8),
-                Some("max_ttl") => p.max_ttl = ctx.read_unsigned(&l, j + 1, 0, 255)?.map(|v| v as u8),
+                Some("min_ttl") => {
+                    p.min_ttl = ctx.read_unsigned(&l, j + 1, 0, 255)?.map(|v| v as u8)
+                }
+                Some("max_ttl") => {
+                    p.max_ttl = ctx.read_unsigned(&l, j + 1, 0, 255)?.map(|v| v as u8)
+                }
                 Some(x) => {
-                    ctx.err_at(&l, j, format!("Unknown unicast_peer option {x}"), "expected min_ttl or max_ttl");
+                    ctx.err_at(
+                        &l,
+                        j,
+                        format!("Unknown unicast_peer option {x}"),
+                        "expected min_ttl or max_ttl",
+                    );
                     break;
                 }
                 None => break,
@@ -855,7 +1027,12 @@ fn old_unicast_checksum(ctx: &mut Ctx, s: &Stmt) -> Res {
         Some("never") => Some(false),
         Some(x) => {
             let x = x.to_string();
-            ctx.err_at(s, 1, format!("Unknown old_unicast_checksum mode {x} - ignoring"), "expected never");
+            ctx.err_at(
+                s,
+                1,
+                format!("Unknown old_unicast_checksum mode {x} - ignoring"),
+                "expected never",
+            );
             None
         }
     };
@@ -873,7 +1050,12 @@ fn mcast_dst_ip(ctx: &mut Ctx, s: &Stmt) -> Res {
         Some(a) => cur(ctx).mcast_dst = Some(a),
         None => {
             let name = cur_name(ctx);
-            ctx.err_at(s, 1, format!("({name}) mcast_dst_ip {v} is not a multicast address - ignoring"), "expected a multicast address");
+            ctx.err_at(
+                s,
+                1,
+                format!("({name}) mcast_dst_ip {v} is not a multicast address - ignoring"),
+                "expected a multicast address",
+            );
         }
     }
     Ok(())
@@ -885,7 +1067,12 @@ fn vrid(ctx: &mut Ctx, s: &Stmt) -> Res {
         Some(v) => cur(ctx).vrid = Some(Vrid(v as u8)),
         None => {
             let v = s.get(1).unwrap_or("").to_string();
-            ctx.err_at(s, 1, format!("({name}): VRID '{v}' not valid - must be between 1 & 255"), "expected 1..255");
+            ctx.err_at(
+                s,
+                1,
+                format!("({name}): VRID '{v}' not valid - must be between 1 & 255"),
+                "expected 1..255",
+            );
         }
     }
     Ok(())
@@ -895,7 +1082,12 @@ fn priority(ctx: &mut Ctx, s: &Stmt) -> Res {
     let name = cur_name(ctx);
     match ctx.read_unsigned(s, 1, 1, 255)? {
         Some(v) => cur(ctx).priority = Some(Priority(v as u8)),
-        None => ctx.err_at(s, 1, format!("({name}) Priority not valid! must be between 1 & 255. Using default 100"), "expected 1..255"),
+        None => ctx.err_at(
+            s,
+            1,
+            format!("({name}) Priority not valid! must be between 1 & 255. Using default 100"),
+            "expected 1..255",
+        ),
     }
     Ok(())
 }
@@ -904,7 +1096,12 @@ fn advert_int(ctx: &mut Ctx, s: &Stmt) -> Res {
     if let Some(v) = ctx.read_double(s, 1, 0.0, 255.0)? {
         if v == 0.0 {
             let name = cur_name(ctx);
-            ctx.err_at(s, 1, format!("({name}) Advert interval (0) not valid! Must be > 0 - setting to 1"), "expected a positive number of seconds");
+            ctx.err_at(
+                s,
+                1,
+                format!("({name}) Advert interval (0) not valid! Must be > 0 - setting to 1"),
+                "expected a positive number of seconds",
+            );
         } else {
             cur(ctx).advert_int_us = Some((v * 1_000_000.0).round() as u64);
         }
@@ -1005,7 +1202,12 @@ fn garp_repeat(ctx: &mut Ctx, s: &Stmt, f: impl FnOnce(&mut Garp, u32)) -> Res {
     if let Some(mut v) = ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
         if v == 0 && matches!(s.key(), "garp_master_repeat" | "garp_master_refresh_repeat") {
             let name = cur_name(ctx);
-            ctx.err_at(s, 1, format!("({name}): {} must be greater than 0, setting to 1", s.key()), "expected at least 1");
+            ctx.err_at(
+                s,
+                1,
+                format!("({name}): {} must be greater than 0, setting to 1", s.key()),
+                "expected at least 1",
+            );
             v = 1;
         }
         f(&mut cur(ctx).garp, v as u32);
@@ -1014,7 +1216,11 @@ fn garp_repeat(ctx: &mut Ctx, s: &Stmt, f: impl FnOnce(&mut Garp, u32)) -> Res {
 }
 
 fn garp_extra_if(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let (all, i) = if s.get(1) == Some("all") { (true, 2) } else { (false, 1) };
+    let (all, i) = if s.get(1) == Some("all") {
+        (true, 2)
+    } else {
+        (false, 1)
+    };
     if s.get(i).is_none() {
         cur(ctx).garp.extra_if = Some((all, Duration::ZERO));
         return Ok(());
@@ -1043,16 +1249,28 @@ fn version(ctx: &mut Ctx, s: &Stmt) -> Res {
     let name = cur_name(ctx);
     match ctx.read_unsigned(s, 1, 2, 3)? {
         Some(v) => cur(ctx).version = Some(v as u8),
-        None => ctx.err_at(s, 1, format!("({name}): Version must be either 2 or 3"), "expected 2 or 3"),
+        None => ctx.err_at(
+            s,
+            1,
+            format!("({name}): Version must be either 2 or 3"),
+            "expected 2 or 3",
+        ),
     }
     Ok(())
 }
 
 fn native_ipv6(ctx: &mut Ctx, s: &Stmt) -> Res {
     let i = cur(ctx);
-    if i.vips.iter().chain(i.evips.iter()).any(|v| !v.prefix.is_v6()) {
+    if i.vips
+        .iter()
+        .chain(i.evips.iter())
+        .any(|v| !v.prefix.is_v6())
+    {
         let n = cur_name(ctx);
-        ctx.err(s, format!("({n}) Cannot specify native_ipv6 with IPv4 addresses"));
+        ctx.err(
+            s,
+            format!("({n}) Cannot specify native_ipv6 with IPv4 addresses"),
+        );
         return Ok(());
     }
     cur(ctx).native_ipv6 = true;
@@ -1063,10 +1281,16 @@ fn use_vmac(ctx: &mut Ctx, s: &Stmt) -> Res {
     let mut v = Vmac::default();
     let mut i = 1;
     while let Some(w) = s.get(i) {
-        if w.contains(':') && w.len() >= 14 && w.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
+        if w.contains(':') && w.len() >= 14 && w.chars().all(|c| c.is_ascii_hexdigit() || c == ':')
+        {
             if w.to_ascii_lowercase().starts_with("00:00:5e:00:0") && w.len() == 17 {
                 let w = w.to_string();
-                ctx.err_at(s, i, format!("VMAC MAC address not allowed to be RFC5798 address ({w}) - ignoring"), "use a locally administered MAC");
+                ctx.err_at(
+                    s,
+                    i,
+                    format!("VMAC MAC address not allowed to be RFC5798 address ({w}) - ignoring"),
+                    "use a locally administered MAC",
+                );
             } else {
                 v.mac = Some(w.to_string());
             }
@@ -1083,10 +1307,20 @@ fn use_vmac(ctx: &mut Ctx, s: &Stmt) -> Res {
     }
     let name = cur_name(ctx);
     if let Some(n) = v.name.clone() {
-        let clash = ctx.cfg.vrrp.instances.iter().rev().skip(1).find(|o| o.vmac.as_ref().and_then(|x| x.name.as_deref()) == Some(n.as_str()));
+        let clash = ctx
+            .cfg
+            .vrrp
+            .instances
+            .iter()
+            .rev()
+            .skip(1)
+            .find(|o| o.vmac.as_ref().and_then(|x| x.name.as_deref()) == Some(n.as_str()));
         if let Some(o) = clash {
             let on = o.name.clone();
-            ctx.err(s, format!("({name}) VRRP instance {on} is already using {n} - ignoring name"));
+            ctx.err(
+                s,
+                format!("({name}) VRRP instance {on} is already using {n} - ignoring name"),
+            );
             v.name = None;
         }
     }
@@ -1104,12 +1338,20 @@ fn vrf(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
     if cur(ctx).interface.is_some() {
         let name = cur_name(ctx);
-        ctx.err(s, format!("({name}) Cannot specify VRF interface and interface - ignoring"));
+        ctx.err(
+            s,
+            format!("({name}) Cannot specify VRF interface and interface - ignoring"),
+        );
         return Ok(());
     }
     if !interface_ok(ctx, &v) {
         let name = cur_name(ctx);
-        ctx.err_at(s, 1, format!("({name}) WARNING - VRF interface {v} doesn't exist"), "no such interface in this namespace");
+        ctx.err_at(
+            s,
+            1,
+            format!("({name}) WARNING - VRF interface {v} doesn't exist"),
+            "no such interface in this namespace",
+        );
         ctx.cfg.vrrp.missing_interface = true;
     }
     cur(ctx).vrf = Some(v);
@@ -1131,7 +1373,12 @@ fn auth_type(ctx: &mut Ctx, s: &Stmt) -> Res {
         "AH" => Some(AuthType::Ah),
         _ => {
             let name = cur_name(ctx);
-            ctx.err_at(s, 1, format!("({name}) unknown authentication type '{v}'"), "expected PASS or AH");
+            ctx.err_at(
+                s,
+                1,
+                format!("({name}) unknown authentication type '{v}'"),
+                "expected PASS or AH",
+            );
             None
         }
     };
@@ -1145,7 +1392,12 @@ fn auth_pass(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.as_bytes().to_vec();
     let mut p = v;
     if p.len() > 8 {
-        ctx.err_at(s, 1, "Truncating auth_pass to 8 characters", "only the first 8 characters are used");
+        ctx.err_at(
+            s,
+            1,
+            "Truncating auth_pass to 8 characters",
+            "only the first 8 characters are used",
+        );
         p.truncate(8);
     }
     if let Some(a) = cur(ctx).auth.as_mut() {
@@ -1238,7 +1490,9 @@ fn script_user(ctx: &mut Ctx, s: &Stmt) -> Res {
     let u = ctx.arg(s, 1)?.to_string();
     let g = s.get(2).map(|g| g.trim_start_matches(':').to_string());
     if script::lookup_user(&u).is_none() {
-        let n = cur_script(ctx).and_then(|v| v.script.as_ref().map(|x| x.cmd.clone())).unwrap_or_default();
+        let n = cur_script(ctx)
+            .and_then(|v| v.script.as_ref().map(|x| x.cmd.clone()))
+            .unwrap_or_default();
         ctx.err(s, format!("Unable to set uid/gid for script '{n}'"));
         return Ok(());
     }
@@ -1253,11 +1507,16 @@ fn script_user(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn vscript_end(ctx: &mut Ctx) -> Res {
-    let Some(v) = ctx.cfg.vrrp.scripts.last() else { return Ok(()) };
+    let Some(v) = ctx.cfg.vrrp.scripts.last() else {
+        return Ok(());
+    };
     if v.script.is_none() {
         let name = v.name.clone();
         let loc = v.loc.clone();
-        ctx.err_loc(loc, format!("No script set for vrrp_script {name} - removing"));
+        ctx.err_loc(
+            loc,
+            format!("No script set for vrrp_script {name} - removing"),
+        );
         ctx.cfg.vrrp.scripts.pop();
         return Ok(());
     }
@@ -1265,7 +1524,10 @@ fn vscript_end(ctx: &mut Ctx) -> Res {
     let name = v.name.clone();
     let loc = v.loc.clone();
     if !has_user && !script::default_user_available(ctx) {
-        ctx.err_loc(loc, format!("Unable to set default user for vrrp script {name} - removing"));
+        ctx.err_loc(
+            loc,
+            format!("Unable to set default user for vrrp script {name} - removing"),
+        );
         ctx.cfg.vrrp.scripts.pop();
     }
     Ok(())
@@ -1280,7 +1542,11 @@ fn sync_group(ctx: &mut Ctx, s: &Stmt) -> Res {
         ctx.skip_block(true);
         return Ok(());
     }
-    ctx.cfg.vrrp.sync_groups.push(SyncGroup { name, loc: Some(s.loc.clone()), ..Default::default() });
+    ctx.cfg.vrrp.sync_groups.push(SyncGroup {
+        name,
+        loc: Some(s.loc.clone()),
+        ..Default::default()
+    });
     Ok(())
 }
 
@@ -1299,7 +1565,13 @@ fn sg_group(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn sg_notify(ctx: &mut Ctx, s: &Stmt, k: NotifyKind) -> Res {
-    let name = ctx.cfg.vrrp.sync_groups.last().map(|g| g.name.clone()).unwrap_or_default();
+    let name = ctx
+        .cfg
+        .vrrp
+        .sync_groups
+        .last()
+        .map(|g| g.name.clone())
+        .unwrap_or_default();
     let sc = script::parse(ctx, s, 1, ScriptKind::Notify, &name)?;
     if let Some(g) = ctx.cfg.vrrp.sync_groups.last_mut() {
         set_notify(&mut g.notify, k, sc);
@@ -1321,7 +1593,10 @@ fn track_file(ctx: &mut Ctx, s: &Stmt) -> Res {
     ctx.cfg.vrrp.track_files.push(TrackFile {
         name,
         loc: Some(s.loc.clone()),
-        weight: Weight { value: 1, reverse: false },
+        weight: Weight {
+            value: 1,
+            reverse: false,
+        },
         ..Default::default()
     });
     Ok(())
@@ -1332,7 +1607,10 @@ fn tf_file(ctx: &mut Ctx, s: &Stmt) -> Res {
     if let Some(t) = ctx.cfg.vrrp.track_files.last_mut() {
         if t.file.is_some() {
             let n = t.name.clone();
-            ctx.err(s, format!("File already set for track file {n} - ignoring {f}"));
+            ctx.err(
+                s,
+                format!("File already set for track file {n} - ignoring {f}"),
+            );
         } else {
             t.file = Some(f);
         }
@@ -1382,7 +1660,10 @@ fn track_process_end(ctx: &mut Ctx) -> Res {
     if let Some(t) = ctx.cfg.vrrp.track_processes.last() {
         if t.process.is_empty() {
             let (n, loc) = (t.name.clone(), t.loc.clone());
-            ctx.err_loc_opt(loc, format!("track process '{n}' process name not specified"));
+            ctx.err_loc_opt(
+                loc,
+                format!("track process '{n}' process name not specified"),
+            );
             ctx.cfg.vrrp.track_processes.pop();
         }
     }
@@ -1393,7 +1674,12 @@ fn track_process_end(ctx: &mut Ctx) -> Res {
 
 fn track_process(ctx: &mut Ctx, s: &Stmt) -> Res {
     let name = ctx.arg(s, 1)?.to_string();
-    ctx.cfg.vrrp.track_processes.push(TrackProcess { name, loc: Some(s.loc.clone()), quorum: 1, ..Default::default() });
+    ctx.cfg.vrrp.track_processes.push(TrackProcess {
+        name,
+        loc: Some(s.loc.clone()),
+        quorum: 1,
+        ..Default::default()
+    });
     Ok(())
 }
 
@@ -1412,7 +1698,12 @@ fn tp_param_match(ctx: &mut Ctx, s: &Stmt) -> Res {
         "initial" => ParamMatch::Initial,
         "partial" => ParamMatch::Partial,
         _ => {
-            ctx.err_at(s, 1, format!("Invalid param_match value {v} - ignoring"), "expected initial or partial");
+            ctx.err_at(
+                s,
+                1,
+                format!("Invalid param_match value {v} - ignoring"),
+                "expected initial or partial",
+            );
             return Ok(());
         }
     };
@@ -1443,7 +1734,11 @@ fn tp_quorum(ctx: &mut Ctx, s: &Stmt, max: bool) -> Res {
             }
         });
         if bad {
-            let m = if max { "quorum_max is less than quorum - ignoring" } else { "quorum is greater than quorum_max - ignoring" };
+            let m = if max {
+                "quorum_max is less than quorum - ignoring"
+            } else {
+                "quorum is greater than quorum_max - ignoring"
+            };
             ctx.err_at(s, 1, m, "quorum must not exceed quorum_max");
             return Ok(());
         }
@@ -1474,16 +1769,7 @@ fn tp_delay(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
 
 // ===================== static addresses, routes, rules =====================
 
-fn block_params(ctx: &mut Ctx, s: &Stmt) {
-    // keepalived: `static_ipaddress NAME {` reports the extra parameter
-    if s.len() > 1 && s.get(1) != Some("{") {
-        // reported by value_block
-    }
-    let _ = ctx;
-}
-
 fn static_ipaddress(ctx: &mut Ctx, s: &Stmt) -> Res {
-    block_params(ctx, s);
     let lines = ctx.value_block(s);
     for l in lines {
         if let Some(v) = addr::parse_vip(ctx, &l, SpecOrigin::Static) {
@@ -1535,7 +1821,12 @@ fn gg_interval(ctx: &mut Ctx, s: &Stmt, garp: bool) -> Res {
 
 fn gg_add_if(ctx: &mut Ctx, s: &Stmt, i: usize, name: &str) {
     if !interface_ok(ctx, name) {
-        ctx.err_at(s, i, format!("WARNING - interface {name} specified for garp_group doesn't exist"), "no such interface in this namespace");
+        ctx.err_at(
+            s,
+            i,
+            format!("WARNING - interface {name} specified for garp_group doesn't exist"),
+            "no such interface in this namespace",
+        );
         ctx.cfg.vrrp.missing_interface = true;
         return;
     }
@@ -1564,7 +1855,10 @@ fn garp_group_end(ctx: &mut Ctx) -> Res {
     if let Some(g) = ctx.cfg.vrrp.garp_groups.last() {
         if g.garp_interval.is_none() && g.gna_interval.is_none() {
             let n = ctx.cfg.vrrp.garp_groups.len();
-            ctx.err_global(Level::Error, format!("garp group {n} does not have any delay set - removing"));
+            ctx.err_global(
+                Level::Error,
+                format!("garp group {n} does not have any delay set - removing"),
+            );
             ctx.cfg.vrrp.garp_groups.pop();
         }
     }
@@ -1573,7 +1867,10 @@ fn garp_group_end(ctx: &mut Ctx) -> Res {
 
 fn track_group(ctx: &mut Ctx, s: &Stmt) -> Res {
     let name = ctx.arg(s, 1)?.to_string();
-    ctx.cfg.vrrp.track_groups.push(TrackGroup { name, instances: Vec::new() });
+    ctx.cfg.vrrp.track_groups.push(TrackGroup {
+        name,
+        instances: Vec::new(),
+    });
     Ok(())
 }
 
@@ -1589,13 +1886,23 @@ fn linkbeat_interfaces(ctx: &mut Ctx, s: &Stmt) -> Res {
     for l in ctx.value_block(s) {
         let n = l.key().to_string();
         if !crate::sys::interface_exists(&n) {
-            ctx.err_at(&l, 0, format!("unknown interface {n} specified for linkbeat interface"), "no such interface in this namespace");
+            ctx.err_at(
+                &l,
+                0,
+                format!("unknown interface {n} specified for linkbeat interface"),
+                "no such interface in this namespace",
+            );
             continue;
         }
         let m = l.get(1).map(str::to_string);
         if let Some(m) = &m {
             if !matches!(m.as_str(), "MII" | "ETHTOOL" | "IOCTL") {
-                ctx.err_at(&l, 1, format!("unknown linkbeat type {m} for interface {n}"), "expected MII, ETHTOOL or IOCTL");
+                ctx.err_at(
+                    &l,
+                    1,
+                    format!("unknown linkbeat type {m} for interface {n}"),
+                    "expected MII, ETHTOOL or IOCTL",
+                );
             }
         }
         ctx.cfg.vrrp.linkbeat_interfaces.push((n, m));
@@ -1607,16 +1914,35 @@ fn up_down_delays(ctx: &mut Ctx, s: &Stmt) -> Res {
     for l in ctx.value_block(s) {
         let n = l.key().to_string();
         if !crate::sys::interface_exists(&n) {
-            ctx.err_at(&l, 0, format!("unknown interface {n} specified for up/down delay"), "no such interface in this namespace");
+            ctx.err_at(
+                &l,
+                0,
+                format!("unknown interface {n} specified for up/down delay"),
+                "no such interface in this namespace",
+            );
             continue;
         }
         if l.len() < 2 {
-            ctx.err_at(&l, 0, format!("No delay specified for interface {n}"), "expected DOWN_DELAY [UP_DELAY]");
+            ctx.err_at(
+                &l,
+                0,
+                format!("No delay specified for interface {n}"),
+                "expected DOWN_DELAY [UP_DELAY]",
+            );
             continue;
         }
-        let Some(down) = ctx.read_unsigned(&l, 1, 0, 255)? else { continue };
-        let up = if l.len() > 2 { ctx.read_unsigned(&l, 2, 0, 255)?.unwrap_or(down) } else { down };
-        ctx.cfg.vrrp.up_down_delays.push((n, Duration::from_secs(down), Duration::from_secs(up)));
+        let Some(down) = ctx.read_unsigned(&l, 1, 0, 255)? else {
+            continue;
+        };
+        let up = if l.len() > 2 {
+            ctx.read_unsigned(&l, 2, 0, 255)?.unwrap_or(down)
+        } else {
+            down
+        };
+        ctx.cfg
+            .vrrp
+            .up_down_delays
+            .push((n, Duration::from_secs(down), Duration::from_secs(up)));
     }
     Ok(())
 }
@@ -1639,24 +1965,45 @@ pub fn validate(ctx: &mut Ctx) -> bool {
     }
     if ctx.cfg.vrrp.missing_interface {
         // keepalived stops completing the VRRP configuration here
-        ctx.err_global(Level::Error, "Non-existent interface specified in configuration");
+        ctx.err_global(
+            Level::Error,
+            "Non-existent interface specified in configuration",
+        );
         return false;
     }
 
     // sync groups: members must exist
-    let inst_names: Vec<String> = ctx.cfg.vrrp.instances.iter().map(|i| i.name.clone()).collect();
+    let inst_names: Vec<String> = ctx
+        .cfg
+        .vrrp
+        .instances
+        .iter()
+        .map(|i| i.name.clone())
+        .collect();
     let mut in_group: Vec<(String, usize)> = Vec::new();
     let groups = ctx.cfg.vrrp.sync_groups.clone();
     for (gi, g) in groups.iter().enumerate() {
         let mut kept = Vec::new();
         for (m, loc) in &g.members {
             if !inst_names.contains(m) {
-                ctx.err_loc(loc.clone(), format!("Virtual router {m} specified in sync group {} doesn't exist - ignoring", g.name));
+                ctx.err_loc(
+                    loc.clone(),
+                    format!(
+                        "Virtual router {m} specified in sync group {} doesn't exist - ignoring",
+                        g.name
+                    ),
+                );
                 continue;
             }
             if let Some((_, og)) = in_group.iter().find(|(n, _)| n == m) {
                 let on = groups[*og].name.clone();
-                ctx.err_loc(loc.clone(), format!("Virtual router {m} cannot exist in more than one sync group; ignoring {}", on));
+                ctx.err_loc(
+                    loc.clone(),
+                    format!(
+                        "Virtual router {m} cannot exist in more than one sync group; ignoring {}",
+                        on
+                    ),
+                );
                 continue;
             }
             in_group.push((m.clone(), gi));
@@ -1677,7 +2024,6 @@ pub fn validate(ctx: &mut Ctx) -> bool {
         let strict = i.strict_mode.unwrap_or(global_strict);
         let mut prio = i.effective_priority();
 
-
         if i.vrid.is_none() {
             e(ctx, format!("({name}) the virtual router id must be set"));
         }
@@ -1685,35 +2031,60 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             e(ctx, format!("({name}) Unknown interface!"));
         }
         let v6 = i.is_v6();
-        let version = if v6 { 3 } else { i.version.unwrap_or(global_version) };
+        let version = if v6 {
+            3
+        } else {
+            i.version.unwrap_or(global_version)
+        };
 
         if i.vips.is_empty() {
-            e(ctx, format!("({name}) No VIP specified; at least one is sensible"));
+            e(
+                ctx,
+                format!("({name}) No VIP specified; at least one is sensible"),
+            );
         }
         // family of VIPs
         if let Some(first) = i.vips.first() {
             for v in &i.vips[1..] {
                 if v.prefix.is_v6() != first.prefix.is_v6() {
-                    e(ctx, format!("({name}): address family must match VRRP instance [{}] - ignoring", v.prefix.addr));
+                    e(
+                        ctx,
+                        format!(
+                            "({name}): address family must match VRRP instance [{}] - ignoring",
+                            v.prefix.addr
+                        ),
+                    );
                 }
             }
             if v6 && strict && !is_link_local(&first.prefix.addr) {
-                e(ctx, format!("({name}) the first IPv6 VIP address must be link local"));
+                e(
+                    ctx,
+                    format!("({name}) the first IPv6 VIP address must be link local"),
+                );
             }
         }
 
         if i.unicast_peers.is_empty() && i.unicast_keyword {
             e(ctx, format!("({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."));
             if i.unicast_ttl.is_some() {
-                e(ctx, format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"));
+                e(
+                    ctx,
+                    format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"),
+                );
             }
         }
 
         if let Some(auth) = &i.auth {
             if version == 3 {
-                e(ctx, "VRRP version 3 does not support authentication. Ignoring.".to_string());
+                e(
+                    ctx,
+                    "VRRP version 3 does not support authentication. Ignoring.".to_string(),
+                );
             } else if strict {
-                e(ctx, format!("({name}) Strict mode does not support authentication. Ignoring."));
+                e(
+                    ctx,
+                    format!("({name}) Strict mode does not support authentication. Ignoring."),
+                );
             } else if auth.kind == Some(AuthType::Ah) && i.state == State::Master && i.state_set {
                 e(ctx, format!("({name}) Initial state master is incompatible with AH authentication - clearing"));
             }
@@ -1721,21 +2092,35 @@ pub fn validate(ctx: &mut Ctx) -> bool {
 
         if strict {
             if i.state == State::Master && prio != Priority::OWNER {
-                e(ctx, "State MASTER must match being address owner".to_string());
+                e(
+                    ctx,
+                    "State MASTER must match being address owner".to_string(),
+                );
             }
             if i.preempt_delay.is_some() {
-                e(ctx, format!("({name}) preempt_delay is incompatible with strict mode - resetting"));
+                e(
+                    ctx,
+                    format!("({name}) preempt_delay is incompatible with strict mode - resetting"),
+                );
             }
         }
 
         if i.nopreempt {
             if prio == Priority::OWNER {
-                e(ctx, format!("({name}) nopreempt is incompatible with priority 255. resetting nopreempt"));
+                e(
+                    ctx,
+                    format!(
+                        "({name}) nopreempt is incompatible with priority 255. resetting nopreempt"
+                    ),
+                );
             } else if i.state == State::Master {
                 e(ctx, format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"));
             }
         }
-        if i.preempt_delay.is_some_and(|d| !d.is_zero()) && i.state == State::Master && !(i.nopreempt && prio == Priority::OWNER) {
+        if i.preempt_delay.is_some_and(|d| !d.is_zero())
+            && i.state == State::Master
+            && !(i.nopreempt && prio == Priority::OWNER)
+        {
             e(ctx, format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"));
         }
 
@@ -1758,11 +2143,17 @@ pub fn validate(ctx: &mut Ctx) -> bool {
                 if i.interface.is_none() {
                     e(ctx, format!("({name}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac"));
                 } else if i.vmac.is_some() && !i.vmac_xmit_base {
-                    e(ctx, format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"));
+                    e(
+                        ctx,
+                        format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
+                    );
                 }
             }
             if i.promote_secondaries && i.vmac.is_some() {
-                e(ctx, "promote_secondaries is automatically set for vmacs - ignoring".to_string());
+                e(
+                    ctx,
+                    "promote_secondaries is automatically set for vmacs - ignoring".to_string(),
+                );
             }
         }
 
@@ -1770,56 +2161,143 @@ pub fn validate(ctx: &mut Ctx) -> bool {
         if let Some(ifn) = &i.interface {
             for t in &i.track.interfaces {
                 if &t.name == ifn {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) Ignoring track_interface {ifn} since own interface"));
+                    ctx.err_loc(
+                        t.loc.clone(),
+                        format!("({name}) Ignoring track_interface {ifn} since own interface"),
+                    );
                 }
             }
         }
-        let group = ctx.cfg.vrrp.sync_groups.iter().find(|g| g.members.iter().any(|(m, _)| *m == name)).cloned();
+        let group = ctx
+            .cfg
+            .vrrp
+            .sync_groups
+            .iter()
+            .find(|g| g.members.iter().any(|(m, _)| *m == name))
+            .cloned();
         if group.as_ref().is_some_and(|g| !g.tracking_weight) {
             for t in &i.track.interfaces {
                 if t.weight.is_some_and(|w| w.value != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring {} tracked interface weight due to SYNC group", t.name));
+                    ctx.err_loc(
+                        t.loc.clone(),
+                        format!(
+                            "({name}) ignoring {} tracked interface weight due to SYNC group",
+                            t.name
+                        ),
+                    );
                 }
             }
             for t in &i.track.scripts {
-                let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.scripts.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
+                let w = t.weight.map(|w| w.value).or_else(|| {
+                    ctx.cfg
+                        .vrrp
+                        .scripts
+                        .iter()
+                        .find(|s| s.name == t.name)
+                        .map(|s| s.weight.value)
+                });
                 if w.is_some_and(|w| w != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked script {} with weights due to SYNC group", t.name));
+                    ctx.err_loc(
+                        t.loc.clone(),
+                        format!(
+                            "({name}) ignoring tracked script {} with weights due to SYNC group",
+                            t.name
+                        ),
+                    );
                 }
             }
             for t in &i.track.files {
-                let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.track_files.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
+                let w = t.weight.map(|w| w.value).or_else(|| {
+                    ctx.cfg
+                        .vrrp
+                        .track_files
+                        .iter()
+                        .find(|s| s.name == t.name)
+                        .map(|s| s.weight.value)
+                });
                 if w.is_some_and(|w| w != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked file {} with weights due to SYNC group", t.name));
+                    ctx.err_loc(
+                        t.loc.clone(),
+                        format!(
+                            "({name}) ignoring tracked file {} with weights due to SYNC group",
+                            t.name
+                        ),
+                    );
                 }
             }
             for t in &i.track.processes {
-                let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.track_processes.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
+                let w = t.weight.map(|w| w.value).or_else(|| {
+                    ctx.cfg
+                        .vrrp
+                        .track_processes
+                        .iter()
+                        .find(|s| s.name == t.name)
+                        .map(|s| s.weight.value)
+                });
                 if w.is_some_and(|w| w != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked process {} with weights due to SYNC group", t.name));
+                    ctx.err_loc(
+                        t.loc.clone(),
+                        format!(
+                            "({name}) ignoring tracked process {} with weights due to SYNC group",
+                            t.name
+                        ),
+                    );
                 }
             }
         }
         if prio == Priority::OWNER {
             for t in &i.track.interfaces {
                 if t.weight.is_some_and(|w| w.value != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring {} tracked interface due to address owner", t.name));
+                    ctx.err_loc(
+                        t.loc.clone(),
+                        format!(
+                            "({name}) ignoring {} tracked interface due to address owner",
+                            t.name
+                        ),
+                    );
                 }
             }
             for t in &i.track.scripts {
-                let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.scripts.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
+                let w = t.weight.map(|w| w.value).or_else(|| {
+                    ctx.cfg
+                        .vrrp
+                        .scripts
+                        .iter()
+                        .find(|s| s.name == t.name)
+                        .map(|s| s.weight.value)
+                });
                 if w.is_some_and(|w| w != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked script {} with weights due to address_owner", t.name));
+                    ctx.err_loc(
+                        t.loc.clone(),
+                        format!(
+                            "({name}) ignoring tracked script {} with weights due to address_owner",
+                            t.name
+                        ),
+                    );
                 }
             }
             for t in &i.track.files {
-                let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.track_files.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
+                let w = t.weight.map(|w| w.value).or_else(|| {
+                    ctx.cfg
+                        .vrrp
+                        .track_files
+                        .iter()
+                        .find(|s| s.name == t.name)
+                        .map(|s| s.weight.value)
+                });
                 if let Some(w) = w.filter(|w| *w != 0) {
                     ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked file {} with weight {w} due to address_owner", t.name));
                 }
             }
             for t in &i.track.processes {
-                let w = t.weight.map(|w| w.value).or_else(|| ctx.cfg.vrrp.track_processes.iter().find(|s| s.name == t.name).map(|s| s.weight.value));
+                let w = t.weight.map(|w| w.value).or_else(|| {
+                    ctx.cfg
+                        .vrrp
+                        .track_processes
+                        .iter()
+                        .find(|s| s.name == t.name)
+                        .map(|s| s.weight.value)
+                });
                 if let Some(w) = w.filter(|w| *w != 0) {
                     ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked process {} with weight {w} due to address_owner", t.name));
                 }
@@ -1883,9 +2361,6 @@ pub fn scripts(cfg: &VrrpConfig) -> Vec<&Script> {
     v
 }
 
-#[allow(dead_code)]
-fn _unused(_: Prefix) {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1924,7 +2399,10 @@ mod tests {
     #[test]
     fn missing_interface_is_reported_and_stops_checks() {
         let l = load("vrrp_instance VI_1 {\n interface nosuchif9\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n nopreempt\n state MASTER\n}\n");
-        assert!(has(&l, "WARNING - interface nosuchif9 for vrrp_instance VI_1 doesn't exist"));
+        assert!(has(
+            &l,
+            "WARNING - interface nosuchif9 for vrrp_instance VI_1 doesn't exist"
+        ));
         assert!(has(&l, "Non-existent interface specified in configuration"));
         assert!(!has(&l, "nopreempt"));
         assert_eq!(l.report.exit_code(), 5);
@@ -1933,24 +2411,33 @@ mod tests {
     #[test]
     fn priority_out_of_range() {
         let l = load(&inst(" priority 0\n"));
-        assert!(has(&l, "(VI_1) Priority not valid! must be between 1 & 255. Using default 100"));
+        assert!(has(
+            &l,
+            "(VI_1) Priority not valid! must be between 1 & 255. Using default 100"
+        ));
     }
 
     #[test]
     fn vrid_must_be_set() {
-        let l = load(&format!("{DYN}vrrp_instance VI_1 {{\n interface eth0\n virtual_ipaddress {{ 10.0.0.1 }}\n}}\n"));
+        let l = load(&format!(
+            "{DYN}vrrp_instance VI_1 {{\n interface eth0\n virtual_ipaddress {{ 10.0.0.1 }}\n}}\n"
+        ));
         assert!(has(&l, "(VI_1) the virtual router id must be set"));
     }
 
     #[test]
     fn no_vip_warning() {
-        let l = load(&format!("{DYN}vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n}}\n"));
+        let l = load(&format!(
+            "{DYN}vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n}}\n"
+        ));
         assert!(has(&l, "(VI_1) No VIP specified; at least one is sensible"));
     }
 
     #[test]
     fn truncating_auth_pass() {
-        let l = load(&inst(" authentication {\n auth_type PASS\n auth_pass 123456789\n }\n"));
+        let l = load(&inst(
+            " authentication {\n auth_type PASS\n auth_pass 123456789\n }\n",
+        ));
         assert!(has(&l, "Truncating auth_pass to 8 characters"));
         let a = l.config.vrrp.instances[0].auth.clone().unwrap();
         assert_eq!(a.kind, Some(AuthType::Pass));
@@ -1959,30 +2446,52 @@ mod tests {
 
     #[test]
     fn v3_with_authentication_ignored() {
-        let l = load(&inst(" version 3\n authentication {\n auth_type PASS\n auth_pass x\n }\n"));
-        assert!(has(&l, "VRRP version 3 does not support authentication. Ignoring."));
+        let l = load(&inst(
+            " version 3\n authentication {\n auth_type PASS\n auth_pass x\n }\n",
+        ));
+        assert!(has(
+            &l,
+            "VRRP version 3 does not support authentication. Ignoring."
+        ));
     }
 
     #[test]
     fn ah_with_state_master() {
-        let l = load(&inst(" state MASTER\n priority 100\n authentication {\n auth_type AH\n auth_pass x\n }\n"));
-        assert!(has(&l, "(VI_1) Initial state master is incompatible with AH authentication - clearing"));
+        let l = load(&inst(
+            " state MASTER\n priority 100\n authentication {\n auth_type AH\n auth_pass x\n }\n",
+        ));
+        assert!(has(
+            &l,
+            "(VI_1) Initial state master is incompatible with AH authentication - clearing"
+        ));
     }
 
     #[test]
     fn nopreempt_with_master_is_owner() {
         // state MASTER without a priority makes the instance the address owner
         let l = load(&inst(" state MASTER\n nopreempt\n"));
-        assert!(has(&l, "(VI_1) nopreempt is incompatible with priority 255. resetting nopreempt"));
+        assert!(has(
+            &l,
+            "(VI_1) nopreempt is incompatible with priority 255. resetting nopreempt"
+        ));
         let l = load(&inst(" state MASTER\n priority 100\n nopreempt\n"));
-        assert!(has(&l, "(VI_1) Warning - nopreempt will not work with initial state MASTER - clearing"));
+        assert!(has(
+            &l,
+            "(VI_1) Warning - nopreempt will not work with initial state MASTER - clearing"
+        ));
     }
 
     #[test]
     fn preempt_delay_with_master() {
         let l = load(&inst(" state MASTER\n priority 100\n preempt_delay 5\n"));
-        assert!(has(&l, "(VI_1) Warning - preempt delay will not work with initial state MASTER - clearing"));
-        assert_eq!(l.config.vrrp.instances[0].preempt_delay, Some(Duration::from_secs(5)));
+        assert!(has(
+            &l,
+            "(VI_1) Warning - preempt delay will not work with initial state MASTER - clearing"
+        ));
+        assert_eq!(
+            l.config.vrrp.instances[0].preempt_delay,
+            Some(Duration::from_secs(5))
+        );
     }
 
     #[test]
@@ -1991,39 +2500,68 @@ mod tests {
             "{}vrrp_instance VI_2 {{\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {{ 10.0.0.2 }}\n}}\n",
             inst("")
         ));
-        assert!(has(&l, "VI_1 and VI_2 both use VRID 51 with IPv4 on interface eth0"));
+        assert!(has(
+            &l,
+            "VI_1 and VI_2 both use VRID 51 with IPv4 on interface eth0"
+        ));
     }
 
     #[test]
     fn track_script_must_be_defined_first() {
         let l = load(&inst(" track_script {\n chk\n }\n"));
         assert!(has(&l, "(VI_1) track script chk not found, ignoring..."));
-        let l = load(&format!("vrrp_script chk {{\n script \"</dev/tcp/127.0.0.1/80\"\n weight -20\n}}\n{}", inst(" track_script {\n chk weight 10 reverse\n }\n")));
+        let l = load(&format!(
+            "vrrp_script chk {{\n script \"</dev/tcp/127.0.0.1/80\"\n weight -20\n}}\n{}",
+            inst(" track_script {\n chk weight 10 reverse\n }\n")
+        ));
         assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
         let t = &l.config.vrrp.instances[0].track.scripts[0];
-        assert_eq!(t.weight, Some(Weight { value: 10, reverse: true }));
+        assert_eq!(
+            t.weight,
+            Some(Weight {
+                value: 10,
+                reverse: true
+            })
+        );
         assert_eq!(l.config.vrrp.scripts[0].weight.value, -20);
     }
 
     #[test]
     fn vrrp_script_without_script_removed() {
-        let l = load(&format!("vrrp_script chk {{\n interval 2\n}}\n{}", inst("")));
+        let l = load(&format!(
+            "vrrp_script chk {{\n interval 2\n}}\n{}",
+            inst("")
+        ));
         assert!(has(&l, "No script set for vrrp_script chk - removing"));
         assert!(l.config.vrrp.scripts.is_empty());
     }
 
     #[test]
     fn sync_group_member_checks() {
-        let l = load(&format!("vrrp_sync_group G {{\n group {{\n VI_1\n VI_X\n }}\n}}\n{}", inst("")));
-        assert!(has(&l, "Virtual router VI_X specified in sync group G doesn't exist - ignoring"));
-        assert!(has(&l, "Sync group G has only 1 virtual router(s) - this probably isn't what you want"));
+        let l = load(&format!(
+            "vrrp_sync_group G {{\n group {{\n VI_1\n VI_X\n }}\n}}\n{}",
+            inst("")
+        ));
+        assert!(has(
+            &l,
+            "Virtual router VI_X specified in sync group G doesn't exist - ignoring"
+        ));
+        assert!(has(
+            &l,
+            "Sync group G has only 1 virtual router(s) - this probably isn't what you want"
+        ));
     }
 
     #[test]
     fn unicast_keyword_without_peers() {
         let l = load(&inst(" unicast_src_ip 10.0.0.5\n"));
-        assert!(has(&l, "(VI_1) A unicast keyword has been specified without any unicast peers."));
-        let l = load(&inst(" unicast_src_ip 10.0.0.5\n unicast_peer {\n 10.0.0.6\n 10.0.0.7 min_ttl 2\n }\n"));
+        assert!(has(
+            &l,
+            "(VI_1) A unicast keyword has been specified without any unicast peers."
+        ));
+        let l = load(&inst(
+            " unicast_src_ip 10.0.0.5\n unicast_peer {\n 10.0.0.6\n 10.0.0.7 min_ttl 2\n }\n",
+        ));
         assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
         assert_eq!(l.config.vrrp.instances[0].unicast_peers.len(), 2);
     }
@@ -2031,41 +2569,69 @@ mod tests {
     #[test]
     fn unicast_with_vmac_requires_xmit_base() {
         let l = load(&inst(" use_vmac\n unicast_peer {\n 10.0.0.6\n }\n"));
-        assert!(has(&l, "(VI_1) unicast with use_vmac requires vmac_xmit_base - setting"));
+        assert!(has(
+            &l,
+            "(VI_1) unicast with use_vmac requires vmac_xmit_base - setting"
+        ));
     }
 
     #[test]
     fn malformed_unicast_addresses() {
-        let l = load(&inst(" unicast_src_ip 10.0.0.x\n unicast_peer {\n 1.2.3.$X\n }\n"));
-        assert!(has(&l, "Configuration error: VRRP instance[VI_1] malformed src address[10.0.0.x]. Skipping..."));
+        let l = load(&inst(
+            " unicast_src_ip 10.0.0.x\n unicast_peer {\n 1.2.3.$X\n }\n",
+        ));
+        assert!(has(
+            &l,
+            "Configuration error: VRRP instance[VI_1] malformed src address[10.0.0.x]. Skipping..."
+        ));
         assert!(has(&l, "Configuration error: VRRP instance[VI_1] malformed unicast peer address[1.2.3.$X]. Skipping..."));
     }
 
     #[test]
     fn advert_int_rounding_messages() {
         let l = load(&inst(" advert_int 0.5\n"));
-        assert!(has(&l, "(VI_1) VRRPv2 advertisement interval 0.500000s must be an integer. rounding"));
+        assert!(has(
+            &l,
+            "(VI_1) VRRPv2 advertisement interval 0.500000s must be an integer. rounding"
+        ));
         let l = load(&inst(" version 3\n advert_int 1.234\n"));
-        assert!(has(&l, "(VI_1) VRRPv3 advertisement interval 1.234000s must be in units of 10ms - rounding"));
+        assert!(has(
+            &l,
+            "(VI_1) VRRPv3 advertisement interval 1.234000s must be in units of 10ms - rounding"
+        ));
     }
 
     #[test]
     fn invalid_vip_skipped() {
-        let l = load(&inst(" virtual_ipaddress {\n 10.0.0.x/24\n 10.0.0.3 bogus\n }\n"));
-        assert!(has(&l, "VRRP parsed invalid IP 10.0.0.x/24. skipping IP..."));
-        assert!(has(&l, "Unknown configuration entry 'bogus' for ip address - ignoring"));
+        let l = load(&inst(
+            " virtual_ipaddress {\n 10.0.0.x/24\n 10.0.0.3 bogus\n }\n",
+        ));
+        assert!(has(
+            &l,
+            "VRRP parsed invalid IP 10.0.0.x/24. skipping IP..."
+        ));
+        assert!(has(
+            &l,
+            "Unknown configuration entry 'bogus' for ip address - ignoring"
+        ));
     }
 
     #[test]
     fn unknown_state() {
         let l = load(&inst(" state EQUAL\n"));
-        assert!(has(&l, "(VI_1) unknown state 'EQUAL', defaulting to BACKUP"));
+        assert!(has(
+            &l,
+            "(VI_1) unknown state 'EQUAL', defaulting to BACKUP"
+        ));
     }
 
     #[test]
     fn routes_and_rules() {
         let l = load(&inst(" virtual_routes {\n 10.8.0.0/16 via 10.0.0.254 dev eth0\n 10.9.0.0/16 via 10.0.0.254\n }\n virtual_rules {\n from 10.0.0.1 table 10\n }\n"));
-        assert!(has(&l, "Warning - cannot track route 10.9.0.0/16 with no interface specified, not tracking"));
+        assert!(has(
+            &l,
+            "Warning - cannot track route 10.9.0.0/16 with no interface specified, not tracking"
+        ));
         assert!(has(&l, "Rule has no preference specified - setting to 16384. This is probably not what you want."));
         let i = &l.config.vrrp.instances[0];
         assert_eq!(i.routes.len(), 2);
@@ -2076,7 +2642,10 @@ mod tests {
     #[test]
     fn own_interface_in_track_interface() {
         let l = load(&inst(" track_interface {\n eth0\n }\n"));
-        assert!(has(&l, "(VI_1) Ignoring track_interface eth0 since own interface"));
+        assert!(has(
+            &l,
+            "(VI_1) Ignoring track_interface eth0 since own interface"
+        ));
     }
 
     #[test]
@@ -2087,11 +2656,20 @@ mod tests {
         ));
         assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
         let tf = &l.config.vrrp.track_files[0];
-        assert_eq!(tf.weight, Weight { value: -2, reverse: true });
+        assert_eq!(
+            tf.weight,
+            Weight {
+                value: -2,
+                reverse: true
+            }
+        );
         assert_eq!(tf.init, Some((3, true)));
         let p = &l.config.vrrp.track_processes[0];
         assert_eq!(p.process, vec!["sshd", "-D"]);
-        assert_eq!((p.quorum, p.quorum_max, p.param_match), (2, Some(3), ParamMatch::Partial));
+        assert_eq!(
+            (p.quorum, p.quorum_max, p.param_match),
+            (2, Some(3), ParamMatch::Partial)
+        );
         let l = load("track_file tf {\n weight 2\n}\n");
         assert!(has(&l, "No file set for track_file tf - ignoring"));
     }
@@ -2104,8 +2682,16 @@ mod tests {
 
     #[test]
     fn security_violation_for_root_scripts() {
-        let l = load(&format!("vrrp_script chk {{\n script /bin/sh\n}}\n{}", inst(" track_script {\n chk\n }\n")));
-        let d = l.report.diags.iter().find(|d| d.message.starts_with("SECURITY VIOLATION")).expect("violation");
+        let l = load(&format!(
+            "vrrp_script chk {{\n script /bin/sh\n}}\n{}",
+            inst(" track_script {\n chk\n }\n")
+        ));
+        let d = l
+            .report
+            .diags
+            .iter()
+            .find(|d| d.message.starts_with("SECURITY VIOLATION"))
+            .expect("violation");
         assert_eq!(d.level, Level::Security);
         assert_eq!(l.report.exit_code(), 6);
     }
@@ -2116,14 +2702,20 @@ mod tests {
             "global_defs {{\n dynamic_interfaces\n}}\nvrrp_script chk {{\n script /nonexistent/chk.sh\n}}\n{}",
             inst(" track_script {\n chk\n }\n").trim_start_matches(DYN)
         ));
-        assert!(has(&l, "Disabling track script chk since not found/accessible"));
+        assert!(has(
+            &l,
+            "Disabling track script chk since not found/accessible"
+        ));
         assert!(l.config.vrrp.scripts[0].disabled);
         assert_eq!(l.report.exit_code(), 5);
     }
 
     #[test]
     fn tcp_check_script_is_not_a_script() {
-        let l = load(&format!("vrrp_script chk {{\n script \"</dev/tcp/127.0.0.1/80\"\n}}\n{}", inst(" track_script {\n chk\n }\n")));
+        let l = load(&format!(
+            "vrrp_script chk {{\n script \"</dev/tcp/127.0.0.1/80\"\n}}\n{}",
+            inst(" track_script {\n chk\n }\n")
+        ));
         assert_eq!(l.report.exit_code(), 0, "{:?}", msgs(&l));
     }
 
