@@ -75,6 +75,8 @@ fn parse_scope(s: &str) -> Option<Scope> {
 /// One VIP / static address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vip {
+    /// The address as written (for messages).
+    pub text: String,
     /// Address and prefix.
     pub prefix: Prefix,
     /// `dev`.
@@ -116,7 +118,31 @@ fn missing_if(ctx: &mut Ctx) {
 /// Parses one VIP line. Returns `None` when keepalived skips it.
 pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
     let first = s.get(0).unwrap_or("");
-    let Some(prefix) = Prefix::parse(first) else {
+    let mut parsed = Prefix::parse(first);
+    if parsed.is_none() {
+        if let Some((a, l)) = first.split_once('/') {
+            if let (Ok(addr), Ok(len)) = (a.parse::<IpAddr>(), l.parse::<u32>()) {
+                let max = if addr.is_ipv4() { 32 } else { 128 };
+                ctx.err_at(
+                    s,
+                    0,
+                    format!("number '{len}' outside range [0, {max}]"),
+                    "prefix length out of range",
+                );
+                ctx.err_at(
+                    s,
+                    0,
+                    format!("Invalid address prefix len {len} for address {first} - using {max}"),
+                    "prefix length out of range",
+                );
+                parsed = Some(Prefix {
+                    addr,
+                    len: max as u8,
+                });
+            }
+        }
+    }
+    let Some(prefix) = parsed else {
         ctx.err_at(
             s,
             0,
@@ -126,6 +152,7 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
         return None;
     };
     let mut vip = Vip {
+        text: first.to_string(),
         prefix,
         dev: None,
         broadcast: None,
@@ -144,7 +171,9 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
         let next = s.get(i + 1);
         match w {
             "dev" | "brd" | "broadcast" | "scope" | "label" | "peer" | "preferred_lft"
-            | "track_group" => {
+            | "track_group"
+                if w != "track_group" || origin == SpecOrigin::Static =>
+            {
                 let Some(v) = next else {
                     if w == "dev" {
                         ctx.err_at(
@@ -441,11 +470,7 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
                     }
                     "dev" | "oif" => {
                         if !super::vrrp::interface_ok(ctx, &v) {
-                            let what = if in_nexthop {
-                                "VROUTE nexthop".to_string()
-                            } else {
-                                "VROUTE".to_string()
-                            };
+                            let what = "VROUTE nexthop";
                             ctx.err_at(
                                 s,
                                 i + 1,
@@ -538,6 +563,13 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
                             format!("unknown route keyword {w}"),
                             "expected a route attribute",
                         );
+                        ctx.err_at(
+                            s,
+                            i,
+                            format!("VRRP parsed invalid IP {w}. skipping IP..."),
+                            "expected a destination prefix",
+                        );
+                        return None;
                     }
                 } else {
                     ctx.err_at(
@@ -546,6 +578,13 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
                         format!("unknown route keyword {w}"),
                         "expected a route attribute",
                     );
+                    ctx.err_at(
+                        s,
+                        i,
+                        format!("VRRP parsed invalid IP {w}. skipping IP..."),
+                        "expected a destination prefix",
+                    );
+                    return None;
                 }
             }
         }
@@ -561,7 +600,7 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
             "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol",
         );
     }
-    let has_dev = r.dev.is_some() || r.nexthops.iter().any(|n| n.1.is_some());
+    let has_dev = r.dev.is_some();
     if !r.no_track && !has_dev {
         let d = r
             .dst
@@ -702,12 +741,15 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
                 continue;
             }
             "blackhole" | "unreachable" | "prohibit" => r.attrs.push((w.clone(), None)),
-            _ => ctx.err_at(
-                s,
-                i,
-                format!("Unknown rule option {w}"),
-                "expected a rule selector or action",
-            ),
+            _ => {
+                ctx.err_at(
+                    s,
+                    i,
+                    format!("Unknown rule option {w}"),
+                    "expected a rule selector or action",
+                );
+                return None;
+            }
         }
         i += 1;
     }

@@ -298,7 +298,22 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("smtp_server", smtp_server),
     kw("smtp_helo_name", gstr!(smtp_helo_name)),
     kw("smtp_connect_timeout", smtp_connect_timeout),
-    kw("smtp_alert", gbool!(smtp_alert)),
+    kw("smtp_alert", |c, s| {
+        match s.get(1).map(super::parser::check_true_false) {
+            None => c.cfg.global.smtp_alert = Some(true),
+            Some(Some(b)) => c.cfg.global.smtp_alert = Some(b),
+            Some(None) => {
+                let v = s.get(1).unwrap_or("").to_string();
+                c.err_at(
+                    s,
+                    1,
+                    format!("Invalid value '{v}' for global smtp_alert specified"),
+                    "expected on|off|true|false|yes|no",
+                );
+            }
+        }
+        Ok(())
+    }),
     kw("smtp_alert_vrrp", gbool!(smtp_alert_vrrp)),
     kw("smtp_alert_checker", gbool!(smtp_alert_checker)),
     kw("checker_log_all_failures", |c, s| {
@@ -342,7 +357,19 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
         c.cfg.global.min_garp = c.read_bool_opt(s, 1).unwrap_or(false);
         Ok(())
     }),
-    kw("vrrp_lower_prio_no_advert", gbool!(lower_prio_no_advert)),
+    kw("vrrp_lower_prio_no_advert", |c, s| {
+        match s.get(1).map(super::parser::check_true_false) {
+            None => c.cfg.global.lower_prio_no_advert = Some(true),
+            Some(Some(b)) => c.cfg.global.lower_prio_no_advert = Some(b),
+            Some(None) => c.err_at(
+                s,
+                1,
+                "Invalid value for vrrp_lower_prio_no_advert specified",
+                "expected on|off|true|false|yes|no",
+            ),
+        }
+        Ok(())
+    }),
     kw(
         "vrrp_higher_prio_send_advert",
         gbool!(higher_prio_send_advert),
@@ -479,6 +506,14 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("random_seed", |c, s| {
         if let Some(v) = c.read_unsigned(s, 1, 0, u32::MAX as u64)? {
             c.cfg.global.random_seed = Some(v as u32);
+        } else {
+            let w = s.get(1).unwrap_or("").to_string();
+            c.err_at(
+                s,
+                1,
+                format!("random_seed {w} invalid"),
+                "expected an unsigned number",
+            );
         }
         Ok(())
     }),
@@ -510,6 +545,14 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("vrrp_down_timer_adverts", |c, s| {
         if let Some(v) = c.read_unsigned(s, 1, 1, 100)? {
             c.cfg.global.down_timer_adverts = Some(v as u8);
+        } else {
+            let w = s.get(1).unwrap_or("").to_string();
+            c.err_at(
+                s,
+                1,
+                format!("Invalid vrrp_down_timer_adverts [1:100] '{w}'"),
+                "expected 1..100",
+            );
         }
         Ok(())
     }),
@@ -521,6 +564,14 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
         };
         if let Some(v) = v {
             c.cfg.global.max_auto_priority = Some(v as i32);
+        } else {
+            let w = s.get(1).unwrap_or("").to_string();
+            c.err_at(
+                s,
+                1,
+                format!("max_auto_priority '{w}' must be in [0, 99] (or -1 to disable) - ignoring"),
+                "expected -1..99",
+            );
         }
         Ok(())
     }),
@@ -588,7 +639,11 @@ fn notification_email(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn smtp_server(ctx: &mut Ctx, s: &Stmt) -> Res {
     let host = ctx.arg(s, 1)?.to_string();
     let port_s = s.get(2).unwrap_or("25").to_string();
-    let port: Option<u16> = port_s.parse().ok().filter(|p| *p != 0);
+    let port: Option<u16> = if s.len() > 2 {
+        ctx.read_unsigned(s, 2, 1, 65535)?.map(|p| p as u16)
+    } else {
+        Some(25)
+    };
     let ok = port.is_some() && {
         if host.parse::<IpAddr>().is_ok() {
             true
@@ -614,8 +669,24 @@ fn smtp_server(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn smtp_connect_timeout(ctx: &mut Ctx, s: &Stmt) -> Res {
-    if let Some(v) = ctx.read_timer(s, 1, 1, 0)? {
-        ctx.cfg.global.smtp_connect_timeout = Some(Duration::from_micros(v));
+    let v = ctx.arg(s, 1)?.to_string();
+    match ctx.read_unsigned(s, 1, 0, 4294)? {
+        Some(0) => {
+            ctx.err_at(
+                s,
+                1,
+                "smtp_conect_timeout must be greater than 0, setting to 1",
+                "expected at least 1 second",
+            );
+            ctx.cfg.global.smtp_connect_timeout = Some(Duration::from_secs(1));
+        }
+        Some(n) => ctx.cfg.global.smtp_connect_timeout = Some(Duration::from_secs(n)),
+        None => ctx.err_at(
+            s,
+            1,
+            format!("smtp_connect_timeout '{v}' must be in [0, 4294] - ignoring"),
+            "expected seconds",
+        ),
     }
     Ok(())
 }
@@ -644,7 +715,7 @@ fn mcast_group(ctx: &mut Ctx, s: &Stmt, v6: bool) -> Res {
         _ => ctx.err_at(
             s,
             1,
-            format!("{} '{v}' is invalid", s.key()),
+            format!("{} [{v}] is not multicast. Skipping", s.key()),
             "expected a multicast address",
         ),
     }
@@ -652,30 +723,42 @@ fn mcast_group(ctx: &mut Ctx, s: &Stmt, v6: bool) -> Res {
 }
 
 fn garp_timer(ctx: &mut Ctx, s: &Stmt, f: impl FnOnce(&mut super::vrrp::Garp, Duration)) -> Res {
-    if let Some(v) = ctx.read_timer(s, 1, 0, 0)? {
-        f(&mut ctx.cfg.global.garp, Duration::from_micros(v));
+    let v = ctx.arg(s, 1)?.to_string();
+    match ctx.read_unsigned(s, 1, 0, u32::MAX as u64 / 1_000_000)? {
+        Some(n) => f(&mut ctx.cfg.global.garp, Duration::from_secs(n)),
+        None => ctx.err_at(
+            s,
+            1,
+            format!("{} '{v}' invalid - ignoring", s.key()),
+            "expected whole seconds",
+        ),
     }
     Ok(())
 }
 
 fn garp_count(ctx: &mut Ctx, s: &Stmt, f: impl FnOnce(&mut super::vrrp::Garp, u32)) -> Res {
-    if let Some(v) = ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
-        f(&mut ctx.cfg.global.garp, v as u32);
+    let v = ctx.arg(s, 1)?.to_string();
+    match ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
+        Some(n) => f(&mut ctx.cfg.global.garp, n as u32),
+        None => ctx.err_at(
+            s,
+            1,
+            format!("{} '{v}' invalid - ignoring", s.key()),
+            "expected a count",
+        ),
     }
     Ok(())
 }
 
 fn garp_refresh(ctx: &mut Ctx, s: &Stmt) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
-    match super::parser::parse_c_double(&v).filter(|d| d.is_finite() && *d >= 0.0) {
-        Some(d) => {
-            ctx.cfg.global.garp.master_refresh = Some(Duration::from_micros((d * 1e6) as u64))
-        }
+    match ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
+        Some(n) => ctx.cfg.global.garp.master_refresh = Some(Duration::from_secs(n)),
         None => ctx.err_at(
             s,
             1,
             format!("Invalid vrrp_garp_master_refresh '{v}' - ignoring"),
-            "expected seconds",
+            "expected whole seconds",
         ),
     }
     Ok(())
@@ -715,9 +798,18 @@ fn garp_extra_if(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn vrrp_version(ctx: &mut Ctx, s: &Stmt) -> Res {
-    match ctx.read_unsigned(s, 1, 2, 3)? {
-        Some(v) => ctx.cfg.global.vrrp_version = Some(v as u8),
-        None => ctx.err_at(s, 1, "Unknown VRRP version", "expected 2 or 3"),
+    let v = ctx.arg(s, 1)?;
+    match v {
+        "2" | "3" => ctx.cfg.global.vrrp_version = v.parse().ok(),
+        _ => {
+            ctx.read_unsigned(s, 1, 2, 3)?;
+            ctx.err_at(
+                s,
+                1,
+                "VRRP Error: Version must be either 2 or 3",
+                "expected 2 or 3",
+            );
+        }
     }
     Ok(())
 }
@@ -751,17 +843,48 @@ fn sched(ctx: &mut Ctx, which: u8, f: impl FnOnce(&mut ProcessSched)) -> Res {
 }
 
 fn sched_nice(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
-    if let Some(v) = ctx.read_int(s, 1, -20, 19)? {
-        sched(ctx, which, |p| p.nice = Some(v as i8))?;
+    match ctx.read_int(s, 1, -20, 19)? {
+        Some(v) => sched(ctx, which, |p| p.nice = Some(v as i8))?,
+        None => {
+            let p = ["vrrp", "checker", "bfd"][which as usize];
+            ctx.err_at(
+                s,
+                1,
+                format!("Invalid {p} process priority specified"),
+                "expected -20..19",
+            );
+        }
     }
     Ok(())
 }
 
 fn sched_rt(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
-    if let Some(v) = ctx.read_unsigned(s, 1, 1, 99)? {
-        sched(ctx, which, |p| p.rt_priority = Some(v as u8))?;
-    }
-    Ok(())
+    let p = ["vrrp", "checker", "bfd"][which as usize];
+    let Some(v) = ctx.read_int(s, 1, i32::MIN as i64, i32::MAX as i64)? else {
+        return Ok(());
+    };
+    let v = if v < 1 {
+        ctx.err_at(
+            s,
+            1,
+            format!("{p} process real-time priority {v} less than minimum 1 - setting to minimum"),
+            "expected 1..99",
+        );
+        1
+    } else if v > 99 {
+        ctx.err_at(
+            s,
+            1,
+            format!(
+                "{p} process real-time priority {v} greater than maximum 99 - setting to maximum"
+            ),
+            "expected 1..99",
+        );
+        99
+    } else {
+        v
+    };
+    sched(ctx, which, |x| x.rt_priority = Some(v as u8))
 }
 
 fn sched_rlimit(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
@@ -772,22 +895,23 @@ fn sched_rlimit(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
 }
 
 fn sched_cpu(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    let p = ["vrrp", "checker", "bfd"][which as usize];
     let mut cpus = Vec::new();
-    for (i, w) in s.rest(1).enumerate() {
-        match w.parse::<u32>() {
-            Ok(n) => cpus.push(n),
-            Err(_) => {
-                let w = w.to_string();
+    for i in 1..s.len() {
+        match ctx.read_unsigned(s, i, 0, 4095)? {
+            Some(n) => cpus.push(n as u32),
+            None => {
                 ctx.err_at(
                     s,
-                    i + 1,
-                    format!("Invalid cpu {w} for {}", s.key()),
+                    i,
+                    format!("Invalid cpu_id:{} specified for {p} process", cpus.len()),
                     "expected CPU numbers",
                 );
+                return Ok(());
             }
         }
     }
-    sched(ctx, which, |p| p.cpu_affinity = cpus)
+    sched(ctx, which, |x| x.cpu_affinity = cpus)
 }
 
 fn sched_name(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
@@ -818,10 +942,6 @@ fn fifo_script(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
     Ok(())
 }
 
-fn parse_secs(s: &str) -> Option<Duration> {
-    s.parse::<u64>().ok().map(Duration::from_secs)
-}
-
 fn lvs_timeouts(ctx: &mut Ctx, s: &Stmt) -> Res {
     let mut i = 1;
     while i < s.len() {
@@ -845,7 +965,10 @@ fn lvs_timeouts(ctx: &mut Ctx, s: &Stmt) -> Res {
             );
             break;
         };
-        match parse_secs(v).filter(|d| d.as_secs() <= 86_400 * 31) {
+        let parsed = ctx
+            .read_unsigned(s, i + 1, 0, 2_678_400)?
+            .map(Duration::from_secs);
+        match parsed {
             Some(d) => {
                 let t = &mut ctx.cfg.global.lvs_timeouts;
                 match k.as_str() {
@@ -902,7 +1025,16 @@ fn lvs_sync_daemon(ctx: &mut Ctx, s: &Stmt) -> Res {
             "maxlen" => {
                 d.maxlen = ctx
                     .read_unsigned(s, i + 1, 1, 65535 - 20 - 8)?
-                    .map(|v| v as u16)
+                    .map(|v| v as u16);
+                if d.maxlen.is_none() {
+                    let w = s.get(i + 1).unwrap_or("").to_string();
+                    ctx.err_at(
+                        s,
+                        i + 1,
+                        format!("Invalid lvs_sync_daemon maxlen ({w}) - ignoring"),
+                        "expected 1..65507",
+                    );
+                }
             }
             "port" => d.port = ctx.read_unsigned(s, i + 1, 1, 65535)?.map(|v| v as u16),
             "ttl" => d.ttl = ctx.read_unsigned(s, i + 1, 1, 255)?.map(|v| v as u8),
@@ -981,7 +1113,7 @@ fn umask(ctx: &mut Ctx, s: &Stmt) -> Res {
         match v.filter(|v| *v <= 0o777) {
             Some(v) => mask = v,
             None => {
-                ctx.err(s, format!("Invalid umask value {text}"));
+                ctx.err(s, format!("invalid umask value {text}"));
                 return Ok(());
             }
         }
@@ -1037,7 +1169,7 @@ fn startup_script(ctx: &mut Ctx, s: &Stmt, startup: bool) -> Res {
 
 fn script_timeout(ctx: &mut Ctx, s: &Stmt, startup: bool) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
-    match v.parse::<u64>().ok().filter(|n| (1..=1000).contains(n)) {
+    match ctx.read_unsigned(s, 1, 1, 1000)? {
         Some(n) => {
             let d = Some(Duration::from_secs(n));
             if startup {

@@ -277,7 +277,9 @@ pub fn check_start_stop_scripts(ctx: &mut Ctx, scripts: &[&Script]) -> Vec<Scrip
     check_scripts_as(ctx, scripts, "start/shutdown scripts")
 }
 
-fn check_scripts_as(ctx: &mut Ctx, scripts: &[&Script], what: &str) -> Vec<ScriptFlags> {
+/// As [`check_scripts`], naming the kind of scripts in the violation message
+/// (keepalived's checker says "check scripts").
+pub fn check_scripts_as(ctx: &mut Ctx, scripts: &[&Script], what: &str) -> Vec<ScriptFlags> {
     let security = ctx.cfg.global.script_security;
     let mut out = Vec::with_capacity(scripts.len());
     let mut any_script = false;

@@ -542,7 +542,20 @@ pub static INSTANCE: &[Keyword] = &[
         bool_opt(c, s, |i, b| i.notify_priority_changes = Some(b))
     }),
     kw("smtp_alert", |c, s| {
-        bool_opt(c, s, |i, b| i.smtp_alert = Some(b))
+        match s.get(1).map(super::parser::check_true_false) {
+            None => cur(c).smtp_alert = Some(true),
+            Some(Some(b)) => cur(c).smtp_alert = Some(b),
+            Some(None) => {
+                let v = s.get(1).unwrap_or("").to_string();
+                c.err_at(
+                    s,
+                    1,
+                    format!("Invalid vrrp_instance smtp_alert parameter {v}"),
+                    "expected on|off|true|false|yes|no",
+                );
+            }
+        }
+        Ok(())
     }),
     kw("lvs_sync_daemon_interface", lvs_sync_daemon_interface),
     kw("garp_master_delay", |c, s| {
@@ -848,23 +861,53 @@ fn track_list(ctx: &mut Ctx, s: &Stmt, kind: TrackKind, group: bool) -> Res {
     for l in lines {
         let name = l.key().to_string();
         let mut weight = None;
+        let kwname = s.key().to_string();
         if l.len() > 1 {
             if l.get(1) == Some("weight") {
                 if l.len() < 3 {
-                    ctx.err_at(&l, 1, format!("({owner}) weight without value specified for tracked {name} - ignoring"), "expected weight N");
-                } else {
-                    weight = read_weight(ctx, &l, 2, max)?;
+                    ctx.err_at(&l, 1, format!("({owner}) weight without value specified for {kwname} {name} - ignoring"), "expected weight N");
+                } else if let Some(v) = ctx
+                    .read_int(&l, 2, -254, 254)?
+                    .or_else(|| l.get(2).and_then(|w| w.parse().ok()))
+                {
+                    if v.abs() > max {
+                        ctx.err_at(
+                            &l,
+                            2,
+                            format!("({owner}) weight {v} for {name} must be between [-{max}..{max}] inclusive. Ignoring..."),
+                            format!("expected -{max}..{max}"),
+                        );
+                    } else {
+                        let reverse = match l.get(3) {
+                            Some("reverse") => true,
+                            Some("noreverse") | None => false,
+                            Some(x) => {
+                                let x = x.to_string();
+                                ctx.err_at(
+                                    &l,
+                                    3,
+                                    format!(
+                                        "({owner}) unknown {kwname} {name} option {x} - ignoring"
+                                    ),
+                                    "expected reverse or noreverse",
+                                );
+                                false
+                            }
+                        };
+                        weight = Some(Weight {
+                            value: v as i16,
+                            reverse,
+                        });
+                    }
                 }
             } else if matches!(l.get(1), Some("reverse" | "noreverse")) {
                 weight = None;
             } else {
+                let x = l.get(1).unwrap_or("").to_string();
                 ctx.err_at(
                     &l,
                     1,
-                    format!(
-                        "({owner}) unknown option '{}' for tracked {name} - ignoring",
-                        l.get(1).unwrap_or("")
-                    ),
+                    format!("({owner}) unknown {kwname} {name} option {x} - ignoring"),
                     "expected weight N [reverse]",
                 );
             }
@@ -892,21 +935,12 @@ fn track_list(ctx: &mut Ctx, s: &Stmt, kind: TrackKind, group: bool) -> Res {
             continue;
         }
         if kind == TrackKind::Interface && !interface_ok(ctx, &name) {
-            if group {
-                ctx.err_at(
-                    &l,
-                    0,
-                    format!("(SYNC group {owner}) tracked interface {name} doesn't exist"),
-                    "no such interface in this namespace",
-                );
-            } else {
-                ctx.err_at(
-                    &l,
-                    0,
-                    format!("({owner}) tracked interface {name} doesn't exist"),
-                    "no such interface in this namespace",
-                );
-            }
+            ctx.err_at(
+                &l,
+                0,
+                format!("({owner}) tracked interface {name} doesn't exist"),
+                "no such interface in this namespace",
+            );
             ctx.cfg.vrrp.missing_interface = true;
             continue;
         }
@@ -1014,9 +1048,7 @@ fn unicast_peer(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn unicast_ttl(ctx: &mut Ctx, s: &Stmt) -> Res {
     if let Some(v) = ctx.read_unsigned(s, 1, 1, 255)? {
-        let i = cur(ctx);
-        i.unicast_ttl = Some(v as u8);
-        i.unicast_keyword = true;
+        cur(ctx).unicast_ttl = Some(v as u8);
     }
     Ok(())
 }
@@ -1053,7 +1085,7 @@ fn mcast_dst_ip(ctx: &mut Ctx, s: &Stmt) -> Res {
             ctx.err_at(
                 s,
                 1,
-                format!("({name}) mcast_dst_ip {v} is not a multicast address - ignoring"),
+                format!("({name}) mcast_dst_ip {v} not multicast. Skipping..."),
                 "expected a multicast address",
             );
         }
@@ -1093,17 +1125,24 @@ fn priority(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn advert_int(ctx: &mut Ctx, s: &Stmt) -> Res {
-    if let Some(v) = ctx.read_double(s, 1, 0.0, 255.0)? {
-        if v == 0.0 {
-            let name = cur_name(ctx);
+    let v = ctx.arg(s, 1)?.to_string();
+    let name = cur_name(ctx);
+    match super::parser::parse_c_double(&v).filter(|d| d.is_finite() && (0.01..=255.0).contains(d))
+    {
+        Some(d) => cur(ctx).advert_int_us = Some((d * 1_000_000.0).round() as u64),
+        None => {
             ctx.err_at(
                 s,
                 1,
-                format!("({name}) Advert interval (0) not valid! Must be > 0 - setting to 1"),
-                "expected a positive number of seconds",
+                format!("number '{v}' outside range [0.010000, 255.000000]"),
+                "expected seconds in [0.01, 255]",
             );
-        } else {
-            cur(ctx).advert_int_us = Some((v * 1_000_000.0).round() as u64);
+            ctx.err_at(
+                s,
+                1,
+                format!("({name}) Advert interval ({v}) not valid! Must be > 0 - ignoring"),
+                "expected seconds in [0.01, 255]",
+            );
         }
     }
     Ok(())
@@ -1145,8 +1184,25 @@ fn vrules(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn preempt_delay(ctx: &mut Ctx, s: &Stmt) -> Res {
-    if let Some(v) = ctx.read_timer(s, 1, 0, 1_000_000_000)? {
-        cur(ctx).preempt_delay = Some(us(v));
+    let v = ctx.arg(s, 1)?.to_string();
+    let name = cur_name(ctx);
+    match super::parser::parse_c_double(&v).filter(|d| d.is_finite() && (0.0..=1000.0).contains(d))
+    {
+        Some(d) => cur(ctx).preempt_delay = Some(Duration::from_micros((d * 1_000_000.0) as u64)),
+        None => {
+            ctx.err_at(
+                s,
+                1,
+                format!("number '{v}' outside range [0.000000, 1000.000000]"),
+                "expected seconds in [0, 1000]",
+            );
+            ctx.err_at(
+                s,
+                1,
+                format!("({name}) Preempt_delay not valid! must be between 0-1000"),
+                "expected seconds in [0, 1000]",
+            );
+        }
     }
     Ok(())
 }
@@ -1187,13 +1243,32 @@ fn notify(ctx: &mut Ctx, s: &Stmt, k: NotifyKind) -> Res {
 
 fn lvs_sync_daemon_interface(ctx: &mut Ctx, s: &Stmt) -> Res {
     ctx.arg(s, 1)?;
-    ctx.err(s, "(vrrp_instance) lvs_sync_daemon_interface is deprecated. Please use global lvs_sync_daemon");
+    let name = cur_name(ctx);
+    ctx.err(
+        s,
+        format!("({name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated."),
+    );
+    ctx.err(s, "        Please use global lvs_sync_daemon");
     Ok(())
 }
 
 fn garp_delay(ctx: &mut Ctx, s: &Stmt, f: impl FnOnce(&mut Garp, Duration)) -> Res {
-    if let Some(v) = ctx.read_timer(s, 1, 0, 0)? {
-        f(&mut cur(ctx).garp, us(v));
+    let v = ctx.arg(s, 1)?.to_string();
+    let name = cur_name(ctx);
+    match ctx.read_unsigned(s, 1, 0, u32::MAX as u64 / 1_000_000)? {
+        Some(n) => f(&mut cur(ctx).garp, Duration::from_secs(n)),
+        None if s.key() == "garp_master_refresh" => ctx.err_at(
+            s,
+            1,
+            format!("({name}): Invalid garp_master_refresh '{v}' - ignoring"),
+            "expected whole seconds",
+        ),
+        None => ctx.err_at(
+            s,
+            1,
+            format!("({name}): {} '{v}' invalid - ignoring", s.key()),
+            "expected whole seconds",
+        ),
     }
     Ok(())
 }
@@ -1465,10 +1540,23 @@ fn script_timeout(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn script_weight(ctx: &mut Ctx, s: &Stmt) -> Res {
-    if let Some(w) = read_weight(ctx, s, 1, 253)? {
-        if let Some(sc) = cur_script(ctx) {
-            sc.weight = w;
-        }
+    let Some(v) = ctx.read_int(s, 1, -253, 253)? else {
+        let name = cur_script(ctx).map(|v| v.name.clone()).unwrap_or_default();
+        let w = s.get(1).unwrap_or("").to_string();
+        ctx.err_at(
+            s,
+            1,
+            format!("vrrp_script {name} weight {w} must be in [-253, 253]"),
+            "expected -253..253",
+        );
+        return Ok(());
+    };
+    let reverse = s.get(2) == Some("reverse");
+    if let Some(sc) = cur_script(ctx) {
+        sc.weight = Weight {
+            value: v as i16,
+            reverse,
+        };
     }
     Ok(())
 }
@@ -1619,9 +1707,26 @@ fn tf_file(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn tf_weight(ctx: &mut Ctx, s: &Stmt) -> Res {
-    if let Some(w) = read_weight(ctx, s, 1, 254)? {
-        if let Some(t) = ctx.cfg.vrrp.track_files.last_mut() {
-            t.weight = w;
+    let w = ctx.arg(s, 1)?.to_string();
+    match ctx.read_int(s, 1, -254, 254)? {
+        Some(v) => {
+            let reverse = s.get(2) == Some("reverse");
+            if let Some(t) = ctx.cfg.vrrp.track_files.last_mut() {
+                t.weight = Weight {
+                    value: v as i16,
+                    reverse,
+                };
+            }
+        }
+        None => {
+            let n = ctx
+                .cfg
+                .vrrp
+                .track_files
+                .last()
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
+            ctx.err_at(s, 1, format!("Weight ({w}) for track_file {n} must be between [-254..254] inclusive. Ignoring..."), "expected -254..254");
         }
     }
     Ok(())
@@ -1701,7 +1806,7 @@ fn tp_param_match(ctx: &mut Ctx, s: &Stmt) -> Res {
             ctx.err_at(
                 s,
                 1,
-                format!("Invalid param_match value {v} - ignoring"),
+                format!("Invalid param_match type {v} - ignoring"),
                 "expected initial or partial",
             );
             return Ok(());
@@ -1724,7 +1829,20 @@ fn tp_weight(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn tp_quorum(ctx: &mut Ctx, s: &Stmt, max: bool) -> Res {
     let lo = if max { 0 } else { 1 };
-    if let Some(v) = ctx.read_unsigned(s, 1, lo, 65535)? {
+    let w = ctx.arg(s, 1)?.to_string();
+    let got = ctx.read_unsigned(s, 1, lo, 65535)?;
+    if got.is_none() {
+        let n = ctx
+            .cfg
+            .vrrp
+            .track_processes
+            .last()
+            .map(|t| t.name.clone())
+            .unwrap_or_default();
+        let what = if max { "Quorum max" } else { "Quorum" };
+        ctx.err_at(s, 1, format!("{what} ({w}) for vrrp_track_process {n} must be between [{lo}..65535] inclusive. Ignoring..."), "out of range");
+    }
+    if let Some(v) = got {
         let v = v as u32;
         let bad = ctx.cfg.vrrp.track_processes.last().is_some_and(|p| {
             if max {
@@ -1854,7 +1972,7 @@ fn gg_interfaces(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn garp_group_end(ctx: &mut Ctx) -> Res {
     if let Some(g) = ctx.cfg.vrrp.garp_groups.last() {
         if g.garp_interval.is_none() && g.gna_interval.is_none() {
-            let n = ctx.cfg.vrrp.garp_groups.len();
+            let n = ctx.cfg.vrrp.garp_groups.len() - 1;
             ctx.err_global(
                 Level::Error,
                 format!("garp group {n} does not have any delay set - removing"),
@@ -2051,7 +2169,7 @@ pub fn validate(ctx: &mut Ctx) -> bool {
                         ctx,
                         format!(
                             "({name}): address family must match VRRP instance [{}] - ignoring",
-                            v.prefix.addr
+                            v.text
                         ),
                     );
                 }
@@ -2066,6 +2184,8 @@ pub fn validate(ctx: &mut Ctx) -> bool {
 
         if i.unicast_peers.is_empty() && i.unicast_keyword {
             e(ctx, format!("({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."));
+        }
+        if i.unicast_peers.is_empty() {
             if i.unicast_ttl.is_some() {
                 e(
                     ctx,
@@ -2078,7 +2198,7 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             if version == 3 {
                 e(
                     ctx,
-                    "VRRP version 3 does not support authentication. Ignoring.".to_string(),
+                    format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
                 );
             } else if strict {
                 e(
@@ -2133,10 +2253,21 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             } else if a % 10_000 != 0 {
                 e(ctx, format!("({name}) VRRPv3 advertisement interval {:.6}s must be in units of 10ms - rounding", a as f64 / 1e6));
             } else if a > 40_950_000 {
-                e(ctx, format!("({name}) VRRPv3 advertisement interval {:.6}s outside range - must be <= 40.95s. Setting to 40.95s", a as f64 / 1e6));
+                e(ctx, format!("({name}) VRRPv3 advertisement interval {:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s", a as f64 / 1e6));
             }
         }
 
+        if let Some(args) = &i.ipvlan {
+            if !v6
+                && !args.iter().any(|a| {
+                    a.split('/')
+                        .next()
+                        .is_some_and(|x| x.parse::<IpAddr>().is_ok())
+                })
+            {
+                e(ctx, format!("({name}) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state"));
+            }
+        }
         // vmac / unicast
         if i.vmac.is_some() || i.ipvlan.is_some() {
             if i.unicast_keyword || !i.unicast_peers.is_empty() {
@@ -2152,7 +2283,9 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             if i.promote_secondaries && i.vmac.is_some() {
                 e(
                     ctx,
-                    "promote_secondaries is automatically set for vmacs - ignoring".to_string(),
+                    format!(
+                        "({name}) promote_secondaries is automatically set for vmacs - ignoring"
+                    ),
                 );
             }
         }
@@ -2175,6 +2308,16 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             .iter()
             .find(|g| g.members.iter().any(|(m, _)| *m == name))
             .cloned();
+        if let Some(g) = &group {
+            for t in &i.track.interfaces {
+                if g.track.interfaces.iter().any(|x| x.name == t.name) {
+                    ctx.err_loc(
+                        t.loc.clone(),
+                        format!("({name}) track_interface {} is configured on VRRP instance and sync group. Remove vrrp instance or sync group config", t.name),
+                    );
+                }
+            }
+        }
         if group.as_ref().is_some_and(|g| !g.tracking_weight) {
             for t in &i.track.interfaces {
                 if t.weight.is_some_and(|w| w.value != 0) {
@@ -2451,7 +2594,7 @@ mod tests {
         ));
         assert!(has(
             &l,
-            "VRRP version 3 does not support authentication. Ignoring."
+            "(VI_1) VRRP version 3 does not support authentication. Ignoring."
         ));
     }
 
