@@ -2185,13 +2185,11 @@ pub fn validate(ctx: &mut Ctx) -> bool {
         if i.unicast_peers.is_empty() && i.unicast_keyword {
             e(ctx, format!("({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."));
         }
-        if i.unicast_peers.is_empty() {
-            if i.unicast_ttl.is_some() {
-                e(
-                    ctx,
-                    format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"),
-                );
-            }
+        if i.unicast_peers.is_empty() && i.unicast_ttl.is_some() {
+            e(
+                ctx,
+                format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"),
+            );
         }
 
         if let Some(auth) = &i.auth {
