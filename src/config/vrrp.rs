@@ -969,6 +969,11 @@ fn track_list(ctx: &mut Ctx, s: &Stmt, kind: TrackKind, group: bool) -> Res {
     Ok(())
 }
 
+/// The instance's address family so far (from its first VIP): Some(true) = IPv6.
+fn family(i: &VrrpInstance) -> Option<bool> {
+    i.vips.first().map(|v| v.prefix.is_v6())
+}
+
 fn parse_addr(s: &str) -> Option<IpAddr> {
     s.parse().ok()
 }
@@ -990,6 +995,9 @@ fn src_ip(ctx: &mut Ctx, s: &Stmt, unicast: bool) -> Res {
         return Ok(());
     }
     match parse_addr(&v) {
+        Some(a) if family(cur(ctx)).is_some_and(|f| f != a.is_ipv6()) => {
+            ctx.err_at(s, 1, format!("Configuration error: VRRP instance[{name}] and src address[{v}] MUST be of the same family !!! Skipping..."), "the address family must match the VIPs");
+        }
         Some(a) => {
             let i = cur(ctx);
             if unicast {
@@ -1014,6 +1022,10 @@ fn unicast_peer(ctx: &mut Ctx, s: &Stmt) -> Res {
             ctx.err_at(&l, 0, format!("Configuration error: VRRP instance[{name}] malformed unicast peer address[{a}]. Skipping..."), "expected an IP address");
             continue;
         };
+        if family(cur(ctx)).is_some_and(|f| f != addr.is_ipv6()) {
+            ctx.err_at(&l, 0, format!("Configuration error: VRRP instance[{name}] and unicast peer address[{a}] MUST be of the same family !!! Skipping..."), "the address family must match the VIPs");
+            continue;
+        }
         let mut p = UnicastPeer {
             addr,
             min_ttl: None,
@@ -1323,6 +1335,10 @@ fn kernel_rx_buf_size(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn version(ctx: &mut Ctx, s: &Stmt) -> Res {
     let name = cur_name(ctx);
     match ctx.read_unsigned(s, 1, 2, 3)? {
+        Some(2) if family(cur(ctx)) == Some(true) => {
+            let cv = cur(ctx).version.unwrap_or(0);
+            ctx.err_at(s, 1, format!("({name}) vrrp_version 2 conflicts with configured or deduced version {cv}; ignoring."), "IPv6 instances use VRRPv3");
+        }
         Some(v) => cur(ctx).version = Some(v as u8),
         None => ctx.err_at(
             s,
@@ -2113,13 +2129,12 @@ pub fn validate(ctx: &mut Ctx) -> bool {
                 );
                 continue;
             }
-            if let Some((_, og)) = in_group.iter().find(|(n, _)| n == m) {
-                let on = groups[*og].name.clone();
+            if in_group.iter().any(|(n, _)| n == m) {
                 ctx.err_loc(
                     loc.clone(),
                     format!(
                         "Virtual router {m} cannot exist in more than one sync group; ignoring {}",
-                        on
+                        g.name
                     ),
                 );
                 continue;
@@ -2128,8 +2143,10 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             kept.push((m.clone(), loc.clone()));
         }
         ctx.cfg.vrrp.sync_groups[gi].members = kept.clone();
-        if kept.len() <= 1 {
-            ctx.err_global(Level::Error, format!("Sync group {} has only {} virtual router(s) - this probably isn't what you want", g.name, kept.len()));
+        if kept.is_empty() {
+            ctx.err_global(Level::Error, format!("Sync group {}, no matching virtual router found in group declaration - removing", g.name));
+        } else if kept.len() == 1 {
+            ctx.err_global(Level::Error, format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", g.name));
         }
     }
 
@@ -2141,6 +2158,7 @@ pub fn validate(ctx: &mut Ctx) -> bool {
         let e = |ctx: &mut Ctx, msg: String| ctx.err_loc_opt(loc.clone(), msg);
         let strict = i.strict_mode.unwrap_or(global_strict);
         let mut prio = i.effective_priority();
+        let master = i.state == State::Master || prio == Priority::OWNER;
 
         if i.vrid.is_none() {
             e(ctx, format!("({name}) the virtual router id must be set"));
@@ -2156,10 +2174,17 @@ pub fn validate(ctx: &mut Ctx) -> bool {
         };
 
         if i.vips.is_empty() {
-            e(
-                ctx,
-                format!("({name}) No VIP specified; at least one is sensible"),
-            );
+            if strict {
+                e(
+                    ctx,
+                    format!("({name}) No VIP specified; at least one is required"),
+                );
+            } else {
+                e(
+                    ctx,
+                    format!("({name}) No VIP specified; at least one is sensible"),
+                );
+            }
         }
         // family of VIPs
         if let Some(first) = i.vips.first() {
@@ -2203,7 +2228,7 @@ pub fn validate(ctx: &mut Ctx) -> bool {
                     ctx,
                     format!("({name}) Strict mode does not support authentication. Ignoring."),
                 );
-            } else if auth.kind == Some(AuthType::Ah) && i.state == State::Master && i.state_set {
+            } else if auth.kind == Some(AuthType::Ah) && master {
                 e(ctx, format!("({name}) Initial state master is incompatible with AH authentication - clearing"));
             }
         }
@@ -2223,23 +2248,50 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             }
         }
 
-        if i.nopreempt {
-            if prio == Priority::OWNER {
+        let mut nopreempt = i.nopreempt;
+        if nopreempt && prio == Priority::OWNER {
+            e(
+                ctx,
+                format!(
+                    "({name}) nopreempt is incompatible with priority 255. resetting nopreempt"
+                ),
+            );
+            nopreempt = false;
+        } else if nopreempt && master {
+            e(ctx, format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"));
+            nopreempt = false;
+        }
+        if i.preempt_delay.is_some_and(|d| !d.is_zero()) && !strict {
+            if nopreempt {
                 e(
                     ctx,
                     format!(
-                        "({name}) nopreempt is incompatible with priority 255. resetting nopreempt"
+                        "({name}) preempt_delay is incompatible with nopreempt mode - resetting"
                     ),
                 );
-            } else if i.state == State::Master {
-                e(ctx, format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"));
+            } else if master {
+                e(ctx, format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"));
             }
         }
-        if i.preempt_delay.is_some_and(|d| !d.is_zero())
-            && i.state == State::Master
-            && !(i.nopreempt && prio == Priority::OWNER)
-        {
-            e(ctx, format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"));
+        if i.vmac_xmit_base && i.vmac.is_none() && !strict {
+            e(
+                ctx,
+                format!("({name}) vmac_xmit_base is only valid with a vmac"),
+            );
+        }
+        if strict {
+            if i.accept == Some(true) && version == 2 {
+                e(ctx, format!("({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"));
+            }
+            if i.higher_prio_send_advert == Some(true) {
+                e(ctx, format!("({name}) strict mode requires higher_prio_send_advert to be clear. resetting"));
+            }
+            if i.vmac_xmit_base {
+                e(
+                    ctx,
+                    format!("({name}) xmit_base is incompatible with strict mode - resetting"),
+                );
+            }
         }
 
         // advert interval
