@@ -204,6 +204,7 @@ pub fn parse_vip(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Vip> {
                                 "no such interface in this namespace",
                             );
                             missing_if(ctx);
+                            return None;
                         }
                         vip.dev = Some(v.to_string());
                     }
@@ -652,6 +653,7 @@ const RULE_VALUE_KW: &[&str] = &[
     "protocol",
     "track_group",
     "type",
+    "dev",
 ];
 
 /// Parses one rule line.
@@ -714,6 +716,18 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
             }
             "no_track" => r.no_track = true,
             "not" | "l3mdev" => r.attrs.push((w.clone(), None)),
+            "inet" | "inet6" => {
+                let v6 = r.from.or(r.to).map(|p| p.is_v6());
+                if v6 == Some(w == "inet") {
+                    let fam = if w == "inet" { "IPv6" } else { "IPv4" };
+                    ctx.err_at(
+                        s,
+                        i,
+                        format!("{w} specified for {fam} rule"),
+                        "the family must match the rule's addresses",
+                    );
+                }
+            }
             w2 if RULE_VALUE_KW.contains(&w2) => {
                 if next.is_none() {
                     ctx.err_at(
@@ -724,7 +738,7 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
                     );
                     return None;
                 }
-                if matches!(w2, "iif" | "oif") {
+                if matches!(w2, "iif" | "oif" | "dev") {
                     let v = next.clone().unwrap_or_default();
                     if !super::vrrp::interface_ok(ctx, &v) {
                         ctx.err_at(
@@ -754,7 +768,10 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
         i += 1;
     }
     if r.preference.is_none() {
-        ctx.err(s, "Rule has no preference specified - setting to 16384. This is probably not what you want.");
+        let p = ctx.cfg.vrrp.next_rule_preference();
+        ctx.err(s, format!("Rule has no preference specified - setting to {p}. This is probably not what you want."));
+        r.preference = Some(p);
     }
+
     Some(r)
 }

@@ -87,17 +87,41 @@ pub struct Loaded {
     pub notes: Vec<String>,
 }
 
+/// keepalived's parent reads `global_defs` (and the root globals) before
+/// the full parse, so settings such as `dynamic_interfaces` or
+/// `script_user` apply wherever they appear. This pre-pass reads only them.
+fn prescan(reader: reader::Reader) -> vrrp::EarlyGlobals {
+    let mut ctx = Ctx::new(reader);
+    let _ = ctx.process(global::ROOT, 0, false);
+    let (cfg, _) = ctx.finish();
+    let _ = take_notes();
+    let g = cfg.global;
+    vrrp::EarlyGlobals {
+        dynamic_interfaces: g.dynamic_interfaces.is_some(),
+        script_security: g.script_security,
+        script_user: g.script_user,
+        script_user_failed: g.script_user_failed,
+        net_namespace: g.net_namespace.is_some(),
+    }
+}
+
 /// Parses from a reader and validates.
 pub fn load_from(reader: reader::Reader) -> Loaded {
+    load_with(reader, None)
+}
+
+fn load_with(reader: reader::Reader, pre: Option<reader::Reader>) -> Loaded {
     let _ = take_notes();
     script::reset();
+    let early = pre.map(prescan).unwrap_or_default();
     let mut ctx = Ctx::new(reader);
+    ctx.cfg.vrrp.early = early;
     let fatal = ctx.process(root_keywords(), 0, false).is_err();
     if !fatal {
         validate::validate(&mut ctx);
     }
     let (config, mut report) = ctx.finish();
-    report.net_namespace = config.global.net_namespace.is_some();
+    report.net_namespace = config.global.net_namespace.is_some() || config.vrrp.early.net_namespace;
     Loaded {
         config,
         report,
@@ -107,10 +131,16 @@ pub fn load_from(reader: reader::Reader) -> Loaded {
 
 /// Reads, parses and validates a configuration file.
 pub fn load(path: &Path, opts: ReaderOptions) -> Loaded {
-    load_from(reader::Reader::open(path, opts))
+    load_with(
+        reader::Reader::open(path, opts.clone()),
+        Some(reader::Reader::open(path, opts)),
+    )
 }
 
 /// Parses configuration text held in memory (tests, fuzzing).
 pub fn load_str(name: &str, text: &str, opts: ReaderOptions) -> Loaded {
-    load_from(reader::Reader::from_str(name, text, opts))
+    load_with(
+        reader::Reader::from_str(name, text, opts.clone()),
+        Some(reader::Reader::from_str(name, text, opts)),
+    )
 }

@@ -99,10 +99,12 @@ pub fn lookup_group(name: &str) -> Option<u32> {
 /// Reports "Unable to set default user keepalived_script for script" once.
 fn default_user(ctx: &mut Ctx) -> Option<(u32, u32)> {
     let g = &ctx.cfg.global;
-    if g.script_user_failed {
+    let early = &ctx.cfg.vrrp.early;
+    if g.script_user_failed || early.script_user_failed {
         return None;
     }
-    if let Some((u, grp)) = &g.script_user {
+    let security = g.script_security || early.script_security;
+    if let Some((u, grp)) = g.script_user.as_ref().or(early.script_user.as_ref()) {
         let (uid, mut gid) = lookup_user(u)?;
         if let Some(grp) = grp {
             gid = lookup_group(grp)?;
@@ -112,7 +114,7 @@ fn default_user(ctx: &mut Ctx) -> Option<(u32, u32)> {
     if let Some(ids) = lookup_user("keepalived_script") {
         return Some(ids);
     }
-    if g.script_security {
+    if security {
         if !DEFAULT_USER_REPORTED.with(|r| r.replace(true)) {
             ctx.err_global(
                 super::diag::Level::Error,

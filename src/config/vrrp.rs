@@ -397,6 +397,21 @@ pub struct TrackGroup {
     pub instances: Vec<String>,
 }
 
+/// Global settings read before the full parse (see `config::prescan`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EarlyGlobals {
+    /// `dynamic_interfaces` is set.
+    pub dynamic_interfaces: bool,
+    /// `enable_script_security` is set.
+    pub script_security: bool,
+    /// `script_user`.
+    pub script_user: Option<(String, Option<String>)>,
+    /// `script_user` names an unknown user or group.
+    pub script_user_failed: bool,
+    /// `net_namespace` is set.
+    pub net_namespace: bool,
+}
+
 /// Everything the VRRP child runs from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VrrpConfig {
@@ -426,6 +441,19 @@ pub struct VrrpConfig {
     pub up_down_delays: Vec<(String, Duration, Duration)>,
     /// Some interface named in the configuration does not exist.
     pub missing_interface: bool,
+    /// Globals known before the full parse.
+    pub early: EarlyGlobals,
+    /// Rules given without a preference so far.
+    pub auto_rule_preferences: u32,
+}
+
+impl VrrpConfig {
+    /// keepalived numbers rules without a preference downwards from 16384.
+    pub fn next_rule_preference(&mut self) -> u32 {
+        let p = 16384 - self.auto_rule_preferences.min(16384);
+        self.auto_rule_preferences += 1;
+        p
+    }
 }
 
 // ===================== keyword tables =====================
@@ -752,7 +780,9 @@ fn read_weight(
 
 /// Whether an interface exists, or need not (`dynamic_interfaces`).
 pub fn interface_ok(ctx: &Ctx, name: &str) -> bool {
-    ctx.cfg.global.dynamic_interfaces.is_some() || crate::sys::interface_exists(name)
+    ctx.cfg.global.dynamic_interfaces.is_some()
+        || ctx.cfg.vrrp.early.dynamic_interfaces
+        || crate::sys::interface_exists(name)
 }
 
 // ===================== vrrp_instance =====================
@@ -994,7 +1024,7 @@ fn src_ip(ctx: &mut Ctx, s: &Stmt, unicast: bool) -> Res {
         ctx.err(s, format!("({name}) Duplicate {} - ignoring", s.key()));
         return Ok(());
     }
-    match parse_addr(&v) {
+    match parse_addr(v.split('/').next().unwrap_or("")) {
         Some(a) if family(cur(ctx)).is_some_and(|f| f != a.is_ipv6()) => {
             ctx.err_at(s, 1, format!("Configuration error: VRRP instance[{name}] and src address[{v}] MUST be of the same family !!! Skipping..."), "the address family must match the VIPs");
         }
