@@ -538,6 +538,13 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
                         "track_group is for static routes",
                     );
                 }
+                if next.as_deref() == Some("lock") && s.get(i + 2).is_some() {
+                    // `mtu lock 1000`: the metric is locked
+                    r.attrs
+                        .push((w.clone(), s.get(i + 2).map(|v| format!("lock {v}"))));
+                    i += 3;
+                    continue;
+                }
                 r.attrs.push((w.clone(), next.clone()));
                 i += 2;
                 continue;
@@ -768,7 +775,8 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
         i += 1;
     }
     if r.preference.is_none() {
-        let p = ctx.cfg.vrrp.next_rule_preference();
+        let v6 = r.from.or(r.to).is_some_and(|p| p.is_v6());
+        let p = ctx.cfg.vrrp.next_rule_preference(v6);
         ctx.err(s, format!("Rule has no preference specified - setting to {p}. This is probably not what you want."));
         r.preference = Some(p);
     }

@@ -443,15 +443,21 @@ pub struct VrrpConfig {
     pub missing_interface: bool,
     /// Globals known before the full parse.
     pub early: EarlyGlobals,
-    /// Rules given without a preference so far.
-    pub auto_rule_preferences: u32,
+    /// Rules given without a preference so far (IPv4, IPv6).
+    pub auto_rule_preferences: (u32, u32),
 }
 
 impl VrrpConfig {
-    /// keepalived numbers rules without a preference downwards from 16384.
-    pub fn next_rule_preference(&mut self) -> u32 {
-        let p = 16384 - self.auto_rule_preferences.min(16384);
-        self.auto_rule_preferences += 1;
+    /// keepalived numbers rules without a preference downwards from 16384,
+    /// separately for each address family.
+    pub fn next_rule_preference(&mut self, v6: bool) -> u32 {
+        let n = if v6 {
+            &mut self.auto_rule_preferences.1
+        } else {
+            &mut self.auto_rule_preferences.0
+        };
+        let p = 16384 - (*n).min(16384);
+        *n += 1;
         p
     }
 }
@@ -1019,11 +1025,6 @@ fn unicast_src_ip(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn src_ip(ctx: &mut Ctx, s: &Stmt, unicast: bool) -> Res {
     let v = ctx.arg(s, 1)?.to_string();
     let name = cur_name(ctx);
-    let i = cur(ctx);
-    if i.unicast_src.is_some() || i.mcast_src.is_some() {
-        ctx.err(s, format!("({name}) Duplicate {} - ignoring", s.key()));
-        return Ok(());
-    }
     match parse_addr(v.split('/').next().unwrap_or("")) {
         Some(a) if family(cur(ctx)).is_some_and(|f| f != a.is_ipv6()) => {
             ctx.err_at(s, 1, format!("Configuration error: VRRP instance[{name}] and src address[{v}] MUST be of the same family !!! Skipping..."), "the address family must match the VIPs");
