@@ -277,11 +277,117 @@ macro_rules! gbool {
 macro_rules! gstr {
     ($f:ident) => {
         |c: &mut Ctx, s: &Stmt| -> Res {
+            if bare(c, s) {
+                return Ok(());
+            }
             let v = c.arg(s, 1)?.to_string();
             c.cfg.global.$f = Some(v);
             Ok(())
         }
     };
+}
+
+/// keepalived's message for a global keyword given without its value.
+static MISSING_VALUE: &[(&str, &str)] = &[
+    ("dbus_service_name", "dbus_service_name missing - ignoring"),
+    (
+        "default_interface",
+        "default_interface requires interface name",
+    ),
+    ("lvs_sync_daemon", "lvs_sync_daemon requires interface"),
+    ("lvs_timeouts", "lvs_timeouts requires at least one option"),
+    (
+        "min_auto_priority_delay",
+        "min_auto_priority_delay requires delay time",
+    ),
+    ("notify_fifo", "No notify_fifo name specified"),
+    ("vrrp_notify_fifo", "No vrrp_notify_fifo name specified"),
+    ("lvs_notify_fifo", "No lvs_notify_fifo name specified"),
+    ("notify_fifo_script", "No notify_fifo_script specified"),
+    (
+        "vrrp_notify_fifo_script",
+        "No vrrp_notify_fifo_script specified",
+    ),
+    (
+        "lvs_notify_fifo_script",
+        "No lvs_notify_fifo_script specified",
+    ),
+    ("script_user", "No script username specified"),
+    ("snmp_socket", "SNMP error : snmp socket name missing"),
+    (
+        "startup_script_timeout",
+        "startup_script_timeout requires value",
+    ),
+    (
+        "shutdown_script_timeout",
+        "shutdown_script_timeout requires value",
+    ),
+    (
+        "tmp_config_directory",
+        "tmp_config_directory missing directory name",
+    ),
+    ("vrrp_cpu_affinity", "No vrrp cpu_id set specified"),
+    ("checker_cpu_affinity", "No checker cpu_id set specified"),
+    ("bfd_cpu_affinity", "No bfd cpu_id set specified"),
+    (
+        "vrrp_garp_extra_if",
+        "vrrp_garp_extra_if specified without time - ignoring",
+    ),
+    (
+        "vrrp_vmac_garp_intvl",
+        "vrrp_garp_extra_if specified without time - ignoring",
+    ),
+    (
+        "vrrp_netlink_cmd_rcv_bufs",
+        "vrrp_netlink_cmd_rcv_bufs size missing",
+    ),
+    (
+        "vrrp_netlink_monitor_rcv_bufs",
+        "vrrp_netlink_monitor_rcv_bufs size missing",
+    ),
+    (
+        "lvs_netlink_cmd_rcv_bufs",
+        "lvs_netlink_cmd_rcv_bufs size missing",
+    ),
+    (
+        "lvs_netlink_monitor_rcv_bufs",
+        "lvs_netlink_monitor_rcv_bufs size missing",
+    ),
+    (
+        "process_monitor_rcv_bufs",
+        "process_monitor_rcv_bufs size missing",
+    ),
+    ("vrrp_priority", "No vrrp process priority specified"),
+    ("checker_priority", "No checker process priority specified"),
+    ("bfd_priority", "No bfd process priority specified"),
+    (
+        "vrrp_rt_priority",
+        "No vrrp process real-time priority specified",
+    ),
+    (
+        "checker_rt_priority",
+        "No checker process real-time priority specified",
+    ),
+    (
+        "bfd_rt_priority",
+        "No bfd process real-time priority specified",
+    ),
+    ("vrrp_rx_bufs_multiplier", "Invalid vrrp_rx_bufs_multiplier"),
+    ("vrrp_rx_bufs_policy", "vrrp_rx_bufs_policy missing"),
+    ("net_namespace", "net_namespace name missing - ignoring"),
+    ("instance", "instance name missing - ignoring"),
+];
+
+/// Reports keepalived's "missing value" message; true if the value is missing.
+fn bare(ctx: &mut Ctx, s: &Stmt) -> bool {
+    if s.len() > 1 {
+        return false;
+    }
+    if let Some((_, m)) = MISSING_VALUE.iter().find(|(k, _)| *k == s.key()) {
+        ctx.err(s, *m);
+        return true;
+    }
+    false
 }
 
 /// Keywords inside `global_defs`.
@@ -296,7 +402,10 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
         Ok(())
     }),
     kw("smtp_server", smtp_server),
-    kw("smtp_helo_name", gstr!(smtp_helo_name)),
+    kw("smtp_helo_name", |c, s| {
+        c.cfg.global.smtp_helo_name = s.get(1).map(str::to_string);
+        Ok(())
+    }),
     kw("smtp_connect_timeout", smtp_connect_timeout),
     kw("smtp_alert", |c, s| {
         match s.get(1).map(super::parser::check_true_false) {
@@ -471,6 +580,9 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("process_monitor_rcv_bufs_force", ignore),
     kw("rs_init_notifies", gflag!(rs_init_notifies)),
     kw("vrrp_rx_bufs_policy", |c, s| {
+        if bare(c, s) {
+            return Ok(());
+        }
         let mut ok = true;
         for (i, w) in s.rest(1).enumerate() {
             if !matches!(w, "MTU" | "ADVERT")
@@ -488,6 +600,9 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
         Ok(())
     }),
     kw("vrrp_rx_bufs_multiplier", |c, s| {
+        if bare(c, s) {
+            return Ok(());
+        }
         if let Some(v) = c.read_unsigned(s, 1, 1, u32::MAX as u64)? {
             c.cfg.global.rx_bufs_multiplier = Some(v as u32);
         }
@@ -576,6 +691,9 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
         Ok(())
     }),
     kw("min_auto_priority_delay", |c, s| {
+        if bare(c, s) {
+            return Ok(());
+        }
         if let Some(v) = c.read_unsigned(s, 1, 1, 1_000_000_000)? {
             c.cfg.global.min_auto_priority_delay = Some(v);
         }
@@ -585,6 +703,9 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
 ];
 
 fn net_namespace(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let v = ctx.arg(s, 1)?.to_string();
     if ctx.cfg.global.net_namespace.is_some() {
         ctx.err(
@@ -603,6 +724,9 @@ fn net_namespace_ipvs(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn instance(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let v = ctx.arg(s, 1)?.to_string();
     if ctx.cfg.global.instance.is_some() {
         ctx.err(s, format!("Duplicate instance definition {v} - ignoring"));
@@ -692,6 +816,9 @@ fn smtp_connect_timeout(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn default_interface(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let v = ctx.arg(s, 1)?.to_string();
     ctx.cfg.global.default_interface = Some(v);
     Ok(())
@@ -786,6 +913,9 @@ fn garp_interval(ctx: &mut Ctx, s: &Stmt, garp: bool) -> Res {
 }
 
 fn garp_extra_if(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let (all, i) = if s.get(1) == Some("all") {
         (true, 2)
     } else {
@@ -843,6 +973,9 @@ fn sched(ctx: &mut Ctx, which: u8, f: impl FnOnce(&mut ProcessSched)) -> Res {
 }
 
 fn sched_nice(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     match ctx.read_int(s, 1, -20, 19)? {
         Some(v) => sched(ctx, which, |p| p.nice = Some(v as i8))?,
         None => {
@@ -859,6 +992,9 @@ fn sched_nice(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
 }
 
 fn sched_rt(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let p = ["vrrp", "checker", "bfd"][which as usize];
     let Some(v) = ctx.read_int(s, 1, i32::MIN as i64, i32::MAX as i64)? else {
         return Ok(());
@@ -895,6 +1031,9 @@ fn sched_rlimit(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
 }
 
 fn sched_cpu(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let p = ["vrrp", "checker", "bfd"][which as usize];
     let mut cpus = Vec::new();
     for i in 1..s.len() {
@@ -915,7 +1054,7 @@ fn sched_cpu(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
 }
 
 fn sched_name(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
-    let n = s.get(1).map(str::to_string);
+    let n = Some(ctx.arg(s, 1)?.to_string());
     sched(ctx, which, |p| p.process_name = n)
 }
 
@@ -929,6 +1068,9 @@ fn fifo_mut(ctx: &mut Ctx, which: u8) -> &mut Fifo {
 }
 
 fn fifo(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let p = ctx.arg(s, 1)?.to_string();
     let u = s.get(2).map(str::to_string);
     let g = s.get(3).map(str::to_string);
@@ -937,12 +1079,18 @@ fn fifo(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
 }
 
 fn fifo_script(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let sc = script::parse(ctx, s, 1, ScriptKind::Notify, s.key())?;
     fifo_mut(ctx, which).script = Some(sc);
     Ok(())
 }
 
 fn lvs_timeouts(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let mut i = 1;
     while i < s.len() {
         let k = s.get(i).unwrap_or("").to_string();
@@ -993,6 +1141,9 @@ fn lvs_timeouts(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn lvs_sync_daemon(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let ifn = ctx.arg(s, 1)?.to_string();
     if let Some(d) = &ctx.cfg.global.lvs_sync_daemon {
         let m = format!(
@@ -1073,6 +1224,9 @@ fn lvs_flush_on_stop(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn script_user(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let u = ctx.arg(s, 1)?.to_string();
     let g = s.get(2).map(|g| g.trim_start_matches(':').to_string());
     let ok = script::lookup_user(&u).is_some()
@@ -1088,6 +1242,9 @@ fn script_user(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn netlink_bufs(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     if let Some(v) = ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
         ctx.cfg
             .global
@@ -1168,6 +1325,9 @@ fn startup_script(ctx: &mut Ctx, s: &Stmt, startup: bool) -> Res {
 }
 
 fn script_timeout(ctx: &mut Ctx, s: &Stmt, startup: bool) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
     let v = ctx.arg(s, 1)?.to_string();
     match ctx.read_unsigned(s, 1, 1, 1000)? {
         Some(n) => {

@@ -794,6 +794,11 @@ pub fn interface_ok(ctx: &Ctx, name: &str) -> bool {
 // ===================== vrrp_instance =====================
 
 fn instance(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if s.len() < 2 {
+        ctx.err(s, "vrrp_instance must have a name");
+        ctx.skip_block(true);
+        return Ok(());
+    }
     let name = ctx.arg(s, 1)?.to_string();
     if ctx.cfg.vrrp.instances.iter().any(|i| i.name == name) {
         ctx.err(s, format!("vrrp instance {name} already defined"));
@@ -1334,6 +1339,14 @@ fn garp_repeat(ctx: &mut Ctx, s: &Stmt, f: impl FnOnce(&mut Garp, u32)) -> Res {
 }
 
 fn garp_extra_if(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if s.len() < 2 {
+        let n = cur_name(ctx);
+        ctx.err(
+            s,
+            format!("({n}): garp_extra_if specified without time - ignoring"),
+        );
+        return Ok(());
+    }
     let (all, i) = if s.get(1) == Some("all") {
         (true, 2)
     } else {
@@ -1357,6 +1370,11 @@ fn down_timer_adverts(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn kernel_rx_buf_size(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if s.len() < 2 {
+        let n = cur_name(ctx);
+        ctx.err(s, format!("({n}) invalid kernel_rx_buf_size specified"));
+        return Ok(());
+    }
     if let Some(v) = ctx.read_unsigned(s, 1, 0, u32::MAX as u64)? {
         cur(ctx).kernel_rx_buf_size = Some(v);
     }
@@ -1553,6 +1571,9 @@ fn cur_script(ctx: &mut Ctx) -> Option<&mut VrrpScript> {
 }
 
 fn script_script(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if s.len() < 2 {
+        return Ok(());
+    }
     let owner = cur_script(ctx).map(|v| v.name.clone()).unwrap_or_default();
     let mut sc = script::parse(ctx, s, 1, ScriptKind::VrrpTrack, &owner)?;
     // vrrp_script takes its user from the `user` keyword only
@@ -1671,6 +1692,11 @@ fn vscript_end(ctx: &mut Ctx) -> Res {
 // ===================== vrrp_sync_group =====================
 
 fn sync_group(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if s.len() < 2 {
+        ctx.err(s, "vrrp_sync_group must have a name - skipping");
+        ctx.skip_block(true);
+        return Ok(());
+    }
     let name = ctx.arg(s, 1)?.to_string();
     if ctx.cfg.vrrp.sync_groups.iter().any(|g| g.name == name) {
         ctx.err(s, format!("vrrp sync group {name} already defined"));
@@ -1738,6 +1764,10 @@ fn track_file(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn tf_file(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if s.len() < 2 {
+        ctx.err(s, "track file file name missing");
+        return Ok(());
+    }
     let f = ctx.arg(s, 1)?.to_string();
     if let Some(t) = ctx.cfg.vrrp.track_files.last_mut() {
         if t.file.is_some() {
@@ -1754,6 +1784,20 @@ fn tf_file(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn tf_weight(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if s.len() < 2 {
+        let n = ctx
+            .cfg
+            .vrrp
+            .track_files
+            .last()
+            .map(|t| t.name.clone())
+            .unwrap_or_default();
+        ctx.err(
+            s,
+            format!("No weight specified for track file {n} - ignoring"),
+        );
+        return Ok(());
+    }
     let w = ctx.arg(s, 1)?.to_string();
     match ctx.read_int(s, 1, -254, 254)? {
         Some(v) => {
@@ -1866,6 +1910,20 @@ fn tp_param_match(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn tp_weight(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if s.len() < 2 {
+        let n = ctx
+            .cfg
+            .vrrp
+            .track_processes
+            .last()
+            .map(|t| t.name.clone())
+            .unwrap_or_default();
+        ctx.err(
+            s,
+            format!("No weight specified for track process {n} - ignoring"),
+        );
+        return Ok(());
+    }
     if let Some(w) = read_weight(ctx, s, 1, 254)? {
         if let Some(p) = ctx.cfg.vrrp.track_processes.last_mut() {
             p.weight = w;
@@ -2031,6 +2089,11 @@ fn garp_group_end(ctx: &mut Ctx) -> Res {
 }
 
 fn track_group(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if s.len() < 2 {
+        ctx.err(s, "track_group must have a name - skipping");
+        ctx.skip_block(true);
+        return Ok(());
+    }
     let name = ctx.arg(s, 1)?.to_string();
     ctx.cfg.vrrp.track_groups.push(TrackGroup {
         name,
