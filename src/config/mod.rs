@@ -92,6 +92,7 @@ pub struct Loaded {
 /// `script_user` apply wherever they appear. This pre-pass reads only them.
 fn prescan(reader: reader::Reader) -> vrrp::EarlyGlobals {
     let mut ctx = Ctx::new(reader);
+    ctx.quiet_unknown = true;
     let _ = ctx.process(global::ROOT, 0, false);
     let (cfg, _) = ctx.finish();
     let _ = take_notes();

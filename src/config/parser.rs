@@ -109,6 +109,9 @@ pub struct Ctx {
     /// The model being built.
     pub cfg: Config,
     skip: i32,
+    /// A pre-pass that only wants some keywords: unknown keywords are not
+    /// reported (and no suggestions are computed for them).
+    pub quiet_unknown: bool,
 }
 
 impl Ctx {
@@ -118,6 +121,7 @@ impl Ctx {
             reader,
             cfg: Config::default(),
             skip: 0,
+            quiet_unknown: false,
         }
     }
 
@@ -374,6 +378,7 @@ impl Ctx {
                         }
                     }
                 }
+                None if self.quiet_unknown => {}
                 None => {
                     let help = suggest(&key, table.iter().map(|k| k.name))
                         .map(|s| format!("did you mean '{s}'?"))
