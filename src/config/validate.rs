@@ -9,12 +9,18 @@ use super::vrrp;
 /// Every script of the configuration that script security covers (the
 /// VRRP side and the global ones; the checker side adds its own).
 pub fn all_scripts(cfg: &super::Config) -> Vec<Script> {
-    let v: Vec<Script> = vrrp::scripts(&cfg.vrrp).into_iter().cloned().collect();
+    let mut v: Vec<Script> = vrrp::scripts(&cfg.vrrp).into_iter().cloned().collect();
+    // the VRRP child also checks the FIFO scripts it runs (the checker
+    // checks `lvs_notify_fifo_script`)
+    let g = &cfg.global;
+    for f in [&g.notify_fifo, &g.vrrp_notify_fifo] {
+        v.extend(f.script.clone());
+    }
     v
 }
 
-/// `startup_script` and `shutdown_script` (checked on their own; FIFO
-/// scripts are not part of keepalived 2.2.7's security pass).
+/// `startup_script` and `shutdown_script` (checked on their own, by the
+/// parent).
 pub fn start_stop_scripts(cfg: &super::Config) -> Vec<Script> {
     cfg.global
         .startup_script

@@ -3012,4 +3012,50 @@ mod tests {
         assert!(has(&l, "Unknown keyword 'bogus_keyword'"));
         assert_eq!(l.report.exit_code(), 0);
     }
+
+    #[test]
+    fn rule_preferences_numbered_per_family() {
+        let l = load(&inst(" virtual_rules {\n from 10.0.0.1 table 10\n from 10.0.0.2 table 10\n from fd00::1 table 10\n }\n"));
+        let m = msgs(&l);
+        assert!(m[0].contains("setting to 16384"), "{m:?}");
+        assert!(m[1].contains("setting to 16383"), "{m:?}");
+        assert!(m[2].contains("setting to 16384"), "{m:?}");
+        let prefs: Vec<_> = l.config.vrrp.instances[0]
+            .rules
+            .iter()
+            .map(|r| r.preference)
+            .collect();
+        assert_eq!(prefs, vec![Some(16384), Some(16383), Some(16384)]);
+    }
+
+    #[test]
+    fn dynamic_interfaces_applies_wherever_written() {
+        let l = load("vrrp_instance VI_1 {\n interface nosuchif9\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n}\nglobal_defs {\n dynamic_interfaces\n}\n");
+        assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
+    }
+
+    #[test]
+    fn fifo_scripts_are_security_checked() {
+        let l = load(&format!("global_defs {{\n dynamic_interfaces\n vrrp_notify_fifo /tmp/f\n vrrp_notify_fifo_script /bin/sh\n}}\n{}", inst("").trim_start_matches(DYN)));
+        assert_eq!(l.report.exit_code(), 6, "{:?}", msgs(&l));
+    }
+
+    #[test]
+    fn unknown_route_keyword_skips_route() {
+        let l = load(&inst(
+            " virtual_routes {\n 10.8.0.0/16 dev eth0 restore\n }\n",
+        ));
+        assert!(has(&l, "unknown route keyword restore"));
+        assert!(has(&l, "VRRP parsed invalid IP restore. skipping IP..."));
+        assert!(l.config.vrrp.instances[0].routes.is_empty());
+    }
+
+    #[test]
+    fn strict_mode_checks() {
+        let l = load(&format!(
+            "global_defs {{\n dynamic_interfaces\n vrrp_strict\n}}\n{}",
+            inst(" state MASTER\n priority 100\n").trim_start_matches(DYN)
+        ));
+        assert!(has(&l, "State MASTER must match being address owner"));
+    }
 }
