@@ -768,8 +768,9 @@ fn smtp_server(ctx: &mut Ctx, s: &Stmt) -> Res {
     } else {
         Some(25)
     };
+    // the pre-pass does not resolve names (the real pass does)
     let ok = port.is_some() && {
-        if host.parse::<IpAddr>().is_ok() {
+        if ctx.quiet_unknown || host.parse::<IpAddr>().is_ok() {
             true
         } else {
             use std::net::ToSocketAddrs;
