@@ -683,7 +683,7 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
                 };
                 match w.as_str() {
                     "from" | "to" => {
-                        let p = if v == "all" {
+                        let p = if v == "all" || v == "default" {
                             Some(None)
                         } else {
                             Prefix::parse(&v).map(Some)
@@ -697,6 +697,12 @@ pub fn parse_rule(ctx: &mut Ctx, s: &Stmt, _origin: SpecOrigin) -> Option<Rule> 
                                 }
                             }
                             None => {
+                                ctx.err_at(
+                                    s,
+                                    i + 1,
+                                    format!("VRRP parsed invalid IP {v}. skipping IP..."),
+                                    "expected ADDRESS[/PREFIX]",
+                                );
                                 ctx.err_at(
                                     s,
                                     i + 1,

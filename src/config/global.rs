@@ -1276,9 +1276,14 @@ fn umask(ctx: &mut Ctx, s: &Stmt) -> Res {
             }
         }
     } else {
-        let words: Vec<String> = s.rest(1).map(str::to_string).collect();
-        for p in words {
-            let bits = match p.as_str() {
+        // bits separated by '|', spaces allowed around them
+        let mut rest = text.as_str();
+        while !rest.is_empty() {
+            let (tok, next) = match rest.find('|') {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, ""),
+            };
+            let bits = match tok {
                 "IRUSR" => 0o400,
                 "IWUSR" => 0o200,
                 "IXUSR" => 0o100,
@@ -1288,16 +1293,14 @@ fn umask(ctx: &mut Ctx, s: &Stmt) -> Res {
                 "IROTH" => 0o004,
                 "IWOTH" => 0o002,
                 "IXOTH" => 0o001,
-                "IRWXU" => 0o700,
-                "IRWXG" => 0o070,
-                "IRWXO" => 0o007,
-                "|" => 0,
-                other => {
-                    ctx.err(s, format!("Unknown umask bit {other}"));
+                "" => 0,
+                _ => {
+                    ctx.err(s, format!("Unknown umask bit {rest}"));
                     return Ok(());
                 }
             };
             mask |= bits;
+            rest = next;
         }
     }
     ctx.cfg.global.umask = Some(mask);
@@ -1412,8 +1415,8 @@ mod tests {
 
     #[test]
     fn umask_forms() {
-        let l = load("global_defs {\n umask IRWXG | IRWXO\n}\n");
-        assert_eq!(l.config.global.umask, Some(0o077));
+        let l = load("global_defs {\n umask IWGRP | IXGRP|IWOTH\n}\n");
+        assert_eq!(l.config.global.umask, Some(0o032));
         let l = load("global_defs {\n umask 0027\n}\n");
         assert_eq!(l.config.global.umask, Some(0o027));
         let l = load("global_defs {\n umask IRWXG|IRWXO\n}\n");

@@ -2150,27 +2150,21 @@ fn up_down_delays(ctx: &mut Ctx, s: &Stmt) -> Res {
             );
             continue;
         }
-        if l.len() < 2 {
-            ctx.err_at(
-                &l,
-                0,
-                format!("No delay specified for interface {n}"),
-                "expected DOWN_DELAY [UP_DELAY]",
-            );
-            continue;
-        }
-        let Some(down) = ctx.read_unsigned(&l, 1, 0, 255)? else {
-            continue;
+        let mut delay = |i: usize| -> Result<Option<Duration>, super::parser::Fatal> {
+            if l.get(i).is_none() {
+                return Ok(Some(Duration::ZERO));
+            }
+            Ok(ctx
+                .read_double(&l, i, 0.0, 255.0)?
+                .map(|d| Duration::from_micros((d * 1e6) as u64)))
         };
+        let Some(down) = delay(1)? else { continue };
         let up = if l.len() > 2 {
-            ctx.read_unsigned(&l, 2, 0, 255)?.unwrap_or(down)
+            delay(2)?.unwrap_or(down)
         } else {
             down
         };
-        ctx.cfg
-            .vrrp
-            .up_down_delays
-            .push((n, Duration::from_secs(down), Duration::from_secs(up)));
+        ctx.cfg.vrrp.up_down_delays.push((n, down, up));
     }
     Ok(())
 }
