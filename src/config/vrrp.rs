@@ -443,6 +443,8 @@ pub struct VrrpConfig {
     pub missing_interface: bool,
     /// Globals known before the full parse.
     pub early: EarlyGlobals,
+    /// `garp_group` blocks read (keepalived numbers them from 0 in messages).
+    pub garp_groups_seen: usize,
     /// Rules given without a preference so far (IPv4, IPv6).
     pub auto_rule_preferences: (u32, u32),
 }
@@ -868,6 +870,7 @@ fn interface(ctx: &mut Ctx, s: &Stmt) -> Res {
             "no such interface in this namespace",
         );
         ctx.cfg.vrrp.missing_interface = true;
+        return Ok(());
     }
     cur(ctx).interface = Some(v);
     Ok(())
@@ -1010,6 +1013,22 @@ fn track_list(ctx: &mut Ctx, s: &Stmt, kind: TrackKind, group: bool) -> Res {
     Ok(())
 }
 
+/// keepalived checks VMAC + unicast as soon as a unicast keyword is read.
+fn check_vmac_unicast(ctx: &mut Ctx, s: &Stmt) {
+    let i = cur(ctx);
+    if (i.vmac.is_some() || i.ipvlan.is_some()) && i.interface.is_none() {
+        i.vmac = None;
+        i.ipvlan = None;
+        let n = cur_name(ctx);
+        ctx.err(
+            s,
+            format!(
+                "({n}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac"
+            ),
+        );
+    }
+}
+
 /// The instance's address family so far (from its first VIP): Some(true) = IPv6.
 fn family(i: &VrrpInstance) -> Option<bool> {
     i.vips.first().map(|v| v.prefix.is_v6())
@@ -1035,6 +1054,9 @@ fn src_ip(ctx: &mut Ctx, s: &Stmt, unicast: bool) -> Res {
             ctx.err_at(s, 1, format!("Configuration error: VRRP instance[{name}] and src address[{v}] MUST be of the same family !!! Skipping..."), "the address family must match the VIPs");
         }
         Some(a) => {
+            if unicast {
+                check_vmac_unicast(ctx, s);
+            }
             let i = cur(ctx);
             if unicast {
                 i.unicast_src = Some(a);
@@ -1052,6 +1074,7 @@ fn unicast_peer(ctx: &mut Ctx, s: &Stmt) -> Res {
     let lines = ctx.value_block(s);
     let name = cur_name(ctx);
     cur(ctx).unicast_keyword = true;
+    check_vmac_unicast(ctx, s);
     for l in lines {
         let a = l.key().to_string();
         let Some(addr) = parse_addr(&a) else {
@@ -1178,6 +1201,14 @@ fn advert_int(ctx: &mut Ctx, s: &Stmt) -> Res {
     match super::parser::parse_c_double(&v).filter(|d| d.is_finite() && (0.01..=255.0).contains(d))
     {
         Some(d) => cur(ctx).advert_int_us = Some((d * 1_000_000.0).round() as u64),
+        None if super::parser::parse_c_double(&v).is_none() => {
+            ctx.err_at(
+                s,
+                1,
+                format!("invalid number '{v}'"),
+                "expected seconds in [0.01, 255]",
+            );
+        }
         None => {
             ctx.err_at(
                 s,
@@ -1237,6 +1268,14 @@ fn preempt_delay(ctx: &mut Ctx, s: &Stmt) -> Res {
     match super::parser::parse_c_double(&v).filter(|d| d.is_finite() && (0.0..=1000.0).contains(d))
     {
         Some(d) => cur(ctx).preempt_delay = Some(Duration::from_micros((d * 1_000_000.0) as u64)),
+        None if super::parser::parse_c_double(&v).is_none() => {
+            ctx.err_at(
+                s,
+                1,
+                format!("invalid number '{v}'"),
+                "expected seconds in [0, 1000]",
+            );
+        }
         None => {
             ctx.err_at(
                 s,
@@ -2025,11 +2064,23 @@ fn static_rules(ctx: &mut Ctx, s: &Stmt) -> Res {
 // ===================== garp_group / track_group / linkbeat / delays =====================
 
 fn garp_group(ctx: &mut Ctx, _s: &Stmt) -> Res {
+    ctx.cfg.vrrp.garp_groups_seen += 1;
     ctx.cfg.vrrp.garp_groups.push(GarpGroup::default());
     Ok(())
 }
 
 fn gg_interval(ctx: &mut Ctx, s: &Stmt, garp: bool) -> Res {
+    if let Some(w) = s.get(1) {
+        if w.split_once('.').is_some_and(|(_, d)| d.len() > 6) {
+            let w = w.to_string();
+            ctx.err_at(
+                s,
+                1,
+                format!("number '{w}' has too many decimal places"),
+                "at most 6 decimal places",
+            );
+        }
+    }
     if let Some(v) = ctx.read_timer(s, 1, 0, 0)? {
         if let Some(g) = ctx.cfg.vrrp.garp_groups.last_mut() {
             if garp {
@@ -2077,7 +2128,7 @@ fn gg_interfaces(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn garp_group_end(ctx: &mut Ctx) -> Res {
     if let Some(g) = ctx.cfg.vrrp.garp_groups.last() {
         if g.garp_interval.is_none() && g.gna_interval.is_none() {
-            let n = ctx.cfg.vrrp.garp_groups.len() - 1;
+            let n = ctx.cfg.vrrp.garp_groups_seen - 1;
             ctx.err_global(
                 Level::Error,
                 format!("garp group {n} does not have any delay set - removing"),
