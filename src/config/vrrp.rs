@@ -2498,8 +2498,9 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             .find(|g| g.members.iter().any(|(m, _)| *m == name))
             .cloned();
         if let Some(g) = &group {
-            for t in &i.track.interfaces {
-                if g.track.interfaces.iter().any(|x| x.name == t.name) {
+            for t in &g.track.interfaces {
+                let own = i.interface.as_deref() == Some(t.name.as_str()) && !i.dont_track_primary;
+                if own || i.track.interfaces.iter().any(|x| x.name == t.name) {
                     ctx.err_loc(
                         t.loc.clone(),
                         format!("({name}) track_interface {} is configured on VRRP instance and sync group. Remove vrrp instance or sync group config", t.name),
