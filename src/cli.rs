@@ -43,11 +43,7 @@ pub struct Cli {
     #[arg(short = 'D', long = "log-detail")]
     pub log_detail: bool,
     /// Set syslog facility to LOG_LOCAL[0-7], user or daemon (default)
-    #[arg(
-        short = 'S',
-        long = "log-facility",
-        value_name = "([0-7]|local[0-7]|user|daemon)"
-    )]
+    #[arg(short = 'S', long = "log-facility", value_name = "([0-7]|local[0-7]|user|daemon)")]
     pub log_facility: Option<String>,
     /// Log to a file (keepalived needs --enable-log-file; accepted for compatibility)
     #[arg(short = 'g', long = "log-file", value_name = "FILE", num_args = 0..=1,
@@ -142,9 +138,7 @@ pub struct Cli {
 impl Cli {
     /// The configuration file to read.
     pub fn conf_file(&self) -> PathBuf {
-        self.use_file
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONF))
+        self.use_file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONF))
     }
 }
 
@@ -229,11 +223,7 @@ mod tests {
 
     #[test]
     fn long_options_take_equals_forms() {
-        let c = parse(&[
-            "--use-file=/x.conf",
-            "--log-facility=local3",
-            "--config-test=/tmp/l",
-        ]);
+        let c = parse(&["--use-file=/x.conf", "--log-facility=local3", "--config-test=/tmp/l"]);
         assert_eq!(c.use_file.unwrap().to_str(), Some("/x.conf"));
         assert_eq!(c.log_facility.as_deref(), Some("local3"));
         assert_eq!(c.config_test.as_deref(), Some("/tmp/l"));
@@ -241,15 +231,11 @@ mod tests {
 
     #[test]
     fn short_options_match_keepalived() {
-        let c = parse(&[
-            "-f", "/a", "-n", "-l", "-D", "-S", "7", "-t", "-P", "-C", "-i", "node",
-        ]);
+        let c = parse(&["-f", "/a", "-n", "-l", "-D", "-S", "7", "-t", "-P", "-C", "-i", "node"]);
         assert!(c.dont_fork && c.log_console && c.log_detail && c.vrrp && c.check);
         assert_eq!(c.config_test.as_deref(), Some(""));
         assert_eq!(c.config_id.as_deref(), Some("node"));
-        let c = parse(&[
-            "-p", "/p", "-r", "/r", "-c", "/c", "-b", "/b", "-R", "-V", "-I", "-X",
-        ]);
+        let c = parse(&["-p", "/p", "-r", "/r", "-c", "/c", "-b", "/b", "-R", "-V", "-I", "-X"]);
         assert_eq!(c.checkers_pid.unwrap().to_str(), Some("/c"));
         assert!(c.dont_respawn && c.dont_release_vrrp && c.dont_release_ipvs && c.release_vips);
     }

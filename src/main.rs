@@ -16,10 +16,7 @@ fn main() -> ExitCode {
             use clap::error::{ContextKind, ErrorKind};
             match e.kind() {
                 ErrorKind::UnknownArgument => {
-                    let arg = e
-                        .get(ContextKind::InvalidArg)
-                        .map(|v| v.to_string())
-                        .unwrap_or_default();
+                    let arg = e.get(ContextKind::InvalidArg).map(|v| v.to_string()).unwrap_or_default();
                     eprintln!("Unknown option {arg}");
                 }
                 _ => eprintln!("{}", e.render().to_string().trim_end()),

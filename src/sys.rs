@@ -4,9 +4,7 @@ use std::ffi::CString;
 
 /// Whether a network interface of that name exists in our namespace.
 pub fn interface_exists(name: &str) -> bool {
-    let Ok(c) = CString::new(name) else {
-        return false;
-    };
+    let Ok(c) = CString::new(name) else { return false };
     // SAFETY: if_nametoindex only reads the NUL-terminated string.
     unsafe { libc::if_nametoindex(c.as_ptr()) != 0 }
 }
@@ -20,11 +18,7 @@ fn utsname() -> Option<libc::utsname> {
 }
 
 fn field(f: &[libc::c_char]) -> String {
-    let bytes: Vec<u8> = f
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
+    let bytes: Vec<u8> = f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -42,12 +36,7 @@ pub fn default_config_id() -> String {
 /// `Linux 6.1.0 #1 SMP ...` for the version banner.
 pub fn uname_line() -> String {
     match utsname() {
-        Some(u) => format!(
-            "{} {} {}",
-            field(&u.sysname),
-            field(&u.release),
-            field(&u.version)
-        ),
+        Some(u) => format!("{} {} {}", field(&u.sysname), field(&u.release), field(&u.version)),
         None => "an unknown system".into(),
     }
 }

@@ -145,12 +145,7 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let limit = (word.chars().count() / 3).clamp(1, 3);
     candidates
         .into_iter()
-        .map(|c| {
-            (
-                edit_distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()),
-                c,
-            )
-        })
+        .map(|c| (edit_distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -193,10 +188,7 @@ mod tests {
     fn display_shows_caret_and_help() {
         let d = Diagnostic {
             level: Level::Error,
-            loc: Some(Loc {
-                file: Arc::new("/k.conf".into()),
-                line: 7,
-            }),
+            loc: Some(Loc { file: Arc::new("/k.conf".into()), line: 7 }),
             message: "Unknown keyword 'priorty'".into(),
             source: Some("    priorty 100".into()),
             span: Some((4, 11)),
@@ -204,9 +196,6 @@ mod tests {
         };
         let s = d.to_string();
         assert!(s.starts_with("(/k.conf: Line 7) Unknown keyword 'priorty'"));
-        assert!(
-            s.contains("\n   |     ^^^^^^^ did you mean 'priority'?"),
-            "{s}"
-        );
+        assert!(s.contains("\n   |     ^^^^^^^ did you mean 'priority'?"), "{s}");
     }
 }

@@ -96,27 +96,18 @@ pub fn unescape(s: &str) -> String {
 /// A quoted chunk: `"..."` with `\"` allowed inside; an unterminated quote
 /// runs to the end of the line (the reader has already reported it).
 fn quoted(i: &str) -> IResult<&str, String> {
-    let body = recognize(many1(alt((
-        is_not("\\\""),
-        recognize(preceded(tag("\\"), nom::character::complete::anychar)),
-    ))));
+    let body = recognize(many1(alt((is_not("\\\""), recognize(preceded(tag("\\"), nom::character::complete::anychar))))));
     map(
-        alt((delimited(
-            tag("\""),
-            map(opt(body), |b| b.unwrap_or("")),
-            opt(tag("\"")),
-        ),)),
+        alt((
+            delimited(tag("\""), map(opt(body), |b| b.unwrap_or("")), opt(tag("\""))),
+        )),
         unescape,
     )
     .parse(i)
 }
 
 fn bare(i: &str) -> IResult<&str, String> {
-    map(
-        take_while1(|c: char| !is_space(c) && c != '"'),
-        str::to_string,
-    )
-    .parse(i)
+    map(take_while1(|c: char| !is_space(c) && c != '"'), str::to_string).parse(i)
 }
 
 /// Splits a line into words.
@@ -156,12 +147,7 @@ pub fn words(line: &str) -> Vec<Word> {
         if end == start {
             break;
         }
-        out.push(Word {
-            text,
-            start,
-            end,
-            quoted: q,
-        });
+        out.push(Word { text, start, end, quoted: q });
         rest = cur;
     }
     out
@@ -223,14 +209,8 @@ mod tests {
 
     #[test]
     fn quotes_group_and_are_removed_even_mid_word() {
-        assert_eq!(
-            texts(r#"script "/bin/echo a b""#),
-            ["script", "/bin/echo a b"]
-        );
-        assert_eq!(
-            texts(r#"abcd" efg h jkl "mnop x"#),
-            ["abcd efg h jkl mnop", "x"]
-        );
+        assert_eq!(texts(r#"script "/bin/echo a b""#), ["script", "/bin/echo a b"]);
+        assert_eq!(texts(r#"abcd" efg h jkl "mnop x"#), ["abcd efg h jkl mnop", "x"]);
     }
 
     #[test]
@@ -247,9 +227,6 @@ mod tests {
 
     #[test]
     fn command_splitting_honours_single_quotes() {
-        assert_eq!(
-            split_command("/bin/x 'a b' c\\ d \"e f\""),
-            ["/bin/x", "a b", "c d", "e f"]
-        );
+        assert_eq!(split_command("/bin/x 'a b' c\\ d \"e f\""), ["/bin/x", "a b", "c d", "e f"]);
     }
 }

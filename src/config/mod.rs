@@ -44,11 +44,7 @@ pub fn known_elsewhere(word: &str) -> Option<String> {
         }
         for k in table {
             if k.name == word {
-                return Some(if path.is_empty() {
-                    "the top level".into()
-                } else {
-                    format!("'{path}'")
-                });
+                return Some(if path.is_empty() { "the top level".into() } else { format!("'{path}'") });
             }
         }
         for k in table {
@@ -148,11 +144,7 @@ fn load_with(reader: reader::Reader, pre: Option<reader::Reader>) -> Loaded {
         // run (and report) inside the namespace
         report.diags = pre_report.diags;
     }
-    Loaded {
-        config,
-        report,
-        notes: take_notes(),
-    }
+    Loaded { config, report, notes: take_notes() }
 }
 
 /// Reads, parses and validates a configuration file.

@@ -36,12 +36,7 @@ pub struct Keyword {
 
 /// A leaf keyword.
 pub const fn kw(name: &'static str, h: Handler) -> Keyword {
-    Keyword {
-        name,
-        handler: Some(h),
-        sub: None,
-        close: None,
-    }
+    Keyword { name, handler: Some(h), sub: None, close: None }
 }
 
 /// A keyword opening a block of sub-keywords.
@@ -51,12 +46,7 @@ pub const fn block(
     sub: &'static [Keyword],
     close: Option<CloseHandler>,
 ) -> Keyword {
-    Keyword {
-        name,
-        handler: h,
-        sub: Some(sub),
-        close,
-    }
+    Keyword { name, handler: h, sub: Some(sub), close }
 }
 
 /// A keyword that is accepted and ignored (values keepalived parses but
@@ -117,12 +107,7 @@ pub struct Ctx {
 impl Ctx {
     /// Starts parsing from a reader.
     pub fn new(reader: Reader) -> Ctx {
-        Ctx {
-            reader,
-            cfg: Config::default(),
-            skip: 0,
-            quiet_unknown: false,
-        }
+        Ctx { reader, cfg: Config::default(), skip: 0, quiet_unknown: false }
     }
 
     /// Finishes, returning the model and everything reported.
@@ -131,14 +116,7 @@ impl Ctx {
     }
 
     /// Reports a problem with keepalived's message at a statement.
-    pub fn report(
-        &mut self,
-        level: Level,
-        stmt: Option<&Stmt>,
-        word: Option<usize>,
-        msg: String,
-        help: Option<String>,
-    ) {
+    pub fn report(&mut self, level: Level, stmt: Option<&Stmt>, word: Option<usize>, msg: String, help: Option<String>) {
         let (loc, source, span) = match stmt {
             Some(s) => {
                 let span = word.and_then(|i| s.words.get(i)).map(|w| (w.start, w.end));
@@ -146,14 +124,7 @@ impl Ctx {
             }
             None => (None, None, None),
         };
-        self.reader.report.push(Diagnostic {
-            level,
-            loc,
-            message: msg,
-            source,
-            span,
-            help,
-        });
+        self.reader.report.push(Diagnostic { level, loc, message: msg, source, span, help });
     }
 
     /// A configuration error at a statement (exit 5 under `-t`).
@@ -162,44 +133,18 @@ impl Ctx {
     }
 
     /// A configuration error pointing at word `i`, with what was expected.
-    pub fn err_at(
-        &mut self,
-        stmt: &Stmt,
-        i: usize,
-        msg: impl Into<String>,
-        expected: impl Into<String>,
-    ) {
-        self.report(
-            Level::Error,
-            Some(stmt),
-            Some(i),
-            msg.into(),
-            Some(expected.into()),
-        );
+    pub fn err_at(&mut self, stmt: &Stmt, i: usize, msg: impl Into<String>, expected: impl Into<String>) {
+        self.report(Level::Error, Some(stmt), Some(i), msg.into(), Some(expected.into()));
     }
 
     /// A configuration error reported at a remembered location.
     pub fn err_loc(&mut self, loc: Loc, msg: impl Into<String>) {
-        self.reader.report.push(Diagnostic {
-            level: Level::Error,
-            loc: Some(loc),
-            message: msg.into(),
-            source: None,
-            span: None,
-            help: None,
-        });
+        self.reader.report.push(Diagnostic { level: Level::Error, loc: Some(loc), message: msg.into(), source: None, span: None, help: None });
     }
 
     /// As [`Ctx::err_loc`], without a location when there is none.
     pub fn err_loc_opt(&mut self, loc: Option<Loc>, msg: impl Into<String>) {
-        self.reader.report.push(Diagnostic {
-            level: Level::Error,
-            loc,
-            message: msg.into(),
-            source: None,
-            span: None,
-            help: None,
-        });
+        self.reader.report.push(Diagnostic { level: Level::Error, loc, message: msg.into(), source: None, span: None, help: None });
     }
 
     /// A problem that is not tied to a line (post-parse validation).
@@ -220,11 +165,7 @@ impl Ctx {
                 i + 1
             )
         } else {
-            format!(
-                "*** Configuration line starting `{}` is missing a parameter at word position {}",
-                stmt.key(),
-                i + 1
-            )
+            format!("*** Configuration line starting `{}` is missing a parameter at word position {}", stmt.key(), i + 1)
         };
         let end = stmt.text.len();
         self.reader.report.push(Diagnostic {
@@ -265,17 +206,8 @@ impl Ctx {
             if stmt.get(1) == Some("{") {
                 need_bob = false;
             } else {
-                let msg = format!(
-                    "Block {} has extra parameters {} ...",
-                    stmt.key(),
-                    stmt.get(1).unwrap_or("")
-                );
-                self.err_at(
-                    stmt,
-                    1,
-                    msg,
-                    "a block takes no parameters on its keyword line",
-                );
+                let msg = format!("Block {} has extra parameters {} ...", stmt.key(), stmt.get(1).unwrap_or(""));
+                self.err_at(stmt, 1, msg, "a block takes no parameters on its keyword line");
             }
         }
         while let Some(s) = self.next_stmt() {
@@ -284,10 +216,7 @@ impl Ctx {
                 if s.key() == "{" {
                     continue;
                 }
-                crate::config::note(&format!(
-                    "'{{' missing from beginning of block {}",
-                    stmt.key()
-                ));
+                crate::config::note(&format!("'{{' missing from beginning of block {}", stmt.key()));
             }
             if s.key() == "}" {
                 break;
@@ -299,20 +228,12 @@ impl Ctx {
 
     /// All words of a value block, flattened (`notification_email { a b }`).
     pub fn value_words(&mut self, stmt: &Stmt) -> Vec<String> {
-        self.value_block(stmt)
-            .into_iter()
-            .flat_map(|s| s.words.into_iter().map(|w| w.text))
-            .collect()
+        self.value_block(stmt).into_iter().flat_map(|s| s.words.into_iter().map(|w| w.text)).collect()
     }
 
     /// Walks the stream with a keyword table (keepalived's `process_stream`).
     /// Returns true if the block was skipped.
-    pub fn process(
-        &mut self,
-        table: &'static [Keyword],
-        level: usize,
-        mut need_bob: bool,
-    ) -> Result<bool, Fatal> {
+    pub fn process(&mut self, table: &'static [Keyword], level: usize, mut need_bob: bool) -> Result<bool, Fatal> {
         while let Some(stmt) = self.next_stmt() {
             let key = stmt.key().to_string();
             if self.skip == -1 {
@@ -352,13 +273,7 @@ impl Ctx {
                     Some("expected '{' to open the block".into()),
                 );
             } else if key == "{" {
-                self.report(
-                    Level::Error,
-                    Some(&stmt),
-                    Some(0),
-                    "Unexpected '{' - ignoring".into(),
-                    None,
-                );
+                self.report(Level::Error, Some(&stmt), Some(0), "Unexpected '{' - ignoring".into(), None);
                 continue;
             }
             if key == "}" && level > 0 {
@@ -383,17 +298,10 @@ impl Ctx {
                     let help = suggest(&key, table.iter().map(|k| k.name))
                         .map(|s| format!("did you mean '{s}'?"))
                         .or_else(|| {
-                            crate::config::known_elsewhere(&key).map(|blk| {
-                                format!("'{key}' is not valid here; it belongs in {blk}")
-                            })
+                            crate::config::known_elsewhere(&key)
+                                .map(|blk| format!("'{key}' is not valid here; it belongs in {blk}"))
                         });
-                    self.report(
-                        Level::Error,
-                        Some(&stmt),
-                        Some(0),
-                        format!("Unknown keyword '{key}'"),
-                        help,
-                    );
+                    self.report(Level::Error, Some(&stmt), Some(0), format!("Unknown keyword '{key}'"), help);
                 }
             }
         }
@@ -412,31 +320,15 @@ fn parse_i64(s: &str) -> Option<i64> {
 
 impl Ctx {
     /// `read_int`: a signed number in `[min, max]`.
-    pub fn read_int(
-        &mut self,
-        stmt: &Stmt,
-        i: usize,
-        min: i64,
-        max: i64,
-    ) -> Result<Option<i64>, Fatal> {
+    pub fn read_int(&mut self, stmt: &Stmt, i: usize, min: i64, max: i64) -> Result<Option<i64>, Fatal> {
         let s = self.arg(stmt, i)?;
         match parse_i64(s) {
             None => {
-                self.err_at(
-                    stmt,
-                    i,
-                    format!("invalid number '{s}'"),
-                    format!("expected an integer in [{min}, {max}]"),
-                );
+                self.err_at(stmt, i, format!("invalid number '{s}'"), format!("expected an integer in [{min}, {max}]"));
                 Ok(None)
             }
             Some(v) if v < min || v > max => {
-                self.err_at(
-                    stmt,
-                    i,
-                    format!("number '{s}' outside range [{min}, {max}]"),
-                    "value out of range",
-                );
+                self.err_at(stmt, i, format!("number '{s}' outside range [{min}, {max}]"), "value out of range");
                 Ok(None)
             }
             Some(v) => Ok(Some(v)),
@@ -444,41 +336,20 @@ impl Ctx {
     }
 
     /// `read_unsigned`: a non-negative number in `[min, max]`.
-    pub fn read_unsigned(
-        &mut self,
-        stmt: &Stmt,
-        i: usize,
-        min: u64,
-        max: u64,
-    ) -> Result<Option<u64>, Fatal> {
+    pub fn read_unsigned(&mut self, stmt: &Stmt, i: usize, min: u64, max: u64) -> Result<Option<u64>, Fatal> {
         let s = self.arg(stmt, i)?;
         let t = s.trim_start_matches([' ', '\t']);
         if t.starts_with('-') {
-            self.err_at(
-                stmt,
-                i,
-                format!("negative number '{s}'"),
-                format!("expected a number in [{min}, {max}]"),
-            );
+            self.err_at(stmt, i, format!("negative number '{s}'"), format!("expected a number in [{min}, {max}]"));
             return Ok(None);
         }
         match t.strip_prefix('+').unwrap_or(t).parse::<u64>() {
             Err(_) => {
-                self.err_at(
-                    stmt,
-                    i,
-                    format!("invalid number '{s}'"),
-                    format!("expected a number in [{min}, {max}]"),
-                );
+                self.err_at(stmt, i, format!("invalid number '{s}'"), format!("expected a number in [{min}, {max}]"));
                 Ok(None)
             }
             Ok(v) if v < min || v > max => {
-                self.err_at(
-                    stmt,
-                    i,
-                    format!("number '{s}' outside range [{min}, {max}]"),
-                    "value out of range",
-                );
+                self.err_at(stmt, i, format!("number '{s}' outside range [{min}, {max}]"), "value out of range");
                 Ok(None)
             }
             Ok(v) => Ok(Some(v)),
@@ -486,31 +357,15 @@ impl Ctx {
     }
 
     /// `read_double` (as `strtod`): a decimal number in `[min, max]`.
-    pub fn read_double(
-        &mut self,
-        stmt: &Stmt,
-        i: usize,
-        min: f64,
-        max: f64,
-    ) -> Result<Option<f64>, Fatal> {
+    pub fn read_double(&mut self, stmt: &Stmt, i: usize, min: f64, max: f64) -> Result<Option<f64>, Fatal> {
         let s = self.arg(stmt, i)?;
         match parse_c_double(s) {
             None => {
-                self.err_at(
-                    stmt,
-                    i,
-                    format!("invalid number '{s}'"),
-                    "expected a decimal number",
-                );
+                self.err_at(stmt, i, format!("invalid number '{s}'"), "expected a decimal number");
                 Ok(None)
             }
             Some(v) if v.is_infinite() => {
-                self.err_at(
-                    stmt,
-                    i,
-                    format!("infinite number '{s}'"),
-                    "expected a finite number",
-                );
+                self.err_at(stmt, i, format!("infinite number '{s}'"), "expected a finite number");
                 Ok(None)
             }
             Some(v) if v.is_nan() => {
@@ -518,16 +373,7 @@ impl Ctx {
                 Ok(None)
             }
             Some(v) if v < min || v > max => {
-                self.err_at(
-                    stmt,
-                    i,
-                    format!(
-                        "number '{s}' outside range [{}, {}]",
-                        fmt_g(min),
-                        fmt_g(max)
-                    ),
-                    "value out of range",
-                );
+                self.err_at(stmt, i, format!("number '{s}' outside range [{}, {}]", fmt_g(min), fmt_g(max)), "value out of range");
                 Ok(None)
             }
             Some(v) => Ok(Some(v)),
@@ -535,13 +381,7 @@ impl Ctx {
     }
 
     /// `read_timer`: seconds with microsecond resolution, returned in µs.
-    pub fn read_timer(
-        &mut self,
-        stmt: &Stmt,
-        i: usize,
-        min_us: u64,
-        max_us: u64,
-    ) -> Result<Option<u64>, Fatal> {
+    pub fn read_timer(&mut self, stmt: &Stmt, i: usize, min_us: u64, max_us: u64) -> Result<Option<u64>, Fatal> {
         let max = if max_us == 0 { TIMER_MAXIMUM } else { max_us };
         Ok(self
             .read_double(stmt, i, min_us as f64 / 1e6, max as f64 / 1e6)?
@@ -555,11 +395,7 @@ impl Ctx {
             Some(s) => match check_true_false(s) {
                 Some(b) => Some(b),
                 None => {
-                    let msg = format!(
-                        "{}: invalid value '{}' - expected on|off|true|false|yes|no",
-                        stmt.key(),
-                        s
-                    );
+                    let msg = format!("{}: invalid value '{}' - expected on|off|true|false|yes|no", stmt.key(), s);
                     self.err_at(stmt, i, msg, "expected on|off|true|false|yes|no");
                     None
                 }
@@ -589,11 +425,7 @@ pub fn parse_c_double(s: &str) -> Option<f64> {
     let lower = t.to_ascii_lowercase();
     let body = lower.trim_start_matches(['+', '-']);
     if matches!(body, "inf" | "infinity") {
-        return Some(if lower.starts_with('-') {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        });
+        return Some(if lower.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY });
     }
     if body == "nan" {
         return Some(f64::NAN);
@@ -602,10 +434,7 @@ pub fn parse_c_double(s: &str) -> Option<f64> {
         let v = u64::from_str_radix(h, 16).ok()? as f64;
         return Some(if lower.starts_with('-') { -v } else { v });
     }
-    if !body
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-'))
-    {
+    if !body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-')) {
         return None;
     }
     t.parse::<f64>().ok()

@@ -116,12 +116,7 @@ impl Reader {
         if text.ends_with('\n') {
             lines.pop();
         }
-        self.stack.push(Source {
-            path,
-            dir: dir.to_path_buf(),
-            lines,
-            next: 0,
-        });
+        self.stack.push(Source { path, dir: dir.to_path_buf(), lines, next: 0 });
     }
 
     fn error(&mut self, level: Level, loc: Option<Loc>, msg: impl Into<String>) {
@@ -137,9 +132,7 @@ impl Reader {
 
     /// The directory relative paths are resolved against (the current file's).
     pub fn current_dir(&self) -> PathBuf {
-        self.stack
-            .last()
-            .map_or_else(|| PathBuf::from("."), |s| s.dir.clone())
+        self.stack.last().map_or_else(|| PathBuf::from("."), |s| s.dir.clone())
     }
 
     /// The next logical line, or `None` at the end of all input.
@@ -148,11 +141,7 @@ impl Reader {
             if self.produced >= MAX_LINES {
                 if self.produced == MAX_LINES {
                     self.produced += 1;
-                    self.error(
-                        Level::Error,
-                        None,
-                        "Configuration expands to too many lines - ignoring the rest",
-                    );
+                    self.error(Level::Error, None, "Configuration expands to too many lines - ignoring the rest");
                 }
                 return None;
             }
@@ -175,11 +164,7 @@ impl Reader {
                 if self.stack.is_empty() {
                     if self.block_depth > 0 {
                         let n = self.block_depth;
-                        self.error(
-                            Level::Error,
-                            None,
-                            format!("There are {n} missing '}}'s or extra '{{'s"),
-                        );
+                        self.error(Level::Error, None, format!("There are {n} missing '}}'s or extra '{{'s"));
                         self.block_depth = 0;
                     }
                     return None;
@@ -188,10 +173,7 @@ impl Reader {
             }
             let raw = std::mem::take(&mut src.lines[src.next]);
             src.next += 1;
-            let loc = Loc {
-                file: src.path.clone(),
-                line: src.next as u32,
-            };
+            let loc = Loc { file: src.path.clone(), line: src.next as u32 };
             self.physical_line(loc, raw);
         }
     }
@@ -205,20 +187,12 @@ impl Reader {
             return;
         }
         if raw.contains('\0') {
-            self.error(
-                Level::Error,
-                Some(loc),
-                "Configuration line contains NUL - ignoring",
-            );
+            self.error(Level::Error, Some(loc), "Configuration line contains NUL - ignoring");
             return;
         }
         let (text, unterminated) = decomment(&raw);
         if unterminated {
-            self.error(
-                Level::Error,
-                Some(loc.clone()),
-                format!("Unterminated quote '{}'", text),
-            );
+            self.error(Level::Error, Some(loc.clone()), format!("Unterminated quote '{}'", text));
         }
         if let Some(idx) = self.multiline_def {
             // Continuation of a multi-line `$NAME=` definition.
@@ -258,9 +232,7 @@ impl Reader {
                 if let Some((name, value)) = parse_definition(&text) {
                     let multiline = value.ends_with('\\');
                     let value = if multiline {
-                        value[..value.len() - 1]
-                            .trim_end_matches([' ', '\t'])
-                            .to_string()
+                        value[..value.len() - 1].trim_end_matches([' ', '\t']).to_string()
                     } else {
                         value.to_string()
                     };
@@ -329,11 +301,7 @@ impl Reader {
             d.value = value.to_string();
             d.multiline = multiline;
         } else {
-            self.defs.push(Def {
-                name: name.to_string(),
-                value: value.to_string(),
-                multiline,
-            });
+            self.defs.push(Def { name: name.to_string(), value: value.to_string(), multiline });
         }
     }
 
@@ -352,9 +320,7 @@ impl Reader {
         while let Some(off) = text[pos..].find('$') {
             let at = pos + off;
             pos = at + 1;
-            let Some(r) = self.lookup(loc, &text[at + 1..]) else {
-                continue;
-            };
+            let Some(r) = self.lookup(loc, &text[at + 1..]) else { continue };
             let (consumed, value, multiline) = r;
             let after = &text[at + 1 + consumed..];
             if multiline {
@@ -386,9 +352,7 @@ impl Reader {
         if !(first.is_ascii_alphabetic() || first == '_') {
             return None;
         }
-        let name_len = body
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(body.len());
+        let name_len = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
         let name = &body[..name_len];
         let mut params = "";
         let consumed;
@@ -415,10 +379,7 @@ impl Reader {
             "_BANG" => Some("!".into()),
             "_ENV" if braces => Some(std::env::var(params).unwrap_or_default()),
             "_RANDOM" => {
-                let nums: Vec<u64> = params
-                    .split_whitespace()
-                    .filter_map(|p| p.parse().ok())
-                    .collect();
+                let nums: Vec<u64> = params.split_whitespace().filter_map(|p| p.parse().ok()).collect();
                 let (min, max) = match nums.as_slice() {
                     [] => (0, 32767),
                     [max] => (0, *max),
@@ -430,11 +391,7 @@ impl Reader {
             _ => None,
         };
         // A user definition overrides a built-in of the same name.
-        if let Some(d) = self
-            .defs
-            .iter()
-            .find(|d| d.name == name && (at_end || !d.multiline))
-        {
+        if let Some(d) = self.defs.iter().find(|d| d.name == name && (at_end || !d.multiline)) {
             if !params.is_empty() {
                 return None;
             }
@@ -452,22 +409,12 @@ impl Reader {
         let rest = rest.trim_start_matches([' ', '\t']);
         let bad = |r: &mut Reader| {
             let kind = if is_lst { "~LST" } else { "~SEQ" };
-            r.error(
-                Level::Error,
-                Some(loc.clone()),
-                format!("Invalid {kind} specification '{text}'"),
-            );
+            r.error(Level::Error, Some(loc.clone()), format!("Invalid {kind} specification '{text}'"));
         };
-        let Some(inner) = rest.strip_prefix('(') else {
-            return bad(self);
-        };
-        let Some(close) = find_close_paren(inner) else {
-            return bad(self);
-        };
+        let Some(inner) = rest.strip_prefix('(') else { return bad(self) };
+        let Some(close) = find_close_paren(inner) else { return bad(self) };
         let args_text = inner[..close].to_string();
-        let body = inner[close + 1..]
-            .trim_start_matches([' ', '\t'])
-            .to_string();
+        let body = inner[close + 1..].trim_start_matches([' ', '\t']).to_string();
         // Definitions may be used in the parameters.
         let args_text = match self.replace_params(&loc, &args_text) {
             Expansion::Changed(t, m) if m.is_empty() => t,
@@ -524,14 +471,7 @@ impl Reader {
 
     fn include(&mut self, pattern: &Path, kind: IncludeKind, loc: Option<Loc>) {
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
-            self.error(
-                Level::Error,
-                loc,
-                format!(
-                    "include depth exceeded at '{}' - ignoring",
-                    pattern.display()
-                ),
-            );
+            self.error(Level::Error, loc, format!("include depth exceeded at '{}' - ignoring", pattern.display()));
             return;
         }
         let base = self.current_dir();
@@ -547,10 +487,7 @@ impl Reader {
             any_wild |= p.contains(['*', '?', '[']);
             match glob::glob(&full.to_string_lossy()) {
                 Ok(paths) => {
-                    let mut found: Vec<PathBuf> = paths
-                        .filter_map(Result::ok)
-                        .filter(|p| !p.is_dir())
-                        .collect();
+                    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| !p.is_dir()).collect();
                     found.sort();
                     if found.is_empty() && !p.contains(['*', '?', '[']) && full.exists() {
                         found.push(full.clone());
@@ -570,27 +507,15 @@ impl Reader {
             || (kind == IncludeKind::Brace && pat.contains('{'));
         if files.is_empty() {
             if kind == IncludeKind::Main {
-                self.error(
-                    Level::CannotRun,
-                    None,
-                    format!("Config files missing '{}'.", pat),
-                );
+                self.error(Level::CannotRun, None, format!("Config files missing '{}'.", pat));
                 return;
             }
-            let level = if strict {
-                Level::Security
-            } else {
-                Level::Error
-            };
+            let level = if strict { Level::Security } else { Level::Error };
             if strict || kind != IncludeKind::Plain {
                 self.error(level, loc, format!("Config files missing '{}'.", pat));
             } else {
                 // keepalived only logs this one; it does not count as an error.
-                crate::config::note(&format!(
-                    "{} Config files missing '{}'.",
-                    loc.map(|l| l.to_string()).unwrap_or_default(),
-                    pat
-                ));
+                crate::config::note(&format!("{} Config files missing '{}'.", loc.map(|l| l.to_string()).unwrap_or_default(), pat));
             }
             return;
         }
@@ -599,18 +524,11 @@ impl Reader {
         for f in files.into_iter().rev() {
             match read_config_file(&f) {
                 Ok(text) => {
-                    let dir = f
-                        .parent()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_else(|| PathBuf::from("."));
+                    let dir = f.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
                     self.push_source(Arc::new(f), &dir, &text);
                 }
                 Err(e) => {
-                    let level = if kind == IncludeKind::Main {
-                        Level::CannotRun
-                    } else {
-                        Level::Error
-                    };
+                    let level = if kind == IncludeKind::Main { Level::CannotRun } else { Level::Error };
                     self.error(level, loc.clone(), e);
                 }
             }
@@ -624,16 +542,10 @@ impl Reader {
             return None;
         }
         let (head, rest) = if text.starts_with(['{', '}']) {
-            (
-                text[..1].to_string(),
-                text[1..].trim_start_matches([' ', '\t']).to_string(),
-            )
+            (text[..1].to_string(), text[1..].trim_start_matches([' ', '\t']).to_string())
         } else {
             match find_unquoted_brace(&text) {
-                Some(i) => (
-                    text[..i].trim_end_matches([' ', '\t']).to_string(),
-                    text[i..].to_string(),
-                ),
+                Some(i) => (text[..i].trim_end_matches([' ', '\t']).to_string(), text[i..].to_string()),
                 None => (text, String::new()),
             }
         };
@@ -678,30 +590,16 @@ fn push_def_line(value: &mut String, line: &str) {
 
 fn read_config_file(path: &Path) -> Result<String, String> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|e| {
-        format!(
-            "Configuration file '{}' open problem ({e}) - skipping",
-            path.display()
-        )
-    })?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("Configuration file '{}' open problem ({e}) - skipping", path.display()))?;
     if !meta.is_file() || meta.permissions().mode() & 0o111 != 0 {
-        return Err(format!(
-            "Configuration file '{}' is not a regular non-executable file - skipping",
-            path.display()
-        ));
+        return Err(format!("Configuration file '{}' is not a regular non-executable file - skipping", path.display()));
     }
     if meta.len() > MAX_FILE {
-        return Err(format!(
-            "Configuration file '{}' is too large - skipping",
-            path.display()
-        ));
+        return Err(format!("Configuration file '{}' is too large - skipping", path.display()));
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        format!(
-            "Configuration file '{}' open problem ({e}) - skipping",
-            path.display()
-        )
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("Configuration file '{}' open problem ({e}) - skipping", path.display()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -753,15 +651,10 @@ fn parse_definition(text: &str) -> Option<(String, &str)> {
     if !(first.is_ascii_alphabetic() || first == '_') {
         return None;
     }
-    let name_len = body
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(body.len());
+    let name_len = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
     let rest = body[name_len..].trim_start_matches([' ', '\t']);
     let value = rest.strip_prefix('=')?;
-    Some((
-        body[..name_len].to_string(),
-        value.trim_start_matches([' ', '\t']),
-    ))
+    Some((body[..name_len].to_string(), value.trim_start_matches([' ', '\t'])))
 }
 
 fn find_close_paren(s: &str) -> Option<usize> {
@@ -797,16 +690,9 @@ fn parse_long(s: &str) -> Option<i64> {
 fn parse_seq(args: &str, hex: bool) -> Option<(String, Vec<String>)> {
     let parts: Vec<&str> = args.split(',').map(str::trim).collect();
     let var = parts.first().filter(|v| !v.is_empty())?.to_string();
-    let nums: Vec<i64> = parts[1..]
-        .iter()
-        .map(|p| parse_long(p))
-        .collect::<Option<_>>()?;
+    let nums: Vec<i64> = parts[1..].iter().map(|p| parse_long(p)).collect::<Option<_>>()?;
     let (start, step, end) = match nums.as_slice() {
-        [end] => (
-            if *end < 0 { -1 } else { 1 },
-            if *end < 1 { -1 } else { 1 },
-            *end,
-        ),
+        [end] => (if *end < 0 { -1 } else { 1 }, if *end < 1 { -1 } else { 1 }, *end),
         [start, end] => (*start, if start <= end { 1 } else { -1 }, *end),
         [start, step, end] => (*start, *step, *end),
         _ => return None,
@@ -839,29 +725,16 @@ fn parse_lst(args: &str) -> Option<Vec<Vec<(String, String)>>> {
         let mut out = Vec::new();
         for g in &groups[1..] {
             let g = g.trim();
-            let vals = g
-                .strip_prefix('{')
-                .and_then(|v| v.strip_suffix('}'))
-                .unwrap_or(g);
+            let vals = g.strip_prefix('{').and_then(|v| v.strip_suffix('}')).unwrap_or(g);
             let vals: Vec<&str> = vals.split(',').map(str::trim).collect();
-            out.push(
-                vars.iter()
-                    .cloned()
-                    .zip(vals.iter().map(|v| v.to_string()))
-                    .collect(),
-            );
+            out.push(vars.iter().cloned().zip(vals.iter().map(|v| v.to_string())).collect());
         }
         Some(out)
     } else {
         if first.is_empty() {
             return None;
         }
-        Some(
-            groups[1..]
-                .iter()
-                .map(|v| vec![(first.to_string(), v.trim().to_string())])
-                .collect(),
-        )
+        Some(groups[1..].iter().map(|v| vec![(first.to_string(), v.trim().to_string())]).collect())
     }
 }
 
@@ -898,9 +771,7 @@ fn find_unquoted_brace(s: &str) -> Option<usize> {
 
 /// Expands `{a,b}` alternatives as `glob(GLOB_BRACE)` does.
 pub fn brace_expand(pat: &str) -> Vec<String> {
-    let Some(open) = pat.find('{') else {
-        return vec![pat.to_string()];
-    };
+    let Some(open) = pat.find('{') else { return vec![pat.to_string()] };
     let mut depth = 0;
     let mut close = None;
     let mut commas = Vec::new();
@@ -918,9 +789,7 @@ pub fn brace_expand(pat: &str) -> Vec<String> {
             _ => {}
         }
     }
-    let Some(close) = close else {
-        return vec![pat.to_string()];
-    };
+    let Some(close) = close else { return vec![pat.to_string()] };
     let (pre, post) = (&pat[..open], &pat[close + 1..]);
     let mut bounds = vec![open];
     bounds.extend(commas);
@@ -937,3 +806,4 @@ pub fn brace_expand(pat: &str) -> Vec<String> {
     }
     out
 }
+

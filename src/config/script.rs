@@ -39,13 +39,7 @@ pub struct Script {
 }
 
 /// Reads `"cmd args" [USER [[:]GROUP]]` starting at word `i`.
-pub fn parse(
-    ctx: &mut Ctx,
-    s: &Stmt,
-    i: usize,
-    kind: ScriptKind,
-    owner: &str,
-) -> Result<Script, Fatal> {
+pub fn parse(ctx: &mut Ctx, s: &Stmt, i: usize, kind: ScriptKind, owner: &str) -> Result<Script, Fatal> {
     let cmd = ctx.arg(s, i)?.to_string();
     let user = s.get(i + 1).map(str::to_string);
     let group = s.get(i + 2).map(|g| g.trim_start_matches(':').to_string());
