@@ -51,3 +51,8 @@ pub fn uname_line() -> String {
         None => "an unknown system".into(),
     }
 }
+
+/// Whether the named interface is a loopback interface.
+pub fn is_loopback(name: &str) -> bool {
+    std::fs::read_to_string(format!("/sys/class/net/{name}/type")).is_ok_and(|t| t.trim() == "772")
+}

@@ -77,7 +77,7 @@ fn config_test_exit_codes() {
     let bad = dir.join("bad.conf");
     std::fs::write(&bad, "global_defs {\n  router_idd test\n}\n").unwrap();
     let fatal = dir.join("fatal.conf");
-    std::fs::write(&fatal, "vrrp_instance\n").unwrap();
+    std::fs::write(&fatal, "vrrp_script\n").unwrap();
     assert_eq!(run(&["-t", "-f", good.to_str().unwrap()]).0, 0);
     let (rc, _, err) = run(&["--config-test", "--use-file", bad.to_str().unwrap()]);
     assert_eq!(rc, 5);
@@ -92,7 +92,7 @@ fn config_test_exit_codes() {
     let (rc, _, err) = run(&["-t", "-f", fatal.to_str().unwrap()]);
     assert_eq!(rc, 2);
     assert!(
-        err.contains("is missing a parameter after keyword `vrrp_instance` at word position 2"),
+        err.contains("is missing a parameter after keyword `vrrp_script` at word position 2"),
         "{err}"
     );
     // `-t LOGFILE` must be attached: `--config-test=FILE` writes there.

@@ -2030,7 +2030,7 @@ mod tests {
     #[test]
     fn scripts_are_reachable() {
         let text = format!(
-            "virtual_server 10.0.0.1 80 {{\n{FULL}quorum_up \"/bin/true up\"\nreal_server 10.0.1.1 80 {{\nnotify_down /bin/false\nMISC_CHECK {{\nmisc_path \"/bin/check a\"\n}}\n}}\n}}\n"
+            "global_defs {{\nenable_script_security\nscript_user root\n}}\nvirtual_server 10.0.0.1 80 {{\n{FULL}quorum_up \"/bin/true up\"\nreal_server 10.0.1.1 80 {{\nnotify_down /bin/false\nMISC_CHECK {{\nmisc_path \"/bin/check a\"\n}}\n}}\n}}\n"
         );
         let (c, m) = load(&text);
         assert!(m.is_empty(), "{m:?}");

@@ -2,6 +2,7 @@
 //! ([`lexer`]), the keyword walker ([`parser`]), one module per block family
 //! holding its typed model and keyword table, and post-parse validation.
 
+pub mod addr;
 pub mod bfd;
 pub mod check;
 pub mod diag;
@@ -87,15 +88,67 @@ pub struct Loaded {
     pub notes: Vec<String>,
 }
 
+/// keepalived's parent reads `global_defs` (and the root globals) before
+/// the full parse, so settings such as `dynamic_interfaces` or
+/// `script_user` apply wherever they appear. This pre-pass reads only them.
+fn prescan(reader: reader::Reader) -> (vrrp::EarlyGlobals, Report) {
+    let mut ctx = Ctx::new(reader);
+    let _ = ctx.process(prescan_keywords(), 0, false);
+    let (cfg, report) = ctx.finish();
+    let _ = take_notes();
+    let g = cfg.global;
+    let early = vrrp::EarlyGlobals {
+        dynamic_interfaces: g.dynamic_interfaces.is_some(),
+        script_security: g.script_security,
+        script_user: g.script_user,
+        script_user_failed: g.script_user_failed,
+        net_namespace: g.net_namespace.is_some(),
+    };
+    (early, report)
+}
+
+/// The pre-pass table: the global keywords, and every other root keyword
+/// with its block skipped.
+fn prescan_keywords() -> &'static [Keyword] {
+    static PRE: OnceLock<Vec<Keyword>> = OnceLock::new();
+    PRE.get_or_init(|| {
+        let mut v: Vec<Keyword> = global::ROOT.to_vec();
+        for k in root_keywords() {
+            if !v.iter().any(|g| g.name == k.name) {
+                v.push(parser::kw(k.name, skip_keyword_block));
+            }
+        }
+        v
+    })
+}
+
+fn skip_keyword_block(ctx: &mut Ctx, _s: &parser::Stmt) -> parser::Res {
+    ctx.skip_block(true);
+    Ok(())
+}
+
 /// Parses from a reader and validates.
 pub fn load_from(reader: reader::Reader) -> Loaded {
+    load_with(reader, None)
+}
+
+fn load_with(reader: reader::Reader, pre: Option<reader::Reader>) -> Loaded {
     let _ = take_notes();
+    script::reset();
+    let (early, pre_report) = pre.map(prescan).unwrap_or_default();
     let mut ctx = Ctx::new(reader);
+    ctx.cfg.vrrp.early = early;
     let fatal = ctx.process(root_keywords(), 0, false).is_err();
     if !fatal {
         validate::validate(&mut ctx);
     }
-    let (config, report) = ctx.finish();
+    let (config, mut report) = ctx.finish();
+    report.net_namespace = config.global.net_namespace.is_some() || config.vrrp.early.net_namespace;
+    if config.vrrp.early.net_namespace {
+        // keepalived -t only shows what its parent reports: the children
+        // run (and report) inside the namespace
+        report.diags = pre_report.diags;
+    }
     Loaded {
         config,
         report,
@@ -105,10 +158,16 @@ pub fn load_from(reader: reader::Reader) -> Loaded {
 
 /// Reads, parses and validates a configuration file.
 pub fn load(path: &Path, opts: ReaderOptions) -> Loaded {
-    load_from(reader::Reader::open(path, opts))
+    load_with(
+        reader::Reader::open(path, opts.clone()),
+        Some(reader::Reader::open(path, opts)),
+    )
 }
 
 /// Parses configuration text held in memory (tests, fuzzing).
 pub fn load_str(name: &str, text: &str, opts: ReaderOptions) -> Loaded {
-    load_from(reader::Reader::from_str(name, text, opts))
+    load_with(
+        reader::Reader::from_str(name, text, opts.clone()),
+        Some(reader::Reader::from_str(name, text, opts)),
+    )
 }

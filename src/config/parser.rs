@@ -109,6 +109,9 @@ pub struct Ctx {
     /// The model being built.
     pub cfg: Config,
     skip: i32,
+    /// A pre-pass that only wants some keywords: unknown keywords are not
+    /// reported (and no suggestions are computed for them).
+    pub quiet_unknown: bool,
 }
 
 impl Ctx {
@@ -118,6 +121,7 @@ impl Ctx {
             reader,
             cfg: Config::default(),
             skip: 0,
+            quiet_unknown: false,
         }
     }
 
@@ -172,6 +176,30 @@ impl Ctx {
             msg.into(),
             Some(expected.into()),
         );
+    }
+
+    /// A configuration error reported at a remembered location.
+    pub fn err_loc(&mut self, loc: Loc, msg: impl Into<String>) {
+        self.reader.report.push(Diagnostic {
+            level: Level::Error,
+            loc: Some(loc),
+            message: msg.into(),
+            source: None,
+            span: None,
+            help: None,
+        });
+    }
+
+    /// As [`Ctx::err_loc`], without a location when there is none.
+    pub fn err_loc_opt(&mut self, loc: Option<Loc>, msg: impl Into<String>) {
+        self.reader.report.push(Diagnostic {
+            level: Level::Error,
+            loc,
+            message: msg.into(),
+            source: None,
+            span: None,
+            help: None,
+        });
     }
 
     /// A problem that is not tied to a line (post-parse validation).
@@ -350,6 +378,7 @@ impl Ctx {
                         }
                     }
                 }
+                None if self.quiet_unknown => {}
                 None => {
                     let help = suggest(&key, table.iter().map(|k| k.name))
                         .map(|s| format!("did you mean '{s}'?"))
