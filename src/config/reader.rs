@@ -308,6 +308,15 @@ impl Reader {
                 }
             }
         }
+        if substitutions > 0 {
+            // keepalived's word splitter ends the line at a word starting
+            // with `#` or `!`, which only an expansion can still produce
+            // (e.g. `${_HASH}` used to comment lines out).
+            text = cut_word_comment(&text);
+            if text.is_empty() {
+                return;
+            }
+        }
         if self.check_include(&loc, &text) {
             return;
         }
@@ -473,11 +482,14 @@ impl Reader {
             .trim_start_matches([' ', '\t'])
             .to_string();
         // Definitions may be used in the parameters.
-        let args_text = match self.replace_params(&loc, &args_text) {
-            Expansion::Changed(t, m) if m.is_empty() => t,
-            Expansion::Changed(..) => return bad(self),
-            Expansion::Unchanged => args_text,
-        };
+        let mut args_text = args_text;
+        for _ in 0..MAX_SUBSTITUTIONS {
+            match self.replace_params(&loc, &args_text) {
+                Expansion::Changed(t, m) if m.is_empty() => args_text = t,
+                Expansion::Changed(..) => return bad(self),
+                Expansion::Unchanged => break,
+            }
+        }
         let steps: Vec<Vec<(String, String)>> = if is_lst {
             match parse_lst(&args_text) {
                 Some(s) => s,
@@ -779,6 +791,21 @@ fn parse_definition(text: &str) -> Option<(String, &str)> {
         body[..name_len].to_string(),
         value.trim_start_matches([' ', '\t']),
     ))
+}
+
+/// Truncates `text` at the first unquoted word beginning with `#` or `!`.
+fn cut_word_comment(text: &str) -> String {
+    let mut quote = false;
+    let mut prev_space = true;
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' => quote = !quote,
+            '#' | '!' if !quote && prev_space => return text[..i].trim_end().to_string(),
+            _ => {}
+        }
+        prev_space = c == ' ' || c == '\t';
+    }
+    text.to_string()
 }
 
 fn find_close_paren(s: &str) -> Option<usize> {
@@ -1147,11 +1174,24 @@ mod tests {
     }
 
     #[test]
+    fn expansion_starting_a_word_with_hash_comments_out_the_rest() {
+        assert_eq!(
+            texts("$C=${_HASH}\n${C} weight 10\nkey a${C}b ${C} c"),
+            ["key a#b"]
+        );
+    }
+
+    #[test]
+    fn seq_parameters_use_definitions() {
+        assert_eq!(texts("$S=2\n$E=3\n~SEQ(i,$S,$E) n $i"), ["n 2", "n 3"]);
+    }
+
+    #[test]
     fn builtin_definitions() {
         std::env::set_var("KARS_TEST_ENV", "val");
         assert_eq!(
-            texts("$Z=1\na ${_HASH}${_BANG} ${_INSTANCE} ${_ENV KARS_TEST_ENV}"),
-            ["a #! node1 val"]
+            texts("$Z=1\na x${_HASH}${_BANG} ${_INSTANCE} ${_ENV KARS_TEST_ENV}"),
+            ["a x#! node1 val"]
         );
         let r = texts("$Z=1\nr ${_RANDOM 5 6}");
         assert!(r == ["r 5"] || r == ["r 6"], "{r:?}");
