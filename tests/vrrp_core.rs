@@ -468,7 +468,7 @@ fn becoming_master_sends_advert_then_vips_then_garps_then_notifies() {
         })
         .collect();
     let mut expect = vec!["advert", "vips"];
-    expect.extend(std::iter::repeat("garp").take(10));
+    expect.extend(std::iter::repeat_n("garp", 10));
     expect.push("notify");
     assert_eq!(kinds, expect);
     out.clear();

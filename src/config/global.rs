@@ -1226,7 +1226,7 @@ fn script_user(ctx: &mut Ctx, s: &Stmt) -> Res {
     let g = s.get(2).map(|g| g.trim_start_matches(':').to_string());
     let ok = script::lookup_user(&u).is_some()
         && g.as_deref()
-            .map_or(true, |g| script::lookup_group(g).is_some());
+            .is_none_or(|g| script::lookup_group(g).is_some());
     if !ok {
         ctx.err(s, "Error setting global script uid/gid");
         ctx.cfg.global.script_user_failed = true;

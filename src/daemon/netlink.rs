@@ -417,7 +417,7 @@ impl Netlink {
                 RouteNetlinkMessage::NewAddress(a) => parse_addr(a),
                 _ => None,
             })
-            .filter(|a| ifindex.map_or(true, |i| a.ifindex == i))
+            .filter(|a| ifindex.is_none_or(|i| a.ifindex == i))
             .collect())
     }
 
