@@ -2,8 +2,50 @@
 
 use std::ffi::CString;
 
-/// Whether a network interface of that name exists in our namespace.
+thread_local! {
+    static INTERFACES: std::cell::RefCell<Option<std::collections::HashMap<String, u32>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Takes a fresh snapshot of the namespace's interfaces (name → flags):
+/// one `getifaddrs` instead of a syscall per configured interface.
+pub fn refresh_interfaces() {
+    let mut map = std::collections::HashMap::new();
+    let mut ifap: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs allocates a list we walk read-only and then free.
+    unsafe {
+        if libc::getifaddrs(&mut ifap) == 0 {
+            let mut p = ifap;
+            while !p.is_null() {
+                let name = std::ffi::CStr::from_ptr((*p).ifa_name)
+                    .to_string_lossy()
+                    .into_owned();
+                map.insert(name, (*p).ifa_flags);
+                p = (*p).ifa_next;
+            }
+            libc::freeifaddrs(ifap);
+        }
+    }
+    INTERFACES.with(|c| *c.borrow_mut() = Some(map));
+}
+
+fn interface_flags(name: &str) -> Option<u32> {
+    INTERFACES.with(|c| {
+        if c.borrow().is_none() {
+            refresh_interfaces();
+        }
+        c.borrow().as_ref().and_then(|m| m.get(name).copied())
+    })
+}
+
+/// Whether a network interface of that name exists in our namespace (as of
+/// the last [`refresh_interfaces`]).
 pub fn interface_exists(name: &str) -> bool {
+    if interface_flags(name).is_some() {
+        return true;
+    }
+    // Not in the snapshot: ask the kernel (an interface with no address
+    // family entry would be missing from getifaddrs).
     let Ok(c) = CString::new(name) else {
         return false;
     };
@@ -54,5 +96,5 @@ pub fn uname_line() -> String {
 
 /// Whether the named interface is a loopback interface.
 pub fn is_loopback(name: &str) -> bool {
-    std::fs::read_to_string(format!("/sys/class/net/{name}/type")).is_ok_and(|t| t.trim() == "772")
+    interface_flags(name).is_some_and(|f| f & libc::IFF_LOOPBACK as u32 != 0)
 }

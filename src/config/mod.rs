@@ -132,8 +132,25 @@ pub fn load_from(reader: reader::Reader) -> Loaded {
     load_with(reader, None)
 }
 
+/// Loads with a reader factory: one parse normally; a second one with the
+/// `global_defs` pre-pass only when a setting that keepalived applies
+/// wherever it is written (`dynamic_interfaces`, `net_namespace`) is set,
+/// since only those change what the main parse reports.
+fn load_twice_if_needed(mut open: impl FnMut() -> reader::Reader) -> Loaded {
+    let first = load_with(open(), None);
+    let g = &first.config.global;
+    if g.dynamic_interfaces.is_none()
+        && g.net_namespace.is_none()
+        && !first.config.vrrp.early.net_namespace
+    {
+        return first;
+    }
+    load_with(open(), Some(open()))
+}
+
 fn load_with(reader: reader::Reader, pre: Option<reader::Reader>) -> Loaded {
     let _ = take_notes();
+    crate::sys::refresh_interfaces();
     script::reset();
     let (early, pre_report) = pre.map(prescan).unwrap_or_default();
     let mut ctx = Ctx::new(reader);
@@ -158,16 +175,10 @@ fn load_with(reader: reader::Reader, pre: Option<reader::Reader>) -> Loaded {
 
 /// Reads, parses and validates a configuration file.
 pub fn load(path: &Path, opts: ReaderOptions) -> Loaded {
-    load_with(
-        reader::Reader::open(path, opts.clone()),
-        Some(reader::Reader::open(path, opts)),
-    )
+    load_twice_if_needed(|| reader::Reader::open(path, opts.clone()))
 }
 
 /// Parses configuration text held in memory (tests, fuzzing).
 pub fn load_str(name: &str, text: &str, opts: ReaderOptions) -> Loaded {
-    load_with(
-        reader::Reader::from_str(name, text, opts.clone()),
-        Some(reader::Reader::from_str(name, text, opts)),
-    )
+    load_twice_if_needed(|| reader::Reader::from_str(name, text, opts.clone()))
 }

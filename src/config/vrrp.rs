@@ -417,6 +417,8 @@ pub struct EarlyGlobals {
 pub struct VrrpConfig {
     /// `vrrp_instance` blocks in file order.
     pub instances: Vec<VrrpInstance>,
+    /// Names of `instances`, for the duplicate check.
+    pub instance_names: std::collections::HashSet<String>,
     /// `vrrp_script` blocks.
     pub scripts: Vec<VrrpScript>,
     /// `vrrp_sync_group` blocks.
@@ -802,7 +804,7 @@ fn instance(ctx: &mut Ctx, s: &Stmt) -> Res {
         return Ok(());
     }
     let name = ctx.arg(s, 1)?.to_string();
-    if ctx.cfg.vrrp.instances.iter().any(|i| i.name == name) {
+    if !ctx.cfg.vrrp.instance_names.insert(name.clone()) {
         ctx.err(s, format!("vrrp instance {name} already defined"));
         ctx.skip_block(true);
         return Ok(());
@@ -2640,31 +2642,45 @@ pub fn validate(ctx: &mut Ctx) -> bool {
         let _ = prio;
     }
 
-    // VRID clashes
-    let insts = ctx.cfg.vrrp.instances.clone();
+    // VRID clashes: every pair sharing (VRID, family, interface), in
+    // keepalived's order, found through an index instead of all pairs.
+    let mut by_key: std::collections::HashMap<(u8, bool, &str), Vec<usize>> =
+        std::collections::HashMap::new();
+    let insts = &ctx.cfg.vrrp.instances;
     for (a, ia) in insts.iter().enumerate() {
-        for ib in insts.iter().skip(a + 1) {
-            if ia.vrid.is_some()
-                && ia.vrid == ib.vrid
-                && ia.interface.is_some()
-                && ia.interface == ib.interface
-                && ia.is_v6() == ib.is_v6()
-                && ia.unicast_peers.is_empty()
-                && ib.unicast_peers.is_empty()
-            {
-                let fam = if ia.is_v6() { "IPv6" } else { "IPv4" };
-                ctx.err_global(
-                    Level::Error,
-                    format!(
-                        "{} and {} both use VRID {} with {fam} on interface {}",
-                        ia.name,
-                        ib.name,
-                        ia.vrid.map(|v| v.0).unwrap_or(0),
-                        ia.interface.clone().unwrap_or_default()
-                    ),
-                );
-            }
+        if let (Some(v), Some(ifname), true) = (
+            ia.vrid,
+            ia.interface.as_deref(),
+            ia.unicast_peers.is_empty(),
+        ) {
+            by_key.entry((v.0, ia.is_v6(), ifname)).or_default().push(a);
         }
+    }
+    let mut clashes: Vec<(usize, usize)> = by_key
+        .values()
+        .flat_map(|ids| {
+            ids.iter()
+                .enumerate()
+                .flat_map(move |(k, &a)| ids[k + 1..].iter().map(move |&b| (a, b)))
+        })
+        .collect();
+    clashes.sort_unstable();
+    let msgs: Vec<String> = clashes
+        .into_iter()
+        .map(|(a, b)| {
+            let (ia, ib) = (&insts[a], &insts[b]);
+            let fam = if ia.is_v6() { "IPv6" } else { "IPv4" };
+            format!(
+                "{} and {} both use VRID {} with {fam} on interface {}",
+                ia.name,
+                ib.name,
+                ia.vrid.map(|v| v.0).unwrap_or(0),
+                ia.interface.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    for m in msgs {
+        ctx.err_global(Level::Error, m);
     }
 
     true
