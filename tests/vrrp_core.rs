@@ -606,3 +606,179 @@ fn property_one_master_after_any_history_once_the_lan_is_whole() {
         assert_eq!(l.masters(0), vec![best], "seed {seed}");
     }
 }
+
+/// A router with one started owner-master instance, and its actions.
+fn master_router(f: impl FnOnce(&mut InstanceConfig)) -> (Router, InstanceConfig) {
+    let mut c = cfg(200);
+    f(&mut c);
+    let mut r = Router::new();
+    r.add_instance(c.clone(), vec![]);
+    r.start(t(0), &mut Vec::new());
+    r.handle_timeout(t(10_000_000), &mut Vec::new());
+    assert_eq!(r.instance(0).state(), State::Master);
+    (r, c)
+}
+
+fn deliver_out(r: &mut Router, now: u64, msg: &[u8]) -> Vec<Action> {
+    let rx = Received {
+        src: ip(2),
+        dst: IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
+        ttl: 255,
+        ah: false,
+        ah_valid: false,
+        msg,
+    };
+    let mut out = Vec::new();
+    r.handle_advert(t(now), Family::V4, &rx, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn master_receiving_lower_priority_forces_a_new_election() {
+    // keepalived §4.2: "Received advert from IP with lower priority N, ours M, forcing new election": an advert at once and garp_lower_prio_repeat GARPs.
+    let (mut r, c) = master_router(|_| {});
+    let out = deliver_out(&mut r, 11_000_000, &advert_bytes(&c, 100, ip(2)));
+    assert!(out.contains(&Action::Log("(VI_1) Received advert from 10.99.0.2 with lower priority 100, ours 200, forcing new election".into())));
+    assert!(out.contains(&Action::SendAdvert {
+        instance: "VI_1".into(),
+        priority: Priority(200)
+    }));
+    assert_eq!(
+        out.iter()
+            .filter(|a| matches!(a, Action::SendGarp { .. }))
+            .count(),
+        5
+    );
+    assert!(out.contains(&Action::Notify(NotifyEvent {
+        target: Target::Instance("VI_1".into()),
+        state: NotifyState::MasterRxLowerPri,
+        priority: Priority(200)
+    })));
+    assert_eq!(r.instance(0).state(), State::Master);
+}
+
+#[test]
+fn lower_prio_no_advert_suppresses_the_election_advert() {
+    // keepalived §4.2: ... send an advert at once (unless lower_prio_no_advert).
+    let (mut r, c) = master_router(|c| c.lower_prio_no_advert = true);
+    let out = deliver_out(&mut r, 11_000_000, &advert_bytes(&c, 100, ip(2)));
+    assert!(!out.iter().any(|a| matches!(a, Action::SendAdvert { .. })));
+}
+
+#[test]
+fn higher_prio_send_advert_sends_one_before_yielding() {
+    // keepalived §4.2: `higher_prio_send_advert`: send one advert before yielding.
+    let (mut r, c) = master_router(|c| c.higher_prio_send_advert = true);
+    let out = deliver_out(&mut r, 11_000_000, &advert_bytes(&c, 250, ip(2)));
+    let pos_adv = out
+        .iter()
+        .position(|a| matches!(a, Action::SendAdvert { .. }))
+        .expect("advert");
+    let pos_rm = out
+        .iter()
+        .position(|a| matches!(a, Action::RemoveVips { .. }))
+        .expect("vips removed");
+    assert!(pos_adv < pos_rm);
+    assert_eq!(r.instance(0).state(), State::Backup);
+}
+
+#[test]
+fn master_receiving_priority_zero_sends_an_advert_at_once() {
+    // RFC 3768 §6.4.3: If the Priority in the ADVERTISEMENT is Zero, then Send an ADVERTISEMENT.
+    let (mut r, c) = master_router(|_| {});
+    let out = deliver_out(&mut r, 11_000_000, &advert_bytes(&c, 0, ip(2)));
+    assert!(out.contains(&Action::SendAdvert {
+        instance: "VI_1".into(),
+        priority: Priority(200)
+    }));
+    assert_eq!(r.instance(0).stats.pri_zero_rcvd, 1);
+}
+
+#[test]
+fn two_owners_report_a_configuration_error() {
+    // keepalived §4.2: "CONFIGURATION ERROR: local instance and IP are both configured as address owner, please resolve"; the lower address backs off.
+    let (mut r, _) = master_router(|c| c.priority = Priority(255));
+    let other = cfg(255);
+    let out = deliver_out(&mut r, 11_000_000, &advert_bytes(&other, 255, ip(2)));
+    assert!(out.contains(&Action::Log("(VI_1) CONFIGURATION ERROR: local instance and IP are both configured as address owner, please resolve".into())));
+    // 10.99.0.2 > 10.99.0.1: we yield.
+    assert_eq!(r.instance(0).state(), State::Backup);
+}
+
+#[test]
+fn v3_zero_interval_advert_is_discarded() {
+    // RFC 9568 (erratum 8301): an advert with Max Adver Int 0 is discarded.
+    let mut mine = cfg(100);
+    mine.version = Version::V3;
+    let mut r = Router::new();
+    r.add_instance(mine.clone(), vec![]);
+    r.start(t(0), &mut Vec::new());
+    let mut other = mine.clone();
+    other.adver_int = Centiseconds(0);
+    let i = keepalived_rs::vrrp::instance::Instance::new(other);
+    let (src, dst) = (ip(2), IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)));
+    let b = i
+        .advert_repr(Priority(150))
+        .to_bytes(&ChecksumCtx::Pseudo { src, dst });
+    assert!(matches!(
+        deliver(&mut r, 1, &b, 255),
+        Err(DropReason::IntervalMismatch { .. })
+    ));
+}
+
+#[test]
+fn garp_refresh_repeats_while_master() {
+    // keepalived §4.7: then every garp_master_refresh s, garp_master_refresh_repeat GARPs.
+    let mut c = cfg(255);
+    c.initial_master = true;
+    c.garp.master_delay = Duration::ZERO;
+    c.garp.master_refresh = Duration::from_secs(60);
+    c.garp.master_refresh_repeat = 2;
+    let mut r = Router::new();
+    r.add_instance(c, vec![]);
+    let mut out = Vec::new();
+    r.start(t(0), &mut out);
+    out.clear();
+    r.handle_timeout(t(60_000_000), &mut out);
+    assert_eq!(
+        out.iter()
+            .filter(|a| matches!(a, Action::SendGarp { .. }))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn unicast_instance_drops_multicast_adverts() {
+    // keepalived §4.6: "Expected unicast packet but received multicast packet from IP" (addr_list_err).
+    let mut mine = cfg(100);
+    mine.unicast_peers = vec![ip(2)];
+    let mut r = Router::new();
+    r.add_instance(mine.clone(), vec![]);
+    r.start(t(0), &mut Vec::new());
+    assert_eq!(
+        deliver(&mut r, 1, &advert_bytes(&mine, 150, ip(2)), 255),
+        Err(DropReason::UnicastMismatch)
+    );
+    assert_eq!(r.instance(0).stats.addr_list_err, 1);
+}
+
+#[test]
+fn the_core_imports_no_io_crates() {
+    // The core is sans-IO: no runtime, sockets, netlink or system calls.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/vrrp");
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        for bad in [
+            "tokio",
+            "socket2",
+            "rtnetlink",
+            "nix::",
+            "std::net::UdpSocket",
+            "SystemTime",
+        ] {
+            assert!(!text.contains(bad), "{} mentions {bad}", p.display());
+        }
+    }
+}

@@ -693,6 +693,14 @@ impl Instance {
                 });
             }
         }
+        // RFC 9568 (erratum 8301): a VRRPv3 advert with a zero interval is
+        // discarded.
+        if cfg.version == Version::V3 && p.max_adver_int_v3() == 0 {
+            return Err(DropReason::IntervalMismatch {
+                mine: cfg.adver_int,
+                theirs: Centiseconds(0),
+            });
+        }
         // 7. Type and checksum.
         if p.msg_type() != 1 {
             return Err(DropReason::InvalidType(p.msg_type()));
@@ -789,6 +797,13 @@ impl Instance {
                     self.advert(out, p);
                     self.adver_at = Some(now + us(self.cfg.adver_int.as_micros()));
                     return;
+                }
+                if adv.priority.is_owner() && self.effective.is_owner() {
+                    self.log(
+                        out,
+                        "CONFIGURATION ERROR: local instance and IP are both configured as address owner, please resolve"
+                            .into(),
+                    );
                 }
                 let higher = adv.priority > self.effective
                     || (adv.priority == self.effective && ip_gt(src, self.cfg.primary));
