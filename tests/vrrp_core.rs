@@ -782,3 +782,38 @@ fn the_core_imports_no_io_crates() {
         }
     }
 }
+
+#[test]
+fn garp_interval_spaces_the_packets() {
+    // keepalived §4.7: GARPs spaced by garp_interval (0 ⇒ back-to-back).
+    let mut c = cfg(255);
+    c.initial_master = true;
+    c.vips = vec![ip(100), ip(101)];
+    c.garp.master_delay = Duration::ZERO;
+    c.garp.master_repeat = 2;
+    c.garp.interval = Duration::from_millis(10);
+    let mut r = Router::new();
+    r.add_instance(c, vec![]);
+    let mut out = Vec::new();
+    r.start(t(0), &mut out);
+    let mut times = vec![];
+    let count = |o: &Vec<Action>| {
+        o.iter()
+            .filter(|a| matches!(a, Action::SendGarp { .. }))
+            .count()
+    };
+    for _ in 0..count(&out) {
+        times.push(0);
+    }
+    while let Some(next) = r.poll_timeout() {
+        if next > t(100_000) {
+            break;
+        }
+        let mut o = Vec::new();
+        r.handle_timeout(next, &mut o);
+        for _ in 0..count(&o) {
+            times.push(next.0);
+        }
+    }
+    assert_eq!(times, vec![0, 10_000, 20_000, 30_000]);
+}

@@ -44,6 +44,8 @@ pub struct GarpConfig {
     pub lower_prio_delay: Duration,
     /// `garp_lower_prio_repeat`.
     pub lower_prio_repeat: u32,
+    /// `garp_interval` / `gna_interval`: spacing between packets (0 = back to back).
+    pub interval: Duration,
 }
 
 impl Default for GarpConfig {
@@ -55,6 +57,7 @@ impl Default for GarpConfig {
             master_refresh_repeat: 1,
             lower_prio_delay: Duration::from_secs(5),
             lower_prio_repeat: 5,
+            interval: Duration::ZERO,
         }
     }
 }
@@ -254,6 +257,9 @@ pub struct Instance {
     /// starts only once per BACKUP period).
     preempt_until: Option<Instant>,
     garp_at: Option<(Instant, u32)>,
+    /// Packets waiting for their `garp_interval` slot, and when the next goes.
+    garp_queue: std::collections::VecDeque<IpAddr>,
+    garp_next: Option<Instant>,
     refresh_at: Option<Instant>,
     last_master: Option<IpAddr>,
     /// Wants MASTER but is held back by its sync group.
@@ -279,6 +285,8 @@ impl Instance {
             adver_at: None,
             preempt_until: None,
             garp_at: None,
+            garp_queue: std::collections::VecDeque::new(),
+            garp_next: None,
             refresh_at: None,
             last_master: None,
             want_master: false,
@@ -328,6 +336,7 @@ impl Instance {
             self.master_down_at,
             self.adver_at,
             self.garp_at.map(|g| g.0),
+            self.garp_next,
             self.refresh_at,
         ]
         .into_iter()
@@ -427,6 +436,8 @@ impl Instance {
         self.preempt_until = None;
         self.garp_at = None;
         self.refresh_at = None;
+        self.garp_queue.clear();
+        self.garp_next = None;
     }
 
     fn release(&mut self, out: &mut Vec<Action>) {
@@ -451,7 +462,7 @@ impl Instance {
         out.push(Action::AddVips {
             instance: self.cfg.name.clone(),
         });
-        self.garp_burst(out, self.cfg.garp.master_repeat);
+        self.garp_burst(now, out, self.cfg.garp.master_repeat);
         if !self.cfg.garp.master_delay.is_zero() {
             self.garp_at = Some((
                 now + self.cfg.garp.master_delay,
@@ -464,7 +475,7 @@ impl Instance {
         self.notify(out, NotifyState::Master);
     }
 
-    fn garp_burst(&self, out: &mut Vec<Action>, repeat: u32) {
+    fn garp_burst(&mut self, now: Instant, out: &mut Vec<Action>, repeat: u32) {
         if repeat == 0 {
             return;
         }
@@ -478,13 +489,38 @@ impl Instance {
                 format!("Sending/queueing {what} on {} for {a}", self.cfg.interface),
             );
         }
-        // Round-robin over the addresses, `repeat` times each.
+        // Round-robin over the addresses, `repeat` times each; spaced by
+        // garp_interval when it is set.
         for _ in 0..repeat {
-            for a in self.cfg.vips.iter().chain(&self.cfg.evips) {
-                out.push(Action::SendGarp {
-                    instance: self.cfg.name.clone(),
-                    addr: *a,
-                });
+            for i in 0..self.cfg.vips.len() + self.cfg.evips.len() {
+                let a = if i < self.cfg.vips.len() {
+                    self.cfg.vips[i]
+                } else {
+                    self.cfg.evips[i - self.cfg.vips.len()]
+                };
+                self.garp_queue.push_back(a);
+            }
+        }
+        if self.garp_next.is_none() {
+            self.garp_next = Some(now);
+        }
+        self.drain_garps(now, out);
+    }
+
+    fn drain_garps(&mut self, now: Instant, out: &mut Vec<Action>) {
+        while self.garp_next.is_some_and(|t| t <= now) {
+            let Some(addr) = self.garp_queue.pop_front() else {
+                self.garp_next = None;
+                break;
+            };
+            out.push(Action::SendGarp {
+                instance: self.cfg.name.clone(),
+                addr,
+            });
+            if self.garp_queue.is_empty() {
+                self.garp_next = None;
+            } else if !self.cfg.garp.interval.is_zero() {
+                self.garp_next = Some(now + self.cfg.garp.interval);
             }
         }
     }
@@ -494,6 +530,8 @@ impl Instance {
         self.state = State::Backup;
         self.want_master = false;
         self.preempt_until = None;
+        self.garp_queue.clear();
+        self.garp_next = None;
         self.adver_at = None;
         self.garp_at = None;
         self.refresh_at = None;
@@ -521,6 +559,9 @@ impl Instance {
 
     /// Timers that have expired at `now`.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            self.drain_garps(now, out);
+        }
         if let Some(t) = self.master_down_at {
             if t <= now && self.state == State::Backup {
                 self.master_down_at = None;
@@ -544,12 +585,12 @@ impl Instance {
         if let Some((t, n)) = self.garp_at {
             if t <= now && self.state == State::Master {
                 self.garp_at = None;
-                self.garp_burst(out, n);
+                self.garp_burst(now, out, n);
             }
         }
         if let Some(t) = self.refresh_at {
             if t <= now && self.state == State::Master {
-                self.garp_burst(out, self.cfg.garp.master_refresh_repeat);
+                self.garp_burst(now, out, self.cfg.garp.master_refresh_repeat);
                 self.refresh_at = Some(now + self.cfg.garp.master_refresh);
             }
         }
@@ -833,7 +874,7 @@ impl Instance {
                         self.advert(out, p);
                         self.adver_at = Some(now + us(self.cfg.adver_int.as_micros()));
                     }
-                    self.garp_burst(out, self.cfg.garp.lower_prio_repeat);
+                    self.garp_burst(now, out, self.cfg.garp.lower_prio_repeat);
                     if !self.cfg.garp.lower_prio_delay.is_zero() {
                         self.garp_at = Some((
                             now + self.cfg.garp.lower_prio_delay,
