@@ -796,15 +796,12 @@ fn garp_interval_spaces_the_packets() {
     r.add_instance(c, vec![]);
     let mut out = Vec::new();
     r.start(t(0), &mut out);
-    let mut times = vec![];
     let count = |o: &Vec<Action>| {
         o.iter()
             .filter(|a| matches!(a, Action::SendGarp { .. }))
             .count()
     };
-    for _ in 0..count(&out) {
-        times.push(0);
-    }
+    let mut times = vec![0; count(&out)];
     while let Some(next) = r.poll_timeout() {
         if next > t(100_000) {
             break;
