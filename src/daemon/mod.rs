@@ -2,4 +2,5 @@
 //! sans-IO cores.
 
 pub mod netlink;
+pub mod plan;
 pub mod socket;
