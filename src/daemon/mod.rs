@@ -4,3 +4,4 @@
 pub mod netlink;
 pub mod plan;
 pub mod socket;
+pub mod vrrp;
