@@ -202,6 +202,8 @@ fn failover_graceful_preempt_and_crash() {
         return;
     }
     let p = Pair::new("f");
+    // A stale VIP (left by a crash) is removed when B starts.
+    p.b.ip(&["addr", "add", &format!("{VIP}/24"), "dev", "eth0"]);
     let mut a = Daemon::start(&p.a, &p.dir, "a", &conf(150, ""));
     let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, ""));
 
@@ -230,7 +232,11 @@ fn failover_graceful_preempt_and_crash() {
     eprintln!("A exited {:?} after SIGTERM", stopped.elapsed());
     assert!(!p.a.has_vip(), "A kept the VIP\n{}", a.log());
     assert!(!p.dir.join("a.pid").exists(), "A left its pid file");
-    assert!(a.log().contains("(VI_1) Entering MASTER STATE"), "{}", a.log());
+    assert!(
+        a.log().contains("(VI_1) Entering MASTER STATE"),
+        "{}",
+        a.log()
+    );
 
     // Restart A: it preempts B on B's next advert.
     let mut a = Daemon::start(&p.a, &p.dir, "a", &conf(150, ""));
