@@ -299,3 +299,51 @@ fn notify_script_gets_keepalived_args() {
     assert!(t.is_some(), "no STOP notify: {s}");
     assert!(s.starts_with("INSTANCE VI_1 BACKUP 150\n"), "{s}");
 }
+
+#[test]
+fn track_script_failure_faults_the_master() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("t");
+    let flag = p.dir.join("down");
+    let chk = format!(
+        "vrrp_script chk {{\n  script \"/usr/bin/test ! -e {}\"\n  interval 1\n}}\n",
+        flag.display()
+    );
+    let extra = "  track_script {\n    chk\n  }\n";
+    // With enable_script_security, scripts need an existing script user.
+    let ca = conf(150, extra)
+        .replacen("vrrp_instance", &format!("{chk}vrrp_instance"), 1)
+        .replacen(
+            "enable_script_security\n",
+            "enable_script_security\n  script_user root\n",
+            1,
+        );
+    let a = Daemon::start(&p.a, &p.dir, "a", &ca);
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, ""));
+    let t = wait_for(Duration::from_secs(6), || p.a.has_vip());
+    assert!(t.is_some(), "A never took the VIP\nA:\n{}", a.log());
+
+    // The script fails: A goes to FAULT, releases the VIP, B takes over.
+    std::fs::write(&flag, "").unwrap();
+    let t = wait_for(Duration::from_secs(4), || p.b.has_vip() && !p.a.has_vip());
+    assert!(
+        t.is_some(),
+        "no takeover on script failure\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    eprintln!("script failure: B holds the VIP after {:?}", t.unwrap());
+    assert!(
+        a.log().contains("(VI_1) Entering FAULT STATE"),
+        "{}",
+        a.log()
+    );
+
+    // It recovers: A comes back as BACKUP and preempts B.
+    std::fs::remove_file(&flag).unwrap();
+    let t = wait_for(Duration::from_secs(7), || p.a.has_vip() && !p.b.has_vip());
+    assert!(t.is_some(), "A did not come back\nA:\n{}", a.log());
+    eprintln!("script recovery: A holds the VIP after {:?}", t.unwrap());
+}
