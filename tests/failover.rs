@@ -62,6 +62,11 @@ impl Ns {
         run(&v)
     }
 
+    fn has_addr(&self, a: &str) -> bool {
+        self.ip(&["-o", "addr", "show", "dev", "eth0"])
+            .contains(&format!(" {a}/"))
+    }
+
     fn has_vip(&self) -> bool {
         self.ip(&["-o", "-4", "addr", "show", "dev", "eth0"])
             .contains(&format!("{VIP}/"))
@@ -87,6 +92,20 @@ impl Pair {
     fn new(tag: &str) -> Pair {
         let a = Ns::new(&format!("{tag}a"));
         let b = Ns::new(&format!("{tag}b"));
+        // No duplicate address detection: link-local addresses (the IPv6
+        // advert source) are usable at once.
+        for ns in [&a, &b] {
+            run(&[
+                "ip",
+                "netns",
+                "exec",
+                &ns.name,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.accept_dad=0",
+                "net.ipv6.conf.default.accept_dad=0",
+            ]);
+        }
         a.ip(&[
             "link", "add", "eth0", "type", "veth", "peer", "name", "peer0", "netns", &b.name,
         ]);
@@ -346,4 +365,37 @@ fn track_script_failure_faults_the_master() {
     let t = wait_for(Duration::from_secs(7), || p.a.has_vip() && !p.b.has_vip());
     assert!(t.is_some(), "A did not come back\nA:\n{}", a.log());
     eprintln!("script recovery: A holds the VIP after {:?}", t.unwrap());
+}
+
+#[test]
+fn ipv6_vrrpv3_graceful_failover() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("6");
+    let conf6 = |prio: u8| {
+        format!(
+            "global_defs {{\n  enable_script_security\n}}\n\
+             vrrp_instance VI_6 {{\n  interface eth0\n  virtual_router_id 61\n  \
+             priority {prio}\n  advert_int 0.5\n  virtual_ipaddress {{\n    fd99::100/64\n  }}\n}}\n"
+        )
+    };
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &conf6(150));
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf6(100));
+    // v3: Master_Down_Interval 3 × 0.5 s + skew 0.2 s.
+    let t = wait_for(Duration::from_secs(4), || p.a.has_addr("fd99::100"));
+    assert!(
+        t.is_some(),
+        "A never took the VIP\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(!p.b.has_addr("fd99::100"), "B:\n{}", b.log());
+    a.signal(libc::SIGTERM);
+    let t = wait_for(Duration::from_secs(2), || p.b.has_addr("fd99::100"));
+    assert!(t.is_some(), "B never took the VIP\nB:\n{}", b.log());
+    eprintln!("IPv6 graceful failover: {:?}", t.unwrap());
+    assert!(a.wait(Duration::from_secs(2)));
+    assert!(!p.a.has_addr("fd99::100"));
 }

@@ -311,6 +311,14 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             return 1;
         }
     };
+    // Subscribe first, so that no link change after the snapshot is missed.
+    let mut net = match nl.watch().await {
+        Ok(w) => Some(w),
+        Err(e) => {
+            log_line(&format!("Netlink: unable to watch links: {e}"));
+            None
+        }
+    };
     let links = match nl.links().await {
         Ok(l) => l,
         Err(e) => {
@@ -361,21 +369,30 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             ));
             continue;
         };
-        let primary = match plan::configured_source(vi) {
-            Some(a) => Some(a),
-            None if vi.is_v6() => nl
-                .link_local_v6(link.index)
-                .await
-                .ok()
-                .flatten()
-                .map(IpAddr::V6),
-            None => nl
-                .primary_v4(link.index)
-                .await
-                .ok()
-                .flatten()
-                .map(IpAddr::V4),
-        };
+        // An interface that just came up may not have its (link-local)
+        // address yet: wait a little for it.
+        let mut primary = None;
+        for _ in 0..50 {
+            primary = match plan::configured_source(vi) {
+                Some(a) => Some(a),
+                None if vi.is_v6() => nl
+                    .link_local_v6(link.index)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(IpAddr::V6),
+                None => nl
+                    .primary_v4(link.index)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(IpAddr::V4),
+            };
+            if primary.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let Some(primary) = primary else {
             log_line(&format!(
                 "({}) no usable address on {ifname} - ignoring instance",
@@ -567,13 +584,6 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             }
         }));
     }
-    let mut net = match nl.watch().await {
-        Ok(w) => Some(w),
-        Err(e) => {
-            log_line(&format!("Netlink: unable to watch links: {e}"));
-            None
-        }
-    };
     let (mut term, mut int) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -585,7 +595,18 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
         }
     };
 
+    // Links may have changed while instances were set up (waiting for an
+    // address): start from their current state.
     let mut out = Vec::new();
+    if let Ok(links) = drv.nl.links().await {
+        let now = drv.now();
+        for l in links {
+            if let Some(&t) = drv.if_trackers.get(&l.index) {
+                drv.router
+                    .set_tracker(now, t, TrackerValue::Up(l.up), &mut out);
+            }
+        }
+    }
     let now = drv.now();
     drv.router.start(now, &mut out);
     drv.execute(out).await;
