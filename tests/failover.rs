@@ -399,3 +399,31 @@ fn ipv6_vrrpv3_graceful_failover() {
     assert!(a.wait(Duration::from_secs(2)));
     assert!(!p.a.has_addr("fd99::100"));
 }
+
+#[test]
+fn unicast_graceful_failover() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("u");
+    let uc = |me: &str, peer: &str| {
+        format!("  unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}\n")
+    };
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &conf(150, &uc("10.99.0.1", "10.99.0.2")));
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, &uc("10.99.0.2", "10.99.0.1")));
+    let t = wait_for(Duration::from_secs(6), || p.a.has_vip());
+    assert!(
+        t.is_some(),
+        "A never took the VIP\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!p.b.has_vip(), "B:\n{}", b.log());
+    a.signal(libc::SIGTERM);
+    let t = wait_for(Duration::from_secs(3), || p.b.has_vip());
+    assert!(t.is_some(), "B never took the VIP\nB:\n{}", b.log());
+    eprintln!("unicast graceful failover: {:?}", t.unwrap());
+    assert!(t.unwrap() < Duration::from_millis(1500));
+    assert!(a.wait(Duration::from_secs(2)));
+}
