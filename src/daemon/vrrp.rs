@@ -237,7 +237,7 @@ impl Driver {
         }
     }
 
-    async fn received(&mut self, key: usize, rx: RxAdvert) {
+    async fn received(&mut self, rx: RxAdvert) {
         let family = if rx.src.is_ipv4() {
             Family::V4
         } else {
@@ -259,7 +259,6 @@ impl Driver {
             },
             Family::V6 => (&rx.bytes[..], rx.ttl, rx.src, rx.dst),
         };
-        let _ = key;
         let r = Received {
             src,
             dst,
@@ -566,16 +565,16 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
         log_line(&format!("Netlink: removing stale VIPs: {e}"));
     }
 
-    let (rx_tx, mut rx_rx) = mpsc::channel::<(usize, RxAdvert)>(256);
+    let (rx_tx, mut rx_rx) = mpsc::channel::<RxAdvert>(256);
     let mut rx_tasks = Vec::new();
-    for (k, s) in sockets.values().enumerate() {
+    for s in sockets.values() {
         let s = s.clone();
         let tx = rx_tx.clone();
         rx_tasks.push(tokio::spawn(async move {
             loop {
                 match s.recv().await {
                     Ok(a) => {
-                        if tx.send((k, a)).await.is_err() {
+                        if tx.send(a).await.is_err() {
                             break;
                         }
                     }
@@ -584,11 +583,14 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             }
         }));
     }
-    let (mut term, mut int) = match (
+    let (mut term, mut int, mut hup, mut usr1, mut usr2) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
     ) {
-        (Ok(t), Ok(i)) => (t, i),
+        (Ok(t), Ok(i), Ok(h), Ok(u1), Ok(u2)) => (t, i, h, u1, u2),
         _ => {
             log_line("Unable to install signal handlers");
             return 1;
@@ -620,6 +622,10 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             biased;
             _ = term.recv() => break,
             _ = int.recv() => break,
+            // Not implemented yet, but they must not kill the daemon.
+            _ = hup.recv() => log_line("Reload (SIGHUP) is not supported yet - ignoring"),
+            _ = usr1.recv() => log_line("Data dump (SIGUSR1) is not supported yet - ignoring"),
+            _ = usr2.recv() => log_line("Stats dump (SIGUSR2) is not supported yet - ignoring"),
             _ = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d).await,
@@ -631,7 +637,7 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
                 drv.router.handle_timeout(now, &mut out);
                 drv.execute(out).await;
             }
-            Some((k, a)) = rx_rx.recv() => drv.received(k, a).await,
+            Some(a) = rx_rx.recv() => drv.received(a).await,
             Some(ev) = async {
                 match net.as_mut() {
                     Some(n) => n.recv().await,
