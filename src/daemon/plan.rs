@@ -383,6 +383,30 @@ mod tests {
     }
 
     #[test]
+    fn unicast_ah_and_trackers() {
+        let p = plan_of(
+            "vrrp_script chk {\n  script \"/bin/true\"\n  weight -20\n}\nvrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  priority 90\n  nopreempt\n  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    10.0.0.2\n  }\n  authentication {\n    auth_type AH\n    auth_pass secret\n  }\n  track_script {\n    chk\n  }\n  virtual_ipaddress {\n    10.1.1.1/24\n  }\n  virtual_ipaddress_excluded {\n    10.2.2.2/24\n  }\n}\n",
+        );
+        let c = &p.config;
+        assert!(c.nopreempt);
+        assert_eq!(c.unicast_peers, vec!["10.0.0.2".parse::<IpAddr>().unwrap()]);
+        let mut key = [0u8; AUTH_LEN];
+        key[..6].copy_from_slice(b"secret");
+        assert_eq!(c.auth, AuthConfig::Ah(key));
+        assert_eq!(c.evips, vec!["10.2.2.2".parse::<IpAddr>().unwrap()]);
+        assert_eq!(p.evips.len(), 1);
+        // The script's own weight applies when the instance gives none.
+        assert_eq!(
+            p.track_scripts,
+            vec![TrackUse {
+                name: "chk".into(),
+                weight: -20,
+                reverse: false
+            }]
+        );
+    }
+
+    #[test]
     fn advert_int_rounding() {
         assert_eq!(advert_int(Some(500_000), Version::V2), Centiseconds(100));
         assert_eq!(advert_int(Some(3_000_000), Version::V2), Centiseconds(300));
