@@ -310,10 +310,9 @@ mod tests {
     fn load(text: &str) -> crate::config::Config {
         let dir = std::env::temp_dir().join(format!("kars-plan-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!(
-            "{:x}.conf",
-            text.len() * 31 + text.as_bytes()[40] as usize
-        ));
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("{n}.conf"));
         std::fs::write(&path, text).unwrap();
         let l = config::load(&path, ReaderOptions::default());
         let _ = std::fs::remove_file(&path);
