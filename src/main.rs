@@ -90,6 +90,27 @@ fn main() -> ExitCode {
     if loaded.report.fatal {
         return ExitCode::from(2);
     }
-    eprintln!("keepalived-rs: only configuration checking (-t) is implemented so far");
-    ExitCode::from(1)
+    if !loaded.config.has_vrrp() {
+        eprintln!("keepalived-rs: nothing to run (only VRRP instances are run so far)");
+        return ExitCode::from(1);
+    }
+    // For now the VRRP driver runs in this process; the pid files name it
+    // for both the parent (-p) and the VRRP child (-r).
+    let pid_files: Vec<std::path::PathBuf> = [cli.pid.clone(), cli.vrrp_pid.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
+    for p in &pid_files {
+        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+            eprintln!("Unable to write pid file {}: {e}", p.display());
+        }
+    }
+    let opts = keepalived_rs::daemon::vrrp::DriverOptions {
+        dont_release_vips: cli.dont_release_vrrp,
+    };
+    let code = keepalived_rs::daemon::vrrp::run(&loaded.config, &opts);
+    for p in &pid_files {
+        let _ = std::fs::remove_file(p);
+    }
+    ExitCode::from(code)
 }

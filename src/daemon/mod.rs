@@ -2,4 +2,6 @@
 //! sans-IO cores.
 
 pub mod netlink;
+pub mod plan;
 pub mod socket;
+pub mod vrrp;

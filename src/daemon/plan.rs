@@ -1,0 +1,415 @@
+//! From the configuration model to the sans-IO core: one [`InstancePlan`]
+//! per `vrrp_instance`, holding the core's [`InstanceConfig`] and what the
+//! driver needs around it (interface, netlink address specs, multicast
+//! group, trackers, notify scripts). Pure: interface facts (the primary
+//! address, interface indexes) are resolved by the caller and passed in.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use crate::config::addr::{Scope, Vip};
+use crate::config::global::GlobalDefs;
+use crate::config::vrrp::{AuthType, Notifies, VrrpInstance};
+use crate::daemon::netlink::{broadcast_plus, AddrSpec};
+use crate::vrrp::instance::{AuthConfig, GarpConfig, InstanceConfig};
+use crate::vrrp::packet::{Version, AUTH_LEN};
+use crate::vrrp::types::{Centiseconds, Family, Priority, Vrid};
+
+/// keepalived's IPv4 multicast group.
+pub const MCAST_GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// keepalived's IPv6 multicast group.
+pub const MCAST_GROUP6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+
+/// A tracker reference by name, with weight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackUse {
+    /// Interface or `vrrp_script` name.
+    pub name: String,
+    /// Weight (0: down means FAULT).
+    pub weight: i32,
+    /// `reverse`.
+    pub reverse: bool,
+}
+
+/// One instance as the driver runs it.
+#[derive(Debug, Clone)]
+pub struct InstancePlan {
+    /// What the core gets.
+    pub config: InstanceConfig,
+    /// The instance's interface.
+    pub interface: String,
+    /// Where adverts go: the multicast group (empty `unicast_peers`).
+    pub mcast_group: IpAddr,
+    /// Unicast TTL (multicast always uses 255).
+    pub ttl: u8,
+    /// `virtual_ipaddress` for netlink.
+    pub vips: Vec<AddrSpec>,
+    /// `virtual_ipaddress_excluded` for netlink.
+    pub evips: Vec<AddrSpec>,
+    /// Notify scripts.
+    pub notify: Notifies,
+    /// `track_interface`s.
+    pub track_interfaces: Vec<TrackUse>,
+    /// `track_script`s.
+    pub track_scripts: Vec<TrackUse>,
+    /// `dont_track_primary`.
+    pub dont_track_primary: bool,
+}
+
+/// Why an instance could not be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// No `interface`.
+    #[error("({0}) no interface specified")]
+    NoInterface(String),
+    /// No `virtual_router_id`.
+    #[error("({0}) no virtual_router_id specified")]
+    NoVrid(String),
+    /// An interface could not be resolved.
+    #[error("({0}) unknown interface {1}")]
+    UnknownInterface(String, String),
+}
+
+/// The instance's VRRP version: its own, else `vrrp_version`, else 2;
+/// IPv6 is always 3.
+pub fn version(inst: &VrrpInstance, global: &GlobalDefs) -> Version {
+    if inst.is_v6() {
+        return Version::V3;
+    }
+    match inst.version.or(global.vrrp_version) {
+        Some(3) => Version::V3,
+        _ => Version::V2,
+    }
+}
+
+/// `advert_int` in centiseconds: whole seconds (at least 1) for v2,
+/// 1..=4095 cs for v3.
+pub fn advert_int(us: Option<u64>, v: Version) -> Centiseconds {
+    let us = us.unwrap_or(1_000_000);
+    if v == Version::V2 {
+        let s = (us / 1_000_000).clamp(1, 255);
+        Centiseconds(s as u16 * 100)
+    } else {
+        Centiseconds((us / 10_000).clamp(1, 0x0fff) as u16)
+    }
+}
+
+fn garp(inst: &VrrpInstance, global: &GlobalDefs) -> GarpConfig {
+    let d = GarpConfig::default();
+    let (i, g) = (&inst.garp, &global.garp);
+    GarpConfig {
+        master_delay: i.master_delay.or(g.master_delay).unwrap_or(d.master_delay),
+        master_repeat: i
+            .master_repeat
+            .or(g.master_repeat)
+            .unwrap_or(d.master_repeat),
+        master_refresh: i
+            .master_refresh
+            .or(g.master_refresh)
+            .unwrap_or(d.master_refresh),
+        master_refresh_repeat: i
+            .master_refresh_repeat
+            .or(g.master_refresh_repeat)
+            .unwrap_or(d.master_refresh_repeat),
+        lower_prio_delay: i
+            .lower_prio_delay
+            .or(g.lower_prio_delay)
+            .unwrap_or(d.lower_prio_delay),
+        lower_prio_repeat: i
+            .lower_prio_repeat
+            .or(g.lower_prio_repeat)
+            .unwrap_or(d.lower_prio_repeat),
+    }
+}
+
+fn auth(inst: &VrrpInstance, v: Version) -> AuthConfig {
+    let Some(a) = inst.auth.as_ref().filter(|_| v == Version::V2) else {
+        return AuthConfig::None;
+    };
+    let mut key = [0u8; AUTH_LEN];
+    let n = a.pass.len().min(AUTH_LEN);
+    key[..n].copy_from_slice(&a.pass[..n]);
+    match a.kind {
+        Some(AuthType::Pass) => AuthConfig::Pass(key),
+        Some(AuthType::Ah) => AuthConfig::Ah(key),
+        None => AuthConfig::None,
+    }
+}
+
+fn scope_value(s: Scope) -> u8 {
+    match s {
+        Scope::Global => 0,
+        Scope::Site => 200,
+        Scope::Link => 253,
+        Scope::Host => 254,
+        Scope::Nowhere => 255,
+        Scope::Other(n) => n,
+    }
+}
+
+/// The netlink spec of one VIP on `ifindex`.
+pub fn addr_spec(v: &Vip, ifindex: u32) -> AddrSpec {
+    let mut s = AddrSpec::new(ifindex, v.prefix.addr, v.prefix.len);
+    s.scope = scope_value(v.scope);
+    match v.prefix.addr {
+        IpAddr::V4(a) => {
+            s.label = v.label.clone();
+            s.broadcast = match v.broadcast.as_deref() {
+                Some("+") => broadcast_plus(a, v.prefix.len),
+                Some("-") => {
+                    let mask = u32::MAX
+                        .checked_shl(32 - u32::from(v.prefix.len))
+                        .unwrap_or(0);
+                    Some(Ipv4Addr::from(u32::from(a) & mask))
+                }
+                Some(b) => b.parse().ok(),
+                None => None,
+            };
+        }
+        IpAddr::V6(_) => {
+            s.nodad = !v.flags.iter().any(|f| f == "-nodad");
+            s.preferred_lft_zero = match v.preferred_lft {
+                Some(l) => l == 0,
+                None => v.prefix.len == 128,
+            };
+        }
+    }
+    s
+}
+
+fn tracks(
+    refs: &[crate::config::vrrp::TrackRef],
+    default_weight: impl Fn(&str) -> i32,
+) -> Vec<TrackUse> {
+    refs.iter()
+        .map(|r| TrackUse {
+            name: r.name.clone(),
+            weight: r
+                .weight
+                .map_or_else(|| default_weight(&r.name), |w| i32::from(w.value)),
+            reverse: r.weight.is_some_and(|w| w.reverse),
+        })
+        .collect()
+}
+
+/// Plans one instance. `primary` is the advert source (the caller picks
+/// `unicast_src`, `mcast_src`, or the interface's primary / link-local
+/// address); `ifindex` resolves interface names.
+pub fn plan_instance(
+    inst: &VrrpInstance,
+    global: &GlobalDefs,
+    scripts: &[crate::config::vrrp::VrrpScript],
+    primary: IpAddr,
+    ifindex: impl Fn(&str) -> Option<u32>,
+) -> Result<InstancePlan, PlanError> {
+    let name = inst.name.clone();
+    let interface = inst
+        .interface
+        .clone()
+        .or_else(|| global.default_interface.clone())
+        .ok_or_else(|| PlanError::NoInterface(name.clone()))?;
+    let vrid = inst
+        .vrid
+        .and_then(|v| Vrid::new(v.0))
+        .ok_or_else(|| PlanError::NoVrid(name.clone()))?;
+    let version = version(inst, global);
+    let family = if inst.is_v6() { Family::V6 } else { Family::V4 };
+    let spec = |v: &Vip| -> Result<AddrSpec, PlanError> {
+        let dev = v.dev.as_deref().unwrap_or(&interface);
+        let idx =
+            ifindex(dev).ok_or_else(|| PlanError::UnknownInterface(name.clone(), dev.into()))?;
+        Ok(addr_spec(v, idx))
+    };
+    let vips = inst.vips.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
+    let evips = inst.evips.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
+    let config = InstanceConfig {
+        name: name.clone(),
+        interface: interface.clone(),
+        vrid,
+        version,
+        family,
+        priority: Priority(inst.effective_priority().0),
+        adver_int: advert_int(inst.advert_int_us, version),
+        initial_master: inst.state == crate::config::vrrp::State::Master,
+        nopreempt: inst.nopreempt,
+        preempt_delay: inst.preempt_delay.unwrap_or(Duration::ZERO),
+        primary,
+        vips: inst.vips.iter().map(|v| v.prefix.addr).collect(),
+        evips: inst.evips.iter().map(|v| v.prefix.addr).collect(),
+        auth: auth(inst, version),
+        unicast_peers: inst.unicast_peers.iter().map(|p| p.addr).collect(),
+        skip_check_adv_addr: inst
+            .skip_check_adv_addr
+            .unwrap_or(global.skip_check_adv_addr),
+        lower_prio_no_advert: inst
+            .lower_prio_no_advert
+            .or(global.lower_prio_no_advert)
+            .unwrap_or(false),
+        higher_prio_send_advert: inst
+            .higher_prio_send_advert
+            .or(global.higher_prio_send_advert)
+            .unwrap_or(false),
+        down_timer_adverts: u32::from(
+            inst.down_timer_adverts
+                .or(global.down_timer_adverts)
+                .unwrap_or(3),
+        ),
+        check_unicast_src: inst.check_unicast_src || global.check_unicast_src,
+        v3_checksum_as_v2: inst.old_unicast_checksum.unwrap_or(false),
+        garp: garp(inst, global),
+    };
+    let mcast_group = match (family, inst.mcast_dst) {
+        (_, Some(d)) => d,
+        (Family::V4, None) => global.mcast_group4.unwrap_or(IpAddr::V4(MCAST_GROUP4)),
+        (Family::V6, None) => global.mcast_group6.unwrap_or(IpAddr::V6(MCAST_GROUP6)),
+    };
+    let script_weight = |n: &str| {
+        scripts
+            .iter()
+            .find(|s| s.name == n)
+            .map_or(0, |s| i32::from(s.weight.value))
+    };
+    let mut track_scripts = tracks(&inst.track.scripts, script_weight);
+    for t in &mut track_scripts {
+        if let Some(s) = scripts.iter().find(|s| s.name == t.name) {
+            let own = inst.track.scripts.iter().find(|r| r.name == t.name);
+            if own.is_some_and(|r| r.weight.is_none()) {
+                t.reverse = s.weight.reverse;
+            }
+        }
+    }
+    Ok(InstancePlan {
+        config,
+        interface,
+        mcast_group,
+        ttl: inst.unicast_ttl.unwrap_or(255),
+        vips,
+        evips,
+        notify: inst.notify.clone(),
+        track_interfaces: tracks(&inst.track.interfaces, |_| 0),
+        track_scripts,
+        dont_track_primary: inst.dont_track_primary,
+    })
+}
+
+/// The advert source of an instance: `unicast_src` / `mcast_src` when
+/// configured (and of the right family).
+pub fn configured_source(inst: &VrrpInstance) -> Option<IpAddr> {
+    let v6 = inst.is_v6();
+    [inst.unicast_src, inst.mcast_src]
+        .into_iter()
+        .flatten()
+        .find(|a| a.is_ipv6() == v6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{self, ReaderOptions};
+
+    fn load(text: &str) -> crate::config::Config {
+        let dir = std::env::temp_dir().join(format!("kars-plan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("{n}.conf"));
+        std::fs::write(&path, text).unwrap();
+        let l = config::load(&path, ReaderOptions::default());
+        let _ = std::fs::remove_file(&path);
+        l.config
+    }
+
+    fn plan_of(text: &str) -> InstancePlan {
+        let c = load(text);
+        // The parser refuses loopback and unknown interfaces: set one here.
+        let mut i = c.vrrp.instances[0].clone();
+        i.interface = Some("eth9".into());
+        plan_instance(
+            &i,
+            &c.global,
+            &c.vrrp.scripts,
+            "10.0.0.1".parse().unwrap(),
+            |n| (n == "eth9").then_some(7),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn basic_v2_instance() {
+        let p = plan_of(
+            "global_defs {\n  vrrp_garp_master_repeat 2\n}\nvrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 51\n  priority 150\n  advert_int 2.5\n  authentication {\n    auth_type PASS\n    auth_pass 0123456789\n  }\n  virtual_ipaddress {\n    10.99.0.100/24 brd + label lo:1\n    10.99.1.1/32 scope link\n  }\n  garp_master_delay 3\n}\n",
+        );
+        let c = &p.config;
+        assert_eq!(c.version, Version::V2);
+        assert_eq!(c.priority, Priority(150));
+        assert_eq!(c.adver_int, Centiseconds(200));
+        assert_eq!(c.auth, AuthConfig::pass("01234567"));
+        assert_eq!(c.garp.master_repeat, 2);
+        assert_eq!(c.garp.master_delay, Duration::from_secs(3));
+        assert_eq!(c.vips.len(), 2);
+        assert_eq!(p.vips[0].broadcast, Some(Ipv4Addr::new(10, 99, 0, 255)));
+        assert_eq!(p.vips[0].label.as_deref(), Some("lo:1"));
+        assert_eq!(p.vips[1].scope, 253);
+        assert_eq!(p.mcast_group, IpAddr::V4(MCAST_GROUP4));
+        assert_eq!(p.interface, "eth9");
+        assert_eq!(p.vips[1].ifindex, 7);
+    }
+
+    #[test]
+    fn v3_and_ipv6() {
+        let p = plan_of(
+            "vrrp_instance VI_6 {\n  interface lo\n  virtual_router_id 52\n  advert_int 0.5\n  virtual_ipaddress {\n    fd00::100/128\n    fd00::200/64\n  }\n}\n",
+        );
+        assert_eq!(p.config.version, Version::V3);
+        assert_eq!(p.config.family, Family::V6);
+        assert_eq!(p.config.adver_int, Centiseconds(50));
+        assert_eq!(p.config.priority, Priority(100));
+        assert!(p.vips[0].preferred_lft_zero);
+        assert!(!p.vips[1].preferred_lft_zero);
+        assert!(p.vips[0].nodad);
+        assert_eq!(p.mcast_group, IpAddr::V6(MCAST_GROUP6));
+    }
+
+    #[test]
+    fn global_version_and_state_master() {
+        let p = plan_of(
+            "global_defs {\n  vrrp_version 3\n}\nvrrp_instance VI_1 {\n  state MASTER\n  interface lo\n  virtual_router_id 1\n  virtual_ipaddress {\n    10.1.1.1\n  }\n}\n",
+        );
+        assert_eq!(p.config.version, Version::V3);
+        assert_eq!(p.config.priority, Priority(255));
+        assert!(p.config.initial_master);
+        assert_eq!(p.config.adver_int, Centiseconds(100));
+    }
+
+    #[test]
+    fn unicast_ah_and_trackers() {
+        let p = plan_of(
+            "vrrp_script chk {\n  script \"/bin/true\"\n  weight -20\n}\nvrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  priority 90\n  nopreempt\n  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    10.0.0.2\n  }\n  authentication {\n    auth_type AH\n    auth_pass secret\n  }\n  track_script {\n    chk\n  }\n  virtual_ipaddress {\n    10.1.1.1/24\n  }\n  virtual_ipaddress_excluded {\n    10.2.2.2/24\n  }\n}\n",
+        );
+        let c = &p.config;
+        assert!(c.nopreempt);
+        assert_eq!(c.unicast_peers, vec!["10.0.0.2".parse::<IpAddr>().unwrap()]);
+        let mut key = [0u8; AUTH_LEN];
+        key[..6].copy_from_slice(b"secret");
+        assert_eq!(c.auth, AuthConfig::Ah(key));
+        assert_eq!(c.evips, vec!["10.2.2.2".parse::<IpAddr>().unwrap()]);
+        assert_eq!(p.evips.len(), 1);
+        // The script's own weight applies when the instance gives none.
+        assert_eq!(
+            p.track_scripts,
+            vec![TrackUse {
+                name: "chk".into(),
+                weight: -20,
+                reverse: false
+            }]
+        );
+    }
+
+    #[test]
+    fn advert_int_rounding() {
+        assert_eq!(advert_int(Some(500_000), Version::V2), Centiseconds(100));
+        assert_eq!(advert_int(Some(3_000_000), Version::V2), Centiseconds(300));
+        assert_eq!(advert_int(Some(20_000), Version::V3), Centiseconds(2));
+        assert_eq!(advert_int(None, Version::V3), Centiseconds(100));
+    }
+}

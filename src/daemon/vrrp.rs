@@ -1,0 +1,697 @@
+//! The VRRP driver: runs the sans-IO [`Router`] on a tokio current-thread
+//! runtime with real sockets, netlink and scripts.
+//!
+//! One raw socket pair per (interface, family) receives and sends adverts;
+//! a receive task per socket forwards packets into one channel. The main
+//! loop waits on the core's next deadline, received adverts, netlink link
+//! events, `vrrp_script` results and SIGTERM/SIGINT, and executes the
+//! core's actions. Scripts always run in their own processes and tasks, so
+//! nothing they do can delay an advert.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::daemon::netlink::{AddrSpec, Link, NetEvent, Netlink};
+use crate::daemon::plan::{self, InstancePlan};
+use crate::daemon::socket::{PacketSocket, RxAdvert, VrrpSocket};
+use crate::notify::event::dispatch;
+use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
+use crate::notify::fifo::NotifyFifo;
+use crate::notify::track::{ScriptTracker, TrackConfig, TrackEvent, TrackRunner, TrackStatus};
+use crate::vrrp::action::{Action, NotifyState, Target};
+use crate::vrrp::garp::{arp_frame, na_frame};
+use crate::vrrp::instance::{AuthConfig, Received};
+use crate::vrrp::ip::{Ipv4Repr, IPPROTO_AH};
+use crate::vrrp::router::{InstanceId, Router, TrackRef, TrackerId, TrackerValue};
+use crate::vrrp::time::Instant;
+use crate::vrrp::types::Family;
+
+/// How the driver was asked to run.
+#[derive(Debug, Clone, Default)]
+pub struct DriverOptions {
+    /// `-V`: leave VIPs in place at stop.
+    pub dont_release_vips: bool,
+}
+
+/// Prints one log line the way keepalived's console log does:
+/// `Sun Nov 22 03:22:52 2026: message`.
+pub fn log_line(msg: &str) {
+    let ts = timestamp();
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(e, "{ts}: {msg}");
+}
+
+fn timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as libc::time_t;
+    let mut buf = [0u8; 64];
+    // SAFETY: localtime_r fills our zeroed tm; strftime writes at most
+    // buf.len() bytes into buf and returns how many.
+    let n = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return String::new();
+        }
+        libc::strftime(
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            c"%a %b %d %T %Y".as_ptr(),
+            &tm,
+        )
+    };
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// One running instance: its plan and the interface facts.
+struct Inst {
+    plan: InstancePlan,
+    link: Link,
+    sock: Arc<VrrpSocket>,
+    notify: Notify,
+}
+
+/// Notify scripts, resolved.
+#[derive(Default)]
+struct Notify {
+    master: Option<ScriptCommand>,
+    backup: Option<ScriptCommand>,
+    fault: Option<ScriptCommand>,
+    stop: Option<ScriptCommand>,
+    generic: Option<ScriptCommand>,
+    rx_lower: Option<ScriptCommand>,
+}
+
+impl Notify {
+    fn new(n: &crate::config::vrrp::Notifies, run_as: RunAs) -> Notify {
+        let r = |s: &Option<crate::config::script::Script>| {
+            s.as_ref()
+                .and_then(|s| match ScriptCommand::from_script(s, run_as) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        log_line(&format!("{}: {e}", s.cmd));
+                        None
+                    }
+                })
+        };
+        Notify {
+            master: r(&n.master),
+            backup: r(&n.backup),
+            fault: r(&n.fault),
+            stop: r(&n.stop),
+            generic: r(&n.generic),
+            rx_lower: r(&n.master_rx_lower_pri),
+        }
+    }
+
+    fn specific(&self, s: NotifyState) -> Option<&ScriptCommand> {
+        match s {
+            NotifyState::Master => self.master.as_ref(),
+            NotifyState::Backup => self.backup.as_ref(),
+            NotifyState::Fault => self.fault.as_ref(),
+            NotifyState::Stop => self.stop.as_ref(),
+            NotifyState::MasterRxLowerPri => self.rx_lower.as_ref(),
+            NotifyState::Deleted => None,
+        }
+    }
+}
+
+struct Driver {
+    nl: Netlink,
+    router: Router,
+    insts: Vec<Inst>,
+    by_name: HashMap<String, InstanceId>,
+    groups: HashMap<String, Notify>,
+    /// Interface trackers: ifindex → tracker.
+    if_trackers: HashMap<u32, TrackerId>,
+    script_trackers: HashMap<String, TrackerId>,
+    packet: Option<PacketSocket>,
+    notifier: Notifier,
+    fifos: Vec<NotifyFifo>,
+    origin: tokio::time::Instant,
+    ah_logged: bool,
+}
+
+impl Driver {
+    fn now(&self) -> Instant {
+        Instant(self.origin.elapsed().as_micros() as u64)
+    }
+
+    fn owned(&self) -> Vec<AddrSpec> {
+        self.insts
+            .iter()
+            .flat_map(|i| i.plan.vips.iter().chain(&i.plan.evips).cloned())
+            .collect()
+    }
+
+    async fn execute(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Log(m) => log_line(&m),
+                Action::SendAdvert { instance, priority } => {
+                    let Some(&id) = self.by_name.get(&instance) else {
+                        continue;
+                    };
+                    let inst = self.router.instance(id);
+                    let cfg = inst.config();
+                    if matches!(cfg.auth, AuthConfig::Ah(_)) {
+                        if !self.ah_logged {
+                            log_line(&format!("({instance}) IPSEC-AH is not supported yet"));
+                            self.ah_logged = true;
+                        }
+                        continue;
+                    }
+                    let dsts: Vec<IpAddr> = if cfg.unicast_peers.is_empty() {
+                        vec![self.insts[id].plan.mcast_group]
+                    } else {
+                        cfg.unicast_peers.clone()
+                    };
+                    let repr = inst.advert_repr(priority);
+                    for dst in dsts {
+                        let bytes = repr.to_bytes(&inst.checksum_ctx(cfg.primary, dst));
+                        if let Err(e) = self.insts[id].sock.send(&bytes, dst).await {
+                            log_line(&format!("({instance}) send advert to {dst}: {e}"));
+                        }
+                    }
+                }
+                Action::AddVips { instance } => {
+                    let Some(&id) = self.by_name.get(&instance) else {
+                        continue;
+                    };
+                    let p = &self.insts[id].plan;
+                    for s in p.vips.iter().chain(&p.evips) {
+                        if let Err(e) = self.nl.add_address(s).await {
+                            log_line(&format!("({instance}) adding {}: {e}", s.addr));
+                        }
+                    }
+                }
+                Action::RemoveVips { instance } => {
+                    let Some(&id) = self.by_name.get(&instance) else {
+                        continue;
+                    };
+                    let p = &self.insts[id].plan;
+                    for s in p.vips.iter().chain(&p.evips) {
+                        if let Err(e) = self.nl.del_address(s).await {
+                            log_line(&format!("({instance}) removing {}: {e}", s.addr));
+                        }
+                    }
+                }
+                Action::SendGarp { instance, addr } => {
+                    let Some(&id) = self.by_name.get(&instance) else {
+                        continue;
+                    };
+                    let Some(pkt) = &self.packet else { continue };
+                    let link = &self.insts[id].link;
+                    let r = match addr {
+                        IpAddr::V4(a) => pkt.send(link.index, &arp_frame(link.mac, a)),
+                        IpAddr::V6(a) => pkt.send(link.index, &na_frame(link.mac, a)),
+                    };
+                    if let Err(e) = r {
+                        log_line(&format!("({instance}) gratuitous ARP for {addr}: {e}"));
+                    }
+                }
+                Action::Notify(ev) => {
+                    let scripts = match &ev.target {
+                        Target::Instance(n) => {
+                            self.by_name.get(n).map(|&id| &self.insts[id].notify)
+                        }
+                        Target::Group(n) => self.groups.get(n),
+                    };
+                    let (specific, generic) = match scripts {
+                        Some(s) => (s.specific(ev.state), s.generic.as_ref()),
+                        None => (None, None),
+                    };
+                    let mut fifos: Vec<&mut NotifyFifo> = self.fifos.iter_mut().collect();
+                    for e in dispatch(&self.notifier, &ev, specific, generic, &mut fifos) {
+                        log_line(&e.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    async fn received(&mut self, rx: RxAdvert) {
+        let family = if rx.src.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        };
+        let (msg, ttl, src, dst) = match family {
+            Family::V4 => match Ipv4Repr::parse(&rx.bytes) {
+                Ok((h, ihl)) => {
+                    if h.protocol == IPPROTO_AH {
+                        if !self.ah_logged {
+                            log_line("IPSEC-AH adverts are not supported yet - dropping");
+                            self.ah_logged = true;
+                        }
+                        return;
+                    }
+                    (&rx.bytes[ihl..], h.ttl, h.src.into(), h.dst.into())
+                }
+                Err(_) => return,
+            },
+            Family::V6 => (&rx.bytes[..], rx.ttl, rx.src, rx.dst),
+        };
+        let r = Received {
+            src,
+            dst,
+            ttl,
+            ah: false,
+            ah_valid: false,
+            msg,
+        };
+        let now = self.now();
+        let mut out = Vec::new();
+        if let Err(reason) = self.router.handle_advert(now, family, &r, &mut out) {
+            let vrid = msg.get(1).copied().unwrap_or(0);
+            if let Some(inst) = self
+                .router
+                .instances()
+                .iter()
+                .find(|i| i.config().vrid.get() == vrid && i.config().family == family)
+            {
+                if let Some(line) = reason.log_line(inst.config(), &r) {
+                    out.push(Action::Log(format!("({}) {line}", inst.config().name)));
+                }
+            }
+        }
+        self.execute(out).await;
+    }
+}
+
+/// Runs the VRRP instances of `config` until SIGTERM/SIGINT. Returns the
+/// process exit code.
+pub fn run(config: &Config, opts: &DriverOptions) -> u8 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log_line(&format!("Unable to start the runtime: {e}"));
+            return 1;
+        }
+    };
+    rt.block_on(run_async(config, opts))
+}
+
+async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
+    let nl = match Netlink::new() {
+        Ok(n) => n,
+        Err(e) => {
+            log_line(&format!("Netlink: {e}"));
+            return 1;
+        }
+    };
+    // Subscribe first, so that no link change after the snapshot is missed.
+    let mut net = match nl.watch().await {
+        Ok(w) => Some(w),
+        Err(e) => {
+            log_line(&format!("Netlink: unable to watch links: {e}"));
+            None
+        }
+    };
+    let links = match nl.links().await {
+        Ok(l) => l,
+        Err(e) => {
+            log_line(&format!("Netlink: unable to list interfaces: {e}"));
+            return 1;
+        }
+    };
+    let by_ifname: HashMap<String, Link> = links.into_iter().map(|l| (l.name.clone(), l)).collect();
+    let g = &config.global;
+    let run_as = match &g.script_user {
+        Some((u, grp)) => RunAs::resolve(Some(u), grp.as_deref(), RunAs::current())
+            .unwrap_or_else(|_| RunAs::current()),
+        None => RunAs::keepalived_default(),
+    };
+    let notifier = Notifier::new();
+    let mut fifos = Vec::new();
+    for f in [&g.notify_fifo, &g.vrrp_notify_fifo] {
+        if let Some((path, _, _)) = &f.path {
+            let script = f
+                .script
+                .as_ref()
+                .and_then(|s| ScriptCommand::from_script(s, run_as).ok());
+            match NotifyFifo::open(path, script.as_ref(), &notifier) {
+                Ok(fifo) => fifos.push(fifo),
+                Err(e) => log_line(&e.to_string()),
+            }
+        }
+    }
+
+    let mut router = Router::new();
+    let mut insts: Vec<Inst> = Vec::new();
+    let mut by_name = HashMap::new();
+    let mut sockets: HashMap<(u32, bool), Arc<VrrpSocket>> = HashMap::new();
+    let mut if_trackers: HashMap<u32, TrackerId> = HashMap::new();
+    let mut script_trackers: HashMap<String, TrackerId> = HashMap::new();
+    let (track_tx, mut track_rx) = mpsc::channel::<TrackEvent>(64);
+    let mut runners = Vec::new();
+
+    for vi in &config.vrrp.instances {
+        let Some(ifname) = vi.interface.clone().or_else(|| g.default_interface.clone()) else {
+            log_line(&format!("({}) no interface - ignoring instance", vi.name));
+            continue;
+        };
+        let Some(link) = by_ifname.get(&ifname).cloned() else {
+            log_line(&format!(
+                "({}) interface {ifname} not found - ignoring instance",
+                vi.name
+            ));
+            continue;
+        };
+        // An interface that just came up may not have its (link-local)
+        // address yet: wait a little for it.
+        let mut primary = None;
+        for _ in 0..50 {
+            primary = match plan::configured_source(vi) {
+                Some(a) => Some(a),
+                None if vi.is_v6() => nl
+                    .link_local_v6(link.index)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(IpAddr::V6),
+                None => nl
+                    .primary_v4(link.index)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(IpAddr::V4),
+            };
+            if primary.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let Some(primary) = primary else {
+            log_line(&format!(
+                "({}) no usable address on {ifname} - ignoring instance",
+                vi.name
+            ));
+            continue;
+        };
+        let p = match plan::plan_instance(vi, g, &config.vrrp.scripts, primary, |n| {
+            by_ifname.get(n).map(|l| l.index)
+        }) {
+            Ok(p) => p,
+            Err(e) => {
+                log_line(&e.to_string());
+                continue;
+            }
+        };
+        let v6 = p.config.family == Family::V6;
+        let sock = match sockets.get(&(link.index, v6)) {
+            Some(s) => s.clone(),
+            None => {
+                let unicast = !p.config.unicast_peers.is_empty();
+                let r = match (primary, p.mcast_group) {
+                    (IpAddr::V4(src), IpAddr::V4(grp)) => VrrpSocket::open_v4(
+                        &ifname,
+                        link.index,
+                        src,
+                        (!unicast).then_some(grp),
+                        u32::from(p.ttl),
+                    ),
+                    (IpAddr::V6(src), IpAddr::V6(grp)) => {
+                        VrrpSocket::open_v6(&ifname, link.index, src, (!unicast).then_some(grp))
+                    }
+                    _ => Err(std::io::Error::other("address family mismatch")),
+                };
+                match r {
+                    Ok(s) => {
+                        let s = Arc::new(s);
+                        sockets.insert((link.index, v6), s.clone());
+                        s
+                    }
+                    Err(e) => {
+                        log_line(&format!(
+                            "({}) unable to open VRRP socket on {ifname}: {e}",
+                            vi.name
+                        ));
+                        return 1;
+                    }
+                }
+            }
+        };
+        // Trackers: the own interface (weight 0) unless dont_track_primary,
+        // then track_interface and track_script.
+        let mut tracks = Vec::new();
+        let mut if_tracker = |l: &Link, router: &mut Router| {
+            *if_trackers
+                .entry(l.index)
+                .or_insert_with(|| router.add_tracker(TrackerValue::Up(l.up)))
+        };
+        if !p.dont_track_primary {
+            tracks.push(TrackRef {
+                tracker: if_tracker(&link, &mut router),
+                weight: 0,
+                reverse: false,
+            });
+        }
+        for t in &p.track_interfaces {
+            match by_ifname.get(&t.name) {
+                Some(l) => tracks.push(TrackRef {
+                    tracker: if_tracker(l, &mut router),
+                    weight: t.weight,
+                    reverse: t.reverse,
+                }),
+                None => log_line(&format!(
+                    "({}) tracked interface {} not found",
+                    vi.name, t.name
+                )),
+            }
+        }
+        for t in &p.track_scripts {
+            let Some(sc) = config.vrrp.scripts.iter().find(|s| s.name == t.name) else {
+                continue;
+            };
+            let Some(script) = sc.script.as_ref().filter(|_| !sc.disabled) else {
+                continue;
+            };
+            let id = match script_trackers.get(&t.name) {
+                Some(&id) => id,
+                None => {
+                    let cmd = match ScriptCommand::from_script(script, run_as) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            log_line(&format!("VRRP_Script({}) {e}", sc.name));
+                            continue;
+                        }
+                    };
+                    let tc = TrackConfig {
+                        name: sc.name.clone(),
+                        interval: sc.interval,
+                        timeout: sc.timeout,
+                        rise: sc.rise.max(1),
+                        fall: sc.fall.max(1),
+                        weight: i32::from(sc.weight.value),
+                        reverse: sc.weight.reverse,
+                        init_fail: sc.init_fail,
+                    };
+                    let tracker = ScriptTracker::new(tc);
+                    let init = tracker.status() == TrackStatus::Good;
+                    let id = router.add_tracker(TrackerValue::Up(init));
+                    runners.push(TrackRunner::start(cmd, tracker, track_tx.clone(), None));
+                    script_trackers.insert(t.name.clone(), id);
+                    id
+                }
+            };
+            tracks.push(TrackRef {
+                tracker: id,
+                weight: t.weight,
+                reverse: t.reverse,
+            });
+        }
+        let id = router.add_instance(p.config.clone(), tracks);
+        by_name.insert(p.config.name.clone(), id);
+        insts.push(Inst {
+            notify: Notify::new(&p.notify, run_as),
+            plan: p,
+            link,
+            sock,
+        });
+    }
+    if insts.is_empty() {
+        log_line("No VRRP instance could be started");
+        return 1;
+    }
+    let mut groups = HashMap::new();
+    for sg in &config.vrrp.sync_groups {
+        let members: Vec<InstanceId> = sg
+            .members
+            .iter()
+            .filter_map(|(n, _)| by_name.get(n).copied())
+            .collect();
+        if members.len() > 1 {
+            router.add_group(&sg.name, members);
+            groups.insert(sg.name.clone(), Notify::new(&sg.notify, run_as));
+        }
+    }
+
+    let packet = match PacketSocket::open() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            log_line(&format!("Unable to open the gratuitous ARP socket: {e}"));
+            None
+        }
+    };
+    let mut drv = Driver {
+        nl: nl.clone(),
+        router,
+        insts,
+        by_name,
+        groups,
+        if_trackers,
+        script_trackers,
+        packet,
+        notifier,
+        fifos,
+        origin: tokio::time::Instant::now(),
+        ah_logged: false,
+    };
+
+    // No stale VIP survives a restart.
+    let owned = drv.owned();
+    if let Err(e) = drv.nl.reconcile(&[], &owned).await {
+        log_line(&format!("Netlink: removing stale VIPs: {e}"));
+    }
+
+    let (rx_tx, mut rx_rx) = mpsc::channel::<RxAdvert>(256);
+    let mut rx_tasks = Vec::new();
+    for s in sockets.values() {
+        let s = s.clone();
+        let tx = rx_tx.clone();
+        rx_tasks.push(tokio::spawn(async move {
+            loop {
+                match s.recv().await {
+                    Ok(a) => {
+                        if tx.send(a).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+                }
+            }
+        }));
+    }
+    let (mut term, mut int, mut hup, mut usr1, mut usr2) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
+    ) {
+        (Ok(t), Ok(i), Ok(h), Ok(u1), Ok(u2)) => (t, i, h, u1, u2),
+        _ => {
+            log_line("Unable to install signal handlers");
+            return 1;
+        }
+    };
+
+    // Links may have changed while instances were set up (waiting for an
+    // address): start from their current state.
+    let mut out = Vec::new();
+    if let Ok(links) = drv.nl.links().await {
+        let now = drv.now();
+        for l in links {
+            if let Some(&t) = drv.if_trackers.get(&l.index) {
+                drv.router
+                    .set_tracker(now, t, TrackerValue::Up(l.up), &mut out);
+            }
+        }
+    }
+    let now = drv.now();
+    drv.router.start(now, &mut out);
+    drv.execute(out).await;
+
+    loop {
+        let deadline = drv
+            .router
+            .poll_timeout()
+            .map(|t| drv.origin + Duration::from_micros(t.0));
+        tokio::select! {
+            biased;
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            // Not implemented yet, but they must not kill the daemon.
+            _ = hup.recv() => log_line("Reload (SIGHUP) is not supported yet - ignoring"),
+            _ = usr1.recv() => log_line("Data dump (SIGUSR1) is not supported yet - ignoring"),
+            _ = usr2.recv() => log_line("Stats dump (SIGUSR2) is not supported yet - ignoring"),
+            _ = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let mut out = Vec::new();
+                let now = drv.now();
+                drv.router.handle_timeout(now, &mut out);
+                drv.execute(out).await;
+            }
+            Some(a) = rx_rx.recv() => drv.received(a).await,
+            Some(ev) = async {
+                match net.as_mut() {
+                    Some(n) => n.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let (link, up) = match ev {
+                    NetEvent::LinkUp(l) => (l, true),
+                    NetEvent::LinkDown(l) | NetEvent::LinkDeleted(l) => (l, false),
+                    _ => continue,
+                };
+                if let Some(&t) = drv.if_trackers.get(&link.index) {
+                    log_line(&format!(
+                        "Netlink reports {} {}",
+                        link.name,
+                        if up { "up" } else { "down" }
+                    ));
+                    let mut out = Vec::new();
+                    let now = drv.now();
+                    drv.router.set_tracker(now, t, TrackerValue::Up(up), &mut out);
+                    drv.execute(out).await;
+                }
+            }
+            Some(ev) = track_rx.recv() => {
+                for l in &ev.step.logs {
+                    log_line(l);
+                }
+                if let Some(&t) = drv.script_trackers.get(&ev.name) {
+                    let mut out = Vec::new();
+                    let now = drv.now();
+                    let v = TrackerValue::Up(ev.status == TrackStatus::Good);
+                    drv.router.set_tracker(now, t, v, &mut out);
+                    drv.execute(out).await;
+                }
+            }
+        }
+    }
+
+    // Orderly stop: priority-0 adverts, VIPs released, STOP notifies.
+    for r in &runners {
+        r.stop();
+    }
+    let mut out = Vec::new();
+    let now = drv.now();
+    drv.router.stop(now, !opts.dont_release_vips, &mut out);
+    drv.execute(out).await;
+    if !opts.dont_release_vips {
+        let owned = drv.owned();
+        if let Err(e) = drv.nl.reconcile(&[], &owned).await {
+            log_line(&format!("Netlink: removing VIPs: {e}"));
+        }
+    }
+    for t in rx_tasks {
+        t.abort();
+    }
+    0
+}
