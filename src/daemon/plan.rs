@@ -119,6 +119,13 @@ fn garp(inst: &VrrpInstance, global: &GlobalDefs) -> GarpConfig {
             .lower_prio_repeat
             .or(g.lower_prio_repeat)
             .unwrap_or(d.lower_prio_repeat),
+        // vrrp_garp_interval for IPv4, vrrp_gna_interval for IPv6.
+        interval: if inst.is_v6() {
+            global.gna_interval
+        } else {
+            global.garp_interval
+        }
+        .unwrap_or(d.interval),
     }
 }
 
