@@ -64,6 +64,17 @@ pub fn parse(
 
 /// Looks up a user by name or numeric id: (uid, primary gid).
 pub fn lookup_user(name: &str) -> Option<(u32, u32)> {
+    // The same few users are looked up once per script: getpwnam reads
+    // the password database every time, so remember the answers for this load.
+    if let Some(hit) = USER_CACHE.with(|c| c.borrow().get(name).copied()) {
+        return hit;
+    }
+    let r = lookup_user_uncached(name);
+    USER_CACHE.with(|c| c.borrow_mut().insert(name.to_string(), r));
+    r
+}
+
+fn lookup_user_uncached(name: &str) -> Option<(u32, u32)> {
     let c = std::ffi::CString::new(name).ok()?;
     // SAFETY: getpwnam returns a pointer to static storage or NULL; we copy out at once.
     unsafe {
@@ -128,11 +139,14 @@ fn default_user(ctx: &mut Ctx) -> Option<(u32, u32)> {
 
 thread_local! {
     static DEFAULT_USER_REPORTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static USER_CACHE: std::cell::RefCell<std::collections::HashMap<String, Option<(u32, u32)>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// Resets per-load state (called at the start of each load).
 pub fn reset() {
     DEFAULT_USER_REPORTED.with(|r| r.set(false));
+    USER_CACHE.with(|c| c.borrow_mut().clear());
 }
 
 /// Whether a script without its own user can run (keepalived removes it
