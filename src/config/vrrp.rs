@@ -11,20 +11,8 @@ use super::diag::{Level, Loc};
 use super::parser::{block, ignore, kw, Ctx, Keyword, Res, Stmt};
 use super::script::{self, Script, ScriptKind};
 
-/// A virtual router id, 1..=255.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Vrid(pub u8);
-
-/// A VRRP priority, 1..=255 (255 = address owner).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Priority(pub u8);
-
-impl Priority {
-    /// The address owner's priority.
-    pub const OWNER: Priority = Priority(255);
-    /// keepalived's default priority.
-    pub const DEFAULT: Priority = Priority(100);
-}
+// VRIDs and priorities are the VRRP core's types: one definition of each unit.
+pub use crate::vrrp::types::{Priority, Vrid};
 
 /// A tracker weight, with `reverse`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -1169,7 +1157,7 @@ fn mcast_dst_ip(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn vrid(ctx: &mut Ctx, s: &Stmt) -> Res {
     let name = cur_name(ctx);
     match ctx.read_unsigned(s, 1, 1, 255)? {
-        Some(v) => cur(ctx).vrid = Some(Vrid(v as u8)),
+        Some(v) => cur(ctx).vrid = Vrid::new(v as u8),
         None => {
             let v = s.get(1).unwrap_or("").to_string();
             ctx.err_at(
@@ -2653,7 +2641,10 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             ia.interface.as_deref(),
             ia.unicast_peers.is_empty(),
         ) {
-            by_key.entry((v.0, ia.is_v6(), ifname)).or_default().push(a);
+            by_key
+                .entry((v.get(), ia.is_v6(), ifname))
+                .or_default()
+                .push(a);
         }
     }
     let mut clashes: Vec<(usize, usize)> = by_key
@@ -2674,7 +2665,7 @@ pub fn validate(ctx: &mut Ctx) -> bool {
                 "{} and {} both use VRID {} with {fam} on interface {}",
                 ia.name,
                 ib.name,
-                ia.vrid.map(|v| v.0).unwrap_or(0),
+                ia.vrid.map(|v| v.get()).unwrap_or(0),
                 ia.interface.as_deref().unwrap_or_default()
             )
         })
@@ -2738,7 +2729,7 @@ mod tests {
         let l = load(&inst(" state BACKUP\n priority 150\n advert_int 1\n"));
         assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
         let i = &l.config.vrrp.instances[0];
-        assert_eq!(i.vrid, Some(Vrid(51)));
+        assert_eq!(i.vrid, Vrid::new(51));
         assert_eq!(i.priority, Some(Priority(150)));
         assert_eq!(i.advert_int_us, Some(1_000_000));
         assert_eq!(i.vips[0].prefix.len, 24);

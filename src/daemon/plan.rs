@@ -13,7 +13,7 @@ use crate::config::vrrp::{AuthType, Notifies, VrrpInstance};
 use crate::daemon::netlink::{broadcast_plus, AddrSpec};
 use crate::vrrp::instance::{AuthConfig, GarpConfig, InstanceConfig};
 use crate::vrrp::packet::{Version, AUTH_LEN};
-use crate::vrrp::types::{Centiseconds, Family, Priority, Vrid};
+use crate::vrrp::types::{Centiseconds, Family, Vrid};
 
 /// keepalived's IPv4 multicast group.
 pub const MCAST_GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
@@ -217,7 +217,7 @@ pub fn plan_instance(
         .ok_or_else(|| PlanError::NoInterface(name.clone()))?;
     let vrid = inst
         .vrid
-        .and_then(|v| Vrid::new(v.0))
+        .and_then(|v| Vrid::new(v.get()))
         .ok_or_else(|| PlanError::NoVrid(name.clone()))?;
     let version = version(inst, global);
     let family = if inst.is_v6() { Family::V6 } else { Family::V4 };
@@ -235,7 +235,7 @@ pub fn plan_instance(
         vrid,
         version,
         family,
-        priority: Priority(inst.effective_priority().0),
+        priority: inst.effective_priority(),
         adver_int: advert_int(inst.advert_int_us, version),
         initial_master: inst.state == crate::config::vrrp::State::Master,
         nopreempt: inst.nopreempt,
@@ -313,6 +313,7 @@ pub fn configured_source(inst: &VrrpInstance) -> Option<IpAddr> {
 mod tests {
     use super::*;
     use crate::config::{self, ReaderOptions};
+    use crate::vrrp::types::Priority;
 
     fn load(text: &str) -> crate::config::Config {
         let dir = std::env::temp_dir().join(format!("kars-plan-{}", std::process::id()));
