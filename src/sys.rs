@@ -98,3 +98,21 @@ pub fn uname_line() -> String {
 pub fn is_loopback(name: &str) -> bool {
     interface_flags(name).is_some_and(|f| f & libc::IFF_LOOPBACK as u32 != 0)
 }
+
+/// Formats a time in local time with a `strftime` format (logs, mail dates).
+pub fn strftime_local(t: std::time::SystemTime, fmt: &std::ffi::CStr) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as libc::time_t;
+    let mut buf = [0u8; 128];
+    // SAFETY: localtime_r fills our zeroed tm; strftime writes at most
+    // buf.len() bytes into buf and reads the NUL-terminated format.
+    let n = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return String::new();
+        }
+        libc::strftime(buf.as_mut_ptr().cast(), buf.len(), fmt.as_ptr(), &tm)
+    };
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}

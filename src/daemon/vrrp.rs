@@ -49,25 +49,8 @@ pub fn log_line(msg: &str) {
 }
 
 fn timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as libc::time_t;
-    let mut buf = [0u8; 64];
-    // SAFETY: localtime_r fills our zeroed tm; strftime writes at most
-    // buf.len() bytes into buf and returns how many.
-    let n = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&secs, &mut tm).is_null() {
-            return String::new();
-        }
-        libc::strftime(
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            c"%a %b %d %T %Y".as_ptr(),
-            &tm,
-        )
-    };
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    // keepalived's console format: `Sun Nov 22 03:22:52 2026`.
+    crate::sys::strftime_local(std::time::SystemTime::now(), c"%a %b %d %T %Y")
 }
 
 /// One running instance: its plan and the interface facts.

@@ -26,7 +26,7 @@
 //! caller; failures come back as [`MailError`] (to be logged, not fatal).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::extension::ClientId;
@@ -87,26 +87,7 @@ pub enum MailError {
 /// RFC 2822 date as keepalived writes it (`%a, %d %b %Y %H:%M:%S %z`,
 /// local time).
 pub fn rfc2822_date(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as libc::time_t;
-    let mut buf = [0u8; 64];
-    // SAFETY: localtime_r fills our zeroed tm; strftime writes at most
-    // buf.len() bytes into buf and reads the NUL-terminated format.
-    let n = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&secs, &mut tm).is_null() {
-            return String::new();
-        }
-        libc::strftime(
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            c"%a, %d %b %Y %H:%M:%S %z".as_ptr(),
-            &tm,
-        )
-    };
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    crate::sys::strftime_local(t, c"%a, %d %b %Y %H:%M:%S %z")
 }
 
 /// The DATA part of an alert (headers, blank line, body), CRLF line ends.
