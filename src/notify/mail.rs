@@ -157,6 +157,7 @@ pub fn spawn_alert(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn message_layout() {
