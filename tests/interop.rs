@@ -401,6 +401,23 @@ fn scenario(kind: Kind, ours_master: bool, tag: &str) {
     );
     eprintln!("[{tag}] restarted {who} preempted after {:?}", t.unwrap());
     one_master(mns, bns, vip, Duration::from_secs(3), &|| logs_of(&ours, &real));
+    // Both sides parsed each other's adverts: the lower priority yielded
+    // to a received advert, the restarted master discarded the other's.
+    let (mlog, blog) = if ours_master {
+        (ours.as_ref().unwrap().log(), real.as_ref().unwrap().log())
+    } else {
+        (real.as_ref().unwrap().log(), ours.as_ref().unwrap().log())
+    };
+    assert!(
+        blog.contains("with higher priority 150, ours 100"),
+        "{other} never yielded to an advert\n{}",
+        logs_of(&ours, &real)
+    );
+    assert!(
+        mlog.contains("(VI_1) received lower priority (100) advert from"),
+        "{who} never saw {other}'s advert\n{}",
+        logs_of(&ours, &real)
+    );
     drop(ours);
     drop(real);
 }
