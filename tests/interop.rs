@@ -359,7 +359,9 @@ fn scenario(kind: Kind, ours_master: bool, tag: &str) {
         logs_of(&ours, &real)
     );
     eprintln!("[{tag}] {who} MASTER after {:?}", t.unwrap());
-    one_master(mns, bns, vip, Duration::from_secs(3), &|| logs_of(&ours, &real));
+    one_master(mns, bns, vip, Duration::from_secs(3), &|| {
+        logs_of(&ours, &real)
+    });
 
     // Graceful stop of the master: priority 0 ⇒ the backup takes over
     // after its skew time.
@@ -400,7 +402,9 @@ fn scenario(kind: Kind, ours_master: bool, tag: &str) {
         logs_of(&ours, &real)
     );
     eprintln!("[{tag}] restarted {who} preempted after {:?}", t.unwrap());
-    one_master(mns, bns, vip, Duration::from_secs(3), &|| logs_of(&ours, &real));
+    one_master(mns, bns, vip, Duration::from_secs(3), &|| {
+        logs_of(&ours, &real)
+    });
     // Both sides parsed each other's adverts: the lower priority yielded
     // to a received advert, the restarted master discarded the other's.
     let (mlog, blog) = if ours_master {
