@@ -7,126 +7,17 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::lab::{privileged as lab_privileged, wait_for, Ns, Pair};
+
+fn privileged() -> bool {
+    lab_privileged("failover")
+}
 
 const VIP: &str = "10.99.0.100";
 
-fn privileged() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("failover tests need root (CI is set, refusing to skip)");
-    }
-    eprintln!("skipping failover test: not root");
-    false
-}
-
-fn run(args: &[&str]) -> String {
-    let o = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .expect("spawn");
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// A network namespace, deleted on drop.
-struct Ns {
-    name: String,
-}
-
-impl Ns {
-    fn new(tag: &str) -> Ns {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "karsfo-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        run(&["ip", "netns", "add", &name]);
-        let ns = Ns { name };
-        ns.ip(&["link", "set", "lo", "up"]);
-        ns
-    }
-
-    fn ip(&self, args: &[&str]) -> String {
-        let mut v = vec!["ip", "-n", &self.name];
-        v.extend_from_slice(args);
-        run(&v)
-    }
-
-    fn has_addr(&self, a: &str) -> bool {
-        self.ip(&["-o", "addr", "show", "dev", "eth0"])
-            .contains(&format!(" {a}/"))
-    }
-
-    fn has_vip(&self) -> bool {
-        self.ip(&["-o", "-4", "addr", "show", "dev", "eth0"])
-            .contains(&format!("{VIP}/"))
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-/// Two router namespaces A and B, `eth0` in each, joined by a veth pair.
-struct Pair {
-    a: Ns,
-    b: Ns,
-    dir: PathBuf,
-}
-
-impl Pair {
-    fn new(tag: &str) -> Pair {
-        let a = Ns::new(&format!("{tag}a"));
-        let b = Ns::new(&format!("{tag}b"));
-        // No duplicate address detection: link-local addresses (the IPv6
-        // advert source) are usable at once.
-        for ns in [&a, &b] {
-            run(&[
-                "ip",
-                "netns",
-                "exec",
-                &ns.name,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-            ]);
-        }
-        a.ip(&[
-            "link", "add", "eth0", "type", "veth", "peer", "name", "peer0", "netns", &b.name,
-        ]);
-        b.ip(&["link", "set", "peer0", "name", "eth0"]);
-        a.ip(&["addr", "add", "10.99.0.1/24", "dev", "eth0"]);
-        b.ip(&["addr", "add", "10.99.0.2/24", "dev", "eth0"]);
-        a.ip(&["link", "set", "eth0", "up"]);
-        b.ip(&["link", "set", "eth0", "up"]);
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&a.name);
-        std::fs::create_dir_all(&dir).unwrap();
-        Pair { a, b, dir }
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// One daemon, killed (SIGKILL) by pid on drop if still running.
 struct Daemon {
     child: Option<Child>,
     log: PathBuf,
@@ -203,18 +94,6 @@ fn conf(prio: u8, extra: &str) -> String {
     )
 }
 
-/// Polls `f` every 10 ms until true or `t` elapsed; returns the time taken.
-fn wait_for(t: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < t {
-        if f() {
-            return Some(start.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    None
-}
-
 #[test]
 fn failover_graceful_preempt_and_crash() {
     if !privileged() {
@@ -227,7 +106,7 @@ fn failover_graceful_preempt_and_crash() {
     let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, ""));
 
     // A becomes MASTER: Master_Down_Interval 3 s + skew 0.41 s.
-    let t = wait_for(Duration::from_secs(6), || p.a.has_vip());
+    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP));
     assert!(
         t.is_some(),
         "A never took the VIP\nA:\n{}\nB:\n{}",
@@ -236,20 +115,20 @@ fn failover_graceful_preempt_and_crash() {
     );
     eprintln!("A took the VIP after {:?}", t.unwrap());
     std::thread::sleep(Duration::from_millis(1500));
-    assert!(p.a.has_vip() && !p.b.has_vip(), "B:\n{}", b.log());
+    assert!(p.a.has_addr(VIP) && !p.b.has_addr(VIP), "B:\n{}", b.log());
     assert!(p.dir.join("a.pid").exists() && p.dir.join("a-vrrp.pid").exists());
 
     // Graceful stop: priority 0 ⇒ B takes over after its skew (0.61 s).
     let stopped = Instant::now();
     a.signal(libc::SIGTERM);
-    let t = wait_for(Duration::from_secs(3), || p.b.has_vip());
+    let t = wait_for(Duration::from_secs(3), || p.b.has_addr(VIP));
     assert!(t.is_some(), "B never took the VIP\nB:\n{}", b.log());
     let t = t.unwrap();
     eprintln!("graceful failover: B holds the VIP after {t:?}");
     assert!(t < Duration::from_millis(1500), "failover took {t:?}");
     assert!(a.wait(Duration::from_secs(2)), "A did not exit");
     eprintln!("A exited {:?} after SIGTERM", stopped.elapsed());
-    assert!(!p.a.has_vip(), "A kept the VIP\n{}", a.log());
+    assert!(!p.a.has_addr(VIP), "A kept the VIP\n{}", a.log());
     assert!(!p.dir.join("a.pid").exists(), "A left its pid file");
     assert!(
         a.log().contains("(VI_1) Entering MASTER STATE"),
@@ -259,7 +138,9 @@ fn failover_graceful_preempt_and_crash() {
 
     // Restart A: it preempts B on B's next advert.
     let mut a = Daemon::start(&p.a, &p.dir, "a", &conf(150, ""));
-    let t = wait_for(Duration::from_secs(4), || p.a.has_vip() && !p.b.has_vip());
+    let t = wait_for(Duration::from_secs(4), || {
+        p.a.has_addr(VIP) && !p.b.has_addr(VIP)
+    });
     assert!(
         t.is_some(),
         "A did not preempt\nA:\n{}\nB:\n{}",
@@ -272,7 +153,7 @@ fn failover_graceful_preempt_and_crash() {
     let killed = Instant::now();
     a.signal(libc::SIGKILL);
     assert!(a.wait(Duration::from_secs(2)));
-    let t = wait_for(Duration::from_secs(6), || p.b.has_vip());
+    let t = wait_for(Duration::from_secs(6), || p.b.has_addr(VIP));
     assert!(t.is_some(), "B never took over\n{}", b.log());
     let t = killed.elapsed();
     eprintln!("crash failover: B holds the VIP after {t:?}");
@@ -341,12 +222,14 @@ fn track_script_failure_faults_the_master() {
         );
     let a = Daemon::start(&p.a, &p.dir, "a", &ca);
     let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, ""));
-    let t = wait_for(Duration::from_secs(6), || p.a.has_vip());
+    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP));
     assert!(t.is_some(), "A never took the VIP\nA:\n{}", a.log());
 
     // The script fails: A goes to FAULT, releases the VIP, B takes over.
     std::fs::write(&flag, "").unwrap();
-    let t = wait_for(Duration::from_secs(4), || p.b.has_vip() && !p.a.has_vip());
+    let t = wait_for(Duration::from_secs(4), || {
+        p.b.has_addr(VIP) && !p.a.has_addr(VIP)
+    });
     assert!(
         t.is_some(),
         "no takeover on script failure\nA:\n{}\nB:\n{}",
@@ -362,7 +245,9 @@ fn track_script_failure_faults_the_master() {
 
     // It recovers: A comes back as BACKUP and preempts B.
     std::fs::remove_file(&flag).unwrap();
-    let t = wait_for(Duration::from_secs(7), || p.a.has_vip() && !p.b.has_vip());
+    let t = wait_for(Duration::from_secs(7), || {
+        p.a.has_addr(VIP) && !p.b.has_addr(VIP)
+    });
     assert!(t.is_some(), "A did not come back\nA:\n{}", a.log());
     eprintln!("script recovery: A holds the VIP after {:?}", t.unwrap());
 }
@@ -411,7 +296,7 @@ fn unicast_graceful_failover() {
     };
     let mut a = Daemon::start(&p.a, &p.dir, "a", &conf(150, &uc("10.99.0.1", "10.99.0.2")));
     let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, &uc("10.99.0.2", "10.99.0.1")));
-    let t = wait_for(Duration::from_secs(6), || p.a.has_vip());
+    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP));
     assert!(
         t.is_some(),
         "A never took the VIP\nA:\n{}\nB:\n{}",
@@ -419,9 +304,9 @@ fn unicast_graceful_failover() {
         b.log()
     );
     std::thread::sleep(Duration::from_millis(1500));
-    assert!(!p.b.has_vip(), "B:\n{}", b.log());
+    assert!(!p.b.has_addr(VIP), "B:\n{}", b.log());
     a.signal(libc::SIGTERM);
-    let t = wait_for(Duration::from_secs(3), || p.b.has_vip());
+    let t = wait_for(Duration::from_secs(3), || p.b.has_addr(VIP));
     assert!(t.is_some(), "B never took the VIP\nB:\n{}", b.log());
     eprintln!("unicast graceful failover: {:?}", t.unwrap());
     assert!(t.unwrap() < Duration::from_millis(1500));

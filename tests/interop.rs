@@ -11,131 +11,26 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::lab::{self, wait_for, Ns, Pair};
 
 const KEEPALIVED: &str = "/usr/sbin/keepalived";
 
 fn privileged() -> bool {
-    let ci = std::env::var_os("CI").is_some();
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        assert!(!ci, "interop tests need root (CI is set, refusing to skip)");
-        eprintln!("skipping interop test: not root");
+    if !lab::privileged("interop") {
         return false;
     }
     if !Path::new(KEEPALIVED).exists() {
-        assert!(!ci, "interop tests need {KEEPALIVED} (CI is set)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "interop tests need {KEEPALIVED} (CI is set)"
+        );
         eprintln!("skipping interop test: {KEEPALIVED} missing");
         return false;
     }
     true
-}
-
-fn run(args: &[&str]) -> String {
-    let o = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .expect("spawn");
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// A network namespace, deleted on drop.
-struct Ns {
-    name: String,
-}
-
-impl Ns {
-    fn new(tag: &str) -> Ns {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "karsio-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        run(&["ip", "netns", "add", &name]);
-        let ns = Ns { name };
-        ns.ip(&["link", "set", "lo", "up"]);
-        ns
-    }
-
-    fn ip(&self, args: &[&str]) -> String {
-        let mut v = vec!["ip", "-n", &self.name];
-        v.extend_from_slice(args);
-        run(&v)
-    }
-
-    fn has_addr(&self, a: &str) -> bool {
-        self.ip(&["-o", "addr", "show", "dev", "eth0"])
-            .contains(&format!(" {a}/"))
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-/// Two router namespaces: `ours` (our daemon) and `real` (keepalived),
-/// `eth0` in each, joined by a veth pair.
-struct Pair {
-    ours: Ns,
-    real: Ns,
-    dir: PathBuf,
-}
-
-impl Pair {
-    fn new(tag: &str) -> Pair {
-        let ours = Ns::new(&format!("{tag}o"));
-        let real = Ns::new(&format!("{tag}k"));
-        // No duplicate address detection: link-local addresses (the IPv6
-        // advert source) are usable at once.
-        for ns in [&ours, &real] {
-            run(&[
-                "ip",
-                "netns",
-                "exec",
-                &ns.name,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-            ]);
-        }
-        ours.ip(&[
-            "link", "add", "eth0", "type", "veth", "peer", "name", "peer0", "netns", &real.name,
-        ]);
-        real.ip(&["link", "set", "peer0", "name", "eth0"]);
-        ours.ip(&["addr", "add", "10.99.0.1/24", "dev", "eth0"]);
-        real.ip(&["addr", "add", "10.99.0.2/24", "dev", "eth0"]);
-        ours.ip(&["link", "set", "eth0", "up"]);
-        real.ip(&["link", "set", "eth0", "up"]);
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&ours.name);
-        std::fs::create_dir_all(&dir).unwrap();
-        // Both sides have a usable IPv6 link-local address.
-        for ns in [&ours, &real] {
-            let ok = wait_for(Duration::from_secs(5), || {
-                let s = ns.ip(&["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"]);
-                s.contains("fe80::") && !s.contains("tentative")
-            });
-            assert!(ok.is_some(), "no link-local address in {}", ns.name);
-        }
-        Pair { ours, real, dir }
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 fn read_pid(p: &Path) -> Option<i32> {
@@ -250,16 +145,6 @@ impl Drop for Daemon {
 }
 
 /// Polls `f` every 10 ms until true or `t` elapsed; returns the time taken.
-fn wait_for(t: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < t {
-        if f() {
-            return Some(start.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    None
-}
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -330,14 +215,14 @@ fn scenario(kind: Kind, ours_master: bool, tag: &str) {
     let (ours_prio, real_prio) = if ours_master { (150, 100) } else { (100, 150) };
     let ours_conf = kind.conf(ours_prio, "10.99.0.1", "10.99.0.2");
     let real_conf = kind.conf(real_prio, "10.99.0.2", "10.99.0.1");
-    let start_ours = || Daemon::start(&p.ours, &p.dir, "ours", false, &ours_conf);
-    let start_real = || Daemon::start(&p.real, &p.dir, "real", true, &real_conf);
+    let start_ours = || Daemon::start(&p.a, &p.dir, "ours", false, &ours_conf);
+    let start_real = || Daemon::start(&p.b, &p.dir, "real", true, &real_conf);
     let mut ours = Some(start_ours());
     let mut real = Some(start_real());
     let (mns, bns) = if ours_master {
-        (&p.ours, &p.real)
+        (&p.a, &p.b)
     } else {
-        (&p.real, &p.ours)
+        (&p.b, &p.a)
     };
     let logs_of = |o: &Option<Daemon>, r: &Option<Daemon>| {
         format!(

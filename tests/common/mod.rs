@@ -84,3 +84,4 @@ impl Drop for Netns {
             .status();
     }
 }
+pub mod lab;
