@@ -111,6 +111,18 @@ pub enum SpecOrigin {
 }
 
 /// Records that an interface named in the configuration is missing.
+/// Parses every line of a `{ }` block of specs (addresses, routes or
+/// rules), keeping the valid ones; each bad line is reported by `parse`.
+pub fn spec_block<T>(
+    ctx: &mut Ctx,
+    s: &Stmt,
+    origin: SpecOrigin,
+    parse: fn(&mut Ctx, &Stmt, SpecOrigin) -> Option<T>,
+) -> Vec<T> {
+    let lines = ctx.value_block(s);
+    lines.iter().filter_map(|l| parse(ctx, l, origin)).collect()
+}
+
 fn missing_if(ctx: &mut Ctx) {
     ctx.cfg.vrrp.missing_interface = true;
 }

@@ -1218,37 +1218,25 @@ fn advert_int(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn vips(ctx: &mut Ctx, s: &Stmt, excluded: bool) -> Res {
-    let lines = ctx.value_block(s);
-    for l in lines {
-        if let Some(v) = addr::parse_vip(ctx, &l, SpecOrigin::Instance) {
-            let i = cur(ctx);
-            if excluded {
-                i.evips.push(v);
-            } else {
-                i.vips.push(v);
-            }
-        }
+    let v = addr::spec_block(ctx, s, SpecOrigin::Instance, addr::parse_vip);
+    let i = cur(ctx);
+    if excluded {
+        i.evips.extend(v);
+    } else {
+        i.vips.extend(v);
     }
     Ok(())
 }
 
 fn vroutes(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let lines = ctx.value_block(s);
-    for l in lines {
-        if let Some(r) = addr::parse_route(ctx, &l, SpecOrigin::Instance) {
-            cur(ctx).routes.push(r);
-        }
-    }
+    let v = addr::spec_block(ctx, s, SpecOrigin::Instance, addr::parse_route);
+    cur(ctx).routes.extend(v);
     Ok(())
 }
 
 fn vrules(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let lines = ctx.value_block(s);
-    for l in lines {
-        if let Some(r) = addr::parse_rule(ctx, &l, SpecOrigin::Instance) {
-            cur(ctx).rules.push(r);
-        }
-    }
+    let v = addr::spec_block(ctx, s, SpecOrigin::Instance, addr::parse_rule);
+    cur(ctx).rules.extend(v);
     Ok(())
 }
 
@@ -2022,32 +2010,20 @@ fn tp_delay(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
 // ===================== static addresses, routes, rules =====================
 
 fn static_ipaddress(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let lines = ctx.value_block(s);
-    for l in lines {
-        if let Some(v) = addr::parse_vip(ctx, &l, SpecOrigin::Static) {
-            ctx.cfg.vrrp.static_addresses.push(v);
-        }
-    }
+    let v = addr::spec_block(ctx, s, SpecOrigin::Static, addr::parse_vip);
+    ctx.cfg.vrrp.static_addresses.extend(v);
     Ok(())
 }
 
 fn static_routes(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let lines = ctx.value_block(s);
-    for l in lines {
-        if let Some(r) = addr::parse_route(ctx, &l, SpecOrigin::Static) {
-            ctx.cfg.vrrp.static_routes.push(r);
-        }
-    }
+    let v = addr::spec_block(ctx, s, SpecOrigin::Static, addr::parse_route);
+    ctx.cfg.vrrp.static_routes.extend(v);
     Ok(())
 }
 
 fn static_rules(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let lines = ctx.value_block(s);
-    for l in lines {
-        if let Some(r) = addr::parse_rule(ctx, &l, SpecOrigin::Static) {
-            ctx.cfg.vrrp.static_rules.push(r);
-        }
-    }
+    let v = addr::spec_block(ctx, s, SpecOrigin::Static, addr::parse_rule);
+    ctx.cfg.vrrp.static_rules.extend(v);
     Ok(())
 }
 
