@@ -256,28 +256,43 @@ thread_local! {
 // ===== common keywords =====
 
 fn co_ip(ctx: &mut Ctx, s: &Stmt) -> Res {
+    co_addr(ctx, s, false)
+}
+
+fn co_srcip(ctx: &mut Ctx, s: &Stmt) -> Res {
+    co_addr(ctx, s, true)
+}
+
+/// `connect_ip` / `bindto`: an address whose family must match the other one's.
+fn co_addr(ctx: &mut Ctx, s: &Stmt, bind: bool) -> Res {
+    let (what, other) = if bind {
+        ("bindto", "connect_ip")
+    } else {
+        ("connect_ip", "bindto")
+    };
     let v = ctx.arg(s, 1)?;
-    match parse_ip(v) {
-        None => ctx.err_at(
+    let Some(ip) = parse_ip(v) else {
+        ctx.err_at(
             s,
             1,
-            format!("Invalid connect_ip address {v} - ignoring"),
+            format!("Invalid {what} address {v} - ignoring"),
             "expected an IP address",
-        ),
-        Some(ip) => {
-            let bind = conn(ctx).and_then(|c| c.bindto);
-            if bind.is_some_and(|b| b.is_ipv4() != ip.is_ipv4()) {
-                ctx.err_at(
-                    s,
-                    1,
-                    format!(
-                        "connect_ip address {v} does not match address family of bindto - skipping"
-                    ),
-                    "same address family as bindto",
-                );
-            } else if let Some(c) = conn(ctx) {
-                c.connect_ip = Some(ip);
-            }
+        );
+        return Ok(());
+    };
+    let peer = conn(ctx).and_then(|c| if bind { c.connect_ip } else { c.bindto });
+    if peer.is_some_and(|p| p.is_ipv4() != ip.is_ipv4()) {
+        ctx.err_at(
+            s,
+            1,
+            format!("{what} address {v} does not match address family of {other} - skipping"),
+            format!("same address family as {other}"),
+        );
+    } else if let Some(c) = conn(ctx) {
+        if bind {
+            c.bindto = Some(ip);
+        } else {
+            c.connect_ip = Some(ip);
         }
     }
     Ok(())
@@ -303,34 +318,6 @@ fn co_port(ctx: &mut Ctx, s: &Stmt) -> Res {
     if let Some(p) = read_port(ctx, s, "connect_port")? {
         if let Some(c) = conn(ctx) {
             c.connect_port = Some(p);
-        }
-    }
-    Ok(())
-}
-
-fn co_srcip(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let v = ctx.arg(s, 1)?;
-    match parse_ip(v) {
-        None => ctx.err_at(
-            s,
-            1,
-            format!("Invalid bindto address {v} - ignoring"),
-            "expected an IP address",
-        ),
-        Some(ip) => {
-            let dst = conn(ctx).and_then(|c| c.connect_ip);
-            if dst.is_some_and(|d| d.is_ipv4() != ip.is_ipv4()) {
-                ctx.err_at(
-                    s,
-                    1,
-                    format!(
-                        "bindto address {v} does not match address family of connect_ip - skipping"
-                    ),
-                    "same address family as connect_ip",
-                );
-            } else if let Some(c) = conn(ctx) {
-                c.bindto = Some(ip);
-            }
         }
     }
     Ok(())
