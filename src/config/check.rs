@@ -461,21 +461,7 @@ fn delay_loop(ctx: &mut Ctx, s: &Stmt) -> Res {
 }
 
 fn bool_param(ctx: &mut Ctx, s: &Stmt, name: &str) -> Option<bool> {
-    match s.get(1) {
-        None => Some(true),
-        Some(v) => match super::parser::check_true_false(v) {
-            Some(b) => Some(b),
-            None => {
-                ctx.err_at(
-                    s,
-                    1,
-                    format!("Invalid {name} parameter {v}"),
-                    "expected on|off|true|false|yes|no",
-                );
-                None
-            }
-        },
-    }
+    ctx.read_bool_with(s, 1, |v| format!("Invalid {name} parameter {v}"))
 }
 
 fn alpha(ctx: &mut Ctx, s: &Stmt) -> Res {

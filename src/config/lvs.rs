@@ -1113,21 +1113,7 @@ fn ha_suspend(ctx: &mut Ctx, _: &Stmt) -> Res {
 }
 
 fn bool_arg(ctx: &mut Ctx, s: &Stmt, msg: &str) -> Option<bool> {
-    match s.get(1) {
-        None => Some(true),
-        Some(v) => match super::parser::check_true_false(v) {
-            Some(b) => Some(b),
-            None => {
-                ctx.err_at(
-                    s,
-                    1,
-                    format!("{msg} {v}"),
-                    "expected on|off|true|false|yes|no",
-                );
-                None
-            }
-        },
-    }
+    ctx.read_bool_with(s, 1, |v| format!("{msg} {v}"))
 }
 
 fn vs_smtp_alert(ctx: &mut Ctx, s: &Stmt) -> Res {

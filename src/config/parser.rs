@@ -550,21 +550,27 @@ impl Ctx {
 
     /// An optional boolean after the keyword: bare keyword means true.
     pub fn read_bool_opt(&mut self, stmt: &Stmt, i: usize) -> Option<bool> {
-        match stmt.get(i) {
-            None => Some(true),
-            Some(s) => match check_true_false(s) {
-                Some(b) => Some(b),
-                None => {
-                    let msg = format!(
-                        "{}: invalid value '{}' - expected on|off|true|false|yes|no",
-                        stmt.key(),
-                        s
-                    );
-                    self.err_at(stmt, i, msg, "expected on|off|true|false|yes|no");
-                    None
-                }
-            },
+        let key = stmt.key().to_string();
+        self.read_bool_with(stmt, i, |v| {
+            format!("{key}: invalid value '{v}' - expected on|off|true|false|yes|no")
+        })
+    }
+
+    /// The same, with the block's own message for a bad value.
+    pub fn read_bool_with(
+        &mut self,
+        stmt: &Stmt,
+        i: usize,
+        msg: impl FnOnce(&str) -> String,
+    ) -> Option<bool> {
+        let Some(v) = stmt.get(i) else {
+            return Some(true);
+        };
+        let b = check_true_false(v);
+        if b.is_none() {
+            self.err_at(stmt, i, msg(v), "expected on|off|true|false|yes|no");
         }
+        b
     }
 }
 
