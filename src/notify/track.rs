@@ -95,15 +95,6 @@ pub enum TrackStatus {
     Bad,
 }
 
-/// What a tracked script does to a tracking instance's priority.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// Add this (possibly negative or zero) amount.
-    Delta(i32),
-    /// Put the instance in FAULT (weight 0 and KO, or still init).
-    Fault,
-}
-
 /// A state flip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
@@ -167,33 +158,6 @@ impl ScriptTracker {
     /// keepalived's raw counter (for dumps).
     pub fn result_counter(&self) -> u32 {
         self.result
-    }
-
-    /// The priority effect of the current status, with this weight
-    /// (`weight` of the script or the instance's `track_script` override)
-    /// and `reverse` flag: `reverse` inverts the state; weight > 0 adds
-    /// while OK, weight < 0 subtracts while KO, weight 0 means FAULT while
-    /// KO. A script not yet run (without `init_fail`) means FAULT with
-    /// weight 0 (the instance waits) and no adjustment otherwise.
-    pub fn effect_with(&self, weight: i32, reverse: bool) -> Effect {
-        let ok = match self.status() {
-            TrackStatus::Init if weight == 0 => return Effect::Fault,
-            TrackStatus::Init => return Effect::Delta(0),
-            TrackStatus::Good => true,
-            TrackStatus::Bad => false,
-        } ^ reverse;
-        match (weight, ok) {
-            (0, false) => Effect::Fault,
-            (0, true) => Effect::Delta(0),
-            (w, true) if w > 0 => Effect::Delta(w),
-            (w, false) if w < 0 => Effect::Delta(w),
-            _ => Effect::Delta(0),
-        }
-    }
-
-    /// [`Self::effect_with`] using the script's own weight and reverse.
-    pub fn effect(&self) -> Effect {
-        self.effect_with(self.cfg.weight, self.cfg.reverse)
     }
 
     /// Feeds one run's outcome.
@@ -379,7 +343,6 @@ mod tests {
     fn first_result_decides_without_init_fail() {
         let mut t = tr(3, 3, false);
         assert_eq!(t.status(), TrackStatus::Init);
-        assert_eq!(t.effect(), Effect::Fault);
         let s = t.on_result(Exited(0));
         assert_eq!(s.logs, ["VRRP_Script(chk) succeeded"]);
         assert_eq!(s.transition, Some(Transition { ok: true }));
@@ -456,18 +419,6 @@ mod tests {
     }
 
     #[test]
-    fn init_effects() {
-        let t = tr(1, 1, false);
-        assert_eq!(t.effect_with(0, false), Effect::Fault);
-        assert_eq!(t.effect_with(-10, false), Effect::Delta(0));
-        assert_eq!(t.effect_with(10, false), Effect::Delta(0));
-        let t = tr(1, 1, true);
-        assert_eq!(t.effect_with(0, false), Effect::Fault);
-        assert_eq!(t.effect_with(-10, false), Effect::Delta(-10));
-        assert_eq!(t.effect_with(10, false), Effect::Delta(0));
-    }
-
-    #[test]
     fn timeout_and_signal_logs() {
         let mut t = tr(1, 1, false);
         t.on_result(Exited(0));
@@ -477,22 +428,5 @@ mod tests {
             t.on_result(Signaled(9)).logs,
             ["VRRP_Script(chk) failed (due to signal 9)"]
         );
-    }
-
-    #[test]
-    fn weights() {
-        let mut t = ScriptTracker::new(TrackConfig {
-            weight: -20,
-            ..TrackConfig::new("chk")
-        });
-        t.on_result(Exited(0));
-        assert_eq!(t.effect(), Effect::Delta(0));
-        assert_eq!(t.effect_with(10, false), Effect::Delta(10));
-        assert_eq!(t.effect_with(-20, true), Effect::Delta(-20));
-        assert_eq!(t.effect_with(0, true), Effect::Fault);
-        t.on_result(Exited(1));
-        assert_eq!(t.effect(), Effect::Delta(-20));
-        assert_eq!(t.effect_with(0, false), Effect::Fault);
-        assert_eq!(t.effect_with(10, true), Effect::Delta(10));
     }
 }

@@ -308,9 +308,10 @@ pub fn track_sum(refs: &[TrackRef], values: &[TrackerValue]) -> (i32, u32) {
     for r in refs {
         match values[r.tracker] {
             TrackerValue::Up(up) => {
+                // `reverse` inverts the state, also for weight 0.
                 let ok = up != r.reverse;
                 if r.weight == 0 {
-                    if !up {
+                    if !ok {
                         faults += 1;
                     }
                 } else if (r.weight > 0) == ok {
@@ -336,4 +337,33 @@ pub fn track_sum(refs: &[TrackRef], values: &[TrackerValue]) -> (i32, u32) {
         }
     }
     (delta, faults)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sum(up: bool, weight: i32, reverse: bool) -> (i32, u32) {
+        track_sum(
+            &[TrackRef {
+                tracker: 0,
+                weight,
+                reverse,
+            }],
+            &[TrackerValue::Up(up)],
+        )
+    }
+
+    #[test]
+    fn weights_add_while_ok_subtract_while_ko_and_zero_faults() {
+        // keepalived §4.3: weight > 0 adds w while OK; weight < 0 subtracts |w| while KO;
+        // reverse inverts; weight 0 ⇒ KO puts the instance in FAULT.
+        assert_eq!(sum(true, -20, false), (0, 0));
+        assert_eq!(sum(true, 10, false), (10, 0));
+        assert_eq!(sum(true, -20, true), (-20, 0));
+        assert_eq!(sum(true, 0, true), (0, 1));
+        assert_eq!(sum(false, -20, false), (-20, 0));
+        assert_eq!(sum(false, 0, false), (0, 1));
+        assert_eq!(sum(false, 10, true), (10, 0));
+    }
 }
