@@ -194,6 +194,8 @@ fn run(ns: &str, bin: &Path, config: &Path, log: &Path, timeout: Duration) -> (O
     let log_file = File::create(log).expect("create log file");
     let start = Instant::now();
     // `ip netns exec` execs the program itself: the pid we hold is its pid.
+    // Reaped below with `wait4` (for its rusage), not through `Child`.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new("ip")
         .args(["netns", "exec", ns])
         .arg(bin)
