@@ -107,6 +107,7 @@ fn main() -> ExitCode {
     }
     let opts = keepalived_rs::daemon::vrrp::DriverOptions {
         dont_release_vips: cli.dont_release_vrrp,
+        detail: cli.log_detail,
     };
     let code = keepalived_rs::daemon::vrrp::run(&loaded.config, &opts);
     for p in &pid_files {

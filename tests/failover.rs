@@ -312,3 +312,126 @@ fn unicast_graceful_failover() {
     assert!(t.unwrap() < Duration::from_millis(1500));
     assert!(a.wait(Duration::from_secs(2)));
 }
+
+#[test]
+fn virtual_routes_rules_and_statics_follow_the_master() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("r");
+    let extra = "  virtual_routes {\n    10.98.0.0/24 via 10.99.0.254 metric 7\n    \
+                 blackhole 10.97.0.0/16 table 100\n  }\n  virtual_rules {\n    \
+                 from 10.99.0.100/32 table 100 preference 1000\n  }\n";
+    let statics = "static_ipaddress {\n  10.99.0.50/24 dev eth0\n}\n\
+                   static_routes {\n  10.96.0.0/24 dev eth0\n}\n";
+    let ca = format!("{statics}{}", conf(150, extra));
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &ca);
+    // Statics at once, whatever the state.
+    let routes = || p.a.ip(&["route", "show", "table", "all"]);
+    let t = wait_for(Duration::from_secs(2), || {
+        p.a.has_addr("10.99.0.50") && routes().contains("10.96.0.0/24 dev eth0")
+    });
+    assert!(t.is_some(), "statics missing: {}\n{}", routes(), a.log());
+    assert!(!routes().contains("10.98.0.0/24"), "route before MASTER");
+    // MASTER: routes with protocol keepalived, and the rule.
+    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP));
+    assert!(t.is_some(), "A never became MASTER\n{}", a.log());
+    let r = routes();
+    assert!(
+        r.contains("10.98.0.0/24 via 10.99.0.254 dev eth0 proto keepalived metric 7"),
+        "{r}"
+    );
+    assert!(
+        r.contains("blackhole 10.97.0.0/16 table 100 proto keepalived"),
+        "{r}"
+    );
+    let rules = p.a.ip(&["rule", "show"]);
+    assert!(
+        rules.contains("1000:\tfrom 10.99.0.100 lookup 100"),
+        "{rules}"
+    );
+    // Stop: everything goes, statics too.
+    a.signal(libc::SIGTERM);
+    assert!(a.wait(Duration::from_secs(2)));
+    let r = routes();
+    assert!(
+        !r.contains("10.98.0.0") && !r.contains("10.97.0.0") && !r.contains("10.96.0.0"),
+        "{r}"
+    );
+    assert!(!p.a.ip(&["rule", "show"]).contains("lookup 100"));
+    assert!(!p.a.has_addr("10.99.0.50") && !p.a.has_addr(VIP));
+}
+
+#[test]
+fn vip_deleted_from_outside_moves_the_master() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("d");
+    // A second VIP marked no_track: deleting it changes nothing.
+    let extra = "  virtual_ipaddress {\n    10.99.0.101/24 no_track\n  }\n";
+    let a = Daemon::start(&p.a, &p.dir, "a", &conf(150, extra));
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, extra));
+    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP));
+    assert!(t.is_some(), "A never became MASTER\n{}", a.log());
+    p.a.ip(&["addr", "del", "10.99.0.101/24", "dev", "eth0"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        p.a.has_addr(VIP) && !p.b.has_addr(VIP),
+        "no_track VIP moved the master"
+    );
+    // keepalived: "Netlink reflector reports IP ... removed", BACKUP with a
+    // priority-0 advert, so B takes over after its skew time.
+    p.a.ip(&["addr", "del", &format!("{VIP}/24"), "dev", "eth0"]);
+    let t = wait_for(Duration::from_secs(2), || p.b.has_addr(VIP));
+    assert!(
+        t.is_some(),
+        "B never took over\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    let log = a.log();
+    assert!(
+        log.contains(&format!(
+            "Netlink reflector reports IP {VIP} removed from eth0"
+        )),
+        "{log}"
+    );
+    // A is BACKUP with higher priority: it preempts back and re-adds both.
+    let t = wait_for(Duration::from_secs(6), || {
+        p.a.has_addr(VIP) && p.a.has_addr("10.99.0.101") && !p.b.has_addr(VIP)
+    });
+    assert!(t.is_some(), "A did not come back\nA:\n{}", a.log());
+}
+
+#[test]
+fn link_down_faults_and_link_up_reelects() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("l");
+    let a = Daemon::start(&p.a, &p.dir, "a", &conf(150, ""));
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, ""));
+    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP));
+    assert!(t.is_some(), "A never became MASTER\n{}", a.log());
+    // The veth peer goes down with A's end: B faults as well, so watch A
+    // alone: FAULT, VIP removed.
+    p.a.ip(&["link", "set", "eth0", "down"]);
+    let t = wait_for(Duration::from_secs(2), || {
+        a.log().contains("(VI_1) Entering FAULT STATE")
+    });
+    assert!(t.is_some(), "A did not fault\n{}", a.log());
+    assert!(!p.a.has_addr(VIP));
+    assert!(a.log().contains("Netlink reports eth0 down"), "{}", a.log());
+    // Link up: BACKUP, then the election puts A (150) back.
+    p.a.ip(&["link", "set", "eth0", "up"]);
+    let t = wait_for(Duration::from_secs(8), || {
+        p.a.has_addr(VIP) && !p.b.has_addr(VIP)
+    });
+    assert!(
+        t.is_some(),
+        "no re-election\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+}

@@ -464,7 +464,7 @@ fn becoming_master_sends_advert_then_vips_then_garps_then_notifies() {
             Action::AddVips { .. } => Some("vips"),
             Action::SendGarp { .. } => Some("garp"),
             Action::Notify(_) => Some("notify"),
-            Action::Log(_) | Action::RemoveVips { .. } => None,
+            Action::Log(_) | Action::Detail(_) | Action::RemoveVips { .. } => None,
         })
         .collect();
     let mut expect = vec!["advert", "vips"];
@@ -813,4 +813,53 @@ fn garp_interval_spaces_the_packets() {
         }
     }
     assert_eq!(times, vec![0, 10_000, 20_000, 30_000]);
+}
+
+#[test]
+fn vip_deleted_from_outside_makes_the_master_resign_and_retake_later() {
+    // keepalived §4.3: "VIP/route/rule deleted externally: unless no_track,
+    // the instance leaves MASTER (address re-added at next master
+    // transition)". Measured on 2.2.7: Entering BACKUP STATE, sent 0
+    // priority, removing VIPs., then MASTER again one Master_Down later
+    // when no other router answers.
+    let (mut r, _) = master_router(|c| c.priority = Priority(100));
+    let mut out = Vec::new();
+    r.address_lost(t(20_000_000), 0, &mut out);
+    assert_eq!(r.instance(0).state(), State::Backup);
+    let kinds: Vec<&Action> = out
+        .iter()
+        .filter(|a| !matches!(a, Action::Log(_) | Action::Detail(_)))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            &Action::SendAdvert {
+                instance: "VI_1".into(),
+                priority: Priority::RESIGN
+            },
+            &Action::RemoveVips {
+                instance: "VI_1".into()
+            },
+            &Action::Notify(NotifyEvent {
+                target: Target::Instance("VI_1".into()),
+                state: NotifyState::Backup,
+                priority: Priority(100)
+            }),
+        ]
+    );
+    // Master_Down_Interval = 3 × 1 s + (256 − 100)/256 s = 3.609375 s.
+    assert_eq!(r.poll_timeout(), Some(t(20_000_000 + 3_609_375)));
+    let mut out = Vec::new();
+    r.handle_timeout(t(20_000_000 + 3_609_375), &mut out);
+    assert_eq!(r.instance(0).state(), State::Master);
+    assert!(out.contains(&Action::AddVips {
+        instance: "VI_1".into()
+    }));
+    // Not a MASTER: nothing happens.
+    let mut r2 = Router::new();
+    r2.add_instance(cfg(100), vec![]);
+    r2.start(t(0), &mut Vec::new());
+    let mut out = Vec::new();
+    r2.address_lost(t(1), 0, &mut out);
+    assert!(out.is_empty());
 }

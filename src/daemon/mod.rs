@@ -3,5 +3,6 @@
 
 pub mod netlink;
 pub mod plan;
+pub mod route;
 pub mod socket;
 pub mod vrrp;

@@ -257,7 +257,7 @@ impl Netlink {
         &self.handle
     }
 
-    async fn request(
+    pub(crate) async fn request(
         &self,
         op: &'static str,
         msg: RouteNetlinkMessage,

@@ -11,6 +11,7 @@ use crate::config::addr::{Scope, Vip};
 use crate::config::global::GlobalDefs;
 use crate::config::vrrp::{AuthType, Notifies, VrrpInstance};
 use crate::daemon::netlink::{broadcast_plus, AddrSpec};
+use crate::daemon::route::{route_spec, rule_spec, RouteSpec, RuleSpec, SpecError};
 use crate::vrrp::instance::{AuthConfig, GarpConfig, InstanceConfig};
 use crate::vrrp::packet::{Version, AUTH_LEN};
 use crate::vrrp::types::{Centiseconds, Family, Vrid};
@@ -46,6 +47,13 @@ pub struct InstancePlan {
     pub vips: Vec<AddrSpec>,
     /// `virtual_ipaddress_excluded` for netlink.
     pub evips: Vec<AddrSpec>,
+    /// `virtual_routes`.
+    pub routes: Vec<RouteSpec>,
+    /// `virtual_rules`.
+    pub rules: Vec<RuleSpec>,
+    /// The VIPs and E-VIPs without `no_track`: deleting one from outside
+    /// makes a MASTER step down.
+    pub tracked: Vec<AddrSpec>,
     /// Notify scripts.
     pub notify: Notifies,
     /// `track_interface`s.
@@ -68,6 +76,9 @@ pub enum PlanError {
     /// An interface could not be resolved.
     #[error("({0}) unknown interface {1}")]
     UnknownInterface(String, String),
+    /// A route or rule could not be resolved.
+    #[error("({0}) {1}")]
+    Spec(String, SpecError),
 }
 
 /// The instance's VRRP version: its own, else `vrrp_version`, else 2;
@@ -229,6 +240,26 @@ pub fn plan_instance(
     };
     let vips = inst.vips.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
     let evips = inst.evips.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
+    let spec_err = |e| PlanError::Spec(name.clone(), e);
+    let routes = inst
+        .routes
+        .iter()
+        .map(|r| route_spec(r, &ifindex))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(spec_err)?;
+    let rules = inst
+        .rules
+        .iter()
+        .map(rule_spec)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(spec_err)?;
+    let tracked = inst
+        .vips
+        .iter()
+        .chain(&inst.evips)
+        .filter(|v| !v.no_track)
+        .map(spec)
+        .collect::<Result<Vec<_>, _>>()?;
     let config = InstanceConfig {
         name: name.clone(),
         interface: interface.clone(),
@@ -292,10 +323,61 @@ pub fn plan_instance(
         ttl: inst.unicast_ttl.unwrap_or(255),
         vips,
         evips,
+        tracked,
+        routes,
+        rules,
         notify: inst.notify.clone(),
         track_interfaces: tracks(&inst.track.interfaces, |_| 0),
         track_scripts,
         dont_track_primary: inst.dont_track_primary,
+    })
+}
+
+/// `static_ipaddress`, `static_routes` and `static_rules`: set at start,
+/// whatever the VRRP state, and removed at stop.
+#[derive(Debug, Clone, Default)]
+pub struct StaticPlan {
+    /// Addresses.
+    pub addrs: Vec<AddrSpec>,
+    /// Routes.
+    pub routes: Vec<RouteSpec>,
+    /// Rules.
+    pub rules: Vec<RuleSpec>,
+}
+
+/// Plans the static addresses, routes and rules; an address without
+/// `dev` goes on `default_interface`.
+pub fn plan_static(
+    vrrp: &crate::config::vrrp::VrrpConfig,
+    global: &GlobalDefs,
+    ifindex: impl Fn(&str) -> Option<u32>,
+) -> Result<StaticPlan, PlanError> {
+    let who = || "static".to_string();
+    let mut addrs = Vec::new();
+    for v in &vrrp.static_addresses {
+        let dev = v
+            .dev
+            .as_deref()
+            .or(global.default_interface.as_deref())
+            .ok_or_else(|| PlanError::NoInterface(who()))?;
+        let idx = ifindex(dev).ok_or_else(|| PlanError::UnknownInterface(who(), dev.into()))?;
+        addrs.push(addr_spec(v, idx));
+    }
+    let spec_err = |e| PlanError::Spec(who(), e);
+    Ok(StaticPlan {
+        addrs,
+        routes: vrrp
+            .static_routes
+            .iter()
+            .map(|r| route_spec(r, &ifindex))
+            .collect::<Result<_, _>>()
+            .map_err(spec_err)?,
+        rules: vrrp
+            .static_rules
+            .iter()
+            .map(rule_spec)
+            .collect::<Result<_, _>>()
+            .map_err(spec_err)?,
     })
 }
 

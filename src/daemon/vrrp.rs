@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use crate::config::Config;
 use crate::daemon::netlink::{AddrSpec, Link, NetEvent, Netlink};
 use crate::daemon::plan::{self, InstancePlan};
+use crate::daemon::route::{RouteSpec, RuleSpec};
 use crate::daemon::socket::{PacketSocket, RxAdvert, VrrpSocket};
 use crate::notify::event::dispatch;
 use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
@@ -27,7 +28,7 @@ use crate::notify::fifo::NotifyFifo;
 use crate::notify::track::{ScriptTracker, TrackConfig, TrackEvent, TrackRunner, TrackStatus};
 use crate::vrrp::action::{Action, NotifyState, Target};
 use crate::vrrp::garp::{arp_frame, na_frame};
-use crate::vrrp::instance::{AuthConfig, Received};
+use crate::vrrp::instance::{AuthConfig, Received, State};
 use crate::vrrp::ip::{Ipv4Repr, IPPROTO_AH};
 use crate::vrrp::router::{InstanceId, Router, TrackRef, TrackerId, TrackerValue};
 use crate::vrrp::time::Instant;
@@ -38,6 +39,8 @@ use crate::vrrp::types::Family;
 pub struct DriverOptions {
     /// `-V`: leave VIPs in place at stop.
     pub dont_release_vips: bool,
+    /// `-D`: also log keepalived's detail lines.
+    pub detail: bool,
 }
 
 /// Prints one log line the way keepalived's console log does:
@@ -120,6 +123,8 @@ struct Driver {
     fifos: Vec<NotifyFifo>,
     origin: tokio::time::Instant,
     ah_logged: bool,
+    /// `-D`.
+    detail: bool,
 }
 
 impl Driver {
@@ -138,6 +143,8 @@ impl Driver {
         for a in actions {
             match a {
                 Action::Log(m) => log_line(&m),
+                Action::Detail(m) if self.detail => log_line(&m),
+                Action::Detail(_) => {}
                 Action::SendAdvert { instance, priority } => {
                     let Some(&id) = self.by_name.get(&instance) else {
                         continue;
@@ -165,25 +172,13 @@ impl Driver {
                     }
                 }
                 Action::AddVips { instance } => {
-                    let Some(&id) = self.by_name.get(&instance) else {
-                        continue;
-                    };
-                    let p = &self.insts[id].plan;
-                    for s in p.vips.iter().chain(&p.evips) {
-                        if let Err(e) = self.nl.add_address(s).await {
-                            log_line(&format!("({instance}) adding {}: {e}", s.addr));
-                        }
+                    if let Some(&id) = self.by_name.get(&instance) {
+                        self.set_vips(id, true).await;
                     }
                 }
                 Action::RemoveVips { instance } => {
-                    let Some(&id) = self.by_name.get(&instance) else {
-                        continue;
-                    };
-                    let p = &self.insts[id].plan;
-                    for s in p.vips.iter().chain(&p.evips) {
-                        if let Err(e) = self.nl.del_address(s).await {
-                            log_line(&format!("({instance}) removing {}: {e}", s.addr));
-                        }
+                    if let Some(&id) = self.by_name.get(&instance) {
+                        self.set_vips(id, false).await;
                     }
                 }
                 Action::SendGarp { instance, addr } => {
@@ -192,12 +187,22 @@ impl Driver {
                     };
                     let Some(pkt) = &self.packet else { continue };
                     let link = &self.insts[id].link;
-                    let r = match addr {
-                        IpAddr::V4(a) => pkt.send(link.index, &arp_frame(link.mac, a)),
-                        IpAddr::V6(a) => pkt.send(link.index, &na_frame(link.mac, a)),
+                    let (r, what) = match addr {
+                        IpAddr::V4(a) => (
+                            pkt.send(link.index, &arp_frame(link.mac, a)),
+                            "gratuitous ARP",
+                        ),
+                        IpAddr::V6(a) => (
+                            pkt.send(link.index, &na_frame(link.mac, a)),
+                            "unsolicited Neighbour Advert",
+                        ),
                     };
-                    if let Err(e) = r {
-                        log_line(&format!("({instance}) gratuitous ARP for {addr}: {e}"));
+                    match r {
+                        Ok(()) if self.detail => {
+                            log_line(&format!("Sending {what} on {} for {addr}", link.name))
+                        }
+                        Ok(()) => {}
+                        Err(e) => log_line(&format!("({instance}) {what} for {addr}: {e}")),
                     }
                 }
                 Action::Notify(ev) => {
@@ -218,6 +223,60 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// Adds (MASTER) or removes an instance's VIPs, E-VIPs, virtual routes
+    /// and virtual rules: addresses first on the way up, last on the way
+    /// down, so that routes always have their source and gateway.
+    async fn set_vips(&mut self, id: InstanceId, add: bool) {
+        let p = &self.insts[id].plan;
+        let (nl, name) = (&self.nl, &p.config.name);
+        let detail = |what: &str, n: usize| {
+            if n > 0 && self.detail {
+                log_line(&format!("({name}) {what}"));
+            }
+        };
+        if add {
+            set_addrs(nl, name, p.vips.iter().chain(&p.evips), true).await;
+            detail("setting Virtual Routes", p.routes.len());
+            set_routes(nl, name, &p.routes, true).await;
+            detail("setting Virtual Rules", p.rules.len());
+            set_rules(nl, name, &p.rules, true).await;
+        } else {
+            detail("removing Virtual Rules", p.rules.len());
+            set_rules(nl, name, &p.rules, false).await;
+            detail("removing Virtual Routes", p.routes.len());
+            set_routes(nl, name, &p.routes, false).await;
+            set_addrs(nl, name, p.vips.iter().chain(&p.evips), false).await;
+        }
+    }
+
+    /// An address went away: a MASTER that holds it as a tracked VIP steps
+    /// down. Our own removals arrive after the instance left MASTER, so
+    /// they are ignored here.
+    async fn address_removed(&mut self, a: &crate::daemon::netlink::Addr) {
+        let now = self.now();
+        let mut out = Vec::new();
+        for id in 0..self.insts.len() {
+            let lost = self.router.instance(id).state() == State::Master
+                && self.insts[id].plan.tracked.iter().any(|s| s.matches(a));
+            if lost {
+                let name = self.ifname(a.ifindex);
+                log_line(&format!(
+                    "Netlink reflector reports IP {} removed from {name}",
+                    a.addr
+                ));
+                self.router.address_lost(now, id, &mut out);
+            }
+        }
+        self.execute(out).await;
+    }
+
+    fn ifname(&self, ifindex: u32) -> String {
+        self.insts
+            .iter()
+            .find(|i| i.link.index == ifindex)
+            .map_or_else(|| ifindex.to_string(), |i| i.link.name.clone())
     }
 
     async fn received(&mut self, rx: RxAdvert) {
@@ -266,6 +325,53 @@ impl Driver {
             }
         }
         self.execute(out).await;
+    }
+}
+
+/// Adds or removes addresses; failures are logged under `who`.
+async fn set_addrs<'a>(
+    nl: &Netlink,
+    who: &str,
+    addrs: impl Iterator<Item = &'a AddrSpec>,
+    add: bool,
+) {
+    for a in addrs {
+        let r = if add {
+            nl.add_address(a).await
+        } else {
+            nl.del_address(a).await
+        };
+        if let Err(e) = r {
+            log_line(&format!("({who}) {}/{}: {e}", a.addr, a.prefix_len));
+        }
+    }
+}
+
+/// Adds or removes routes; failures are logged under `who`.
+async fn set_routes(nl: &Netlink, who: &str, routes: &[RouteSpec], add: bool) {
+    for r in routes {
+        let res = if add {
+            nl.add_route(r).await
+        } else {
+            nl.del_route(r).await
+        };
+        if let Err(e) = res {
+            log_line(&format!("({who}) route {}: {e}", r.display()));
+        }
+    }
+}
+
+/// Adds or removes rules; failures are logged under `who`.
+async fn set_rules(nl: &Netlink, who: &str, rules: &[RuleSpec], add: bool) {
+    for r in rules {
+        let res = if add {
+            nl.add_rule(r).await
+        } else {
+            nl.del_rule(r).await
+        };
+        if let Err(e) = res {
+            log_line(&format!("({who}) rule {}: {e}", r.display()));
+        }
     }
 }
 
@@ -540,6 +646,7 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
         fifos,
         origin: tokio::time::Instant::now(),
         ah_logged: false,
+        detail: opts.detail,
     };
 
     // No stale VIP survives a restart.
@@ -547,6 +654,21 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
     if let Err(e) = drv.nl.reconcile(&[], &owned).await {
         log_line(&format!("Netlink: removing stale VIPs: {e}"));
     }
+    for i in &drv.insts {
+        let p = &i.plan;
+        set_rules(&drv.nl, &p.config.name, &p.rules, false).await;
+        set_routes(&drv.nl, &p.config.name, &p.routes, false).await;
+    }
+    let statics = match plan::plan_static(&config.vrrp, g, |n| by_ifname.get(n).map(|l| l.index)) {
+        Ok(s) => s,
+        Err(e) => {
+            log_line(&e.to_string());
+            plan::StaticPlan::default()
+        }
+    };
+    set_addrs(&drv.nl, "static", statics.addrs.iter(), true).await;
+    set_routes(&drv.nl, "static", &statics.routes, true).await;
+    set_rules(&drv.nl, "static", &statics.rules, true).await;
 
     let (rx_tx, mut rx_rx) = mpsc::channel::<RxAdvert>(256);
     let mut rx_tasks = Vec::new();
@@ -630,6 +752,10 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
                 let (link, up) = match ev {
                     NetEvent::LinkUp(l) => (l, true),
                     NetEvent::LinkDown(l) | NetEvent::LinkDeleted(l) => (l, false),
+                    NetEvent::AddressRemoved(a) => {
+                        drv.address_removed(&a).await;
+                        continue;
+                    }
                     _ => continue,
                 };
                 if let Some(&t) = drv.if_trackers.get(&link.index) {
@@ -672,6 +798,9 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
         if let Err(e) = drv.nl.reconcile(&[], &owned).await {
             log_line(&format!("Netlink: removing VIPs: {e}"));
         }
+        set_rules(&drv.nl, "static", &statics.rules, false).await;
+        set_routes(&drv.nl, "static", &statics.routes, false).await;
+        set_addrs(&drv.nl, "static", statics.addrs.iter(), false).await;
     }
     for t in rx_tasks {
         t.abort();

@@ -37,6 +37,8 @@ pub enum Action {
     Notify(NotifyEvent),
     /// A log line, keepalived's wording.
     Log(String),
+    /// A detail line: keepalived prints it only with `-D`.
+    Detail(String),
 }
 
 /// Who a notification is about.

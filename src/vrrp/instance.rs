@@ -348,6 +348,11 @@ impl Instance {
         out.push(Action::Log(format!("({}) {}", self.cfg.name, msg)));
     }
 
+    /// A line keepalived logs only with `-D` (measured on 2.2.7).
+    fn detail(&self, out: &mut Vec<Action>, msg: &str) {
+        out.push(Action::Detail(format!("({}) {}", self.cfg.name, msg)));
+    }
+
     fn notify(&self, out: &mut Vec<Action>, state: NotifyState) {
         out.push(Action::Notify(NotifyEvent {
             target: Target::Instance(self.cfg.name.clone()),
@@ -420,7 +425,7 @@ impl Instance {
     pub fn stop(&mut self, _now: Instant, release_vips: bool, out: &mut Vec<Action>) {
         if self.state == State::Master {
             self.advert(out, Priority::RESIGN);
-            self.log(out, "sent 0 priority".into());
+            self.detail(out, "sent 0 priority");
             if release_vips {
                 self.release(out);
             }
@@ -441,7 +446,7 @@ impl Instance {
     }
 
     fn release(&mut self, out: &mut Vec<Action>) {
-        self.log(out, "removing VIPs.".into());
+        self.detail(out, "removing VIPs.");
         out.push(Action::RemoveVips {
             instance: self.cfg.name.clone(),
         });
@@ -458,7 +463,7 @@ impl Instance {
         let p = self.effective;
         self.advert(out, p);
         self.adver_at = Some(now + us(self.cfg.adver_int.as_micros()));
-        self.log(out, "setting VIPs.".into());
+        self.detail(out, "setting VIPs.");
         out.push(Action::AddVips {
             instance: self.cfg.name.clone(),
         });
@@ -484,10 +489,8 @@ impl Instance {
             Family::V6 => "Unsolicited Neighbour Adverts",
         };
         for a in self.cfg.vips.iter().chain(&self.cfg.evips) {
-            self.log(
-                out,
-                format!("Sending/queueing {what} on {} for {a}", self.cfg.interface),
-            );
+            let msg = format!("Sending/queueing {what} on {} for {a}", self.cfg.interface);
+            self.detail(out, &msg);
         }
         // Round-robin over the addresses, `repeat` times each; spaced by
         // garp_interval when it is set.
@@ -544,6 +547,26 @@ impl Instance {
         self.notify(out, NotifyState::Backup);
     }
 
+    /// A tracked VIP, route or rule was deleted from outside: a MASTER
+    /// steps down to BACKUP, resigning with a priority-0 advert, and takes
+    /// the addresses again at its next MASTER transition (keepalived 2.2.7,
+    /// measured: `Entering BACKUP STATE`, `sent 0 priority`, `removing VIPs.`).
+    pub fn address_lost(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.state != State::Master {
+            return;
+        }
+        self.log(out, "Entering BACKUP STATE".into());
+        self.advert(out, Priority::RESIGN);
+        self.detail(out, "sent 0 priority");
+        self.stats.release_master += 1;
+        self.release(out);
+        self.clear_timers();
+        self.state = State::Backup;
+        self.want_master = false;
+        self.master_down_at = Some(now + self.master_down_interval());
+        self.notify(out, NotifyState::Backup);
+    }
+
     pub(crate) fn become_fault(&mut self, out: &mut Vec<Action>) {
         if self.state == State::Master {
             self.advert(out, Priority::RESIGN);
@@ -565,7 +588,7 @@ impl Instance {
         if let Some(t) = self.master_down_at {
             if t <= now && self.state == State::Backup {
                 self.master_down_at = None;
-                self.log(out, "Receive advertisement timeout".into());
+                self.detail(out, "Receive advertisement timeout");
                 if self.in_group {
                     // The sync group decides; keep listening meanwhile.
                     self.want_master = true;
@@ -798,7 +821,7 @@ impl Instance {
             State::Backup => {
                 if adv.priority == Priority::RESIGN {
                     // RFC 5798 §6.4.2: Set the Master_Down_Timer to Skew_Time.
-                    self.log(out, "Backup received priority 0 advertisement".into());
+                    self.detail(out, "Backup received priority 0 advertisement");
                     self.master_down_at = Some(now + self.skew());
                     return;
                 }

@@ -203,6 +203,12 @@ impl Router {
         self.sync(now, out);
     }
 
+    /// One of the instance's tracked addresses was deleted from outside.
+    pub fn address_lost(&mut self, now: Instant, id: InstanceId, out: &mut Vec<Action>) {
+        self.instances[id].address_lost(now, out);
+        self.sync(now, out);
+    }
+
     fn retrack(&mut self, now: Instant, id: InstanceId, out: &mut Vec<Action>) {
         let (delta, faults) = track_sum(&self.tracks[id], &self.trackers);
         self.instances[id].set_tracking(now, delta, faults, out);
