@@ -435,3 +435,61 @@ fn link_down_faults_and_link_up_reelects() {
         b.log()
     );
 }
+
+#[test]
+fn vmac_carries_the_vip_and_goes_at_exit() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("v");
+    let on_vmac = |ns: &Ns| {
+        ns.ip(&["-o", "addr", "show", "dev", "vrrp.51"])
+            .contains(&format!(" {VIP}/"))
+    };
+    Command::new("ip")
+        .args(["netns", "exec", &p.b.name, "sysctl", "-qw"])
+        .arg("net.ipv4.conf.eth0.arp_accept=1")
+        .status()
+        .unwrap();
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &conf(150, "  use_vmac\n"));
+    // B without VMAC: a frame from its own VMAC MAC would be dropped by
+    // its macvlan, and B is where the GARPs are observed.
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, ""));
+    let t = wait_for(Duration::from_secs(6), || {
+        p.a.ip(&["-o", "link"]).contains("vrrp.51") && on_vmac(&p.a)
+    });
+    assert!(t.is_some(), "no VIP on A's VMAC\n{}", a.log());
+    // A private macvlan with the RFC 5798 virtual MAC.
+    let l = p.a.ip(&["-d", "link", "show", "vrrp.51"]);
+    assert!(l.contains("link/ether 00:00:5e:00:01:33"), "{l}");
+    assert!(l.contains("macvlan mode private"), "{l}");
+    assert!(l.contains("addrgenmode none"), "{l}");
+    assert!(a
+        .log()
+        .contains("(VI_1) Success creating VMAC interface vrrp.51"));
+    let sysctl = |ns: &Ns, k: &str| {
+        let o = Command::new("ip")
+            .args(["netns", "exec", &ns.name, "sysctl", "-n", k])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(sysctl(&p.a, "net.ipv4.conf.eth0.arp_ignore"), "1");
+    // The LAN learns the VIP at the virtual MAC from A's gratuitous ARPs
+    // (B accepts unsolicited ARP for this check).
+    let t = wait_for(Duration::from_secs(2), || {
+        p.b.ip(&["neigh", "show", VIP])
+            .contains("lladdr 00:00:5e:00:01:33")
+    });
+    assert!(t.is_some(), "{}", p.b.ip(&["neigh"]));
+    // Stop: B takes the VIP; A's VMAC and sysctls are gone.
+    a.signal(libc::SIGTERM);
+    assert!(a.wait(Duration::from_secs(2)));
+    let t = wait_for(Duration::from_secs(3), || p.b.has_addr(VIP));
+    assert!(t.is_some(), "B never took the VIP\n{}", b.log());
+    assert!(
+        !p.a.ip(&["-o", "link"]).contains("vrrp.51"),
+        "A left its VMAC"
+    );
+    assert_eq!(sysctl(&p.a, "net.ipv4.conf.eth0.arp_ignore"), "0");
+}

@@ -21,7 +21,8 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoMacVlan, LinkAttribute,
+    LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::packet_core::{
@@ -376,9 +377,8 @@ impl Netlink {
             }
             return Err(Error::LinkExists(name.to_string()));
         }
+        // Created down: the address generation mode must be set first.
         let mut lm = LinkMessage::default();
-        lm.header.flags = LinkFlags::Up;
-        lm.header.change_mask = LinkFlags::Up;
         lm.attributes = vec![
             LinkAttribute::IfName(name.to_string()),
             LinkAttribute::Link(parent),
@@ -397,6 +397,17 @@ impl Netlink {
             .link_by_name(name)
             .await?
             .ok_or_else(|| Error::LinkMissing(name.to_string()))?;
+        // No IPv6 link-local of its own (keepalived: addrgenmode none):
+        // every router's VMAC has the same MAC, so the EUI-64 address
+        // would clash on the LAN.
+        let mut lm = LinkMessage::default();
+        lm.header.index = l.index;
+        lm.attributes = vec![LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+            vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+        )])];
+        let msg = RouteNetlinkMessage::SetLink(lm);
+        self.request("set vmac addrgenmode", msg, NLM_F_REQUEST | NLM_F_ACK)
+            .await?;
         if !l.admin_up {
             self.set_link_up(l.index, true).await?;
         }

@@ -212,12 +212,14 @@ fn tracks(
 
 /// Plans one instance. `primary` is the advert source (the caller picks
 /// `unicast_src`, `mcast_src`, or the interface's primary / link-local
-/// address); `ifindex` resolves interface names.
+/// address); `vmac` names the instance's VMAC when it has one; `ifindex`
+/// resolves interface names (the VMAC's included).
 pub fn plan_instance(
     inst: &VrrpInstance,
     global: &GlobalDefs,
     scripts: &[crate::config::vrrp::VrrpScript],
     primary: IpAddr,
+    vmac: Option<&str>,
     ifindex: impl Fn(&str) -> Option<u32>,
 ) -> Result<InstancePlan, PlanError> {
     let name = inst.name.clone();
@@ -232,8 +234,10 @@ pub fn plan_instance(
         .ok_or_else(|| PlanError::NoVrid(name.clone()))?;
     let version = version(inst, global);
     let family = if inst.is_v6() { Family::V6 } else { Family::V4 };
+    // With use_vmac, addresses without `dev` go on the VMAC.
+    let vip_dev = vmac.unwrap_or(&interface);
     let spec = |v: &Vip| -> Result<AddrSpec, PlanError> {
-        let dev = v.dev.as_deref().unwrap_or(&interface);
+        let dev = v.dev.as_deref().unwrap_or(vip_dev);
         let idx =
             ifindex(dev).ok_or_else(|| PlanError::UnknownInterface(name.clone(), dev.into()))?;
         Ok(addr_spec(v, idx))
@@ -381,6 +385,34 @@ pub fn plan_static(
     })
 }
 
+/// The VMAC of an instance: its name (`use_vmac NAME`, else
+/// `vmac_prefix.VRID`, default `vrrp.VRID`) and MAC (given, else
+/// 00:00:5e:00:01:VRID, or 00:00:5e:00:02:VRID for IPv6; a 5-octet MAC
+/// gets the VRID appended).
+pub fn vmac_of(inst: &VrrpInstance, global: &GlobalDefs) -> Option<(String, [u8; 6])> {
+    let v = inst.vmac.as_ref()?;
+    let vrid = inst.vrid?.get();
+    let prefix = global.vmac_prefix.as_deref().unwrap_or("vrrp");
+    let name = v.name.clone().unwrap_or_else(|| format!("{prefix}.{vrid}"));
+    let default = [0, 0, 0x5e, 0, if inst.is_v6() { 2 } else { 1 }, vrid];
+    let mac = v
+        .mac
+        .as_deref()
+        .and_then(|m| {
+            let b: Vec<u8> = m
+                .split(':')
+                .map(|x| u8::from_str_radix(x, 16).ok())
+                .collect::<Option<_>>()?;
+            match b.len() {
+                6 => b.try_into().ok(),
+                5 => Some([b[0], b[1], b[2], b[3], b[4], vrid]),
+                _ => None,
+            }
+        })
+        .unwrap_or(default);
+    Some((name, mac))
+}
+
 /// The advert source of an instance: `unicast_src` / `mcast_src` when
 /// configured (and of the right family).
 pub fn configured_source(inst: &VrrpInstance) -> Option<IpAddr> {
@@ -419,6 +451,7 @@ mod tests {
             &c.global,
             &c.vrrp.scripts,
             "10.0.0.1".parse().unwrap(),
+            None,
             |n| (n == "eth9").then_some(7),
         )
         .unwrap()

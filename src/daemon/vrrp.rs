@@ -59,7 +59,10 @@ fn timestamp() -> String {
 /// One running instance: its plan and the interface facts.
 struct Inst {
     plan: InstancePlan,
+    /// The instance's interface (tracked for FAULT).
     link: Link,
+    /// Where its VIPs live and its gratuitous ARPs go: the VMAC if any.
+    vip_link: Link,
     sock: Arc<VrrpSocket>,
     notify: Notify,
 }
@@ -186,7 +189,7 @@ impl Driver {
                         continue;
                     };
                     let Some(pkt) = &self.packet else { continue };
-                    let link = &self.insts[id].link;
+                    let link = &self.insts[id].vip_link;
                     let (r, what) = match addr {
                         IpAddr::V4(a) => (
                             pkt.send(link.index, &arp_frame(link.mac, a)),
@@ -444,6 +447,9 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
     let mut script_trackers: HashMap<String, TrackerId> = HashMap::new();
     let (track_tx, mut track_rx) = mpsc::channel::<TrackEvent>(64);
     let mut runners = Vec::new();
+    // VMACs we created and the sysctls we changed, undone at exit.
+    let mut vmacs: Vec<u32> = Vec::new();
+    let mut sysctls = crate::daemon::netlink::Sysctls::new();
 
     for vi in &config.vrrp.instances {
         let Some(ifname) = vi.interface.clone().or_else(|| g.default_interface.clone()) else {
@@ -456,6 +462,39 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
                 vi.name
             ));
             continue;
+        };
+        // use_vmac: the private macvlan carries the VIPs (and the adverts
+        // unless vmac_xmit_base; IPv6 adverts always use the base, whose
+        // link-local address is unique on the LAN).
+        let mut vip_link = link.clone();
+        let vmac = plan::vmac_of(vi, g);
+        if let Some((name, mac)) = &vmac {
+            let made = match nl.create_vmac(link.index, name, *mac).await {
+                Ok(idx) => nl.link_by_index(idx).await.ok().flatten(),
+                Err(e) => {
+                    log_line(&format!("({}) unable to create VMAC {name}: {e}", vi.name));
+                    None
+                }
+            };
+            let Some(v) = made else {
+                continue;
+            };
+            log_line(&format!(
+                "({}) Success creating VMAC interface {name}",
+                vi.name
+            ));
+            if !vi.is_v6() {
+                if let Err(e) = sysctls.setup_vmac(name, &ifname) {
+                    log_line(&format!("({}) VMAC sysctls: {e}", vi.name));
+                }
+            }
+            vmacs.push(v.index);
+            vip_link = v;
+        }
+        let (sock_ifname, sock_index) = if vmac.is_some() && !vi.vmac_xmit_base && !vi.is_v6() {
+            (vip_link.name.clone(), vip_link.index)
+        } else {
+            (ifname.clone(), link.index)
         };
         // An interface that just came up may not have its (link-local)
         // address yet: wait a little for it.
@@ -488,8 +527,13 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             ));
             continue;
         };
-        let p = match plan::plan_instance(vi, g, &config.vrrp.scripts, primary, |n| {
-            by_ifname.get(n).map(|l| l.index)
+        let vmac_name = vmac.as_ref().map(|(n, _)| n.as_str());
+        let p = match plan::plan_instance(vi, g, &config.vrrp.scripts, primary, vmac_name, |n| {
+            if Some(n) == vmac_name {
+                Some(vip_link.index)
+            } else {
+                by_ifname.get(n).map(|l| l.index)
+            }
         }) {
             Ok(p) => p,
             Err(e) => {
@@ -498,14 +542,14 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             }
         };
         let v6 = p.config.family == Family::V6;
-        let sock = match sockets.get(&(link.index, v6)) {
+        let sock = match sockets.get(&(sock_index, v6)) {
             Some(s) => s.clone(),
             None => {
                 let unicast = !p.config.unicast_peers.is_empty();
                 let r = match (primary, p.mcast_group) {
                     (IpAddr::V4(src), IpAddr::V4(grp)) => VrrpSocket::open_v4(
-                        &ifname,
-                        link.index,
+                        &sock_ifname,
+                        sock_index,
                         src,
                         (!unicast).then_some(grp),
                         u32::from(p.ttl),
@@ -518,15 +562,15 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
                 match r {
                     Ok(s) => {
                         let s = Arc::new(s);
-                        sockets.insert((link.index, v6), s.clone());
+                        sockets.insert((sock_index, v6), s.clone());
                         s
                     }
                     Err(e) => {
                         log_line(&format!(
-                            "({}) unable to open VRRP socket on {ifname}: {e}",
+                            "({}) unable to open VRRP socket on {sock_ifname}: {e} - ignoring instance",
                             vi.name
                         ));
-                        return 1;
+                        continue;
                     }
                 }
             }
@@ -606,11 +650,13 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             notify: Notify::new(&p.notify, run_as),
             plan: p,
             link,
+            vip_link,
             sock,
         });
     }
     if insts.is_empty() {
         log_line("No VRRP instance could be started");
+        remove_vmacs(&nl, vmacs, &mut sysctls).await;
         return 1;
     }
     let mut groups = HashMap::new();
@@ -805,5 +851,22 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
     for t in rx_tasks {
         t.abort();
     }
+    remove_vmacs(&drv.nl, vmacs, &mut sysctls).await;
     0
+}
+
+/// Deletes the VMACs we created and puts the sysctls back.
+async fn remove_vmacs(
+    nl: &Netlink,
+    vmacs: Vec<u32>,
+    sysctls: &mut crate::daemon::netlink::Sysctls,
+) {
+    for v in vmacs {
+        if let Err(e) = nl.delete_link(v).await {
+            log_line(&format!("Netlink: deleting VMAC {v}: {e}"));
+        }
+    }
+    if let Err(e) = sysctls.restore() {
+        log_line(&format!("Restoring sysctls: {e}"));
+    }
 }
