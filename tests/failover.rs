@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+use common::capture::{Capture, Frame};
 use common::lab::{privileged as lab_privileged, wait_for, Ns, Pair};
 
 fn privileged() -> bool {
@@ -74,6 +75,20 @@ impl Daemon {
 
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A crash of the node: SIGKILL to the VRRP process (named by the
+    /// `-r` pid file) and to the daemon itself, nothing cleaned up.
+    fn crash(&mut self, dir: &std::path::Path, tag: &str) {
+        let vrrp_pid = std::fs::read_to_string(dir.join(format!("{tag}-vrrp.pid")))
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok());
+        if let Some(p) = vrrp_pid {
+            // SAFETY: kill(2) on a pid our daemon wrote for its VRRP process.
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+        self.signal(libc::SIGKILL);
+        assert!(self.wait(Duration::from_secs(2)));
     }
 }
 
@@ -492,4 +507,67 @@ fn vmac_carries_the_vip_and_goes_at_exit() {
         "A left its VMAC"
     );
     assert_eq!(sysctl(&p.a, "net.ipv4.conf.eth0.arp_ignore"), "0");
+}
+
+/// The first frame at or after `from` that `f` accepts, and its time.
+fn first(frames: &[Frame], from: Duration, f: impl Fn(&Frame) -> bool) -> Option<Duration> {
+    frames.iter().find(|x| x.t >= from && f(x)).map(|x| x.t)
+}
+
+#[test]
+fn failover_times_on_the_wire() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("w");
+    let a_ip: std::net::Ipv4Addr = "10.99.0.1".parse().unwrap();
+    let vip: std::net::Ipv4Addr = VIP.parse().unwrap();
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &conf(150, ""));
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, ""));
+    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP));
+    assert!(t.is_some(), "A never became MASTER\n{}", a.log());
+    std::thread::sleep(Duration::from_millis(1000));
+
+    // Graceful stop. RFC 3768 §6.4.2: on a priority-0 advert the backup
+    // sets Master_Down_Timer to Skew_Time = (256 - 100)/256 s = 609.375 ms;
+    // it then sends its advert and gratuitous ARPs. Budget: skew + 20 ms.
+    let cap = Capture::start(&p.b.name, "eth0");
+    a.signal(libc::SIGTERM);
+    assert!(wait_for(Duration::from_secs(3), || p.b.has_addr(VIP)).is_some());
+    std::thread::sleep(Duration::from_millis(100));
+    let frames = cap.stop();
+    let t0 = first(&frames, Duration::ZERO, |f| f.advert() == Some((a_ip, 51, 0)))
+        .expect("no priority-0 advert on the wire");
+    let t1 = first(&frames, t0, |f| f.garp().is_some_and(|(_, ip)| ip == vip))
+        .expect("no gratuitous ARP from B on the wire");
+    let d = t1 - t0;
+    eprintln!("graceful: priority 0 -> B's first GARP {d:?} (skew 609.375 ms)");
+    let skew = Duration::from_micros(609_375);
+    assert!(d + Duration::from_millis(1) >= skew && d <= skew + Duration::from_millis(20), "{d:?}");
+    assert!(a.wait(Duration::from_secs(2)));
+
+    // Crash. RFC 3768 §6.4.2: Master_Down_Interval = 3 × Advertisement_Interval
+    // + Skew_Time = 3.609375 s after the last advert heard. Budget: + 50 ms.
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &conf(150, ""));
+    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP) && !p.b.has_addr(VIP));
+    assert!(t.is_some(), "A did not preempt\n{}", a.log());
+    let cap = Capture::start(&p.b.name, "eth0");
+    // At least one advert of A's on the wire before the crash.
+    std::thread::sleep(Duration::from_millis(1500));
+    a.crash(&p.dir, "a");
+    assert!(wait_for(Duration::from_secs(6), || p.b.has_addr(VIP)).is_some(), "{}", b.log());
+    std::thread::sleep(Duration::from_millis(100));
+    let frames = cap.stop();
+    let t1 = first(&frames, Duration::ZERO, |f| f.garp().is_some_and(|(_, ip)| ip == vip))
+        .expect("no gratuitous ARP from B on the wire");
+    let t0 = frames
+        .iter()
+        .filter(|f| f.t < t1 && f.advert() == Some((a_ip, 51, 150)))
+        .map(|f| f.t)
+        .next_back()
+        .expect("no advert from A before the takeover");
+    let d = t1 - t0;
+    eprintln!("crash: A's last advert -> B's first GARP {d:?} (Master_Down 3.609375 s)");
+    let md = Duration::from_micros(3_609_375);
+    assert!(d + Duration::from_millis(1) >= md && d <= md + Duration::from_millis(50), "{d:?}");
 }

@@ -776,7 +776,12 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             // Not implemented yet, but they must not kill the daemon.
             _ = hup.recv() => log_line("Reload (SIGHUP) is not supported yet - ignoring"),
             _ = usr1.recv() => log_line("Data dump (SIGUSR1) is not supported yet - ignoring"),
-            _ = usr2.recv() => log_line("Stats dump (SIGUSR2) is not supported yet - ignoring"),
+            _ = usr2.recv() => {
+                let path = std::path::Path::new(crate::daemon::dump::STATS_FILE);
+                if let Err(e) = crate::daemon::dump::write(path, &crate::daemon::dump::stats(&drv.router)) {
+                    log_line(&format!("Unable to write {}: {e}", path.display()));
+                }
+            }
             _ = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d).await,

@@ -85,3 +85,4 @@ impl Drop for Netns {
     }
 }
 pub mod lab;
+pub mod capture;
