@@ -536,30 +536,43 @@ fn failover_times_on_the_wire() {
     assert!(wait_for(Duration::from_secs(3), || p.b.has_addr(VIP)).is_some());
     std::thread::sleep(Duration::from_millis(100));
     let frames = cap.stop();
-    let t0 = first(&frames, Duration::ZERO, |f| f.advert() == Some((a_ip, 51, 0)))
-        .expect("no priority-0 advert on the wire");
+    let t0 = first(&frames, Duration::ZERO, |f| {
+        f.advert() == Some((a_ip, 51, 0))
+    })
+    .expect("no priority-0 advert on the wire");
     let t1 = first(&frames, t0, |f| f.garp().is_some_and(|(_, ip)| ip == vip))
         .expect("no gratuitous ARP from B on the wire");
     let d = t1 - t0;
     eprintln!("graceful: priority 0 -> B's first GARP {d:?} (skew 609.375 ms)");
     let skew = Duration::from_micros(609_375);
-    assert!(d + Duration::from_millis(1) >= skew && d <= skew + Duration::from_millis(20), "{d:?}");
+    assert!(
+        d + Duration::from_millis(1) >= skew && d <= skew + Duration::from_millis(20),
+        "{d:?}"
+    );
     assert!(a.wait(Duration::from_secs(2)));
 
     // Crash. RFC 3768 §6.4.2: Master_Down_Interval = 3 × Advertisement_Interval
     // + Skew_Time = 3.609375 s after the last advert heard. Budget: + 50 ms.
     let mut a = Daemon::start(&p.a, &p.dir, "a", &conf(150, ""));
-    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP) && !p.b.has_addr(VIP));
+    let t = wait_for(Duration::from_secs(6), || {
+        p.a.has_addr(VIP) && !p.b.has_addr(VIP)
+    });
     assert!(t.is_some(), "A did not preempt\n{}", a.log());
     let cap = Capture::start(&p.b.name, "eth0");
     // At least one advert of A's on the wire before the crash.
     std::thread::sleep(Duration::from_millis(1500));
     a.crash(&p.dir, "a");
-    assert!(wait_for(Duration::from_secs(6), || p.b.has_addr(VIP)).is_some(), "{}", b.log());
+    assert!(
+        wait_for(Duration::from_secs(6), || p.b.has_addr(VIP)).is_some(),
+        "{}",
+        b.log()
+    );
     std::thread::sleep(Duration::from_millis(100));
     let frames = cap.stop();
-    let t1 = first(&frames, Duration::ZERO, |f| f.garp().is_some_and(|(_, ip)| ip == vip))
-        .expect("no gratuitous ARP from B on the wire");
+    let t1 = first(&frames, Duration::ZERO, |f| {
+        f.garp().is_some_and(|(_, ip)| ip == vip)
+    })
+    .expect("no gratuitous ARP from B on the wire");
     let t0 = frames
         .iter()
         .filter(|f| f.t < t1 && f.advert() == Some((a_ip, 51, 150)))
@@ -569,5 +582,321 @@ fn failover_times_on_the_wire() {
     let d = t1 - t0;
     eprintln!("crash: A's last advert -> B's first GARP {d:?} (Master_Down 3.609375 s)");
     let md = Duration::from_micros(3_609_375);
-    assert!(d + Duration::from_millis(1) >= md && d <= md + Duration::from_millis(50), "{d:?}");
+    assert!(
+        d + Duration::from_millis(1) >= md && d <= md + Duration::from_millis(50),
+        "{d:?}"
+    );
+}
+
+/// Starts A's daemon after B is MASTER alone, and returns both.
+fn b_master_then_a(p: &Pair, a_extra: &str) -> (Daemon, Daemon) {
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, ""));
+    let t = wait_for(Duration::from_secs(6), || p.b.has_addr(VIP));
+    assert!(t.is_some(), "B never became MASTER\n{}", b.log());
+    let a = Daemon::start(&p.a, &p.dir, "a", &conf(150, a_extra));
+    (a, b)
+}
+
+#[test]
+fn nopreempt_leaves_a_lower_priority_master_in_place() {
+    if !privileged() {
+        return;
+    }
+    // keepalived §4.2: nopreempt (with state BACKUP): a higher priority
+    // backup does not take over from a running master.
+    let p = Pair::new("np");
+    let (a, b) = b_master_then_a(&p, "  nopreempt\n");
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        p.b.has_addr(VIP) && !p.a.has_addr(VIP),
+        "A:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+}
+
+#[test]
+fn preempt_delay_postpones_the_takeover() {
+    if !privileged() {
+        return;
+    }
+    // keepalived §4.2: preempt_delay N: a higher priority backup waits N s
+    // after startup before preempting.
+    let p = Pair::new("pd");
+    let (a, b) = b_master_then_a(&p, "  preempt_delay 3\n");
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_millis(2000));
+    assert!(
+        !p.a.has_addr(VIP),
+        "A preempted before its delay\n{}",
+        a.log()
+    );
+    // After the delay, lower-priority adverts are discarded without
+    // resetting the timer: A takes over one Master_Down_Interval later.
+    let t = wait_for(Duration::from_secs(8), || {
+        p.a.has_addr(VIP) && !p.b.has_addr(VIP)
+    });
+    assert!(
+        t.is_some(),
+        "A never preempted\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    let since = started.elapsed();
+    eprintln!("preempt_delay 3: A took over {since:?} after its start");
+    assert!(since >= Duration::from_secs(3), "{since:?}");
+}
+
+#[test]
+fn sync_group_moves_both_instances_together() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("sg");
+    let flag = p.dir.join("fail");
+    let conf2 = |prio: u8, track: bool| {
+        let chk = format!(
+            "vrrp_script chk {{\n  script \"/usr/bin/test ! -e {}\"\n  interval 1\n  weight 0\n}}\n",
+            flag.display()
+        );
+        let track = if track {
+            "  track_script {\n    chk\n  }\n"
+        } else {
+            ""
+        };
+        format!(
+            "global_defs {{\n  enable_script_security\n  script_user root\n}}\n{chk}\
+             vrrp_sync_group SG1 {{\n  group {{\n    VI_1\n    VI_2\n  }}\n}}\n\
+             vrrp_instance VI_1 {{\n  interface eth0\n  state BACKUP\n  virtual_router_id 51\n  \
+             priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n\
+             vrrp_instance VI_2 {{\n  interface eth0\n  state BACKUP\n  virtual_router_id 52\n  \
+             priority {prio}\n  advert_int 1\n{track}  virtual_ipaddress {{\n    10.99.0.101/24\n  }}\n}}\n"
+        )
+    };
+    let a = Daemon::start(&p.a, &p.dir, "a", &conf2(150, true));
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf2(100, false));
+    let both = |ns: &Ns| ns.has_addr(VIP) && ns.has_addr("10.99.0.101");
+    let none = |ns: &Ns| !ns.has_addr(VIP) && !ns.has_addr("10.99.0.101");
+    let t = wait_for(Duration::from_secs(7), || both(&p.a) && none(&p.b));
+    assert!(
+        t.is_some(),
+        "A never held both\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    // Only VI_2 tracks the script; its FAULT takes VI_1 along.
+    std::fs::write(&flag, "").unwrap();
+    let t = wait_for(Duration::from_secs(5), || both(&p.b) && none(&p.a));
+    assert!(
+        t.is_some(),
+        "the group did not move\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    let log = a.log();
+    assert!(
+        log.contains("VRRP_Group(SG1) Syncing instances to FAULT state"),
+        "{log}"
+    );
+    std::fs::remove_file(&flag).unwrap();
+    let t = wait_for(Duration::from_secs(8), || both(&p.a) && none(&p.b));
+    assert!(t.is_some(), "the group did not come back\nA:\n{}", a.log());
+}
+
+#[test]
+fn vrrpv3_at_advert_int_0_1_on_the_wire() {
+    if !privileged() {
+        return;
+    }
+    // RFC 5798 §6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval)
+    // / 256; with priority 100 and 10 cs: 60.9375 ms (keepalived rounds to
+    // whole µs); Master_Down_Interval = 3 × 100 ms + skew = 360.9375 ms.
+    let p = Pair::new("v3");
+    let c3 = |prio: u8| conf(prio, "  version 3\n").replace("advert_int 1", "advert_int 0.1");
+    let a_ip: std::net::Ipv4Addr = "10.99.0.1".parse().unwrap();
+    let vip: std::net::Ipv4Addr = VIP.parse().unwrap();
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &c3(150));
+    let b = Daemon::start(&p.b, &p.dir, "b", &c3(100));
+    let t = wait_for(Duration::from_secs(3), || {
+        p.a.has_addr(VIP) && !p.b.has_addr(VIP)
+    });
+    assert!(
+        t.is_some(),
+        "A never became MASTER\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let cap = Capture::start(&p.b.name, "eth0");
+    std::thread::sleep(Duration::from_millis(300));
+    a.signal(libc::SIGTERM);
+    assert!(wait_for(Duration::from_secs(2), || p.b.has_addr(VIP)).is_some());
+    std::thread::sleep(Duration::from_millis(100));
+    let frames = cap.stop();
+    let n = frames
+        .iter()
+        .filter(|f| f.advert() == Some((a_ip, 51, 150)))
+        .count();
+    assert!(n >= 2, "A's adverts every 100 ms: {n} in 300 ms");
+    let t0 = first(&frames, Duration::ZERO, |f| {
+        f.advert() == Some((a_ip, 51, 0))
+    })
+    .expect("no priority-0 advert");
+    let t1 = first(&frames, t0, |f| f.garp().is_some_and(|(_, ip)| ip == vip)).expect("no GARP");
+    let d = t1 - t0;
+    eprintln!("v3 0.1 s graceful: {d:?} (skew 60.9375 ms)");
+    let skew = Duration::from_micros(60_937);
+    assert!(
+        d + Duration::from_millis(1) >= skew && d <= skew + Duration::from_millis(20),
+        "{d:?}"
+    );
+    assert!(a.wait(Duration::from_secs(2)));
+
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &c3(150));
+    let t = wait_for(Duration::from_secs(3), || {
+        p.a.has_addr(VIP) && !p.b.has_addr(VIP)
+    });
+    assert!(t.is_some(), "A did not preempt\n{}", a.log());
+    std::thread::sleep(Duration::from_millis(500));
+    let cap = Capture::start(&p.b.name, "eth0");
+    std::thread::sleep(Duration::from_millis(300));
+    a.crash(&p.dir, "a");
+    assert!(wait_for(Duration::from_secs(2), || p.b.has_addr(VIP)).is_some());
+    std::thread::sleep(Duration::from_millis(100));
+    let frames = cap.stop();
+    let t1 = first(&frames, Duration::ZERO, |f| {
+        f.garp().is_some_and(|(_, ip)| ip == vip)
+    })
+    .expect("no GARP");
+    let t0 = frames
+        .iter()
+        .filter(|f| f.t < t1 && f.advert() == Some((a_ip, 51, 150)))
+        .map(|f| f.t)
+        .next_back()
+        .expect("no advert from A");
+    let d = t1 - t0;
+    eprintln!("v3 0.1 s crash: {d:?} (Master_Down 360.9375 ms)");
+    let md = Duration::from_micros(360_937);
+    assert!(
+        d + Duration::from_millis(1) >= md && d <= md + Duration::from_millis(50),
+        "{d:?}"
+    );
+}
+
+/// Sends SIGUSR2 to the daemon and returns its `keepalived.stats`.
+fn stats_of(d: &Daemon) -> String {
+    let path = std::path::Path::new("/tmp/keepalived.stats");
+    let _ = std::fs::remove_file(path);
+    d.signal(libc::SIGUSR2);
+    wait_for(Duration::from_secs(2), || path.exists());
+    std::thread::sleep(Duration::from_millis(50));
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[test]
+fn wrong_password_and_ttl_are_ignored_and_counted() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("pw");
+    let auth =
+        |pw: &str| format!("  authentication {{\n    auth_type PASS\n    auth_pass {pw}\n  }}\n");
+    let a = Daemon::start(&p.a, &p.dir, "a", &conf(150, &auth("secret1")));
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, &auth("wrongpw")));
+    // Neither accepts the other's adverts: both end up MASTER.
+    let t = wait_for(Duration::from_secs(7), || {
+        p.a.has_addr(VIP) && p.b.has_addr(VIP)
+    });
+    assert!(t.is_some(), "A:\n{}\nB:\n{}", a.log(), b.log());
+    std::thread::sleep(Duration::from_millis(1500));
+    let s = stats_of(&b);
+    let failures: u64 = s
+        .split("Authentication Errors:")
+        .nth(1)
+        .and_then(|x| x.split("Failure: ").nth(1))
+        .and_then(|x| x.lines().next())
+        .and_then(|x| x.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(failures >= 1, "{s}");
+    assert!(
+        b.log().contains("(VI_1) received an invalid passwd!"),
+        "{}",
+        b.log()
+    );
+    drop(a);
+
+    // An advert with TTL 64 (not 255) from A's side: dropped, counted.
+    let c = keepalived_rs::vrrp::instance::InstanceConfig::new(
+        "VI_1",
+        51,
+        200,
+        "10.99.0.1".parse().unwrap(),
+        vec![VIP.parse().unwrap()],
+    );
+    let i = keepalived_rs::vrrp::instance::Instance::new(c);
+    let dst: std::net::IpAddr = "224.0.0.18".parse().unwrap();
+    let msg = i
+        .advert_repr(keepalived_rs::vrrp::types::Priority(200))
+        .to_bytes(&i.checksum_ctx("10.99.0.1".parse().unwrap(), dst));
+    send_raw_vrrp(&p.a.name, &msg, 64);
+    std::thread::sleep(Duration::from_millis(300));
+    let s = stats_of(&b);
+    assert!(s.contains("    TTL: 1\n"), "{s}");
+    assert!(p.b.has_addr(VIP), "B yielded to a bad advert");
+}
+
+/// Sends one VRRP message from namespace `ns` to 224.0.0.18 with `ttl`.
+fn send_raw_vrrp(ns: &str, msg: &[u8], ttl: u32) {
+    let (ns, msg) = (ns.to_string(), msg.to_vec());
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(format!("/run/netns/{ns}")).unwrap();
+        nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let s = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::from(112)),
+        )
+        .unwrap();
+        s.bind_device(Some(b"eth0")).unwrap();
+        s.set_multicast_ttl_v4(ttl).unwrap();
+        let dst: std::net::SocketAddr = "224.0.0.18:0".parse().unwrap();
+        s.send_to(&msg, &dst.into()).unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn notify_fifo_lines_are_keepalived_s() {
+    if !privileged() {
+        return;
+    }
+    // keepalived 2.2.7 (measured): `INSTANCE "VI_1" BACKUP 100` ... one
+    // line per transition, STOP at exit.
+    let p = Pair::new("ff");
+    let fifo = p.dir.join("notify.fifo");
+    let fifo_c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a path in our scratch directory.
+    assert_eq!(unsafe { libc::mkfifo(fifo_c.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap_or_default())
+    };
+    let c = conf(150, "").replacen(
+        "enable_script_security\n",
+        &format!("enable_script_security\n  notify_fifo {}\n", fifo.display()),
+        1,
+    );
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &c);
+    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP));
+    assert!(t.is_some(), "{}", a.log());
+    a.signal(libc::SIGTERM);
+    assert!(a.wait(Duration::from_secs(2)));
+    let lines = reader.join().unwrap();
+    assert_eq!(
+        lines,
+        "INSTANCE \"VI_1\" BACKUP 150\nINSTANCE \"VI_1\" MASTER 150\nINSTANCE \"VI_1\" STOP 150\n",
+        "{}",
+        a.log()
+    );
 }

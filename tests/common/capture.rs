@@ -108,7 +108,11 @@ fn open_socket(ifname: &str) -> std::os::fd::OwnedFd {
     // descriptor is owned by the returned OwnedFd.
     unsafe {
         let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto));
-        assert!(fd >= 0, "AF_PACKET socket: {}", std::io::Error::last_os_error());
+        assert!(
+            fd >= 0,
+            "AF_PACKET socket: {}",
+            std::io::Error::last_os_error()
+        );
         let fd = std::os::fd::OwnedFd::from_raw_fd(fd);
         let name = std::ffi::CString::new(ifname).unwrap();
         let index = libc::if_nametoindex(name.as_ptr());

@@ -84,5 +84,5 @@ impl Drop for Netns {
             .status();
     }
 }
-pub mod lab;
 pub mod capture;
+pub mod lab;
