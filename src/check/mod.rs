@@ -5,8 +5,17 @@
 //!   [`sched`] (one checker: retries, up/down, timers) and [`pool`] (real
 //!   and virtual servers: alive set, weights, quorum, sorry server,
 //!   notifications as [`pool::Action`]s);
-//! * async probes and a tokio driver that runs thousands of checkers on a
-//!   current-thread runtime.
+//! * async probes ([`probe`], [`http`], [`proto`]) and a tokio [`driver`]
+//!   that runs thousands of checkers on a current-thread runtime;
+//!   [`spec`] resolves keepalived's defaults from the configuration once.
+//!
+//! [`genhash`] is keepalived's `--genhash` / `genhash` tool.
 
+pub mod driver;
+pub mod genhash;
+pub mod http;
 pub mod pool;
+pub mod probe;
+pub mod proto;
 pub mod sched;
+pub mod spec;
