@@ -889,8 +889,8 @@ fn ping_check() {
     ]
     .concat();
     let mut r = start(&lab, &conf);
-    r.log("ICMP check to [10.77.0.2]:tcp:1 success.", 3 * S);
-    r.log("PING_CHECK on service [10.77.0.3]:tcp:1 failed.", 3 * S);
+    r.log("ICMP connection to [10.77.0.2]:tcp:1 success.", 3 * S);
+    r.log("ICMP CHECK on service [10.77.0.3]:tcp:1 failed.", 3 * S);
     r.stop();
 }
 

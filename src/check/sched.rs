@@ -14,9 +14,7 @@
 //! * [`Policy::Simple`] (TCP, SMTP, DNS, UDP, PING): after a failure while
 //!   retries remain, probe again after `delay_before_retry`; once `retry`
 //!   retries have failed the checker goes down and is probed every
-//!   `delay_loop` (alternating with `delay_before_retry` retries, as
-//!   keepalived's retry counter also runs while down). The next probe is
-//!   timed from the end of the previous one.
+//!   `delay_loop`. The next probe is timed from the end of the previous one.
 //! * [`Policy::Misc`]: failures only count while up; the next run is timed
 //!   from the *start* of the previous one.
 //! * [`Policy::Http`]: several URLs, one per probe; all must pass. While
@@ -85,8 +83,12 @@ pub enum WordKind {
     Dns,
     /// UDP_CHECK.
     Udp,
-    /// PING_CHECK.
-    Ping,
+    /// PING_CHECK, with the virtual server as printed (its failure line
+    /// names it).
+    Ping {
+        /// `FMT_VS`.
+        vs: String,
+    },
 }
 
 impl Wording {
@@ -98,7 +100,7 @@ impl Wording {
             WordKind::Misc { .. } => "MISC_CHECK",
             WordKind::Dns => "DNS_CHECK",
             WordKind::Udp => "UDP_CHECK",
-            WordKind::Ping => "PING_CHECK",
+            WordKind::Ping { .. } => "ICMP CHECK",
         }
     }
 
@@ -114,7 +116,7 @@ impl Wording {
             }
             WordKind::Dns => format!("DNS_CHECK to {t} succeeded."),
             WordKind::Udp => format!("UDP connection to {t} success."),
-            WordKind::Ping => format!("ICMP check to {t} success."),
+            WordKind::Ping { .. } => format!("ICMP connection to {t} success."),
         }
     }
 
@@ -133,6 +135,9 @@ impl Wording {
                 other => format!("Misc check to [{rs}] for [{script}] failed ({other})."),
             };
         }
+        if let (WordKind::Ping { vs }, Some(n)) = (&self.kind, retries) {
+            return format!("ICMP CHECK on service {t} of {vs} failed after {n} retries.");
+        }
         match retries {
             Some(n) => format!("{} on service {t} failed after {n} retries.", self.prefix()),
             None => format!("{} on service {t} failed.", self.prefix()),
@@ -146,6 +151,10 @@ impl Wording {
         match (&self.kind, reason) {
             (WordKind::Tcp, Failure::Timeout) => format!("TCP connection to {t} timedout."),
             (WordKind::Tcp, _) => format!("TCP connection to {t} failed."),
+            (WordKind::Udp, Failure::Protocol(_)) => {
+                format!("UDP check to {t} reply data mismatch.")
+            }
+            (WordKind::Udp, _) => format!("UDP connection to {t} failed."),
             (WordKind::Http(_), r) => format!("{} server {t}.", r.http_phrase()),
             (_, r) => format!("{} on service {t}: {r}.", self.prefix()),
         }
@@ -167,7 +176,7 @@ impl Wording {
             }
             WordKind::Dns => format!("=> DNS CHECK {s} on service <="),
             WordKind::Udp => format!("=> UDP CHECK {s} on service <="),
-            WordKind::Ping => format!("=> PING CHECK {s} on service <="),
+            WordKind::Ping { .. } => format!("=> ICMP CHECK {s} on service <="),
         }
     }
 }
@@ -406,9 +415,8 @@ impl CheckerSm {
                 ev.push(Event::Log(self.wording.probe_failed(f)));
             }
         }
-        let delay;
-        if success || self.retry_it >= self.timing.retry {
-            delay = self.timing.delay_loop;
+        let mut delay = self.timing.delay_loop;
+        if success || ((self.is_up || !self.has_run) && self.retry_it >= self.timing.retry) {
             self.retry_it = 0;
             if success && (!self.is_up || !self.has_run) {
                 ev.push(Event::Log(self.wording.success()));
@@ -422,7 +430,7 @@ impl CheckerSm {
                 ev.push(Event::Log(self.wording.failed(retries, &f)));
                 self.state(false, ev);
             }
-        } else {
+        } else if self.is_up {
             delay = self.timing.delay_before_retry;
             self.retry_it += 1;
         }
@@ -658,6 +666,37 @@ mod tests {
         let (t2, ev) = step(&mut c, Outcome::OK);
         assert_eq!(t2 - t, 6 * S);
         assert_eq!(states(&ev), [true]);
+    }
+
+    #[test]
+    fn down_checker_is_probed_every_delay_loop() {
+        // No retries while down: failures are spaced by delay_loop.
+        let t0 = Instant::now();
+        let mut c = tcp(2, false);
+        c.start(t0, 0.0);
+        step(&mut c, Outcome::OK);
+        for _ in 0..3 {
+            step(&mut c, fail());
+        }
+        assert!(!c.is_up());
+        let (a, ev) = step(&mut c, fail());
+        assert!(ev.is_empty());
+        let (b, ev) = step(&mut c, fail());
+        assert!(ev.is_empty());
+        assert_eq!(b - a, 6 * S);
+    }
+
+    #[test]
+    fn alpha_with_retry_zero_reports_initial_failure() {
+        let t0 = Instant::now();
+        let mut c = tcp(0, true);
+        c.start(t0, 0.0);
+        let (_, ev) = step(&mut c, fail());
+        assert_eq!(
+            logs(&ev),
+            ["TCP_CHECK on service [10.0.0.2]:tcp:80 failed."]
+        );
+        assert_eq!(states(&ev), [false]);
     }
 
     #[test]

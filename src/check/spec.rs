@@ -298,7 +298,11 @@ fn one(
             Policy::Simple,
             WordKind::Udp,
         ),
-        CheckerKind::Ping => (ProbeSpec::Ping, Policy::Simple, WordKind::Ping),
+        CheckerKind::Ping => (
+            ProbeSpec::Ping,
+            Policy::Simple,
+            WordKind::Ping { vs: vs.fmt() },
+        ),
         CheckerKind::File { track_file, weight } => {
             let name = track_file.clone().unwrap_or_default();
             let tf = cfg.vrrp.track_files.iter().find(|f| f.name == name);
