@@ -71,7 +71,10 @@ pub enum Action {
     /// Run a notify script (fire and forget); at shutdown (`omega`) the
     /// caller waits about 1 s for it.
     Script(Script),
-    /// A line for `lvs_notify_fifo` / `notify_fifo`, with its `\n`.
+    /// A line for `lvs_notify_fifo` / `notify_fifo`, with its `\n`
+    /// (`VS [vip]:tcp:80 UP`, `RS [rip]:tcp:80 [vip]:tcp:80 DOWN`). The
+    /// reference notes that 2.2.7 also writes the terminating NUL after
+    /// the newline for these LVS lines: the FIFO writer decides.
     Fifo(String),
     /// An SMTP alert.
     Smtp {
