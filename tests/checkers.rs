@@ -942,3 +942,44 @@ fn many_checkers_on_one_thread() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     acceptor.join().unwrap();
 }
+
+#[test]
+fn file_check_state_and_weight() {
+    if !can_run("file_check_state_and_weight") {
+        return;
+    }
+    let lab = Lab::new("cf");
+    let f0 = lab.write("state0", "0\n");
+    let f1 = lab.write("state1", "0\n");
+    let conf = format!(
+        "track_file zero {{\n  file {f0}\n  weight 0\n}}\ntrack_file mult {{\n  file {f1}\n  weight 2\n}}\n{}{}",
+        vs(
+            10,
+            "  real_server 10.77.0.2 10 {\n    FILE_CHECK {\n      track_file zero\n    }\n  }"
+        ),
+        vs(
+            11,
+            "  real_server 10.77.0.2 11 {\n    weight 1\n    FILE_CHECK {\n      track_file mult\n    }\n  }"
+        ),
+    );
+    let mut r = start(&lab, &conf);
+    r.log("Gained quorum 1+0=1 <= 1 for VS [10.77.0.100]:tcp:10", S);
+    // weight 0: a non-zero value takes the server down.
+    std::fs::write(&f0, "5\n").unwrap();
+    r.log(
+        "Removing service [10.77.0.2]:tcp:10 from VS [10.77.0.100]:tcp:10",
+        2 * S,
+    );
+    std::fs::write(&f0, "0\n").unwrap();
+    r.log(
+        "Adding service [10.77.0.2]:tcp:10 to VS [10.77.0.100]:tcp:10",
+        2 * S,
+    );
+    // weight 2: the value times 2 is added to the configured weight.
+    std::fs::write(&f1, "3\n").unwrap();
+    r.log(
+        "Changing weight from 1 to 7 for active service [10.77.0.2]:tcp:11 of VS [10.77.0.100]:tcp:11",
+        2 * S,
+    );
+    r.stop();
+}
