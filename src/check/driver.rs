@@ -1,0 +1,308 @@
+//! The async driver: one lightweight tokio task per checker (thousands fit
+//! on a current-thread runtime) moves time and probe results into the
+//! sans-IO [`CheckerSm`]; one aggregation loop feeds their events into the
+//! [`Pool`] and hands the resulting [`Action`]s to the caller. Like quinn's
+//! driver, the tasks only sleep until `poll_timeout` and run probes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::http;
+use super::pool::{Action, CheckerId, Pool, PoolOptions};
+use super::probe;
+use super::proto;
+use super::sched::{Event, Failure, Outcome};
+use super::spec::{CheckSpec, ProbeSpec};
+use crate::notify::exec::{run_with_timeout, ScriptOutcome};
+
+/// How often FILE_CHECK files are read (keepalived watches them with
+/// inotify; a short poll gives the same result without a watcher).
+pub const FILE_POLL: Duration = Duration::from_millis(500);
+
+/// Runs one probe.
+pub async fn run_probe(spec: &ProbeSpec, t: &probe::Target, url: usize, seq: u16) -> Outcome {
+    match spec {
+        ProbeSpec::Tcp => probe::tcp_check(t).await,
+        ProbeSpec::Http(h) => http::check_url(t, h, url).await,
+        ProbeSpec::Smtp { helo, hosts } => {
+            if hosts.is_empty() {
+                return proto::smtp_check(t, helo).await;
+            }
+            for h in hosts {
+                let o = proto::smtp_check(h, helo).await;
+                if !matches!(o, Outcome::Success { .. }) {
+                    return o;
+                }
+            }
+            Outcome::OK
+        }
+        ProbeSpec::Misc { cmd, timeout } => match run_with_timeout(cmd, *timeout).await {
+            Ok(ScriptOutcome::Exited(c)) => match c {
+                0 => Outcome::Success {
+                    status: Some(0),
+                    what: "",
+                },
+                2..=255 => Outcome::Success {
+                    status: Some(c as u8),
+                    what: "",
+                },
+                // Without misc_dynamic, the state machine treats 2-255 as
+                // failures: it only honours `status` when dynamic.
+                c => Outcome::Failure(Failure::Exit(c)),
+            },
+            Ok(ScriptOutcome::Signaled(s)) => Outcome::Failure(Failure::Signal(s)),
+            Ok(ScriptOutcome::TimedOut) => Outcome::Failure(Failure::TimedOut),
+            Err(e) => Outcome::Failure(Failure::Local(e.to_string())),
+        },
+        ProbeSpec::Dns { name, qtype } => proto::dns_check(t, name, *qtype).await,
+        ProbeSpec::Udp(u) => proto::udp_check(t, u).await,
+        ProbeSpec::Ping => proto::ping_check(t, seq).await,
+        ProbeSpec::File { .. } | ProbeSpec::Bfd => Outcome::OK,
+    }
+}
+
+/// Reads the integer a tracked file holds (keepalived: unreadable or
+/// non-numeric content counts as 0).
+pub fn read_track_file(path: &str) -> i64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|w| w.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// FILE_CHECK: a file value `v` with multiplier `w` (`reverse` negates):
+/// `w == 0` means up iff `v == 0`; otherwise the checker is up unless
+/// `v × w` reaches `-IPVS_WEIGHT_MAX`, and `v × w` is added to the real
+/// server's weight.
+pub fn file_state(v: i64, w: i64, reverse: bool) -> (bool, i64) {
+    if w == 0 {
+        return (v == 0, 0);
+    }
+    let p = v
+        .saturating_mul(w)
+        .saturating_mul(if reverse { -1 } else { 1 });
+    (p > -super::pool::IPVS_WEIGHT_MAX, p)
+}
+
+/// Settings of a driver run.
+#[derive(Debug, Clone, Default)]
+pub struct DriverOptions {
+    /// For the aggregation.
+    pub pool: PoolOptions,
+}
+
+/// A handle to a running driver.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    suspended: Arc<HashMap<usize, Arc<AtomicBool>>>,
+    stop: watch::Sender<bool>,
+}
+
+impl Handle {
+    /// `ha_suspend`: pause (or resume) every checker of virtual server
+    /// `vs` while its address is not configured locally.
+    pub fn set_suspended(&self, vs: usize, suspended: bool) {
+        if let Some(f) = self.suspended.get(&vs) {
+            f.store(suspended, Ordering::Relaxed);
+        }
+    }
+
+    /// Stops the checkers; the driver then shuts the pool down and returns.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+struct Msg {
+    id: CheckerId,
+    events: Vec<Event>,
+}
+
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish() | 1
+}
+
+/// A fraction in `[0, 1)` from a shared xorshift state (warmup spread).
+fn frac(state: &AtomicU64) -> f64 {
+    let mut x = state.load(Ordering::Relaxed);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    state.store(x, Ordering::Relaxed);
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+async fn checker_task(
+    spec: CheckSpec,
+    tx: mpsc::UnboundedSender<Msg>,
+    suspended: Arc<AtomicBool>,
+    start_frac: f64,
+) {
+    let CheckSpec {
+        id,
+        probe,
+        target,
+        mut sm,
+    } = spec;
+    if let ProbeSpec::File {
+        path,
+        weight,
+        reverse,
+    } = &probe
+    {
+        return file_task(id, path, *weight, *reverse, tx).await;
+    }
+    if matches!(probe, ProbeSpec::Bfd) {
+        return;
+    }
+    sm.start(Instant::now().into_std(), start_frac);
+    let mut seq: u16 = 0;
+    loop {
+        let Some(at) = sm.poll_timeout() else { return };
+        tokio::time::sleep_until(Instant::from_std(at)).await;
+        sm.set_enabled(!suspended.load(Ordering::Relaxed));
+        let Some(p) = sm.handle_timeout(Instant::now().into_std()) else {
+            continue;
+        };
+        seq = seq.wrapping_add(1);
+        let outcome = run_probe(&probe, &target, p.url, seq).await;
+        let events = sm.handle_outcome(Instant::now().into_std(), outcome);
+        if !events.is_empty() && tx.send(Msg { id, events }).is_err() {
+            return;
+        }
+    }
+}
+
+async fn file_task(
+    id: CheckerId,
+    path: &str,
+    weight: i64,
+    reverse: bool,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let mut last: Option<(bool, i64)> = None;
+    loop {
+        let now = file_state(read_track_file(path), weight, reverse);
+        if last != Some(now) {
+            let mut events = vec![Event::State {
+                up: now.0,
+                smtp: format!(
+                    "=> FILE CHECK {} on service <=",
+                    if now.0 { "succeed" } else { "failed" }
+                ),
+            }];
+            if weight != 0 {
+                events.push(Event::Weight(now.1));
+            }
+            if tx.send(Msg { id, events }).is_err() {
+                return;
+            }
+            last = Some(now);
+        }
+        tokio::time::sleep(FILE_POLL).await;
+    }
+}
+
+/// Starts every checker in `specs` and aggregates into `pool`, sending
+/// each [`Action`] to `out`, until [`Handle::stop`]; then the pool's
+/// shutdown actions are sent and the future completes. Call inside a
+/// tokio runtime (current-thread is enough).
+pub fn start(
+    specs: Vec<CheckSpec>,
+    mut pool: Pool,
+    out: mpsc::UnboundedSender<Action>,
+) -> (Handle, impl std::future::Future<Output = Pool>) {
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let mut flags: HashMap<usize, Arc<AtomicBool>> = HashMap::new();
+    for s in &specs {
+        flags
+            .entry(s.id.vs)
+            .or_insert_with(|| Arc::new(AtomicBool::new(false)));
+    }
+    let flags = Arc::new(flags);
+    let handle = Handle {
+        suspended: flags.clone(),
+        stop: stop_tx,
+    };
+    let fut = async move {
+        for a in pool.start() {
+            let _ = out.send(a);
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let rng = AtomicU64::new(seed());
+        let mut tasks = JoinSet::new();
+        // Weight offsets per checker (MISC dynamic, FILE_CHECK), summed
+        // onto the configured weight as keepalived's man page describes.
+        let mut offsets: BTreeMap<(usize, usize), BTreeMap<usize, i64>> = BTreeMap::new();
+        let mut misc_dynamic: BTreeMap<CheckerId, bool> = BTreeMap::new();
+        for s in specs {
+            misc_dynamic.insert(s.id, matches!(s.probe, ProbeSpec::Misc { .. }));
+            let f = flags[&s.id.vs].clone();
+            tasks.spawn(checker_task(s, tx.clone(), f, frac(&rng)));
+        }
+        drop(tx);
+        loop {
+            tokio::select! {
+                _ = stop_rx.changed() => break,
+                m = rx.recv() => {
+                    let Some(Msg { id, events }) = m else {
+                        // Every checker ended (none configured): wait for stop.
+                        let _ = stop_rx.changed().await;
+                        break;
+                    };
+                    for e in events {
+                        let acts = match e {
+                            Event::Log(l) => vec![Action::Log(l)],
+                            Event::State { up, smtp } => pool.checker_state(id, up, &smtp),
+                            Event::Weight(w) => {
+                                let base = pool.base_weight(id.vs, id.rs);
+                                // MISC gives an absolute weight, FILE an offset.
+                                let off = if misc_dynamic.get(&id).copied().unwrap_or(false) {
+                                    w - base
+                                } else {
+                                    w
+                                };
+                                let o = offsets.entry((id.vs, id.rs)).or_default();
+                                o.insert(id.checker, off);
+                                let total = base + o.values().sum::<i64>();
+                                pool.set_weight(id.vs, id.rs, total)
+                            }
+                        };
+                        for a in acts {
+                            let _ = out.send(a);
+                        }
+                    }
+                }
+            }
+        }
+        tasks.shutdown().await;
+        for a in pool.stop() {
+            let _ = out.send(a);
+        }
+        pool
+    };
+    (handle, fut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_states() {
+        assert_eq!(file_state(0, 0, false), (true, 0));
+        assert_eq!(file_state(3, 0, false), (false, 0));
+        assert_eq!(file_state(3, 2, false), (true, 6));
+        assert_eq!(file_state(3, 2, true), (true, -6));
+        assert!(!file_state(70000, 1, true).0);
+    }
+}

@@ -1,0 +1,944 @@
+//! Real-server and virtual-server aggregation, sans-IO: which real servers
+//! are alive (all their checkers up), their weights, quorum with
+//! hysteresis, the sorry server, and the notifications keepalived 2.2 sends
+//! (notify_up/down and quorum_up/down scripts, `lvs_notify_fifo` lines,
+//! SMTP alerts, log lines).
+//!
+//! The output is a list of [`Action`]s for the checker process to carry
+//! out, plus [`Pool::destinations`], the IPVS destinations that should
+//! exist with their weights (what an IPVS reconciler needs). Nothing here
+//! talks to IPVS, runs a script or writes a FIFO.
+
+use std::collections::BTreeMap;
+
+use crate::config::lvs::{LvsConfig, RealServer, VirtualServer};
+use crate::config::script::Script;
+
+/// keepalived's `IPVS_WEIGHT_MAX`: weights are clamped to `0..=65535`.
+pub const IPVS_WEIGHT_MAX: i64 = 65535;
+
+/// Which server of a virtual server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Server {
+    /// `real_servers[i]`.
+    Real(usize),
+    /// The `sorry_server`.
+    Sorry,
+}
+
+/// A checker's place: virtual server index, real server index, checker
+/// index (all into the configuration's vectors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CheckerId {
+    /// Index into `LvsConfig::virtual_servers`.
+    pub vs: usize,
+    /// Index into that VS's `real_servers`.
+    pub rs: usize,
+    /// Index into that RS's `checkers` (FILE_CHECKs included).
+    pub checker: usize,
+}
+
+/// Something the checker process must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Log at LOG_INFO.
+    Log(String),
+    /// IPVS NEW_DEST.
+    AddDest {
+        /// Virtual server index.
+        vs: usize,
+        /// Which server.
+        server: Server,
+        /// IPVS weight.
+        weight: u32,
+    },
+    /// IPVS SET_DEST (weight change, or inhibit: weight 0 instead of removal).
+    EditDest {
+        /// Virtual server index.
+        vs: usize,
+        /// Which server.
+        server: Server,
+        /// IPVS weight.
+        weight: u32,
+    },
+    /// IPVS DEL_DEST.
+    DelDest {
+        /// Virtual server index.
+        vs: usize,
+        /// Which server.
+        server: Server,
+    },
+    /// Run a notify script (fire and forget); at shutdown (`omega`) the
+    /// caller waits about 1 s for it.
+    Script(Script),
+    /// A line for `lvs_notify_fifo` / `notify_fifo`, with its `\n`
+    /// (`VS [vip]:tcp:80 UP`, `RS [rip]:tcp:80 [vip]:tcp:80 DOWN`). The
+    /// reference notes that 2.2.7 also writes the terminating NUL after
+    /// the newline for these LVS lines: the FIFO writer decides.
+    Fifo(String),
+    /// An SMTP alert.
+    Smtp {
+        /// Subject.
+        subject: String,
+        /// Body line.
+        body: String,
+    },
+}
+
+/// Global settings the aggregation needs.
+#[derive(Debug, Clone, Default)]
+pub struct PoolOptions {
+    /// `router_id`, for SMTP subjects.
+    pub router_id: String,
+    /// Default of a real server's `smtp_alert` (keepalived: on, unless a
+    /// global `smtp_alert`/`smtp_alert_checker` says otherwise).
+    pub rs_smtp_alert: bool,
+    /// Default of a virtual server's `smtp_alert` (off).
+    pub vs_smtp_alert: bool,
+    /// `no_checker_emails`: mail only when a real server is added/removed.
+    pub no_checker_emails: bool,
+    /// `rs_init_notifies`: notify for real servers up at start-up.
+    pub rs_init_notifies: bool,
+}
+
+#[derive(Debug, Clone)]
+struct ChkState {
+    up: bool,
+    reported: bool,
+    alpha: bool,
+}
+
+#[derive(Debug, Clone)]
+struct RsState {
+    fmt: String,
+    alive: bool,
+    set: bool,
+    inhibit: bool,
+    iweight: i64,
+    effective: i64,
+    num_failed: u32,
+    checkers: Vec<ChkState>,
+    smtp_alert: bool,
+    notify_up: Option<Script>,
+    notify_down: Option<Script>,
+}
+
+#[derive(Debug, Clone)]
+struct VsState {
+    fmt: String,
+    quorum: i64,
+    hysteresis: i64,
+    quorum_up: bool,
+    omega: bool,
+    smtp_alert: bool,
+    quorum_up_script: Option<Script>,
+    quorum_down_script: Option<Script>,
+    rs: Vec<RsState>,
+    sorry: Option<RsState>,
+}
+
+/// The aggregation state of all virtual servers.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    opts: PoolOptions,
+    vs: Vec<VsState>,
+    dests: BTreeMap<(usize, Server), u32>,
+    out: Vec<Action>,
+}
+
+/// IPVS weight of an effective weight.
+fn real_weight(w: i64) -> u32 {
+    w.clamp(0, IPVS_WEIGHT_MAX) as u32
+}
+
+fn rs_state(rs: &RealServer, vs: &VirtualServer, opts: &PoolOptions, sorry: bool) -> RsState {
+    let w = rs.weight.unwrap_or(vs.weight) as i64;
+    let alpha = rs.alpha.unwrap_or(vs.alpha);
+    RsState {
+        fmt: rs.fmt(vs),
+        alive: false,
+        set: false,
+        inhibit: rs.inhibit.unwrap_or(vs.inhibit),
+        iweight: w,
+        effective: w,
+        num_failed: 0,
+        checkers: if sorry {
+            Vec::new()
+        } else {
+            rs.checkers
+                .iter()
+                .map(|c| {
+                    let a = c.common.alpha.unwrap_or(alpha);
+                    ChkState {
+                        up: !a,
+                        reported: false,
+                        alpha: a,
+                    }
+                })
+                .collect()
+        },
+        smtp_alert: rs.smtp_alert.unwrap_or(opts.rs_smtp_alert),
+        notify_up: rs.notify_up.clone(),
+        notify_down: rs.notify_down.clone(),
+    }
+}
+
+impl Pool {
+    /// The state of every non-dropped virtual server of `cfg`, nothing
+    /// started yet. Indices are those of `cfg.virtual_servers`; dropped
+    /// ones are kept as empty placeholders so indices stay stable.
+    pub fn new(cfg: &LvsConfig, opts: PoolOptions) -> Pool {
+        let vs = cfg
+            .virtual_servers
+            .iter()
+            .map(|v| VsState {
+                fmt: v.fmt(),
+                quorum: v.quorum as i64,
+                hysteresis: v.hysteresis as i64,
+                quorum_up: false,
+                omega: v.omega,
+                smtp_alert: v.smtp_alert.unwrap_or(opts.vs_smtp_alert),
+                quorum_up_script: v.quorum_up.clone(),
+                quorum_down_script: v.quorum_down.clone(),
+                rs: if v.dropped {
+                    Vec::new()
+                } else {
+                    v.real_servers
+                        .iter()
+                        .map(|r| rs_state(r, v, &opts, false))
+                        .collect()
+                },
+                sorry: v
+                    .sorry_server
+                    .as_ref()
+                    .filter(|_| !v.dropped)
+                    .map(|s| rs_state(s, v, &opts, true)),
+            })
+            .collect();
+        Pool {
+            opts,
+            vs,
+            dests: BTreeMap::new(),
+            out: Vec::new(),
+        }
+    }
+
+    fn take(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.out)
+    }
+
+    fn log(&mut self, s: String) {
+        self.out.push(Action::Log(s));
+    }
+
+    /// The IPVS destinations that should exist now, with their weights.
+    pub fn destinations(&self) -> &BTreeMap<(usize, Server), u32> {
+        &self.dests
+    }
+
+    /// Alive real servers of virtual server `vs` with their IPVS weight
+    /// (the sorry server is not included).
+    pub fn alive(&self, vs: usize) -> Vec<(usize, u32)> {
+        self.vs.get(vs).map_or_else(Vec::new, |v| {
+            v.rs.iter()
+                .enumerate()
+                .filter(|(_, r)| r.alive)
+                .map(|(i, r)| (i, real_weight(r.effective)))
+                .collect()
+        })
+    }
+
+    /// Whether virtual server `vs` has quorum.
+    pub fn quorum_up(&self, vs: usize) -> bool {
+        self.vs.get(vs).is_some_and(|v| v.quorum_up)
+    }
+
+    fn rs_mut(&mut self, vs: usize, s: Server) -> &mut RsState {
+        let v = &mut self.vs[vs];
+        match s {
+            Server::Real(i) => &mut v.rs[i],
+            Server::Sorry => v.sorry.as_mut().expect("sorry server"),
+        }
+    }
+
+    /// keepalived's `ipvs_cmd(LVS_CMD_ADD_DEST)`: weight 0 while checkers
+    /// are failing (an inhibited server); SET_DEST if already in IPVS.
+    fn ipvs_add(&mut self, vs: usize, s: Server) {
+        let r = self.rs_mut(vs, s);
+        let w = if r.num_failed > 0 {
+            0
+        } else {
+            real_weight(r.effective)
+        };
+        let was_set = r.set;
+        r.set = true;
+        self.dests.insert((vs, s), w);
+        self.out.push(if was_set {
+            Action::EditDest {
+                vs,
+                server: s,
+                weight: w,
+            }
+        } else {
+            Action::AddDest {
+                vs,
+                server: s,
+                weight: w,
+            }
+        });
+    }
+
+    /// keepalived's `ipvs_cmd(LVS_CMD_DEL_DEST)`: an inhibited server is
+    /// kept with weight 0.
+    fn ipvs_del(&mut self, vs: usize, s: Server, force: bool) {
+        let r = self.rs_mut(vs, s);
+        if !r.set {
+            return;
+        }
+        if r.inhibit && !force {
+            self.dests.insert((vs, s), 0);
+            self.out.push(Action::EditDest {
+                vs,
+                server: s,
+                weight: 0,
+            });
+        } else {
+            r.set = false;
+            self.dests.remove(&(vs, s));
+            self.out.push(Action::DelDest { vs, server: s });
+        }
+    }
+
+    fn weigh_live(&self, vs: usize) -> i64 {
+        self.vs[vs]
+            .rs
+            .iter()
+            .filter(|r| r.alive)
+            .map(|r| real_weight(r.effective) as i64)
+            .sum()
+    }
+
+    /// Start-up (`init_services`): adds every real server without failing
+    /// (alpha) checkers, inhibited ones with weight 0, then decides quorum
+    /// and the sorry server.
+    pub fn start(&mut self) -> Vec<Action> {
+        for vs in 0..self.vs.len() {
+            if self.vs[vs].rs.is_empty() {
+                continue;
+            }
+            for i in 0..self.vs[vs].rs.len() {
+                let r = &mut self.vs[vs].rs[i];
+                r.num_failed = r.checkers.iter().filter(|c| !c.up).count() as u32;
+                let add = (r.num_failed == 0 && !r.alive) || (r.inhibit && !r.set);
+                if add {
+                    self.ipvs_add(vs, Server::Real(i));
+                    let r = &mut self.vs[vs].rs[i];
+                    if r.num_failed == 0 {
+                        r.alive = true;
+                        if self.opts.rs_init_notifies {
+                            self.rs_notifies(vs, i, false);
+                        }
+                    }
+                }
+            }
+            self.update_quorum(vs, true);
+            let sorry_inhibit = self.vs[vs]
+                .sorry
+                .as_ref()
+                .is_some_and(|s| s.inhibit && !s.set);
+            if sorry_inhibit {
+                let s = self.rs_mut(vs, Server::Sorry);
+                s.num_failed = 1;
+                self.ipvs_add(vs, Server::Sorry);
+                self.rs_mut(vs, Server::Sorry).num_failed = 0;
+            }
+        }
+        self.take()
+    }
+
+    fn fifo_rs(&mut self, vs: usize, i: usize) {
+        let v = &self.vs[vs];
+        let r = &v.rs[i];
+        let line = format!(
+            "RS {} {} {}\n",
+            r.fmt,
+            v.fmt,
+            if r.alive { "UP" } else { "DOWN" }
+        );
+        self.out.push(Action::Fifo(line));
+    }
+
+    /// keepalived's `do_rs_notifies`: notify_up/down script and FIFO line.
+    fn rs_notifies(&mut self, vs: usize, i: usize, _stopping: bool) {
+        let r = &self.vs[vs].rs[i];
+        let script = if r.alive {
+            r.notify_up.clone()
+        } else {
+            r.notify_down.clone()
+        };
+        if let Some(s) = script {
+            self.out.push(Action::Script(s));
+        }
+        self.fifo_rs(vs, i);
+    }
+
+    /// keepalived's `do_vs_notifies`.
+    fn vs_notifies(&mut self, vs: usize, init: bool, threshold: i64, sum: i64, stopping: bool) {
+        let v = &self.vs[vs];
+        if stopping && !v.omega {
+            return;
+        }
+        let script = if v.quorum_up {
+            v.quorum_up_script.clone()
+        } else {
+            v.quorum_down_script.clone()
+        };
+        if let Some(s) = script {
+            self.out.push(Action::Script(s));
+        }
+        let state = if v.quorum_up { "UP" } else { "DOWN" };
+        self.out
+            .push(Action::Fifo(format!("VS {} {state}\n", v.fmt)));
+        if v.smtp_alert {
+            let body = if stopping {
+                "=> Shutting down <=".to_string()
+            } else {
+                let what = match (v.quorum_up, init) {
+                    (true, true) => "Starting with quorum up",
+                    (true, false) => "Gained quorum",
+                    (false, true) => "Starting with quorum down",
+                    (false, false) => "Lost quorum",
+                };
+                format!(
+                    "=> {what} {}+{}={threshold} <= {sum} <=",
+                    v.quorum, v.hysteresis
+                )
+            };
+            let subject = format!(
+                "[{}] Virtualserver {} - {state}",
+                self.opts.router_id, v.fmt
+            );
+            self.out.push(Action::Smtp { subject, body });
+        }
+    }
+
+    /// keepalived's `perform_quorum_state`: (re-)add or remove every alive
+    /// real server.
+    fn perform_quorum_state(&mut self, vs: usize, add: bool) {
+        let f = self.vs[vs].fmt.clone();
+        self.log(format!(
+            "{} the pool for VS {f}",
+            if add {
+                "Adding alive servers to"
+            } else {
+                "Removing alive servers from"
+            }
+        ));
+        for i in 0..self.vs[vs].rs.len() {
+            if !self.vs[vs].rs[i].alive {
+                continue;
+            }
+            if add {
+                self.ipvs_add(vs, Server::Real(i));
+            } else {
+                self.ipvs_del(vs, Server::Real(i), false);
+            }
+        }
+    }
+
+    /// keepalived's `update_quorum_state`.
+    fn update_quorum(&mut self, vs: usize, init: bool) {
+        let sum = self.weigh_live(vs);
+        let v = &self.vs[vs];
+        let threshold = v.quorum + if v.quorum_up { -1 } else { 1 } * v.hysteresis;
+        let sorry_alive = v.sorry.as_ref().map(|s| s.alive);
+        if !v.quorum_up && sum >= threshold {
+            let (q, h, f) = (v.quorum, v.hysteresis, v.fmt.clone());
+            self.vs[vs].quorum_up = true;
+            self.log(format!(
+                "Gained quorum {q}+{h}={threshold} <= {sum} for VS {f}"
+            ));
+            if sorry_alive == Some(true) {
+                let s = self.rs_mut(vs, Server::Sorry);
+                let (inh, sf) = (s.inhibit, s.fmt.clone());
+                self.log(format!(
+                    "{} sorry server {sf} from VS {f}",
+                    if inh { "Disabling" } else { "Removing" }
+                ));
+                self.ipvs_del(vs, Server::Sorry, false);
+                self.rs_mut(vs, Server::Sorry).alive = false;
+                self.perform_quorum_state(vs, true);
+            }
+            self.vs_notifies(vs, init, threshold, sum, false);
+        } else if (v.quorum_up && (sum == 0 || sum < threshold))
+            || (init && !v.quorum_up && sorry_alive == Some(false))
+        {
+            let (q, h, f) = (v.quorum, v.hysteresis, v.fmt.clone());
+            self.vs[vs].quorum_up = false;
+            self.log(format!(
+                "{} {q}-{h}={threshold} > {sum} for VS {f}",
+                if init {
+                    "Starting with quorum down"
+                } else {
+                    "Lost quorum"
+                }
+            ));
+            if sorry_alive == Some(false) {
+                let s = self.rs_mut(vs, Server::Sorry);
+                let (inh, sf) = (s.inhibit, s.fmt.clone());
+                self.log(format!(
+                    "{} sorry server {sf} to VS {f}",
+                    if inh { "Enabling" } else { "Adding" }
+                ));
+                self.perform_quorum_state(vs, false);
+                self.ipvs_add(vs, Server::Sorry);
+                self.rs_mut(vs, Server::Sorry).alive = true;
+            }
+            self.vs_notifies(vs, init, threshold, sum, false);
+        }
+    }
+
+    /// keepalived's `perform_svr_state`: the real server goes up or down.
+    fn perform_svr_state(&mut self, vs: usize, i: usize, alive: bool) {
+        let v = &self.vs[vs];
+        let r = &v.rs[i];
+        if r.alive == alive {
+            return;
+        }
+        let verb = match (alive, r.inhibit) {
+            (true, true) => "Enabling",
+            (true, false) => "Adding",
+            (false, true) => "Disabling",
+            (false, false) => "Removing",
+        };
+        let prep = if r.inhibit {
+            "of"
+        } else if alive {
+            "to"
+        } else {
+            "from"
+        };
+        self.out.push(Action::Log(format!(
+            "{verb} service {} {prep} VS {}",
+            r.fmt, v.fmt
+        )));
+        let sorry_alive = v.sorry.as_ref().is_some_and(|s| s.alive);
+        if v.quorum_up || v.sorry.is_none() || !sorry_alive {
+            if alive {
+                // Adding: the checker count is updated after this call in
+                // keepalived, so the new weight is the full one.
+                let r = &mut self.vs[vs].rs[i];
+                let saved = r.num_failed;
+                r.num_failed = 0;
+                self.ipvs_add(vs, Server::Real(i));
+                self.vs[vs].rs[i].num_failed = saved;
+            } else {
+                self.ipvs_del(vs, Server::Real(i), false);
+            }
+        }
+        self.vs[vs].rs[i].alive = alive;
+        self.rs_notifies(vs, i, false);
+        self.update_quorum(vs, false);
+    }
+
+    /// A checker reports its state (keepalived's
+    /// `update_svr_checker_state`); `smtp` is the checker's alert body.
+    pub fn checker_state(&mut self, id: CheckerId, up: bool, smtp: &str) -> Vec<Action> {
+        let CheckerId { vs, rs, checker } = id;
+        let Some(c) = self
+            .vs
+            .get(vs)
+            .and_then(|v| v.rs.get(rs))
+            .and_then(|r| r.checkers.get(checker))
+            .cloned()
+        else {
+            return Vec::new();
+        };
+        let rs_was_alive = self.vs[vs].rs[rs].alive;
+        if c.up == up {
+            if !c.reported {
+                if c.alpha || !up {
+                    self.rs_notifies(vs, rs, false);
+                }
+                self.vs[vs].rs[rs].checkers[checker].reported = true;
+            }
+            return self.take();
+        }
+        self.vs[vs].rs[rs].checkers[checker].reported = true;
+        let r = &self.vs[vs].rs[rs];
+        if up {
+            if r.num_failed <= 1 {
+                self.perform_svr_state(vs, rs, true);
+            }
+        } else if r.num_failed == 0 {
+            self.perform_svr_state(vs, rs, false);
+        }
+        let vfmt = self.vs[vs].fmt.clone();
+        let r = &mut self.vs[vs].rs[rs];
+        r.checkers[checker].up = up;
+        if up {
+            r.num_failed = r.num_failed.saturating_sub(1);
+        } else {
+            r.num_failed += 1;
+        }
+        if r.smtp_alert && (rs_was_alive != r.alive || !self.opts.no_checker_emails) {
+            let subject = format!(
+                "[{}] Realserver {} of virtual server {} - {}",
+                self.opts.router_id,
+                r.fmt,
+                vfmt,
+                if up { "UP" } else { "DOWN" }
+            );
+            self.out.push(Action::Smtp {
+                subject,
+                body: smtp.to_string(),
+            });
+        }
+        self.take()
+    }
+
+    /// A checker sets the real server's weight (MISC `misc_dynamic`:
+    /// keepalived's `update_svr_wgt`).
+    pub fn set_weight(&mut self, vs: usize, rs: usize, weight: i64) -> Vec<Action> {
+        let Some(r) = self.vs.get(vs).and_then(|v| v.rs.get(rs)) else {
+            return Vec::new();
+        };
+        let (old, new) = (real_weight(r.effective), real_weight(weight));
+        self.vs[vs].rs[rs].effective = weight;
+        if old != new {
+            let v = &self.vs[vs];
+            let r = &v.rs[rs];
+            self.out.push(Action::Log(format!(
+                "Changing weight from {old} to {new} for {}active service {} of VS {}",
+                if r.alive { "" } else { "in" },
+                r.fmt,
+                v.fmt
+            )));
+            let sorry_alive = v.sorry.as_ref().is_some_and(|s| s.alive);
+            if r.set && r.alive && (v.quorum_up || v.sorry.is_none() || !sorry_alive) {
+                self.dests.insert((vs, Server::Real(rs)), new);
+                self.out.push(Action::EditDest {
+                    vs,
+                    server: Server::Real(rs),
+                    weight: new,
+                });
+            }
+            self.update_quorum(vs, false);
+        }
+        self.take()
+    }
+
+    /// The configured weight of a real server (for weight offsets).
+    pub fn base_weight(&self, vs: usize, rs: usize) -> i64 {
+        self.vs
+            .get(vs)
+            .and_then(|v| v.rs.get(rs))
+            .map_or(0, |r| r.iweight)
+    }
+
+    /// Shutdown (`clear_services` without flush): every server removed
+    /// ("Shutting down service ..."), down notifiers only with `omega`.
+    pub fn stop(&mut self) -> Vec<Action> {
+        for vs in 0..self.vs.len() {
+            if self.vs[vs].sorry.as_ref().is_some_and(|s| s.set) {
+                self.ipvs_del(vs, Server::Sorry, true);
+                self.rs_mut(vs, Server::Sorry).alive = false;
+            }
+            for i in 0..self.vs[vs].rs.len() {
+                let v = &self.vs[vs];
+                let r = &v.rs[i];
+                self.out.push(Action::Log(format!(
+                    "Shutting down {}service {} from VS {}",
+                    if r.inhibit && !r.alive {
+                        "(inhibited) "
+                    } else {
+                        ""
+                    },
+                    r.fmt,
+                    v.fmt
+                )));
+                if !r.set {
+                    continue;
+                }
+                self.ipvs_del(vs, Server::Real(i), true);
+                if !self.vs[vs].rs[i].alive {
+                    continue;
+                }
+                self.vs[vs].rs[i].alive = false;
+                if !self.vs[vs].omega {
+                    continue;
+                }
+                self.rs_notifies(vs, i, true);
+                let v = &self.vs[vs];
+                let r = &v.rs[i];
+                if r.smtp_alert {
+                    let subject = format!(
+                        "[{}] Realserver {} of virtual server {} - DOWN",
+                        self.opts.router_id, r.fmt, v.fmt
+                    );
+                    self.out.push(Action::Smtp {
+                        subject,
+                        body: "=> Shutting down <=".into(),
+                    });
+                }
+            }
+            if !self.vs[vs].rs.is_empty() {
+                let v = &self.vs[vs];
+                let threshold = v.quorum - v.hysteresis;
+                let sum = self.weigh_live(vs);
+                self.vs[vs].quorum_up = false;
+                self.vs_notifies(vs, false, threshold, sum, true);
+            }
+        }
+        self.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, ReaderOptions};
+
+    fn cfg(text: &str) -> LvsConfig {
+        let l = load_str("test.conf", text, ReaderOptions::default());
+        l.config.lvs
+    }
+
+    fn logs(a: &[Action]) -> Vec<&str> {
+        a.iter()
+            .filter_map(|x| match x {
+                Action::Log(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const TWO_RS: &str = "virtual_server 10.0.0.1 80 {
+  delay_loop 6
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  quorum 2
+  hysteresis 0
+  sorry_server 10.0.0.9 80
+  real_server 10.0.0.2 80 {
+    weight 1
+    notify_up /bin/up
+    notify_down /bin/down
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+  real_server 10.0.0.3 80 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+";
+
+    fn id(rs: usize) -> CheckerId {
+        CheckerId {
+            vs: 0,
+            rs,
+            checker: 0,
+        }
+    }
+
+    #[test]
+    fn start_adds_non_alpha_servers_and_gains_quorum() {
+        let mut p = Pool::new(&cfg(TWO_RS), PoolOptions::default());
+        let a = p.start();
+        assert_eq!(
+            a[0],
+            Action::AddDest {
+                vs: 0,
+                server: Server::Real(0),
+                weight: 1
+            }
+        );
+        assert_eq!(
+            logs(&a),
+            ["Gained quorum 2+0=2 <= 2 for VS [10.0.0.1]:tcp:80"]
+        );
+        assert!(a.contains(&Action::Fifo("VS [10.0.0.1]:tcp:80 UP\n".into())));
+        assert_eq!(p.alive(0), [(0, 1), (1, 1)]);
+    }
+
+    #[test]
+    fn checker_down_removes_server_and_quorum_loss_brings_sorry_server() {
+        let opts = PoolOptions {
+            rs_smtp_alert: true,
+            ..PoolOptions::default()
+        };
+        let mut p = Pool::new(&cfg(TWO_RS), opts);
+        p.start();
+        let a = p.checker_state(id(0), false, "=> TCP CHECK failed on service <=");
+        assert_eq!(
+            logs(&a),
+            [
+                "Removing service [10.0.0.2]:tcp:80 from VS [10.0.0.1]:tcp:80",
+                "Lost quorum 2-0=2 > 1 for VS [10.0.0.1]:tcp:80",
+                "Adding sorry server [10.0.0.9]:tcp:80 to VS [10.0.0.1]:tcp:80",
+                "Removing alive servers from the pool for VS [10.0.0.1]:tcp:80",
+            ]
+        );
+        assert!(a.contains(&Action::DelDest {
+            vs: 0,
+            server: Server::Real(0)
+        }));
+        assert!(a.contains(&Action::Fifo(
+            "RS [10.0.0.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN\n".into()
+        )));
+        assert!(a
+            .iter()
+            .any(|x| matches!(x, Action::Script(s) if s.argv == ["/bin/down"])));
+        assert!(a.iter().any(|x| matches!(x, Action::Smtp { subject, .. }
+            if subject == "[] Realserver [10.0.0.2]:tcp:80 of virtual server [10.0.0.1]:tcp:80 - DOWN")));
+        let d: Vec<_> = p.destinations().keys().copied().collect();
+        assert_eq!(d, [(0, Server::Sorry)]);
+        // Back up: quorum regained, sorry server out, real servers back.
+        let a = p.checker_state(id(0), true, "");
+        assert_eq!(
+            logs(&a),
+            [
+                "Adding service [10.0.0.2]:tcp:80 to VS [10.0.0.1]:tcp:80",
+                "Gained quorum 2+0=2 <= 2 for VS [10.0.0.1]:tcp:80",
+                "Removing sorry server [10.0.0.9]:tcp:80 from VS [10.0.0.1]:tcp:80",
+                "Adding alive servers to the pool for VS [10.0.0.1]:tcp:80",
+            ]
+        );
+        let d: Vec<_> = p.destinations().keys().copied().collect();
+        assert_eq!(d, [(0, Server::Real(0)), (0, Server::Real(1))]);
+    }
+
+    #[test]
+    fn inhibit_on_failure_sets_weight_zero() {
+        let text = TWO_RS.replace("quorum 2", "quorum 1\n  inhibit_on_failure");
+        let mut p = Pool::new(&cfg(&text), PoolOptions::default());
+        p.start();
+        let a = p.checker_state(id(1), false, "");
+        assert_eq!(
+            logs(&a),
+            ["Disabling service [10.0.0.3]:tcp:80 of VS [10.0.0.1]:tcp:80"]
+        );
+        assert!(a.contains(&Action::EditDest {
+            vs: 0,
+            server: Server::Real(1),
+            weight: 0
+        }));
+        assert_eq!(p.destinations()[&(0, Server::Real(1))], 0);
+        let a = p.checker_state(id(1), true, "");
+        assert_eq!(
+            logs(&a),
+            ["Enabling service [10.0.0.3]:tcp:80 of VS [10.0.0.1]:tcp:80"]
+        );
+        assert_eq!(p.destinations()[&(0, Server::Real(1))], 1);
+    }
+
+    #[test]
+    fn alpha_servers_wait_for_their_checkers() {
+        let text = TWO_RS.replace("quorum 2", "quorum 1\n  alpha");
+        let mut p = Pool::new(&cfg(&text), PoolOptions::default());
+        let a = p.start();
+        assert_eq!(
+            logs(&a),
+            [
+                "Starting with quorum down 1-0=1 > 0 for VS [10.0.0.1]:tcp:80",
+                "Adding sorry server [10.0.0.9]:tcp:80 to VS [10.0.0.1]:tcp:80",
+                "Removing alive servers from the pool for VS [10.0.0.1]:tcp:80",
+            ]
+        );
+        assert!(p.alive(0).is_empty());
+        let a = p.checker_state(id(1), true, "");
+        assert_eq!(
+            logs(&a),
+            [
+                "Adding service [10.0.0.3]:tcp:80 to VS [10.0.0.1]:tcp:80",
+                "Gained quorum 1+0=1 <= 1 for VS [10.0.0.1]:tcp:80",
+                "Removing sorry server [10.0.0.9]:tcp:80 from VS [10.0.0.1]:tcp:80",
+                "Adding alive servers to the pool for VS [10.0.0.1]:tcp:80",
+            ]
+        );
+        assert_eq!(p.alive(0), [(1, 1)]);
+    }
+
+    #[test]
+    fn hysteresis_delays_gain_and_loss() {
+        let text = "virtual_server 10.0.0.1 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  quorum 2
+  hysteresis 1
+  real_server 10.0.0.2 80 { weight 1
+    TCP_CHECK { } }
+  real_server 10.0.0.3 80 { weight 1
+    TCP_CHECK { } }
+  real_server 10.0.0.4 80 { weight 1
+    TCP_CHECK { } }
+}
+";
+        let mut p = Pool::new(&cfg(text), PoolOptions::default());
+        let a = p.start();
+        assert_eq!(
+            logs(&a),
+            ["Gained quorum 2+1=3 <= 3 for VS [10.0.0.1]:tcp:80"]
+        );
+        let a = p.checker_state(id(0), false, "");
+        assert_eq!(logs(&a).len(), 1, "2 >= 2-1: still up");
+        let a = p.checker_state(id(1), false, "");
+        assert_eq!(logs(&a).len(), 1, "1 >= 1: still up");
+        let a = p.checker_state(id(2), false, "");
+        assert_eq!(
+            logs(&a)[1],
+            "Lost quorum 2-1=1 > 0 for VS [10.0.0.1]:tcp:80"
+        );
+        p.checker_state(id(0), true, "");
+        let a = p.checker_state(id(1), true, "");
+        assert_eq!(logs(&a).len(), 1, "2 < 2+1: still down");
+        let a = p.checker_state(id(2), true, "");
+        assert_eq!(
+            logs(&a)[1],
+            "Gained quorum 2+1=3 <= 3 for VS [10.0.0.1]:tcp:80"
+        );
+    }
+
+    #[test]
+    fn dynamic_weight_changes_ipvs_weight() {
+        let mut p = Pool::new(&cfg(TWO_RS), PoolOptions::default());
+        p.start();
+        let a = p.set_weight(0, 1, 5);
+        assert_eq!(
+            logs(&a),
+            ["Changing weight from 1 to 5 for active service [10.0.0.3]:tcp:80 of VS [10.0.0.1]:tcp:80"]
+        );
+        assert!(a.contains(&Action::EditDest {
+            vs: 0,
+            server: Server::Real(1),
+            weight: 5
+        }));
+        assert!(p.set_weight(0, 1, 5).is_empty());
+    }
+
+    #[test]
+    fn stop_shuts_down_and_omega_notifies() {
+        let text = TWO_RS.replace("quorum 2", "quorum 1\n  omega");
+        let mut p = Pool::new(&cfg(&text), PoolOptions::default());
+        p.start();
+        let a = p.stop();
+        assert_eq!(
+            logs(&a),
+            [
+                "Shutting down service [10.0.0.2]:tcp:80 from VS [10.0.0.1]:tcp:80",
+                "Shutting down service [10.0.0.3]:tcp:80 from VS [10.0.0.1]:tcp:80",
+            ]
+        );
+        assert!(a
+            .iter()
+            .any(|x| matches!(x, Action::Script(s) if s.argv == ["/bin/down"])));
+        assert!(a.contains(&Action::Fifo("VS [10.0.0.1]:tcp:80 DOWN\n".into())));
+        assert!(p.destinations().is_empty());
+    }
+}
