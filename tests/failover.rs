@@ -900,3 +900,46 @@ fn notify_fifo_lines_are_keepalived_s() {
         a.log()
     );
 }
+
+#[test]
+fn track_file_value_times_weight_moves_the_master() {
+    if !privileged() {
+        return;
+    }
+    // man keepalived.conf, Track files: the value read from the file is
+    // multiplied by the weight and added to the priority.
+    let p = Pair::new("tf");
+    let file = p.dir.join("state");
+    let tf = format!(
+        "track_file tf {{\n  file \"{}\"\n  weight -100\n  init_file 0\n}}\n",
+        file.display()
+    );
+    let ca = format!("{tf}{}", conf(150, "  track_file {\n    tf\n  }\n"));
+    let a = Daemon::start(&p.a, &p.dir, "a", &ca);
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, ""));
+    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP));
+    assert!(t.is_some(), "A never became MASTER\n{}", a.log());
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), "0");
+    // 150 + 1 × -100 = 50 < 100: B takes over.
+    std::fs::write(&file, "1\n").unwrap();
+    let t = wait_for(Duration::from_secs(6), || {
+        p.b.has_addr(VIP) && !p.a.has_addr(VIP)
+    });
+    assert!(
+        t.is_some(),
+        "B never took over\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(
+        a.log()
+            .contains("(VI_1) Changing effective priority from 150 to 50"),
+        "{}",
+        a.log()
+    );
+    std::fs::write(&file, "0\n").unwrap();
+    let t = wait_for(Duration::from_secs(6), || {
+        p.a.has_addr(VIP) && !p.b.has_addr(VIP)
+    });
+    assert!(t.is_some(), "A did not come back\n{}", a.log());
+}

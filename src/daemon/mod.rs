@@ -6,4 +6,5 @@ pub mod netlink;
 pub mod plan;
 pub mod route;
 pub mod socket;
+pub mod track_file;
 pub mod vrrp;

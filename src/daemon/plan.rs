@@ -60,6 +60,8 @@ pub struct InstancePlan {
     pub track_interfaces: Vec<TrackUse>,
     /// `track_script`s.
     pub track_scripts: Vec<TrackUse>,
+    /// `track_file`s.
+    pub track_files: Vec<TrackUse>,
     /// `dont_track_primary`.
     pub dont_track_primary: bool,
 }
@@ -218,6 +220,7 @@ pub fn plan_instance(
     inst: &VrrpInstance,
     global: &GlobalDefs,
     scripts: &[crate::config::vrrp::VrrpScript],
+    files: &[crate::config::vrrp::TrackFile],
     primary: IpAddr,
     vmac: Option<&str>,
     ifindex: impl Fn(&str) -> Option<u32>,
@@ -320,6 +323,21 @@ pub fn plan_instance(
             }
         }
     }
+    let file_weight = |n: &str| {
+        files
+            .iter()
+            .find(|f| f.name == n)
+            .map_or(1, |f| i32::from(f.weight.value))
+    };
+    let mut track_files = tracks(&inst.track.files, file_weight);
+    for t in &mut track_files {
+        let own = inst.track.files.iter().find(|r| r.name == t.name);
+        if let Some(f) = files.iter().find(|f| f.name == t.name) {
+            if own.is_some_and(|r| r.weight.is_none()) {
+                t.reverse = f.weight.reverse;
+            }
+        }
+    }
     Ok(InstancePlan {
         config,
         interface,
@@ -333,6 +351,7 @@ pub fn plan_instance(
         notify: inst.notify.clone(),
         track_interfaces: tracks(&inst.track.interfaces, |_| 0),
         track_scripts,
+        track_files,
         dont_track_primary: inst.dont_track_primary,
     })
 }
@@ -450,6 +469,7 @@ mod tests {
             &i,
             &c.global,
             &c.vrrp.scripts,
+            &c.vrrp.track_files,
             "10.0.0.1".parse().unwrap(),
             None,
             |n| (n == "eth9").then_some(7),

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use crate::daemon::netlink::{AddrSpec, Link, NetEvent, Netlink};
 use crate::daemon::plan::{self, InstancePlan};
 use crate::daemon::route::{RouteSpec, RuleSpec};
 use crate::daemon::socket::{PacketSocket, RxAdvert, VrrpSocket};
+use crate::daemon::track_file;
 use crate::notify::event::dispatch;
 use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
 use crate::notify::fifo::NotifyFifo;
@@ -447,6 +449,8 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
     let mut script_trackers: HashMap<String, TrackerId> = HashMap::new();
     let (track_tx, mut track_rx) = mpsc::channel::<TrackEvent>(64);
     let mut runners = Vec::new();
+    let mut file_trackers: HashMap<String, TrackerId> = HashMap::new();
+    let mut watched_files: Vec<(String, PathBuf)> = Vec::new();
     // VMACs we created and the sysctls we changed, undone at exit.
     let mut vmacs: Vec<u32> = Vec::new();
     let mut sysctls = crate::daemon::netlink::Sysctls::new();
@@ -528,13 +532,21 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             continue;
         };
         let vmac_name = vmac.as_ref().map(|(n, _)| n.as_str());
-        let p = match plan::plan_instance(vi, g, &config.vrrp.scripts, primary, vmac_name, |n| {
-            if Some(n) == vmac_name {
-                Some(vip_link.index)
-            } else {
-                by_ifname.get(n).map(|l| l.index)
-            }
-        }) {
+        let p = match plan::plan_instance(
+            vi,
+            g,
+            &config.vrrp.scripts,
+            &config.vrrp.track_files,
+            primary,
+            vmac_name,
+            |n| {
+                if Some(n) == vmac_name {
+                    Some(vip_link.index)
+                } else {
+                    by_ifname.get(n).map(|l| l.index)
+                }
+            },
+        ) {
             Ok(p) => p,
             Err(e) => {
                 log_line(&e.to_string());
@@ -644,6 +656,33 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
                 reverse: t.reverse,
             });
         }
+        for t in &p.track_files {
+            let Some(tf) = config.vrrp.track_files.iter().find(|f| f.name == t.name) else {
+                continue;
+            };
+            let Some(path) = tf.file.as_deref().map(PathBuf::from) else {
+                continue;
+            };
+            let id = match file_trackers.get(&t.name) {
+                Some(&id) => id,
+                None => {
+                    if let Some((v, overwrite)) = tf.init {
+                        if let Err(e) = track_file::init_file(&path, v, overwrite) {
+                            log_line(&format!("track_file {}: {}: {e}", tf.name, path.display()));
+                        }
+                    }
+                    let id = router.add_tracker(TrackerValue::File(track_file::read_value(&path)));
+                    file_trackers.insert(t.name.clone(), id);
+                    watched_files.push((t.name.clone(), path));
+                    id
+                }
+            };
+            tracks.push(TrackRef {
+                tracker: id,
+                weight: t.weight,
+                reverse: t.reverse,
+            });
+        }
         let id = router.add_instance(p.config.clone(), tracks);
         by_name.insert(p.config.name.clone(), id);
         insts.push(Inst {
@@ -669,6 +708,13 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
         if members.len() > 1 {
             router.add_group(&sg.name, members);
             groups.insert(sg.name.clone(), Notify::new(&sg.notify, run_as));
+        }
+    }
+
+    let (file_tx, mut file_rx) = mpsc::channel::<track_file::FileEvent>(64);
+    if !watched_files.is_empty() {
+        if let Err(e) = track_file::watch(watched_files, file_tx) {
+            log_line(&format!("Unable to watch track files: {e}"));
         }
     }
 
@@ -818,6 +864,14 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
                     let mut out = Vec::new();
                     let now = drv.now();
                     drv.router.set_tracker(now, t, TrackerValue::Up(up), &mut out);
+                    drv.execute(out).await;
+                }
+            }
+            Some(ev) = file_rx.recv() => {
+                if let Some(&t) = file_trackers.get(&ev.name) {
+                    let mut out = Vec::new();
+                    let now = drv.now();
+                    drv.router.set_tracker(now, t, TrackerValue::File(ev.value), &mut out);
                     drv.execute(out).await;
                 }
             }
