@@ -8,16 +8,19 @@
 //! ```
 //! `--down` marks a real server failed in every virtual server it serves
 //! (IPv6 as `[addr]:port`); `--dry-run` prints the plan without a socket.
-//! Each change is printed as `CMD object ...`; exit 1 on any error.
+//! `lvs_timeouts` is applied too; `--sync-state master|backup` also starts
+//! (or with `--stop`, stops) the `lvs_sync_daemon`, a VRRP-side job in
+//! keepalived. Each change is printed as `CMD object ...`; exit 1 on any
+//! error.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keepalived_rs::config::{self, ReaderOptions};
-use keepalived_rs::ipvs::mapping::{desired, Health, RsId};
+use keepalived_rs::ipvs::mapping::{desired, sync_daemon, timeouts, Health, RsId};
 use keepalived_rs::ipvs::reconcile::{self, Op};
-use keepalived_rs::ipvs::Client;
+use keepalived_rs::ipvs::{Client, SyncState};
 
 struct Args {
     config: Option<PathBuf>,
@@ -25,6 +28,7 @@ struct Args {
     flush: bool,
     stop: bool,
     dry_run: bool,
+    sync: Option<SyncState>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -34,6 +38,7 @@ fn parse_args() -> Result<Args, String> {
         flush: false,
         stop: false,
         dry_run: false,
+        sync: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(w) = it.next() {
@@ -46,6 +51,13 @@ fn parse_args() -> Result<Args, String> {
             "--flush" => a.flush = true,
             "--stop" => a.stop = true,
             "--dry-run" => a.dry_run = true,
+            "--sync-state" => {
+                a.sync = Some(match it.next().as_deref() {
+                    Some("master") => SyncState::Master,
+                    Some("backup") => SyncState::Backup,
+                    _ => return Err("--sync-state takes master or backup".into()),
+                })
+            }
             "-h" | "--help" => return Err(String::new()),
             _ if w.starts_with('-') => return Err(format!("unknown option {w}")),
             _ => a.config = Some(PathBuf::from(w)),
@@ -61,7 +73,9 @@ fn usage(msg: &str) -> ExitCode {
     if !msg.is_empty() {
         eprintln!("ipvs_apply: {msg}");
     }
-    eprintln!("usage: ipvs_apply [--down IP:PORT]... [--dry-run] [--stop] CONFIG | --flush");
+    eprintln!(
+        "usage: ipvs_apply [--down IP:PORT]... [--sync-state master|backup] [--dry-run] [--stop] CONFIG | --flush"
+    );
     ExitCode::from(2)
 }
 
@@ -155,13 +169,38 @@ fn main() -> ExitCode {
             }
         }
     };
+    let mut report = |r: keepalived_rs::ipvs::Result<()>, what: String| match r {
+        Ok(()) => println!("{what}"),
+        Err(e) => {
+            eprintln!("{e}");
+            failed = true;
+        }
+    };
+    if !args.stop {
+        if let Some(t) = timeouts(&loaded.config.global.lvs_timeouts) {
+            report(
+                client.set_timeouts(&t),
+                format!(
+                    "SET_CONFIG tcp {} tcpfin {} udp {}",
+                    t.tcp, t.tcp_fin, t.udp
+                ),
+            );
+        }
+    }
     for op in &ops {
-        match client.apply(&op.request()) {
-            Ok(()) => println!("{op}"),
-            Err(e) => {
-                eprintln!("{e}");
-                failed = true;
-            }
+        report(client.apply(&op.request()), op.to_string());
+    }
+    if let Some(d) = args.sync.and_then(|s| sync_daemon(&loaded.config, s)) {
+        if args.stop {
+            report(
+                client.stop_daemon(d.state, d.sync_id),
+                format!("DEL_DAEMON id {}", d.sync_id),
+            );
+        } else {
+            report(
+                client.start_daemon(&d),
+                format!("NEW_DAEMON {} id {}", d.ifname, d.sync_id),
+            );
         }
     }
     if failed {

@@ -18,13 +18,16 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::config::global::LvsTimeouts;
 use crate::config::lvs::{
     FwdMethod, LvsConfig, Protocol as CfgProtocol, RealServer, TunCsum, TunType, VirtualServer,
     VsAddr, VsgEntry,
 };
+use crate::config::model::Config;
 
 use super::repr::{
-    Dest, Family, Forward, Netmask, Protocol, Service, ServiceFlags, ServiceKey, Tunnel, TunnelType,
+    Dest, Family, Forward, Netmask, Protocol, Service, ServiceFlags, ServiceKey, SyncDaemon,
+    SyncState, Timeouts, Tunnel, TunnelType,
 };
 
 /// A real server of one virtual server: its index in
@@ -372,6 +375,45 @@ fn pool(i: usize, vs: &VirtualServer, health: &Health) -> (Vec<Dest>, bool) {
         }
     }
     (dests, up)
+}
+
+// ===== global_defs =====
+
+/// `lvs_timeouts` as SET_CONFIG values; `None` when none is configured
+/// (keepalived then leaves the kernel's timeouts alone).
+pub fn timeouts(t: &LvsTimeouts) -> Option<Timeouts> {
+    if t.tcp.is_none() && t.tcpfin.is_none() && t.udp.is_none() {
+        return None;
+    }
+    let secs = |d: Option<std::time::Duration>| d.map_or(0, |d| d.as_secs() as u32);
+    Some(Timeouts {
+        tcp: secs(t.tcp),
+        tcp_fin: secs(t.tcpfin),
+        udp: secs(t.udp),
+    })
+}
+
+/// `lvs_sync_daemon` in a given state. The sync id defaults to the VRID of
+/// the VRRP instance it follows (0 without one).
+pub fn sync_daemon(cfg: &Config, state: SyncState) -> Option<SyncDaemon> {
+    let d = cfg.global.lvs_sync_daemon.as_ref()?;
+    let vrid = d.instance.as_ref().and_then(|name| {
+        cfg.vrrp
+            .instances
+            .iter()
+            .find(|i| &i.name == name)
+            .and_then(|i| i.vrid)
+            .map(|v| v.get())
+    });
+    Some(SyncDaemon {
+        state,
+        ifname: d.interface.clone(),
+        sync_id: u32::from(d.syncid.or(vrid).unwrap_or(0)),
+        maxlen: d.maxlen,
+        group: d.group,
+        port: d.port,
+        ttl: d.ttl,
+    })
 }
 
 #[cfg(test)]

@@ -425,3 +425,42 @@ fn teardown_removes_each_dest_then_the_service() {
     assert!(matches!(ops[1], Op::DelDest(..)));
     assert!(matches!(ops[2], Op::DelService(_)));
 }
+
+// ===== global_defs =====
+
+#[test]
+fn lvs_timeouts_map_to_set_config_with_zero_for_unset() {
+    let c = load_str(
+        "t.conf",
+        "global_defs {\n lvs_timeouts tcp 900 udp 30\n}\n",
+        ReaderOptions::default(),
+    )
+    .config;
+    assert_eq!(
+        timeouts(&c.global.lvs_timeouts),
+        Some(Timeouts {
+            tcp: 900,
+            tcp_fin: 0,
+            udp: 30
+        })
+    );
+    assert_eq!(timeouts(&Default::default()), None);
+}
+
+#[test]
+fn sync_daemon_id_defaults_to_the_instances_vrid() {
+    let text = "global_defs {\n lvs_sync_daemon eth0 VI_1 port 8848\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n 10.0.0.100\n }\n}\n";
+    let c = load_str("t.conf", text, ReaderOptions::default()).config;
+    let d = sync_daemon(&c, SyncState::Backup).unwrap();
+    assert_eq!(
+        (d.ifname.as_str(), d.sync_id, d.port),
+        ("eth0", 51, Some(8848))
+    );
+    let c = load_str(
+        "t.conf",
+        &text.replace("VI_1 port", "VI_1 id 7 port"),
+        ReaderOptions::default(),
+    )
+    .config;
+    assert_eq!(sync_daemon(&c, SyncState::Master).unwrap().sync_id, 7);
+}

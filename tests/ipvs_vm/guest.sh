@@ -7,6 +7,10 @@
 #   ka-up ka-up-stop              keepalived -C on ours.conf, then SIGTERM
 #   ka-down ka-down-stop          keepalived on ka-down.conf (a TCP_CHECK
 #                                 that fails marks the down server)
+#   ours-daemon ref-daemon        with a file `sync` (master|backup) and
+#                                 `sync-ref` (ipvsadm --start-daemon args):
+#                                 ipvs_apply --sync-state vs ipvsadm itself
+# Connection timeouts are reset to the kernel's defaults before each run.
 # keepalived is given up to KA_WAIT seconds to reach the state ipvs_apply
 # produced (it needs a check cycle to notice a failure); the host compares.
 KA_WAIT=${KA_WAIT:-15}
@@ -17,10 +21,13 @@ snap() { # FILE
     echo '--- list'; ipvsadm -Ln --tun-info
     echo '--- thresholds'; ipvsadm -Ln --thresholds
     echo '--- persistent'; ipvsadm -Ln --persistent-conn
+    echo '--- timeout'; ipvsadm -L --timeout
   } >"$1" 2>&1
 }
 
 canon() { ipvsadm -Sn | sort; }
+
+reset() { ipvsadm -C; ipvsadm --set 900 120 300; }
 
 # until `ipvsadm -Sn` matches WANT (then one more second to see it stays)
 settle() { # WANT SECONDS
@@ -53,7 +60,7 @@ for d in /opt/scen/*/; do
   down=
   [ -f "$d/down" ] && down=$(cat "$d/down")
 
-  ipvsadm -C
+  reset
   { ipvs_apply "$d/ours.conf"; echo "@@ rc $?"; } >"$o/ours.log" 2>&1
   snap "$o/ours-up.txt"
   canon >/tmp/want-up
@@ -67,12 +74,24 @@ for d in /opt/scen/*/; do
   fi
   snap "$o/ours-stop.txt"
 
-  ipvsadm -C
+  reset
   run_ka "$d/ours.conf" /tmp/want-up up
   if [ -n "$down" ]; then
-    ipvsadm -C
+    reset
     run_ka "$d/ka-down.conf" /tmp/want-down down
   fi
-  ipvsadm -C
+  reset
+  if [ -f "$d/sync" ]; then
+    state=$(cat "$d/sync")
+    { ipvs_apply --sync-state "$state" "$d/ours.conf"; echo "@@ rc $?"; } >>"$o/ours.log" 2>&1
+    ipvsadm -L --daemon >"$o/ours-daemon.txt" 2>&1
+    { ipvs_apply --sync-state "$state" --stop "$d/ours.conf"; echo "@@ rc $?"; } >>"$o/ours.log" 2>&1
+    ipvsadm -L --daemon >"$o/ours-daemon-stop.txt" 2>&1
+    # shellcheck disable=SC2046
+    ipvsadm --start-daemon $(cat "$d/sync-ref") >"$o/ref-daemon.txt" 2>&1
+    ipvsadm -L --daemon >>"$o/ref-daemon.txt" 2>&1
+    ipvsadm --stop-daemon "$state"
+    reset
+  fi
 done
 echo "guest done"
