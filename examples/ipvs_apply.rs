@@ -178,10 +178,15 @@ fn main() -> ExitCode {
     };
     if !args.stop {
         if let Some(t) = timeouts(&loaded.config.global.lvs_timeouts) {
+            // keepalived reads them first to restore them at exit.
+            let was = match client.timeouts() {
+                Ok(o) => format!(" (was {} {} {})", o.tcp, o.tcp_fin, o.udp),
+                Err(e) => format!(" (GET_CONFIG: {e})"),
+            };
             report(
                 client.set_timeouts(&t),
                 format!(
-                    "SET_CONFIG tcp {} tcpfin {} udp {}",
+                    "SET_CONFIG tcp {} tcpfin {} udp {}{was}",
                     t.tcp, t.tcp_fin, t.udp
                 ),
             );

@@ -580,6 +580,13 @@ fn ipvs_apply_matches_keepalived_in_a_vm() {
                 );
             }
         }
+        if s.conf.contains("lvs_timeouts") && !log.contains("(was 900 120 300)") {
+            let _ = writeln!(
+                failures,
+                "{}: GET_CONFIG did not report the defaults:\n{log}",
+                s.name
+            );
+        }
         if s.sync.is_some() {
             let ours = read(&d, "ours-daemon.txt");
             let reference = read(&d, "ref-daemon.txt");

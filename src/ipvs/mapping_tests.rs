@@ -378,7 +378,7 @@ fn diff_from_empty_adds_services_then_their_dests() {
     assert_eq!(ops.len(), 3);
     assert_eq!(
         ops[1].to_string(),
-        "NEW_DEST [10.0.0.1]:tcp:80 -> [10.0.1.1]:8080 Masq weight 3"
+        "NEW_DEST [10.0.0.1]:tcp:80 -> [10.0.1.1]:tcp:8080 Masq weight 3"
     );
 }
 
@@ -401,8 +401,8 @@ fn diff_changes_only_what_differs_and_drops_unknown_dests() {
     assert_eq!(
         s,
         vec![
-            "DEL_DEST [10.0.0.1]:tcp:80 -> [10.0.1.99]:8080",
-            "SET_DEST [10.0.0.1]:tcp:80 -> [10.0.1.2]:8080 Masq weight 1",
+            "DEL_DEST [10.0.0.1]:tcp:80 -> [10.0.1.99]:tcp:8080",
+            "SET_DEST [10.0.0.1]:tcp:80 -> [10.0.1.2]:tcp:8080 Masq weight 1",
         ]
     );
 }

@@ -57,12 +57,13 @@ impl std::fmt::Display for Op {
             Op::DelService(s) => write!(f, "{name} {}", s.key),
             Op::AddDest(s, d) | Op::SetDest(s, d) => write!(
                 f,
-                "{name} {} -> {d} {} weight {}",
+                "{name} {} -> {} {} weight {}",
                 s.key,
+                d.display_in(&s.key),
                 d.forward.name(),
                 d.weight
             ),
-            Op::DelDest(s, d) => write!(f, "{name} {} -> {d}", s.key),
+            Op::DelDest(s, d) => write!(f, "{name} {} -> {}", s.key, d.display_in(&s.key)),
         }
     }
 }

@@ -557,9 +557,15 @@ impl Dest {
     }
 }
 
-impl std::fmt::Display for Dest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "[{}]:{}", self.addr, self.port)
+impl Dest {
+    /// keepalived's `FMT_RS` within a service: `[10.0.1.1]:tcp:8080`
+    /// (`none` as the protocol of fwmark services).
+    pub fn display_in(&self, key: &ServiceKey) -> String {
+        let proto = match key {
+            ServiceKey::Addr { protocol, .. } => protocol.name(),
+            ServiceKey::Fwmark { .. } => "none",
+        };
+        format!("[{}]:{proto}:{}", self.addr, self.port)
     }
 }
 

@@ -116,7 +116,7 @@ impl Request {
                 s.key.to_string()
             }
             Request::NewDest(s, d) | Request::SetDest(s, d) | Request::DelDest(s, d) => {
-                format!("{} -> {d}", s.key)
+                format!("{} -> {}", s.key, d.display_in(&s.key))
             }
             Request::GetDests(k) => k.to_string(),
             Request::NewDaemon(d) => format!("sync daemon {} id {}", d.ifname, d.sync_id),

@@ -388,6 +388,7 @@ enum Reply {
     Family(u16),
     NoFamily,
     Info,
+    Config(Timeouts),
     Ack,
     Errno(i32),
     Dump(Vec<Message>),
@@ -464,6 +465,24 @@ impl Transport for FakeKernel {
                     Message {
                         cmd: Cmd::SetInfo,
                         attrs: vec![Attr::Version(0x010201), Attr::ConnTabSize(4096)],
+                    },
+                    33,
+                );
+                let mut m = NetlinkMessage::from(g);
+                m.header.sequence_number = seq;
+                let mut b = bytes(m);
+                b.extend(error(seq, 0));
+                b
+            }
+            Reply::Config(t) => {
+                let g = GenlMessage::new(
+                    GenlHeader {
+                        cmd: 12,
+                        version: 1,
+                    },
+                    Message {
+                        cmd: Cmd::SetConfig,
+                        attrs: t.to_attrs(),
                     },
                     33,
                 );
@@ -568,7 +587,7 @@ fn other_errors_name_the_command_errno_and_objects() {
     assert_eq!(e.errno(), Some(libc::ESRCH));
     assert_eq!(
         e.to_string(),
-        "IPVS cmd NEW_DEST(5) error: No such process(3) ([10.0.0.1]:tcp:80 -> [10.0.0.2]:8080)"
+        "IPVS cmd NEW_DEST(5) error: No such process(3) ([10.0.0.1]:tcp:80 -> [10.0.0.2]:tcp:8080)"
     );
 }
 
@@ -591,4 +610,15 @@ fn dumps_use_nlm_f_dump_and_collect_until_done() {
     let t = &c_transport(&c).sent;
     let (_, cmd, flags) = sent_cmd(t.last().unwrap());
     assert_eq!((cmd, flags), (4, NLM_F_REQUEST | NLM_F_DUMP));
+}
+
+#[test]
+fn get_config_reads_the_three_timeouts_before_the_ack() {
+    let t = Timeouts {
+        tcp: 900,
+        tcp_fin: 120,
+        udp: 300,
+    };
+    let mut c = connected(vec![Reply::Config(t)]);
+    assert_eq!(c.timeouts().unwrap(), t);
 }
