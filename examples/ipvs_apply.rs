@@ -8,10 +8,10 @@
 //! ```
 //! `--down` marks a real server failed in every virtual server it serves
 //! (IPv6 as `[addr]:port`); `--dry-run` prints the plan without a socket.
-//! `lvs_timeouts` is applied too; `--sync-state master|backup` also starts
-//! (or with `--stop`, stops) the `lvs_sync_daemon`, a VRRP-side job in
-//! keepalived. Each change is printed as `CMD object ...`; exit 1 on any
-//! error.
+//! `lvs_timeouts`, `lvs_flush` and `lvs_flush_on_stop` are honoured;
+//! `--sync-state master|backup` also starts (with `--stop`, stops) the
+//! `lvs_sync_daemon`, a VRRP-side job in keepalived. Each change is
+//! printed as `CMD object ...`; exit 1 on any error.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -149,7 +149,13 @@ fn main() -> ExitCode {
         }
     };
     let mut failed = false;
-    if args.flush {
+    let g = &loaded.config.global;
+    // lvs_flush empties IPVS before start-up; lvs_flush_on_stop flushes
+    // everything (or, with VS, deletes the services whole) at stop.
+    let flush_now = args.flush
+        || (args.stop && g.lvs_flush_on_stop == Some(true))
+        || (!args.stop && g.lvs_flush);
+    if flush_now {
         match client.flush() {
             Ok(()) => println!("FLUSH"),
             Err(e) => {
@@ -159,7 +165,11 @@ fn main() -> ExitCode {
         }
     }
     let ops: Vec<Op> = if args.stop {
-        reconcile::teardown(&want)
+        match g.lvs_flush_on_stop {
+            Some(true) => Vec::new(),
+            Some(false) => reconcile::teardown_services(&want),
+            None => reconcile::teardown(&want),
+        }
     } else {
         match reconcile::current(&mut client) {
             Ok(cur) => reconcile::diff(&cur, &want),

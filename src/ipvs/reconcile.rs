@@ -136,6 +136,15 @@ pub fn teardown(desired: &Desired) -> Vec<Op> {
     ops
 }
 
+/// `lvs_flush_on_stop VS`: each service deleted whole.
+pub fn teardown_services(desired: &Desired) -> Vec<Op> {
+    desired
+        .services
+        .iter()
+        .map(|w| Op::DelService(w.service.clone()))
+        .collect()
+}
+
 /// Dumps every service with its destinations.
 pub fn current<T: Transport>(c: &mut Client<T>) -> Result<Vec<(Service, Vec<Dest>)>, Error> {
     let mut out = Vec::new();

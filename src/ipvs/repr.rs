@@ -254,7 +254,7 @@ impl Service {
     }
 
     /// The attributes keepalived sends for every service command, in its
-    /// order: AF, FWMARK or PROTOCOL+ADDR+PORT, SCHED_NAME, [PE_NAME],
+    /// order: AF, FWMARK or PROTOCOL+ADDR+PORT, SCHED_NAME, (PE_NAME),
     /// FLAGS (mask all ones), TIMEOUT, NETMASK.
     pub fn to_attrs(&self) -> Vec<SvcAttr> {
         let mut v = vec![SvcAttr::Af(self.key.family().af())];
@@ -470,7 +470,7 @@ pub struct Dest {
 
 impl Dest {
     /// keepalived's order: ADDR_FAMILY, ADDR, PORT, FWD_METHOD, WEIGHT,
-    /// [TUN_TYPE, TUN_PORT (gue), TUN_FLAGS (not ipip)], U_THRESH, L_THRESH.
+    /// (TUN_TYPE, TUN_PORT if gue, TUN_FLAGS unless ipip), U_THRESH, L_THRESH.
     pub fn to_attrs(&self) -> Vec<DestAttr> {
         let mut v = vec![
             DestAttr::AddrFamily(Family::of(&self.addr).af()),

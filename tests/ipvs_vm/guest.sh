@@ -10,7 +10,9 @@
 #   ours-daemon ref-daemon        with a file `sync` (master|backup) and
 #                                 `sync-ref` (ipvsadm --start-daemon args):
 #                                 ipvs_apply --sync-state vs ipvsadm itself
-# Connection timeouts are reset to the kernel's defaults before each run.
+# Connection timeouts are reset to the kernel's defaults before each run;
+# with a file `foreign`, a service that is not in the config is added
+# first (lvs_flush / lvs_flush_on_stop must remove it, nothing else may).
 # keepalived is given up to KA_WAIT seconds to reach the state ipvs_apply
 # produced (it needs a check cycle to notice a failure); the host compares.
 KA_WAIT=${KA_WAIT:-15}
@@ -27,7 +29,11 @@ snap() { # FILE
 
 canon() { ipvsadm -Sn | sort; }
 
-reset() { ipvsadm -C; ipvsadm --set 900 120 300; }
+reset() {
+  ipvsadm -C
+  ipvsadm --set 900 120 300
+  if [ -f "$d/foreign" ]; then ipvsadm -A -t 192.0.2.1:1 -s rr; fi
+}
 
 # until `ipvsadm -Sn` matches WANT (then one more second to see it stays)
 settle() { # WANT SECONDS
