@@ -178,9 +178,14 @@ fn persistence_netmask_is_raw_be32_mask_or_v6_prefix() {
         port: 53,
     });
     s6.netmask = Netmask::V6(64);
-    assert!(s6
-        .to_attrs()
-        .contains(&SvcAttr::Netmask(64u32.to_ne_bytes())));
+    let a = s6.to_attrs();
+    assert!(a.contains(&SvcAttr::Netmask(64u32.to_ne_bytes())));
+    assert_eq!(a[0], SvcAttr::Af(10));
+    assert_eq!(
+        a[2],
+        SvcAttr::Addr(Ipv6Addr::LOCALHOST.octets()),
+        "all 16 bytes"
+    );
 }
 
 #[test]
