@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod ipvs;
 pub mod notify;
 pub mod sys;
 pub mod vrrp;

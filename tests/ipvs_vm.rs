@@ -1,0 +1,661 @@
+//! IPVS against a real kernel: for each configuration below, the IPVS
+//! state `examples/ipvs_apply` programs must be what keepalived 2.2.7
+//! programs from the same file, compared as `ipvsadm -Sn` (sorted) and the
+//! `ipvsadm -Ln` listings (tunnel info, thresholds, persistence).
+//!
+//! Everything runs in one QEMU boot of a stock Debian kernel
+//! (`tests/ipvs_vm/vm.sh`, guest side `tests/ipvs_vm/guest.sh`): per
+//! scenario, all real servers alive, one real server down (ours: `--down`;
+//! keepalived: a TCP_CHECK to a closed port on loopback), and stop
+//! (everything removed). The guest has no network device.
+//!
+//! Skipped with a message when the VM cannot be built here (no apt/dpkg,
+//! no Debian packages, no keepalived binary); failing instead when `CI` is
+//! set. `KEEPALIVED` overrides the path of the keepalived binary;
+//! `IPVS_VM_KEEP=1` keeps the guest's outputs.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One configuration. The real server to fail carries a `# CHECK` comment
+/// in its block, which becomes a failing TCP_CHECK for keepalived.
+struct Scenario {
+    name: &'static str,
+    conf: &'static str,
+    /// `--down` argument of ipvs_apply.
+    down: Option<&'static str>,
+    /// `--sync-state` of ipvs_apply and the equivalent `ipvsadm
+    /// --start-daemon` arguments (keepalived's VRRP side starts the
+    /// daemon, so ipvsadm is the reference there).
+    sync: Option<(&'static str, &'static str)>,
+    /// Add a service of someone else's (192.0.2.1:1) before each run.
+    foreign: bool,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "timeouts_sync_daemon",
+        conf: "global_defs {
+  lvs_flush
+  lvs_timeouts tcp 1000 tcpfin 60 udp 100
+  lvs_sync_daemon lo VI_1 maxlen 1400 port 8848 ttl 2 group 224.0.0.81
+}
+vrrp_instance VI_1 {
+  interface lo
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress {
+    10.0.0.100
+  }
+}
+virtual_server 10.0.0.8 80 {
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.1.1 80 {
+  }
+}
+",
+        down: None,
+        sync: Some((
+            "master",
+            "master --mcast-interface lo --syncid 51 --sync-maxlen 1400 --mcast-port 8848 --mcast-ttl 2 --mcast-group 224.0.0.81",
+        )),
+        foreign: true,
+    },
+    Scenario {
+        name: "nat_wrr_thresholds",
+        conf: "virtual_server 10.0.0.1 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo wrr
+  lb_kind NAT
+  real_server 10.0.1.1 8080 {
+    weight 3
+    # CHECK
+  }
+  real_server 10.0.1.2 8080 {
+    weight 1
+    uthreshold 100
+    lthreshold 10
+  }
+}
+",
+        down: Some("10.0.1.1:8080"),
+        sync: None,
+        foreign: true,
+    },
+    Scenario {
+        name: "dr_sh_flags_persistence",
+        conf: "virtual_server 10.0.0.2 443 {
+  delay_loop 1
+  protocol TCP
+  lb_algo sh
+  sh-port
+  sh-fallback
+  lb_kind DR
+  persistence_timeout 300
+  persistence_granularity 255.255.255.0
+  real_server 10.0.1.1 {
+    weight 2
+  }
+  real_server 10.0.1.2 8443 {
+    # CHECK
+  }
+}
+",
+        down: Some("10.0.1.2:443"),
+        sync: None,
+        foreign: false,
+    },
+    Scenario {
+        name: "tun_types_ops",
+        conf: "virtual_server 10.0.0.3 53 {
+  delay_loop 1
+  protocol UDP
+  lb_algo rr
+  ops
+  lb_kind TUN
+  real_server 10.0.1.1 53 {
+  }
+  real_server 10.0.1.2 53 {
+    lvs_method TUN type gue port 6080 csum
+  }
+  real_server 10.0.1.3 53 {
+    lvs_method TUN type gre csum
+    # CHECK
+  }
+}
+",
+        down: Some("10.0.1.3:53"),
+        sync: None,
+        foreign: false,
+    },
+    Scenario {
+        name: "fwmark_mh",
+        conf: "virtual_server fwmark 5 {
+  delay_loop 1
+  lb_algo mh
+  mh-port
+  mh-fallback
+  lb_kind DR
+  real_server 10.0.1.1 {
+    weight 2
+  }
+  real_server 10.0.1.2 {
+    # CHECK
+  }
+}
+virtual_server fwmark 6 {
+  delay_loop 1
+  lb_algo wlc
+  lb_kind NAT
+  real_server 10.0.1.3 8080 {
+  }
+}
+",
+        down: Some("10.0.1.2:0"),
+        sync: None,
+        foreign: false,
+    },
+    Scenario {
+        name: "ipv6_persistence_inhibit",
+        conf: "virtual_server 2001:db8::1 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo lc
+  lb_kind NAT
+  persistence_timeout 600
+  persistence_granularity 64
+  real_server 2001:db8::10 8080 {
+  }
+  real_server 2001:db8::11 8080 {
+    inhibit_on_failure
+    weight 5
+    # CHECK
+  }
+}
+virtual_server fwmark 8 {
+  delay_loop 1
+  ip_family inet6
+  lb_algo rr
+  lb_kind DR
+  real_server 2001:db8::12 {
+  }
+}
+",
+        down: Some("[2001:db8::11]:8080"),
+        sync: None,
+        foreign: false,
+    },
+    Scenario {
+        name: "group_ranges_fwmark",
+        conf: "global_defs {
+  lvs_flush_on_stop
+}
+virtual_server_group G {
+  10.0.0.10-12 80
+  10.0.0.20 8080
+  fwmark 7 inet
+}
+virtual_server group G {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.1.1 80 {
+  }
+  real_server 10.0.1.2 80 {
+    # CHECK
+  }
+}
+",
+        down: Some("10.0.1.2:80"),
+        sync: None,
+        foreign: true,
+    },
+    Scenario {
+        name: "inhibit_on_failure_vs",
+        conf: "virtual_server 10.0.0.4 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  inhibit_on_failure
+  real_server 10.0.1.1 80 {
+    weight 4
+    # CHECK
+  }
+  real_server 10.0.1.2 80 {
+  }
+}
+",
+        down: Some("10.0.1.1:80"),
+        sync: None,
+        foreign: false,
+    },
+    Scenario {
+        name: "sorry_server_quorum",
+        conf: "virtual_server 10.0.0.5 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  quorum 2
+  sorry_server 10.0.9.9 8080
+  real_server 10.0.1.1 80 {
+    # CHECK
+  }
+  real_server 10.0.1.2 80 {
+    inhibit_on_failure
+  }
+}
+",
+        down: Some("10.0.1.1:80"),
+        sync: None,
+        foreign: false,
+    },
+    Scenario {
+        name: "sorry_server_inhibit",
+        conf: "virtual_server 10.0.0.6 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind DR
+  sorry_server 10.0.9.9 80
+  sorry_server_inhibit
+  real_server 10.0.1.1 80 {
+    # CHECK
+  }
+}
+",
+        down: Some("10.0.1.1:80"),
+        sync: None,
+        foreign: false,
+    },
+    Scenario {
+        name: "schedulers_protocols_pe",
+        conf: "virtual_server 10.0.0.7 5060 {
+  protocol UDP
+  lb_algo rr
+  lb_kind NAT
+  persistence_timeout 60
+  persistence_engine sip
+  real_server 10.0.1.1 5060 {
+  }
+}
+virtual_server 10.0.0.7 9000 {
+  protocol SCTP
+  lb_algo dh
+  lb_kind NAT
+  real_server 10.0.1.1 9000 {
+  }
+}
+virtual_server 10.0.0.7 1000 {
+  lb_algo lblc
+  lb_kind NAT
+  real_server 10.0.1.1 1000 {
+  }
+}
+virtual_server 10.0.0.7 1001 {
+  protocol TCP
+  lb_algo lblcr
+  lb_kind DR
+  real_server 10.0.1.1 1001 {
+  }
+}
+virtual_server 10.0.0.7 1002 {
+  protocol TCP
+  lb_algo sed
+  flag-1
+  lb_kind NAT
+  real_server 10.0.1.1 1002 {
+  }
+}
+virtual_server 10.0.0.7 1003 {
+  protocol TCP
+  lb_algo nq
+  lb_kind NAT
+  real_server 10.0.1.1 1003 {
+  }
+}
+virtual_server 10.0.0.7 1004 {
+  protocol TCP
+  lb_algo fo
+  lb_kind NAT
+  real_server 10.0.1.1 1004 {
+    weight 0
+  }
+  real_server 10.0.1.2 1004 {
+  }
+}
+virtual_server 10.0.0.7 1005 {
+  protocol TCP
+  lb_algo ovf
+  lb_kind NAT
+  real_server 10.0.1.1 1005 {
+  }
+}
+",
+        down: None,
+        sync: None,
+        foreign: false,
+    },
+];
+
+fn tcp_check(down: &str) -> String {
+    let lo = if down.starts_with('[') {
+        "::1"
+    } else {
+        "127.0.0.1"
+    };
+    format!(
+        "TCP_CHECK {{\n      connect_ip {lo}\n      connect_port 9\n      connect_timeout 1\n      retry 1\n      delay_before_retry 1\n    }}"
+    )
+}
+
+/// Skips (prints why) outside CI; fails under CI.
+fn unavailable(why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("ipvs_vm: {why} (CI is set, refusing to skip)");
+    }
+    eprintln!("skipping ipvs_vm: {why}");
+}
+
+/// The ipvs_apply example next to this test binary, built if missing.
+fn ipvs_apply() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("no target dir")?
+        .to_path_buf();
+    let bin = profile_dir.join("examples/ipvs_apply");
+    if bin.exists() {
+        return Ok(bin);
+    }
+    let target_dir = profile_dir.parent().ok_or("no target dir")?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--example", "ipvs_apply", "--target-dir"])
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let st = cmd.status().map_err(|e| format!("cargo: {e}"))?;
+    if !st.success() || !bin.exists() {
+        return Err(format!("building examples/ipvs_apply failed ({st})"));
+    }
+    Ok(bin)
+}
+
+/// Sorts the services of an `ipvsadm -L` listing and the destinations of
+/// each (the kernel lists them in hash/insertion order).
+fn sort_listing(section: &str) -> String {
+    let mut head = Vec::new();
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    for line in section.lines() {
+        let l = line.trim_end();
+        if l.starts_with("  -> ") && !l.starts_with("  -> RemoteAddress") {
+            if let Some(b) = blocks.last_mut() {
+                b.push(l);
+                continue;
+            }
+        }
+        if l.starts_with("IP Virtual Server") || l.starts_with("Prot") || l.starts_with("  -> ") {
+            head.push(l);
+        } else if !l.is_empty() {
+            blocks.push(vec![l]);
+        }
+    }
+    for b in &mut blocks {
+        b[1..].sort();
+    }
+    blocks.sort();
+    let mut out = head.join("\n");
+    for b in blocks {
+        out.push('\n');
+        out.push_str(&b.join("\n"));
+    }
+    out
+}
+
+/// A snapshot with every listing section sorted.
+fn normalize(snapshot: &str) -> String {
+    let mut out = String::new();
+    let mut section = String::new();
+    let mut first = true;
+    let flush = |out: &mut String, section: &str, first: bool| {
+        if first {
+            out.push_str(section.trim_end());
+        } else {
+            out.push_str(&sort_listing(section));
+        }
+        out.push('\n');
+    };
+    for line in snapshot.lines() {
+        if line.starts_with("--- ") {
+            flush(&mut out, &section, first);
+            first = false;
+            out.push_str(line);
+            out.push('\n');
+            section.clear();
+        } else {
+            section.push_str(line);
+            section.push('\n');
+        }
+    }
+    flush(&mut out, &section, first);
+    out
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|_| format!("<{name} missing>"))
+}
+
+fn diff_text(a: &str, b: &str) -> String {
+    let mut s = String::new();
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            let _ = writeln!(
+                s,
+                "  line {}: ours {x:?}\n          keepalived {y:?}",
+                i + 1
+            );
+        }
+    }
+    if a.lines().count() != b.lines().count() {
+        let _ = writeln!(s, "  ours:\n{a}\n  keepalived:\n{b}");
+    }
+    s
+}
+
+#[test]
+fn ipvs_apply_matches_keepalived_in_a_vm() {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return unavailable("needs x86_64 Linux");
+    }
+    let keepalived = std::env::var("KEEPALIVED").unwrap_or_else(|_| "/usr/sbin/keepalived".into());
+    if !Path::new(&keepalived).exists() {
+        return unavailable(&format!("no keepalived binary at {keepalived}"));
+    }
+    let apply = match ipvs_apply() {
+        Ok(p) => p,
+        Err(e) => panic!("ipvs_vm: {e}"),
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ipvs_vm");
+    let work = std::env::temp_dir().join(format!("ipvs-vm-test-{}", std::process::id()));
+    let scen = work.join("scen");
+    let out = work.join("out");
+    for s in SCENARIOS {
+        let d = scen.join(s.name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("ours.conf"), s.conf).unwrap();
+        if s.foreign {
+            std::fs::write(d.join("foreign"), "").unwrap();
+        }
+        if let Some((state, reference)) = s.sync {
+            std::fs::write(d.join("sync"), state).unwrap();
+            std::fs::write(d.join("sync-ref"), reference).unwrap();
+        }
+        if let Some(down) = s.down {
+            assert!(
+                s.conf.contains("# CHECK"),
+                "{}: no '# CHECK' marker",
+                s.name
+            );
+            std::fs::write(d.join("down"), down).unwrap();
+            std::fs::write(
+                d.join("ka-down.conf"),
+                s.conf.replace("# CHECK", &tcp_check(down)),
+            )
+            .unwrap();
+        }
+    }
+    let t0 = std::time::Instant::now();
+    let res = Command::new(root.join("vm.sh"))
+        .arg("-t")
+        .arg("300")
+        .arg("-o")
+        .arg(&out)
+        .arg("-f")
+        .arg(format!("{}:/opt/bin/ipvs_apply", apply.display()))
+        .arg("-f")
+        .arg(format!("{keepalived}:/usr/sbin/keepalived"))
+        .arg("-f")
+        .arg(format!(
+            "{}:/opt/bin/guest.sh",
+            root.join("guest.sh").display()
+        ))
+        .arg("-f")
+        .arg(format!("{}:/opt/scen", scen.display()))
+        .arg("sh /opt/bin/guest.sh")
+        .output()
+        .expect("running tests/ipvs_vm/vm.sh");
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    eprintln!(
+        "{}{stderr}VM run took {:.1} s",
+        String::from_utf8_lossy(&res.stdout),
+        t0.elapsed().as_secs_f64()
+    );
+    if res.status.code() == Some(77) {
+        let _ = std::fs::remove_dir_all(&work);
+        let why = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("ipvs-vm: SKIP: "))
+            .unwrap_or("the VM cannot be built here");
+        return unavailable(why);
+    }
+    assert!(res.status.success(), "vm.sh failed: {}", res.status);
+
+    let mut failures = String::new();
+    for s in SCENARIOS {
+        let d = out.join(s.name);
+        let log = read(&d, "ours.log");
+        if log
+            .lines()
+            .any(|l| l.starts_with("@@ rc ") && l != "@@ rc 0")
+        {
+            let _ = writeln!(failures, "{}: ipvs_apply failed:\n{log}", s.name);
+        }
+        let mut pairs = vec![
+            ("ours-up.txt", "ka-up.txt", "ka-up.log"),
+            ("ours-stop.txt", "ka-up-stop.txt", "ka-up.log"),
+        ];
+        if s.down.is_some() {
+            pairs.push(("ours-down.txt", "ka-down.txt", "ka-down.log"));
+            pairs.push(("ours-stop.txt", "ka-down-stop.txt", "ka-down.log"));
+        }
+        for (ours, ka, ka_log) in pairs {
+            // keepalived restores the timeouts it found; a stateless
+            // ipvs_apply --stop cannot, so stops compare without them.
+            let strip = |t: String| {
+                if ours.contains("stop") {
+                    t.split("--- timeout").next().unwrap_or("").to_string()
+                } else {
+                    t
+                }
+            };
+            let (a, b) = (
+                strip(normalize(&read(&d, ours))),
+                strip(normalize(&read(&d, ka))),
+            );
+            if a != b {
+                let _ = writeln!(
+                    failures,
+                    "{}: {ours} differs from keepalived's {ka}:\n{}  keepalived log tail:\n{}",
+                    s.name,
+                    diff_text(&a, &b),
+                    read(&d, ka_log)
+                        .lines()
+                        .rev()
+                        .take(12)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+            }
+        }
+        if s.conf.contains("lvs_timeouts") && !log.contains("(was 900 120 300)") {
+            let _ = writeln!(
+                failures,
+                "{}: GET_CONFIG did not report the defaults:\n{log}",
+                s.name
+            );
+        }
+        if s.sync.is_some() {
+            let ours = read(&d, "ours-daemon.txt");
+            let reference = read(&d, "ref-daemon.txt");
+            if ours != reference || !ours.contains("sync daemon") {
+                let _ = writeln!(
+                    failures,
+                    "{}: sync daemon: ipvs_apply gave\n{ours}ipvsadm gave\n{reference}",
+                    s.name
+                );
+            }
+            let stopped = read(&d, "ours-daemon-stop.txt");
+            if stopped.contains("sync daemon") {
+                let _ = writeln!(failures, "{}: sync daemon left running:\n{stopped}", s.name);
+            }
+        }
+        // Guards against two empty tables agreeing.
+        let up = read(&d, "ours-up.txt");
+        if !up.lines().any(|l| l.starts_with("-A ")) {
+            let _ = writeln!(failures, "{}: ipvs_apply programmed nothing:\n{up}", s.name);
+        }
+        if s.down.is_some() && read(&d, "ours-down.txt") == up {
+            let _ = writeln!(failures, "{}: --down changed nothing", s.name);
+        }
+        let stop = normalize(&read(&d, "ours-stop.txt"));
+        if stop
+            .lines()
+            .any(|l| l.starts_with("-A ") && !l.contains("192.0.2.1:1"))
+        {
+            let _ = writeln!(failures, "{}: services left after --stop:\n{stop}", s.name);
+        }
+    }
+    if failures.is_empty() {
+        if std::env::var_os("IPVS_VM_KEEP").is_some() {
+            eprintln!("outputs kept in {}", out.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&work);
+        }
+    } else {
+        panic!(
+            "IPVS state differs from keepalived 2.2.7 (outputs kept in {}):\n{failures}",
+            out.display()
+        );
+    }
+}
+
+#[test]
+fn normalize_sorts_services_and_destinations() {
+    let a = "-A -t 1\n--- list\nIP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward\nTCP  b rr\n  -> y\n  -> x\nTCP  a rr\n  -> z\n";
+    let b = "-A -t 1\n--- list\nIP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward\nTCP  a rr\n  -> z\nTCP  b rr\n  -> x\n  -> y\n";
+    assert_eq!(normalize(a), normalize(b));
+    assert_ne!(normalize(a), normalize(&b.replace("-> z", "-> w")));
+}
