@@ -163,4 +163,15 @@ fn v2_ah_advert_icv_is_keepalived_hmac_md5_96() {
         &ChecksumCtx::Plain,
     );
     assert_eq!(out, f);
+    // And the sender side builds the same frame from its parts.
+    let built = keepalived_rs::vrrp::ip::ah_packet(
+        ip.src,
+        ip.dst,
+        ip.ttl,
+        ip.id,
+        ah.seq,
+        &pass_bytes("secret12"),
+        msg,
+    );
+    assert_eq!(built, f);
 }

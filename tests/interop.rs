@@ -150,6 +150,8 @@ impl Drop for Daemon {
 enum Kind {
     /// VRRPv2, IPv4, PASS authentication.
     V2Auth,
+    /// VRRPv2, IPv4, IPsec AH authentication (HMAC-MD5-96).
+    V2Ah,
     /// VRRPv3, IPv4.
     V3,
     /// VRRPv3, IPv6.
@@ -174,6 +176,9 @@ impl Kind {
         match self {
             Kind::V2Auth => {
                 s += "  version 2\n  authentication {\n    auth_type PASS\n    auth_pass secret12\n  }\n"
+            }
+            Kind::V2Ah => {
+                s += "  version 2\n  authentication {\n    auth_type AH\n    auth_pass secret12\n  }\n"
             }
             Kind::V3 | Kind::V3Ipv6 => s += "  version 3\n",
             Kind::Unicast => {
@@ -349,4 +354,14 @@ fn unicast_ours_master() {
 #[test]
 fn unicast_keepalived_master() {
     scenario(Kind::Unicast, false, "uk");
+}
+
+#[test]
+fn v2_ah_ours_master() {
+    scenario(Kind::V2Ah, true, "ao");
+}
+
+#[test]
+fn v2_ah_keepalived_master() {
+    scenario(Kind::V2Ah, false, "ak");
 }

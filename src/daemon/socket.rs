@@ -12,6 +12,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
+use crate::vrrp::ip::IPPROTO_AH;
 use crate::vrrp::packet::IPPROTO_VRRP;
 
 /// keepalived's TOS / traffic class for adverts (network control).
@@ -73,10 +74,36 @@ impl VrrpSocket {
         group: Option<Ipv4Addr>,
         ttl: u32,
     ) -> io::Result<VrrpSocket> {
+        Self::open_v4_proto(ifname, ifindex, src, group, ttl, IPPROTO_VRRP)
+    }
+
+    /// Opens the IPv4 sockets of an `auth_type AH` instance: IP protocol
+    /// 51 (AH) received, and sent with our own IP header (`IP_HDRINCL`),
+    /// since the ICV covers it: [`VrrpSocket::send`] then takes the whole
+    /// IP packet.
+    pub fn open_v4_ah(
+        ifname: &str,
+        ifindex: u32,
+        src: Ipv4Addr,
+        group: Option<Ipv4Addr>,
+    ) -> io::Result<VrrpSocket> {
+        let s = Self::open_v4_proto(ifname, ifindex, src, group, 255, IPPROTO_AH)?;
+        setsockopt(s.tx.as_raw_fd(), libc::IPPROTO_IP, libc::IP_HDRINCL, &1i32)?;
+        Ok(s)
+    }
+
+    fn open_v4_proto(
+        ifname: &str,
+        ifindex: u32,
+        src: Ipv4Addr,
+        group: Option<Ipv4Addr>,
+        ttl: u32,
+        proto: u8,
+    ) -> io::Result<VrrpSocket> {
         let tx = Socket::new(
             Domain::IPV4,
             Type::RAW,
-            Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+            Some(Protocol::from(i32::from(proto))),
         )?;
         tx.bind_device(Some(ifname.as_bytes()))?;
         tx.bind(&SockAddr::from(SocketAddrV4::new(src, 0)))?;
@@ -88,7 +115,7 @@ impl VrrpSocket {
         let s = Socket::new(
             Domain::IPV4,
             Type::RAW,
-            Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+            Some(Protocol::from(i32::from(proto))),
         )?;
         s.bind_device(Some(ifname.as_bytes()))?;
         s.set_tos_v4(VRRP_TOS)?;

@@ -31,7 +31,7 @@ use crate::notify::track::{ScriptTracker, TrackConfig, TrackEvent, TrackRunner, 
 use crate::vrrp::action::{Action, NotifyState, Target};
 use crate::vrrp::garp::{arp_frame, na_frame};
 use crate::vrrp::instance::{AuthConfig, Received, State};
-use crate::vrrp::ip::{Ipv4Repr, IPPROTO_AH};
+use crate::vrrp::ip::{ah_icv, ah_packet, AhRepr, Ipv4Repr, IPPROTO_AH};
 use crate::vrrp::router::{InstanceId, Router, TrackRef, TrackerId, TrackerValue};
 use crate::vrrp::time::Instant;
 use crate::vrrp::types::Family;
@@ -67,6 +67,12 @@ struct Inst {
     vip_link: Link,
     sock: Arc<VrrpSocket>,
     notify: Notify,
+    /// AH sequence number and IP id of the last advert sent. The sequence
+    /// starts from the wall clock, not 0: keepalived drops AH adverts whose
+    /// sequence is not above the last it saw ("already processed"), which
+    /// would silence a restarted router (keepalived's own restart included).
+    ah_seq: u32,
+    ip_id: u16,
 }
 
 /// Notify scripts, resolved.
@@ -127,7 +133,6 @@ struct Driver {
     notifier: Notifier,
     fifos: Vec<NotifyFifo>,
     origin: tokio::time::Instant,
-    ah_logged: bool,
     /// `-D`.
     detail: bool,
 }
@@ -156,13 +161,6 @@ impl Driver {
                     };
                     let inst = self.router.instance(id);
                     let cfg = inst.config();
-                    if matches!(cfg.auth, AuthConfig::Ah(_)) {
-                        if !self.ah_logged {
-                            log_line(&format!("({instance}) IPSEC-AH is not supported yet"));
-                            self.ah_logged = true;
-                        }
-                        continue;
-                    }
                     let dsts: Vec<IpAddr> = if cfg.unicast_peers.is_empty() {
                         vec![self.insts[id].plan.mcast_group]
                     } else {
@@ -170,7 +168,18 @@ impl Driver {
                     };
                     let repr = inst.advert_repr(priority);
                     for dst in dsts {
-                        let bytes = repr.to_bytes(&inst.checksum_ctx(cfg.primary, dst));
+                        let mut bytes = repr.to_bytes(&inst.checksum_ctx(cfg.primary, dst));
+                        if let (AuthConfig::Ah(key), IpAddr::V4(s), IpAddr::V4(d)) =
+                            (&cfg.auth, cfg.primary, dst)
+                        {
+                            // keepalived counts both from 1; the IP id must
+                            // be ours (non-zero), as the ICV covers it.
+                            let i = &mut self.insts[id];
+                            i.ah_seq = i.ah_seq.wrapping_add(1);
+                            i.ip_id = i.ip_id.wrapping_add(1).max(1);
+                            let ttl = if d.is_multicast() { 255 } else { i.plan.ttl };
+                            bytes = ah_packet(s, d, ttl, i.ip_id, i.ah_seq, key, &bytes);
+                        }
                         if let Err(e) = self.insts[id].sock.send(&bytes, dst).await {
                             log_line(&format!("({instance}) send advert to {dst}: {e}"));
                         }
@@ -290,18 +299,29 @@ impl Driver {
         } else {
             Family::V6
         };
+        let (mut ah, mut ah_valid) = (false, false);
         let (msg, ttl, src, dst) = match family {
             Family::V4 => match Ipv4Repr::parse(&rx.bytes) {
-                Ok((h, ihl)) => {
-                    if h.protocol == IPPROTO_AH {
-                        if !self.ah_logged {
-                            log_line("IPSEC-AH adverts are not supported yet - dropping");
-                            self.ah_logged = true;
-                        }
+                Ok((h, ihl)) if h.protocol == IPPROTO_AH => {
+                    let Ok(a) = AhRepr::parse(&rx.bytes[ihl..]) else {
                         return;
-                    }
-                    (&rx.bytes[ihl..], h.ttl, h.src.into(), h.dst.into())
+                    };
+                    let msg = &rx.bytes[ihl + AhRepr::LEN..];
+                    // The key is the one of the instance the VRID names.
+                    let vrid = msg.get(1).copied().unwrap_or(0);
+                    let key = self.router.instances().iter().find_map(|i| {
+                        match (i.config().vrid.get() == vrid, &i.config().auth) {
+                            (true, AuthConfig::Ah(k)) => Some(*k),
+                            _ => None,
+                        }
+                    });
+                    ah = true;
+                    ah_valid = key.is_some_and(|k| {
+                        ah_icv(&rx.bytes, ihl, &k, !h.dst.is_multicast()) == a.icv
+                    });
+                    (msg, h.ttl, h.src.into(), h.dst.into())
                 }
+                Ok((h, ihl)) => (&rx.bytes[ihl..], h.ttl, h.src.into(), h.dst.into()),
                 Err(_) => return,
             },
             Family::V6 => (&rx.bytes[..], rx.ttl, rx.src, rx.dst),
@@ -310,8 +330,8 @@ impl Driver {
             src,
             dst,
             ttl,
-            ah: false,
-            ah_valid: false,
+            ah,
+            ah_valid,
             msg,
         };
         let now = self.now();
@@ -444,7 +464,7 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
     let mut router = Router::new();
     let mut insts: Vec<Inst> = Vec::new();
     let mut by_name = HashMap::new();
-    let mut sockets: HashMap<(u32, bool), Arc<VrrpSocket>> = HashMap::new();
+    let mut sockets: HashMap<(u32, bool, bool), Arc<VrrpSocket>> = HashMap::new();
     let mut if_trackers: HashMap<u32, TrackerId> = HashMap::new();
     let mut script_trackers: HashMap<String, TrackerId> = HashMap::new();
     let (track_tx, mut track_rx) = mpsc::channel::<TrackEvent>(64);
@@ -554,11 +574,18 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             }
         };
         let v6 = p.config.family == Family::V6;
-        let sock = match sockets.get(&(sock_index, v6)) {
+        let is_ah = matches!(p.config.auth, AuthConfig::Ah(_));
+        let sock = match sockets.get(&(sock_index, v6, is_ah)) {
             Some(s) => s.clone(),
             None => {
                 let unicast = !p.config.unicast_peers.is_empty();
                 let r = match (primary, p.mcast_group) {
+                    (IpAddr::V4(src), IpAddr::V4(grp)) if is_ah => VrrpSocket::open_v4_ah(
+                        &sock_ifname,
+                        sock_index,
+                        src,
+                        (!unicast).then_some(grp),
+                    ),
                     (IpAddr::V4(src), IpAddr::V4(grp)) => VrrpSocket::open_v4(
                         &sock_ifname,
                         sock_index,
@@ -574,7 +601,7 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
                 match r {
                     Ok(s) => {
                         let s = Arc::new(s);
-                        sockets.insert((sock_index, v6), s.clone());
+                        sockets.insert((sock_index, v6, is_ah), s.clone());
                         s
                     }
                     Err(e) => {
@@ -691,6 +718,10 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             link,
             vip_link,
             sock,
+            ah_seq: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as u32),
+            ip_id: 0,
         });
     }
     if insts.is_empty() {
@@ -737,7 +768,6 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
         notifier,
         fifos,
         origin: tokio::time::Instant::now(),
-        ah_logged: false,
         detail: opts.detail,
     };
 

@@ -146,3 +146,41 @@ pub fn ah_icv(packet: &[u8], ihl: usize, key: &[u8; 8], unicast: bool) -> [u8; 1
     icv.copy_from_slice(&d[..12]);
     icv
 }
+
+/// A whole AH-protected IPv4 advert as keepalived sends it: IP header
+/// (TOS 0xc0, TTL `ttl`, protocol AH), AH header (SPI = source address,
+/// sequence `seq`, ICV over the whole packet), then the VRRP message.
+/// `id` must not be 0: the kernel would replace it after the ICV is made.
+pub fn ah_packet(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ttl: u8,
+    id: u16,
+    seq: u32,
+    key: &[u8; 8],
+    vrrp: &[u8],
+) -> Vec<u8> {
+    let len = 20 + AhRepr::LEN + vrrp.len();
+    let mut b = vec![0u8; len];
+    Ipv4Repr {
+        tos: 0xc0,
+        total_len: len as u16,
+        id,
+        ttl,
+        protocol: IPPROTO_AH,
+        src,
+        dst,
+    }
+    .emit(&mut b[..20]);
+    let mut ah = AhRepr {
+        next_header: super::packet::IPPROTO_VRRP,
+        spi: u32::from(src),
+        seq,
+        icv: [0; 12],
+    };
+    ah.emit(&mut b[20..20 + AhRepr::LEN]);
+    b[20 + AhRepr::LEN..].copy_from_slice(vrrp);
+    ah.icv = ah_icv(&b, 20, key, !dst.is_multicast());
+    ah.emit(&mut b[20..20 + AhRepr::LEN]);
+    b
+}
