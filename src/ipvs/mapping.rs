@@ -105,13 +105,23 @@ pub struct Desired {
 /// started with every real server alive (keepalived's start-up without
 /// `alpha`) and then moved to the current health.
 pub fn desired(cfg: &LvsConfig, health: &Health) -> Desired {
+    desired_with(cfg, |i, vs| pool(i, vs, health))
+}
+
+/// The services of `cfg` with destinations (and quorum state) from
+/// `dests`, called per virtual server that is not dropped: the checker
+/// process passes its aggregation's view here.
+pub fn desired_with(
+    cfg: &LvsConfig,
+    mut dests: impl FnMut(usize, &VirtualServer) -> (Vec<Dest>, bool),
+) -> Desired {
     let mut out = Desired::default();
     let mut index: HashMap<ServiceKey, usize> = HashMap::new();
     for (i, vs) in cfg.virtual_servers.iter().enumerate() {
         let (dests, up) = if vs.dropped {
             (Vec::new(), true)
         } else {
-            pool(i, vs, health)
+            dests(i, vs)
         };
         out.quorum_up.push(up);
         if vs.dropped {
@@ -291,7 +301,8 @@ pub fn forward(m: Option<FwdMethod>) -> Forward {
     }
 }
 
-fn dest(vs: &VirtualServer, rs: &RealServer, weight: u32) -> Dest {
+/// The IPVS destination of a real (or sorry) server of `vs`.
+pub fn dest(vs: &VirtualServer, rs: &RealServer, weight: u32) -> Dest {
     Dest {
         addr: rs.ip,
         port: rs.port,
