@@ -1,0 +1,224 @@
+//! The checker process: runs the health checkers ([`crate::check`]) and
+//! keeps IPVS ([`crate::ipvs`]) equal to what their aggregation wants.
+//!
+//! IPVS is reconciled, not patched: after every batch of pool actions the
+//! wanted services and destinations are computed from the pool's view and
+//! compared with a dump of the kernel, so a restart, a missing module or a
+//! change made by hand is repaired on the next pass. When the kernel has
+//! no IPVS the checkers keep running and notifying (keepalived 2.2.7 stops
+//! the whole daemon), and IPVS is retried every few seconds.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::check::driver;
+use crate::check::pool::{Action, Pool, PoolOptions, Server};
+use crate::check::spec::{self, SpecOptions};
+use crate::config::Config;
+use crate::ipvs::client::Client;
+use crate::ipvs::mapping::{self, Desired};
+use crate::ipvs::reconcile;
+use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
+
+use super::vrrp::log_line;
+
+/// How often IPVS is retried while the kernel has none (or refuses).
+const IPVS_RETRY: Duration = Duration::from_secs(5);
+
+/// Keeps a client when IPVS is there, and says why once when it is not.
+struct Ipvs {
+    client: Option<Client>,
+    reported: bool,
+}
+
+impl Ipvs {
+    fn connect(&mut self) -> Option<&mut Client> {
+        if self.client.is_none() {
+            match Client::open_loading_module() {
+                Ok(c) => {
+                    if self.reported {
+                        log_line("IPVS: now available");
+                    }
+                    self.client = Some(c);
+                    self.reported = false;
+                }
+                Err(e) => {
+                    if !self.reported {
+                        log_line(&format!(
+                            "{e} - health checking goes on; IPVS retried every {}s",
+                            IPVS_RETRY.as_secs()
+                        ));
+                        self.reported = true;
+                    }
+                }
+            }
+        }
+        self.client.as_mut()
+    }
+
+    /// Makes the kernel match `want`; false if IPVS is unavailable.
+    fn sync(&mut self, want: &Desired) -> bool {
+        let Some(c) = self.connect() else {
+            return false;
+        };
+        let current = match reconcile::current(c) {
+            Ok(cur) => cur,
+            Err(e) => {
+                log_line(&format!("IPVS: {e}"));
+                self.client = None;
+                return false;
+            }
+        };
+        for (_, e) in reconcile::execute(c, &reconcile::diff(&current, want)) {
+            log_line(&e.to_string());
+        }
+        true
+    }
+
+    /// keepalived's stop: every destination, then every service we own.
+    fn teardown(&mut self, want: &Desired) {
+        if let Some(c) = self.connect() {
+            for (_, e) in reconcile::execute(c, &reconcile::teardown(want)) {
+                log_line(&e.to_string());
+            }
+        }
+    }
+}
+
+/// Runs the checkers of `config` until SIGTERM/SIGINT; returns the exit
+/// code. `release` removes our IPVS services at stop (`-X` keeps them).
+pub fn run(config: &Config, release: bool) -> u8 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log_line(&format!("Unable to start the runtime: {e}"));
+            return 1;
+        }
+    };
+    rt.block_on(run_async(config, release))
+}
+
+async fn run_async(config: &Config, release: bool) -> u8 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let g = &config.global;
+    let run_as = match &g.script_user {
+        Some((u, grp)) => RunAs::resolve(Some(u), grp.as_deref(), RunAs::current())
+            .unwrap_or_else(|_| RunAs::current()),
+        None => RunAs::keepalived_default(),
+    };
+    let (specs, warnings) = spec::build(config, SpecOptions { script_user: run_as });
+    for w in warnings {
+        log_line(&w);
+    }
+    let router_id = g
+        .router_id
+        .clone()
+        .unwrap_or_else(crate::sys::nodename);
+    let pool = Pool::new(
+        &config.lvs,
+        PoolOptions {
+            router_id,
+            ..PoolOptions::default()
+        },
+    );
+    let mut ipvs = Ipvs {
+        client: None,
+        reported: false,
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
+    let (handle, fut) = driver::start(specs, pool, tx);
+    let mut driver = std::pin::pin!(fut);
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        log_line("Unable to install signal handlers");
+        return 1;
+    };
+    let notifier = Notifier::new();
+    // The destinations the pool wants, kept from its actions.
+    let mut dests = Dests::new();
+    let mut dirty = true;
+    let mut retry = tokio::time::interval(IPVS_RETRY);
+    loop {
+        tokio::select! {
+            _ = term.recv() => handle.stop(),
+            _ = int.recv() => handle.stop(),
+            _ = retry.tick(), if dirty => {
+                dirty = !ipvs.sync(&desired(config, &dests));
+            }
+            Some(a) = rx.recv() => {
+                let mut batch = vec![a];
+                while let Ok(a) = rx.try_recv() {
+                    batch.push(a);
+                }
+                let mut changed = false;
+                for a in batch {
+                    changed |= apply(a, &mut dests, &notifier, run_as);
+                }
+                if changed {
+                    dirty = !ipvs.sync(&desired(config, &dests));
+                }
+            }
+            _ = &mut driver => break,
+        }
+    }
+    while let Ok(a) = rx.try_recv() {
+        apply(a, &mut dests, &notifier, run_as);
+    }
+    if release {
+        ipvs.teardown(&desired(config, &dests));
+    }
+    notifier.shutdown(Duration::from_secs(1)).await;
+    0
+}
+
+type Dests = std::collections::BTreeMap<(usize, Server), u32>;
+
+/// The wanted IPVS state: the configuration's services with the
+/// destinations and weights the pool asked for.
+fn desired(config: &Config, dests: &Dests) -> Desired {
+    mapping::desired_with(&config.lvs, |i, vs| {
+        let list = dests
+            .iter()
+            .filter(|((v, _), _)| *v == i)
+            .filter_map(|((_, server), &w)| {
+                let rs = match server {
+                    Server::Real(r) => vs.real_servers.get(*r)?,
+                    Server::Sorry => vs.sorry_server.as_ref()?,
+                };
+                Some(mapping::dest(vs, rs, w))
+            })
+            .collect();
+        // The quorum decisions are the pool's, already in `dests`.
+        (list, true)
+    })
+}
+
+/// Carries out one pool action; true when the IPVS view changed.
+fn apply(a: Action, dests: &mut Dests, notifier: &Notifier, run_as: RunAs) -> bool {
+    match a {
+        Action::Log(m) => log_line(&m),
+        Action::AddDest { vs, server, weight } | Action::EditDest { vs, server, weight } => {
+            dests.insert((vs, server), weight);
+            return true;
+        }
+        Action::DelDest { vs, server } => {
+            dests.remove(&(vs, server));
+            return true;
+        }
+        Action::Script(s) => {
+            let r = ScriptCommand::from_script(&s, run_as).and_then(|c| notifier.spawn_notify(&c));
+            if let Err(e) = r {
+                log_line(&format!("{}: {e}", s.cmd));
+            }
+        }
+        // FIFO lines and mail: wired with the notify FIFO and SMTP alerts.
+        Action::Fifo(_) | Action::Smtp { .. } => {}
+    }
+    false
+}
