@@ -21,6 +21,8 @@ const VIP: &str = "10.99.0.100";
 struct Daemon {
     child: Option<Child>,
     log: PathBuf,
+    /// The VRRP child's pid file.
+    vrrp_pid: PathBuf,
 }
 
 impl Daemon {
@@ -28,6 +30,7 @@ impl Daemon {
         let cf = dir.join(format!("{tag}.conf"));
         std::fs::write(&cf, conf).unwrap();
         let log = dir.join(format!("{tag}.log"));
+        let vrrp_pid = dir.join(format!("{tag}-vrrp.pid"));
         let child = Command::new("ip")
             .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_keepalived")])
             .args(["-n", "-l", "-f"])
@@ -35,7 +38,7 @@ impl Daemon {
             .arg("-p")
             .arg(dir.join(format!("{tag}.pid")))
             .arg("-r")
-            .arg(dir.join(format!("{tag}-vrrp.pid")))
+            .arg(&vrrp_pid)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -44,7 +47,28 @@ impl Daemon {
         Daemon {
             child: Some(child),
             log,
+            vrrp_pid,
         }
+    }
+
+    /// A crash of the whole daemon. Killing only the parent is not one:
+    /// its VRRP child gets SIGTERM (PR_SET_PDEATHSIG, as keepalived's) and
+    /// stops gracefully. So the parent is frozen first (it can neither
+    /// restart the child nor clean up), then both are killed.
+    fn crash(&self) {
+        self.signal(libc::SIGSTOP);
+        let child = std::fs::read_to_string(&self.vrrp_pid)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok());
+        if let Some(p) = child {
+            let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+            let ppid = format!("PPid:\t{}\n", self.pid());
+            if status.contains(&ppid) {
+                // SAFETY: kill(2) on a verified child of our child.
+                unsafe { libc::kill(p, libc::SIGKILL) };
+            }
+        }
+        self.signal(libc::SIGKILL);
     }
 
     fn pid(&self) -> i32 {
@@ -151,7 +175,7 @@ fn failover_graceful_preempt_and_crash() {
 
     // Crash of the master: B waits Master_Down_Interval (3 + 0.61 s).
     let killed = Instant::now();
-    a.signal(libc::SIGKILL);
+    a.crash();
     assert!(a.wait(Duration::from_secs(2)));
     let t = wait_for(Duration::from_secs(6), || p.b.has_addr(VIP));
     assert!(t.is_some(), "B never took over\n{}", b.log());
