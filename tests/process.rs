@@ -398,3 +398,80 @@ fn systemd_notifications() {
     assert_eq!(d.wait_exit(3 * SEC).and_then(|s| s.code()), Some(0));
     assert!(read_pid(&d.pid).is_none());
 }
+
+#[test]
+fn syslog_idents_and_facility() {
+    if !root() {
+        return;
+    }
+    let lab = Lab::new("pl");
+    // A private mount namespace where /dev is a directory of ours: `log`
+    // is the test's socket, `null` the real /dev/null.
+    let dev = lab.dir.join("dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::fs::write(dev.join("null"), "").unwrap();
+    let sock = UnixDatagram::bind(dev.join("log")).unwrap();
+    let script = format!(
+        "mount --bind /dev/null {0}/null && mount --bind {0} /dev && exec \"$0\" \"$@\"",
+        dev.display()
+    );
+    let prefix = [
+        "unshare",
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        &script,
+    ];
+    // -S local3, no -l: syslog only.
+    let mut d = Daemon::start_with(
+        &lab,
+        "d",
+        &vrrp_conf(100),
+        &["-n", "-S", "local3"],
+        &[],
+        &prefix,
+    );
+    let mut got = Vec::new();
+    let want_start = "Keepalived[";
+    while let Some(m) = recv(&sock, 5 * SEC) {
+        let done = m.contains("Startup complete");
+        got.push(m);
+        if done {
+            break;
+        }
+    }
+    let parent = d.parent_pid().expect("parent pid file");
+    // The VRRP child handles SIGTERM once its driver runs (before, the
+    // default action would end it without its last log line).
+    let vrrp = d.vrrp_pid().expect("VRRP pid file");
+    assert!(wait_for(5 * SEC, || proclab::catches(vrrp, libc::SIGTERM)).is_some());
+    // <PRI> = facility local3 (19) * 8 + LOG_INFO (6).
+    let first = got.first().cloned().unwrap_or_default();
+    assert!(
+        first.starts_with("<158>")
+            && first.contains(&format!(
+                "{want_start}{parent}]: Starting Keepalived v2.2.7"
+            )),
+        "{got:#?}"
+    );
+    d.signal(libc::SIGTERM);
+    let mut rest = Vec::new();
+    while let Some(m) = recv(&sock, 3 * SEC) {
+        let done = m.contains("Stopped Keepalived");
+        rest.push(m);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(d.wait_exit(3 * SEC).and_then(|s| s.code()), Some(0));
+    assert!(
+        rest.iter().any(|m| m.starts_with("<158>")
+            && m.contains("Keepalived_vrrp[")
+            && m.contains("Stopped - used")),
+        "{rest:#?}"
+    );
+    // Without -l the parent writes nothing on the console.
+    assert!(!d.log().contains("Starting Keepalived"), "{}", d.log());
+}

@@ -99,6 +99,17 @@ pub fn alive(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether a process has a handler for `sig` (`SigCgt` in its status).
+pub fn catches(pid: i32, sig: i32) -> bool {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    s.lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (sig - 1)) != 0)
+}
+
 /// Sends a signal.
 pub fn kill(pid: i32, sig: i32) {
     // SAFETY: kill(2); callers pass pids of processes they verified.
@@ -124,6 +135,21 @@ impl Daemon {
     /// Starts `keepalived -l -f CONF -p -r -c ARGS...` in the lab, with
     /// extra environment variables.
     pub fn start(lab: &Lab, tag: &str, conf: &str, args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let mut all = vec!["-l"];
+        all.extend_from_slice(args);
+        Daemon::start_with(lab, tag, conf, &all, env, &[])
+    }
+
+    /// Starts `PREFIX... ip netns exec NS keepalived -f CONF -p -r -c
+    /// ARGS...` (no `-l` added). The prefix must exec in place.
+    pub fn start_with(
+        lab: &Lab,
+        tag: &str,
+        conf: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        prefix: &[&str],
+    ) -> Daemon {
         let cf = lab.dir.join(format!("{tag}.conf"));
         std::fs::write(&cf, conf).unwrap();
         let log = lab.dir.join(format!("{tag}.log"));
@@ -135,14 +161,20 @@ impl Daemon {
             .append(true)
             .open(&log)
             .unwrap();
-        let mut cmd = Command::new("ip");
+        let mut cmd = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg("ip");
+                c
+            }
+            None => Command::new("ip"),
+        };
         cmd.args([
             "netns",
             "exec",
             &lab.ns.name,
             env!("CARGO_BIN_EXE_keepalived"),
         ])
-        .arg("-l")
         .arg("-f")
         .arg(&cf)
         .arg("-p")
