@@ -118,6 +118,13 @@ fn load_logged(cli: &Cli) -> Option<config::Config> {
     Some(loaded.config)
 }
 
+/// The name keepalived appends to its syslog idents: `instance`, else
+/// `net_namespace`.
+fn instance_name(config: &config::Config) -> Option<&str> {
+    let g = &config.global;
+    g.instance.as_deref().or(g.net_namespace.as_deref())
+}
+
 /// keepalived's `-u`: a number in C notation (`0177`, `0x7f`, `127`).
 fn parse_umask(s: &str) -> Option<libc::mode_t> {
     let v = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
@@ -156,6 +163,9 @@ fn parent_main(cli: &Cli, args: Vec<OsString>) -> ExitCode {
         log_line(&format!("Stopped {}", parent::VERSION_LINE));
         return ExitCode::from(parent::EXIT_CONFIG as u8);
     };
+    if let Some(name) = instance_name(&config) {
+        log::set_ident_suffix(name);
+    }
     let opts = parent::Options::new(cli, &config, args, cwd);
     let reload = || load_logged(cli);
     ExitCode::from(parent::run(opts, config, &reload))
@@ -173,6 +183,9 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
     let loaded = config::load(&cli.conf_file(), reader_options(cli));
     if loaded.report.fatal {
         return ExitCode::from(parent::EXIT_CONFIG as u8);
+    }
+    if let Some(name) = instance_name(&loaded.config) {
+        log::set_ident_suffix(name);
     }
     if !cli.dont_fork {
         // Started from the user's directory to find a relative -f.

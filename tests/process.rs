@@ -475,3 +475,83 @@ fn syslog_idents_and_facility() {
     // Without -l the parent writes nothing on the console.
     assert!(!d.log().contains("Starting Keepalived"), "{}", d.log());
 }
+
+#[test]
+fn stops_on_sigterm_as_pid_1_of_a_container() {
+    if !root() {
+        return;
+    }
+    // As PID 1 of a container the kernel drops a signal that the process
+    // neither handles nor blocks: the parent must still stop on SIGTERM
+    // (docker stop, Kubernetes).
+    let lab = Lab::new("p1");
+    let conf = lab.dir.join("c.conf");
+    std::fs::write(&conf, vrrp_conf(100)).unwrap();
+    let log = lab.dir.join("c.log");
+    let f = std::fs::File::create(&log).unwrap();
+    let mut unshare = Command::new("ip")
+        .args(["netns", "exec", &lab.ns.name])
+        .args([
+            "unshare",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "--kill-child=SIGKILL",
+        ])
+        .arg(env!("CARGO_BIN_EXE_keepalived"))
+        .args(["-n", "-l", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(lab.dir.join("c.pid"))
+        .arg("-r")
+        .arg(lab.dir.join("c-vrrp.pid"))
+        .stdin(Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let up = wait_for(5 * SEC, || read_log().contains("Startup complete"));
+    // The daemon is the child of unshare; its pid file says 1.
+    let children = format!("/proc/{0}/task/{0}/children", unshare.id());
+    let daemon: Option<i32> = std::fs::read_to_string(&children)
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|p| p.parse().ok()));
+    let checked = up.is_some()
+        && daemon.is_some()
+        && read_pid(&lab.dir.join("c.pid")) == Some(1)
+        && daemon.is_some_and(|d| cmdline_has(d, &conf.to_string_lossy()));
+    if checked {
+        kill(daemon.unwrap(), libc::SIGTERM);
+    }
+    let exited = wait_for(3 * SEC, || unshare.try_wait().ok().flatten().is_some());
+    if exited.is_none() {
+        // --kill-child takes the daemon (and its pid namespace) along.
+        let _ = unshare.kill();
+    }
+    let _ = unshare.wait();
+    let text = read_log();
+    assert!(checked, "no daemon as PID 1\n{text}");
+    assert!(exited.is_some(), "SIGTERM ignored as PID 1\n{text}");
+    assert!(text.contains("Stopped Keepalived v2.2.7"), "{text}");
+}
+
+#[test]
+fn respawns_when_started_with_sigchld_ignored() {
+    if !root() {
+        return;
+    }
+    // An inherited "ignore" of SIGCHLD would let the kernel reap the
+    // children behind the parent's back (dash does not pass it on: bash).
+    let lab = Lab::new("pi");
+    let prefix = ["bash", "-c", "trap '' CHLD; exec \"$0\" \"$@\""];
+    let d = Daemon::start_with(&lab, "d", &vrrp_conf(100), &["-n", "-l"], &[], &prefix);
+    d.wait_started();
+    let old = d.vrrp_pid().expect("VRRP pid file");
+    kill(old, libc::SIGKILL);
+    let back = wait_for(2 * SEC, || d.vrrp_pid().is_some_and(|p| p != old));
+    assert!(back.is_some(), "not respawned\n{}", d.log());
+    assert!(d
+        .log()
+        .contains(&format!("VRRP child process({old}) died: Respawning")));
+}

@@ -100,7 +100,7 @@ pub fn parse_facility(s: &str) -> Option<libc::c_int> {
 struct State {
     config: LogConfig,
     /// openlog keeps the pointer: the string lives as long as the process.
-    _ident: CString,
+    ident: CString,
 }
 
 static STATE: OnceLock<State> = OnceLock::new();
@@ -118,7 +118,25 @@ pub fn init(ident: Ident, config: LogConfig) {
         }
     }
     DETAIL.store(config.detail, Ordering::Relaxed);
-    let _ = STATE.set(State { config, _ident: id });
+    let _ = STATE.set(State { config, ident: id });
+}
+
+/// Appends `_NAME` to the syslog ident, as keepalived does once the
+/// configuration names an `instance` (or a `net_namespace`). Call it once,
+/// while the process has a single thread.
+pub fn set_ident_suffix(name: &str) {
+    let Some(state) = STATE.get() else { return };
+    if !state.config.syslog {
+        return;
+    }
+    let Ok(id) = CString::new(format!("{}_{name}", state.ident.to_string_lossy())) else {
+        return;
+    };
+    // openlog keeps the pointer: this string must live for the rest of
+    // the process.
+    let id: &'static std::ffi::CStr = Box::leak(id.into_boxed_c_str());
+    // SAFETY: a NUL-terminated string that is never freed.
+    unsafe { libc::openlog(id.as_ptr(), libc::LOG_PID, state.config.facility) };
 }
 
 /// Whether `-D` (detailed logging) is on.

@@ -221,13 +221,17 @@ fn handled_signals() -> Vec<libc::c_int> {
     v
 }
 
+extern "C" fn no_op(_: libc::c_int) {}
+
 /// Blocks the signals the parent handles and returns a signalfd for them.
-/// An inherited "ignore" (a shell's background job ignores SIGINT) is
-/// reset first: an ignored signal never reaches the signalfd.
+/// Each also gets a handler that does nothing (it never runs: the signals
+/// stay blocked) in place of whatever disposition was inherited: an
+/// ignored SIGCHLD would make the kernel reap the children itself (and
+/// waitpid fail), and ignored signals would pass on to the children.
 fn signal_fd() -> io::Result<OwnedFd> {
-    // SAFETY: sigset manipulation on a zeroed set we own; signal() resets
-    // dispositions of signals that are blocked right after; signalfd
-    // returns a new fd that we own.
+    // SAFETY: sigset manipulation on a zeroed set we own; sigaction
+    // installs a handler that does nothing for signals already blocked;
+    // signalfd returns a new fd that we own.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
@@ -237,8 +241,12 @@ fn signal_fd() -> io::Result<OwnedFd> {
         if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
             return Err(io::Error::last_os_error());
         }
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = no_op as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        act.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut act.sa_mask);
         for s in handled_signals() {
-            libc::signal(s, libc::SIG_DFL);
+            libc::sigaction(s, &act, std::ptr::null_mut());
         }
         let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
         if fd < 0 {
