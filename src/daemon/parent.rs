@@ -647,11 +647,15 @@ impl Parent<'_> {
             return;
         }
         log_line("Reloading ...");
-        sdnotify::reloading();
+        // Before start-up completed there is nothing to tell systemd yet:
+        // READY=1 comes once every child is ready.
+        if self.started {
+            sdnotify::reloading();
+            self.reloading = true;
+        }
         if let Some(cfg) = (self.reload_config)() {
             self.config = cfg;
         }
-        self.reloading = true;
         for c in &mut self.children {
             if let Some(pid) = c.pid {
                 c.pending = true;
