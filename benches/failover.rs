@@ -91,8 +91,11 @@ impl Daemon {
         }
     }
 
-    /// SIGKILL to the VRRP process and the daemon: a crash.
+    /// SIGKILL to the VRRP process and the daemon: a crash. The parent is
+    /// frozen first, so that it neither restarts nor cleans up after its
+    /// child (nor, by dying, makes the child stop gracefully).
     fn crash(&mut self) {
+        self.kill(libc::SIGSTOP);
         let f = self.dir.join(format!("{}-vrrp.pid", self.tag));
         if let Some(p) = std::fs::read_to_string(f)
             .ok()

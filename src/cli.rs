@@ -130,6 +130,15 @@ pub struct Cli {
     /// Display this help message
     #[arg(short = 'h', long = "help", action = ArgAction::SetTrue)]
     pub help: bool,
+    /// Internal: this process is a child of the daemon (`vrrp` or
+    /// `checker`), started by the parent. Not a keepalived option.
+    #[arg(
+        long = "rs-child",
+        hide = true,
+        value_name = "ROLE",
+        require_equals = true
+    )]
+    pub rs_child: Option<String>,
     /// Stray words: keepalived reports them and carries on.
     #[arg(hide = true, trailing_var_arg = false)]
     pub extra: Vec<String>,

@@ -1,5 +1,6 @@
 //! The `keepalived` binary.
 
+use std::ffi::OsString;
 use std::io::Write;
 
 /// A faster allocator: parsing large configurations is allocation-bound.
@@ -10,10 +11,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use keepalived_rs::cli::{self, Cli};
 use keepalived_rs::config::{self, ReaderOptions};
+use keepalived_rs::daemon::log::{self, log_line, Ident, LogConfig};
+use keepalived_rs::daemon::parent;
+use keepalived_rs::daemon::pidfile::{self, PidFiles};
+use keepalived_rs::daemon::process::{self, Role};
 use keepalived_rs::sys;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<OsString> = std::env::args_os().collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -54,13 +59,8 @@ fn main() -> ExitCode {
     if !cli.extra.is_empty() {
         eprintln!("Unexpected argument(s): {} ", cli.extra.join(" "));
     }
-    let opts = ReaderOptions {
-        config_id: Some(cli.config_id.clone().unwrap_or_else(sys::default_config_id)),
-        all_config: cli.all_config,
-        random_seed: None,
-    };
-    let loaded = config::load(&cli.conf_file(), opts);
     if let Some(log) = &cli.config_test {
+        let loaded = config::load(&cli.conf_file(), reader_options(&cli));
         let mut out: Box<dyn Write> = if log.is_empty() {
             Box::new(std::io::stderr())
         } else {
@@ -81,37 +81,145 @@ fn main() -> ExitCode {
         std::mem::forget(loaded);
         return ExitCode::from(code);
     }
-    if cli.dump_conf {
-        println!("{:#?}", loaded.config);
+    if let Some(role) = &cli.rs_child {
+        return child_main(role, &cli);
     }
+    parent_main(&cli, args)
+}
+
+fn reader_options(cli: &Cli) -> ReaderOptions {
+    ReaderOptions {
+        config_id: Some(cli.config_id.clone().unwrap_or_else(sys::default_config_id)),
+        all_config: cli.all_config,
+        random_seed: None,
+    }
+}
+
+/// Reads the configuration, logging what keepalived's parent logs about
+/// it. `None` on a fatal error.
+fn load_logged(cli: &Cli) -> Option<config::Config> {
+    let path = cli.conf_file();
+    let loaded = config::load(&path, reader_options(cli));
+    log_line(&format!("Configuration file {}", path.display()));
     for d in &loaded.report.diags {
-        eprintln!("{}", d.headline());
+        log_line(&d.headline());
+    }
+    for n in &loaded.notes {
+        log_line(n);
     }
     if loaded.report.fatal {
-        return ExitCode::from(2);
+        return None;
     }
-    if !loaded.config.has_vrrp() {
-        eprintln!("keepalived-rs: nothing to run (only VRRP instances are run so far)");
-        return ExitCode::from(1);
-    }
-    // For now the VRRP driver runs in this process; the pid files name it
-    // for both the parent (-p) and the VRRP child (-r).
-    let pid_files: Vec<std::path::PathBuf> = [cli.pid.clone(), cli.vrrp_pid.clone()]
-        .into_iter()
-        .flatten()
-        .collect();
-    for p in &pid_files {
-        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
-            eprintln!("Unable to write pid file {}: {e}", p.display());
+    if cli.dump_conf {
+        for l in format!("{:#?}", loaded.config).lines() {
+            log_line(l);
         }
     }
-    let opts = keepalived_rs::daemon::vrrp::DriverOptions {
-        dont_release_vips: cli.dont_release_vrrp,
-        detail: cli.log_detail,
+    Some(loaded.config)
+}
+
+/// The name keepalived appends to its syslog idents: `instance`, else
+/// `net_namespace`.
+fn instance_name(config: &config::Config) -> Option<&str> {
+    let g = &config.global;
+    g.instance.as_deref().or(g.net_namespace.as_deref())
+}
+
+/// keepalived's `-u`: a number in C notation (`0177`, `0x7f`, `127`).
+fn parse_umask(s: &str) -> Option<libc::mode_t> {
+    let v = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u32::from_str_radix(h, 16).ok()?
+    } else if s.len() > 1 && s.starts_with('0') {
+        u32::from_str_radix(&s[1..], 8).ok()?
+    } else {
+        s.parse().ok()?
     };
-    let code = keepalived_rs::daemon::vrrp::run(&loaded.config, &opts);
-    for p in &pid_files {
-        let _ = std::fs::remove_file(p);
+    (v <= 0o777).then_some(v as libc::mode_t)
+}
+
+/// The parent process: detach (unless `-n`), read the configuration,
+/// start and watch the children.
+fn parent_main(cli: &Cli, args: Vec<OsString>) -> ExitCode {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    if !cli.dont_fork {
+        // Before anything else: no thread may exist when we fork.
+        if let Err(e) = parent::daemonise() {
+            eprintln!("Unable to daemonise: {e}");
+            return ExitCode::from(1);
+        }
     }
+    if let Some(m) = cli.umask.as_deref() {
+        match parse_umask(m) {
+            // SAFETY: umask only changes this process's file mode mask.
+            Some(m) => unsafe {
+                libc::umask(m);
+            },
+            None => eprintln!("Invalid umask {m}"),
+        }
+    }
+    log::init(Ident::Parent, LogConfig::from_cli(cli));
+    parent::log_start(&args);
+    let Some(config) = load_logged(cli) else {
+        log_line(&format!("Stopped {}", parent::VERSION_LINE));
+        return ExitCode::from(parent::EXIT_CONFIG as u8);
+    };
+    if let Some(name) = instance_name(&config) {
+        log::set_ident_suffix(name);
+    }
+    let opts = parent::Options::new(cli, &config, args, cwd);
+    let reload = || load_logged(cli);
+    ExitCode::from(parent::run(opts, config, &reload))
+}
+
+/// A child process (`--rs-child=ROLE`, started by the parent).
+fn child_main(role: &str, cli: &Cli) -> ExitCode {
+    let Some(role) = Role::from_flag(role) else {
+        eprintln!("Unknown child role {role}");
+        return ExitCode::from(1);
+    };
+    process::setup(role);
+    log::init(role.ident(), LogConfig::from_cli(cli));
+    // The parent has logged the messages about the configuration.
+    let loaded = config::load(&cli.conf_file(), reader_options(cli));
+    if loaded.report.fatal {
+        return ExitCode::from(parent::EXIT_CONFIG as u8);
+    }
+    if let Some(name) = instance_name(&loaded.config) {
+        log::set_ident_suffix(name);
+    }
+    if !cli.dont_fork {
+        // Started from the user's directory to find a relative -f.
+        let _ = std::env::set_current_dir("/");
+    }
+    let pids = PidFiles::resolve(cli, &loaded.config.global);
+    let pid_file = match role {
+        Role::Vrrp => pids.vrrp,
+        Role::Checker => pids.checker,
+    };
+    let me = std::process::id();
+    if let Err(e) = pidfile::write(&pid_file, me) {
+        log_line(&format!(
+            "{} child process: cannot write pidfile {} ({e})",
+            role.name(),
+            pid_file.display()
+        ));
+    }
+    let code = match role {
+        Role::Vrrp => {
+            // Until the VRRP child reloads on SIGHUP, a reload is
+            // acknowledged at once (it calls child_ready() at start itself).
+            process::ack_reloads_immediately();
+            let opts = keepalived_rs::daemon::vrrp::DriverOptions {
+                dont_release_vips: cli.dont_release_vrrp,
+                detail: cli.log_detail,
+            };
+            keepalived_rs::daemon::vrrp::run(&loaded.config, &opts)
+        }
+        Role::Checker => {
+            keepalived_rs::daemon::checker::run(&loaded.config, !cli.dont_release_ipvs)
+        }
+    };
+    pidfile::remove(&pid_file, me);
+    process::log_stopped_usage();
     ExitCode::from(code)
 }

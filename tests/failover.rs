@@ -22,6 +22,8 @@ const VIP: &str = "10.99.0.100";
 struct Daemon {
     child: Option<Child>,
     log: PathBuf,
+    /// The VRRP child's pid file.
+    vrrp_pid: PathBuf,
 }
 
 impl Daemon {
@@ -29,6 +31,7 @@ impl Daemon {
         let cf = dir.join(format!("{tag}.conf"));
         std::fs::write(&cf, conf).unwrap();
         let log = dir.join(format!("{tag}.log"));
+        let vrrp_pid = dir.join(format!("{tag}-vrrp.pid"));
         let child = Command::new("ip")
             .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_keepalived")])
             .args(["-n", "-l", "-f"])
@@ -36,7 +39,7 @@ impl Daemon {
             .arg("-p")
             .arg(dir.join(format!("{tag}.pid")))
             .arg("-r")
-            .arg(dir.join(format!("{tag}-vrrp.pid")))
+            .arg(&vrrp_pid)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -45,7 +48,29 @@ impl Daemon {
         Daemon {
             child: Some(child),
             log,
+            vrrp_pid,
         }
+    }
+
+    /// A crash of the whole daemon. Killing only the parent is not one:
+    /// its VRRP child gets SIGTERM (PR_SET_PDEATHSIG, as keepalived's) and
+    /// stops gracefully. So the parent is frozen first (it can neither
+    /// restart the child nor clean up), then both are killed.
+    fn crash(&mut self) {
+        self.signal(libc::SIGSTOP);
+        let child = std::fs::read_to_string(&self.vrrp_pid)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok());
+        if let Some(p) = child {
+            let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+            let ppid = format!("PPid:\t{}\n", self.pid());
+            if status.contains(&ppid) {
+                // SAFETY: kill(2) on a verified child of our child.
+                unsafe { libc::kill(p, libc::SIGKILL) };
+            }
+        }
+        self.signal(libc::SIGKILL);
+        assert!(self.wait(Duration::from_secs(2)));
     }
 
     fn pid(&self) -> i32 {
@@ -75,20 +100,6 @@ impl Daemon {
 
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// A crash of the node: SIGKILL to the VRRP process (named by the
-    /// `-r` pid file) and to the daemon itself, nothing cleaned up.
-    fn crash(&mut self, dir: &std::path::Path, tag: &str) {
-        let vrrp_pid = std::fs::read_to_string(dir.join(format!("{tag}-vrrp.pid")))
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
-        if let Some(p) = vrrp_pid {
-            // SAFETY: kill(2) on a pid our daemon wrote for its VRRP process.
-            unsafe { libc::kill(p, libc::SIGKILL) };
-        }
-        self.signal(libc::SIGKILL);
-        assert!(self.wait(Duration::from_secs(2)));
     }
 }
 
@@ -166,8 +177,7 @@ fn failover_graceful_preempt_and_crash() {
 
     // Crash of the master: B waits Master_Down_Interval (3 + 0.61 s).
     let killed = Instant::now();
-    a.signal(libc::SIGKILL);
-    assert!(a.wait(Duration::from_secs(2)));
+    a.crash();
     let t = wait_for(Duration::from_secs(6), || p.b.has_addr(VIP));
     assert!(t.is_some(), "B never took over\n{}", b.log());
     let t = killed.elapsed();
@@ -561,7 +571,7 @@ fn failover_times_on_the_wire() {
     let cap = Capture::start(&p.b.name, "eth0");
     // At least one advert of A's on the wire before the crash.
     std::thread::sleep(Duration::from_millis(1500));
-    a.crash(&p.dir, "a");
+    a.crash();
     assert!(
         wait_for(Duration::from_secs(6), || p.b.has_addr(VIP)).is_some(),
         "{}",
@@ -760,7 +770,7 @@ fn vrrpv3_at_advert_int_0_1_on_the_wire() {
     std::thread::sleep(Duration::from_millis(500));
     let cap = Capture::start(&p.b.name, "eth0");
     std::thread::sleep(Duration::from_millis(300));
-    a.crash(&p.dir, "a");
+    a.crash();
     assert!(wait_for(Duration::from_secs(2), || p.b.has_addr(VIP)).is_some());
     std::thread::sleep(Duration::from_millis(100));
     let frames = cap.stop();

@@ -21,7 +21,7 @@ use crate::ipvs::mapping::{self, Desired};
 use crate::ipvs::reconcile;
 use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
 
-use super::vrrp::log_line;
+use super::log::log_line;
 
 /// How often IPVS is retried while the kernel has none (or refuses).
 const IPVS_RETRY: Duration = Duration::from_secs(5);
@@ -59,6 +59,10 @@ impl Ipvs {
 
     /// Makes the kernel match `want`; false if IPVS is unavailable.
     fn sync(&mut self, want: &Desired) -> bool {
+        if want.services.is_empty() && self.client.is_none() {
+            // Nothing to program (yet): no need for IPVS.
+            return true;
+        }
         let Some(c) = self.connect() else {
             return false;
         };
@@ -110,14 +114,16 @@ async fn run_async(config: &Config, release: bool) -> u8 {
             .unwrap_or_else(|_| RunAs::current()),
         None => RunAs::keepalived_default(),
     };
-    let (specs, warnings) = spec::build(config, SpecOptions { script_user: run_as });
+    let (specs, warnings) = spec::build(
+        config,
+        SpecOptions {
+            script_user: run_as,
+        },
+    );
     for w in warnings {
         log_line(&w);
     }
-    let router_id = g
-        .router_id
-        .clone()
-        .unwrap_or_else(crate::sys::nodename);
+    let router_id = g.router_id.clone().unwrap_or_else(crate::sys::nodename);
     let pool = Pool::new(
         &config.lvs,
         PoolOptions {
@@ -139,6 +145,9 @@ async fn run_async(config: &Config, release: bool) -> u8 {
         log_line("Unable to install signal handlers");
         return 1;
     };
+    // Reload is not implemented here yet: a SIGHUP is acknowledged at once.
+    crate::daemon::process::ack_reloads_immediately();
+    crate::daemon::process::child_ready();
     let notifier = Notifier::new();
     // The destinations the pool wants, kept from its actions.
     let mut dests = Dests::new();

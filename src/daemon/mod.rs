@@ -3,9 +3,14 @@
 
 pub mod checker;
 pub mod dump;
+pub mod log;
 pub mod netlink;
+pub mod parent;
+pub mod pidfile;
 pub mod plan;
+pub mod process;
 pub mod route;
+pub mod sdnotify;
 pub mod socket;
 pub mod track_file;
 pub mod vrrp;

@@ -9,7 +9,6 @@
 //! nothing they do can delay an advert.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,6 +18,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
+pub use crate::daemon::log::log_line;
 use crate::daemon::netlink::{AddrSpec, Link, NetEvent, Netlink};
 use crate::daemon::plan::{self, InstancePlan};
 use crate::daemon::route::{RouteSpec, RuleSpec};
@@ -43,19 +43,6 @@ pub struct DriverOptions {
     pub dont_release_vips: bool,
     /// `-D`: also log keepalived's detail lines.
     pub detail: bool,
-}
-
-/// Prints one log line the way keepalived's console log does:
-/// `Sun Nov 22 03:22:52 2026: message`.
-pub fn log_line(msg: &str) {
-    let ts = timestamp();
-    let mut e = std::io::stderr().lock();
-    let _ = writeln!(e, "{ts}: {msg}");
-}
-
-fn timestamp() -> String {
-    // keepalived's console format: `Sun Nov 22 03:22:52 2026`.
-    crate::sys::strftime_local(std::time::SystemTime::now(), c"%a %b %d %T %Y")
 }
 
 /// One running instance: its plan and the interface facts.
@@ -839,6 +826,8 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
     let now = drv.now();
     drv.router.start(now, &mut out);
     drv.execute(out).await;
+    // Sockets open, instances started: the parent may report READY.
+    crate::daemon::process::child_ready();
 
     loop {
         let deadline = drv

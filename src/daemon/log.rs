@@ -1,0 +1,273 @@
+//! Logging as keepalived does it.
+//!
+//! Every process logs through [`log_line`] (and [`log_detail`] for the
+//! lines keepalived only prints with `-D`). Where a line goes is set once
+//! per process by [`init`], from the command line ([`LogConfig::from_cli`]):
+//!
+//! * syslog, unless `-G`, with the process's ident (`Keepalived`,
+//!   `Keepalived_vrrp`, `Keepalived_healthcheckers`, see [`Ident`]), the
+//!   pid, priority `LOG_INFO` and facility `daemon` or `-S`;
+//! * the console (stderr) with `-l`, in keepalived's format
+//!   `Sun Nov 22 03:22:52 2026: message`.
+//!
+//! Before [`init`] (unit tests, `-t`) lines go to the console only. One
+//! `write(2)` per line, so lines of the parent and of its children sharing
+//! one stderr never interleave.
+
+use std::ffi::CString;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+use crate::cli::Cli;
+
+/// Which process is logging: its syslog ident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ident {
+    /// The parent process: `Keepalived`.
+    Parent,
+    /// The VRRP child: `Keepalived_vrrp`.
+    Vrrp,
+    /// The health-checker child: `Keepalived_healthcheckers`.
+    Checker,
+}
+
+impl Ident {
+    /// keepalived's syslog ident for the process.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ident::Parent => "Keepalived",
+            Ident::Vrrp => "Keepalived_vrrp",
+            Ident::Checker => "Keepalived_healthcheckers",
+        }
+    }
+}
+
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `-l`: also print on stderr.
+    pub console: bool,
+    /// Not `-G`: send to syslog.
+    pub syslog: bool,
+    /// The syslog facility (`LOG_DAEMON` unless `-S`).
+    pub facility: libc::c_int,
+    /// `-D`: detailed lines ([`log_detail`]) are logged too.
+    pub detail: bool,
+}
+
+impl LogConfig {
+    /// The settings the command line asks for. An invalid `-S` value keeps
+    /// the default facility, as keepalived does.
+    pub fn from_cli(cli: &Cli) -> LogConfig {
+        LogConfig {
+            console: cli.log_console,
+            syslog: !cli.no_syslog,
+            facility: cli
+                .log_facility
+                .as_deref()
+                .and_then(parse_facility)
+                .unwrap_or(libc::LOG_DAEMON),
+            detail: cli.log_detail,
+        }
+    }
+}
+
+/// Parses `-S`: `0`..`7` or `local0`..`local7` (LOG_LOCALn), `user`,
+/// `daemon`.
+pub fn parse_facility(s: &str) -> Option<libc::c_int> {
+    const LOCAL: [libc::c_int; 8] = [
+        libc::LOG_LOCAL0,
+        libc::LOG_LOCAL1,
+        libc::LOG_LOCAL2,
+        libc::LOG_LOCAL3,
+        libc::LOG_LOCAL4,
+        libc::LOG_LOCAL5,
+        libc::LOG_LOCAL6,
+        libc::LOG_LOCAL7,
+    ];
+    match s {
+        "user" => Some(libc::LOG_USER),
+        "daemon" => Some(libc::LOG_DAEMON),
+        _ => {
+            let n = s.strip_prefix("local").unwrap_or(s);
+            let n: usize = n.parse().ok().filter(|&n: &usize| n < 8)?;
+            Some(LOCAL[n])
+        }
+    }
+}
+
+struct State {
+    config: LogConfig,
+    /// openlog keeps the pointer: the string lives as long as the process.
+    ident: CString,
+}
+
+static STATE: OnceLock<State> = OnceLock::new();
+static DETAIL: AtomicBool = AtomicBool::new(false);
+
+/// Sets up logging for this process; later calls are ignored.
+pub fn init(ident: Ident, config: LogConfig) {
+    let id = CString::new(ident.as_str()).expect("ident has no NUL");
+    if config.syslog {
+        // SAFETY: the ident pointer stays valid: the CString is stored in
+        // STATE for the life of the process (a second init returns before
+        // touching openlog again).
+        if STATE.get().is_none() {
+            unsafe { libc::openlog(id.as_ptr(), libc::LOG_PID, config.facility) };
+        }
+    }
+    DETAIL.store(config.detail, Ordering::Relaxed);
+    let _ = STATE.set(State { config, ident: id });
+}
+
+/// Appends `_NAME` to the syslog ident, as keepalived does once the
+/// configuration names an `instance` (or a `net_namespace`). Call it once,
+/// while the process has a single thread.
+pub fn set_ident_suffix(name: &str) {
+    let Some(state) = STATE.get() else { return };
+    if !state.config.syslog {
+        return;
+    }
+    let Ok(id) = CString::new(format!("{}_{name}", state.ident.to_string_lossy())) else {
+        return;
+    };
+    // openlog keeps the pointer: this string must live for the rest of
+    // the process.
+    let id: &'static std::ffi::CStr = Box::leak(id.into_boxed_c_str());
+    // SAFETY: a NUL-terminated string that is never freed.
+    unsafe { libc::openlog(id.as_ptr(), libc::LOG_PID, state.config.facility) };
+}
+
+/// Whether `-D` (detailed logging) is on.
+pub fn detail() -> bool {
+    DETAIL.load(Ordering::Relaxed)
+}
+
+/// Logs one line (keepalived's `log_message(LOG_INFO, ...)`).
+pub fn log_line(msg: &str) {
+    let (console, syslog) = match STATE.get() {
+        Some(s) => (s.config.console, s.config.syslog),
+        None => (true, false),
+    };
+    if console {
+        let line = format!("{}: {msg}\n", timestamp());
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+    if syslog {
+        let c = CString::new(msg.replace('\0', " ")).expect("NULs replaced");
+        // SAFETY: a constant "%s" format with one NUL-terminated argument.
+        unsafe { libc::syslog(libc::LOG_INFO, c"%s".as_ptr(), c.as_ptr()) };
+    }
+}
+
+/// Logs a line only with `-D` (keepalived's detailed messages, such as
+/// `(VI_1) sent 0 priority`).
+pub fn log_detail(msg: &str) {
+    if detail() {
+        log_line(msg);
+    }
+}
+
+/// keepalived's console time stamp: `Sun Nov 22 03:22:52 2026`.
+pub fn timestamp() -> String {
+    crate::sys::strftime_local(std::time::SystemTime::now(), c"%a %b %d %T %Y")
+}
+
+/// Logs `label: text` wrapped the way keepalived logs its command line:
+/// at most 100 columns including the label, continuation lines indented
+/// under the text.
+pub fn log_wrapped(label: &str, text: &str) {
+    for line in wrap(label, text) {
+        log_line(&line);
+    }
+}
+
+fn wrap(label: &str, text: &str) -> Vec<String> {
+    let width = 100usize.saturating_sub(label.len()).max(20);
+    let mut out = Vec::new();
+    let mut rest = text.trim_start_matches(' ');
+    while !rest.is_empty() {
+        let cut = if rest.len() <= width {
+            rest.len()
+        } else {
+            // The last blank within the width; a longer word is kept whole.
+            let mut end = width + 1;
+            while !rest.is_char_boundary(end) {
+                end -= 1;
+            }
+            match rest[..end].rfind(' ') {
+                Some(i) if i > 0 => i,
+                _ => rest.find(' ').unwrap_or(rest.len()),
+            }
+        };
+        let (chunk, tail) = rest.split_at(cut);
+        if out.is_empty() {
+            out.push(format!("{label}: {chunk}"));
+        } else {
+            out.push(format!("{:w$}{chunk}", "", w = label.len() + 2));
+        }
+        rest = tail.trim_start_matches(' ');
+    }
+    if out.is_empty() {
+        out.push(format!("{label}: "));
+    }
+    out
+}
+
+/// `'arg0' 'arg1' ...`: keepalived's rendering of a command line.
+pub fn quote_args<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    args.into_iter()
+        .map(|a| format!("'{}'", a.as_ref().to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facilities_match_keepalived() {
+        assert_eq!(parse_facility("0"), Some(libc::LOG_LOCAL0));
+        assert_eq!(parse_facility("7"), Some(libc::LOG_LOCAL7));
+        assert_eq!(parse_facility("local3"), Some(libc::LOG_LOCAL3));
+        assert_eq!(parse_facility("user"), Some(libc::LOG_USER));
+        assert_eq!(parse_facility("daemon"), Some(libc::LOG_DAEMON));
+        assert_eq!(parse_facility("8"), None);
+        assert_eq!(parse_facility("local8"), None);
+        assert_eq!(parse_facility("kern"), None);
+    }
+
+    #[test]
+    fn command_line_wraps_like_keepalived() {
+        // Captured from keepalived 2.2.7.
+        let args = [
+            "/usr/sbin/keepalived",
+            "-n",
+            "-l",
+            "-D",
+            "-f",
+            "/tmp/kaobs/k.conf",
+            "-p",
+            "/tmp/kaobs/p.pid",
+            "-r",
+            "/tmp/kaobs/v.pid",
+            "-c",
+            "/tmp/kaobs/c.pid",
+        ];
+        let lines = wrap("Command line", &quote_args(args));
+        assert_eq!(
+            lines,
+            vec![
+                "Command line: '/usr/sbin/keepalived' '-n' '-l' '-D' '-f' '/tmp/kaobs/k.conf' '-p' '/tmp/kaobs/p.pid'",
+                "              '-r' '/tmp/kaobs/v.pid' '-c' '/tmp/kaobs/c.pid'",
+            ]
+        );
+        assert_eq!(wrap("Command line", "'a'"), vec!["Command line: 'a'"]);
+    }
+}

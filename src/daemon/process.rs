@@ -1,0 +1,171 @@
+//! The child side of the process model.
+//!
+//! The parent ([`crate::daemon::parent`]) starts each child by executing
+//! its own binary again with the original arguments plus the hidden
+//! `--rs-child=vrrp|checker` option ([`Role`]). It passes two things in the
+//! environment, which [`setup`] takes out again so that scripts the child
+//! runs never see them:
+//!
+//! * `KEEPALIVED_RS_PARENT`: the parent's pid. The child asks the kernel
+//!   for SIGTERM when its parent dies (as keepalived's children do) and
+//!   exits at once if its parent is already another process;
+//! * `KEEPALIVED_RS_READY_FD`: the write end of a pipe. [`child_ready`]
+//!   writes one byte to it: "configuration loaded, sockets open" at start,
+//!   and "reload done" after each reload. The parent logs `Startup
+//!   complete` / `Reload complete` and tells systemd `READY=1` once every
+//!   child has written its byte.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// Which child a process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The VRRP child.
+    Vrrp,
+    /// The health-checker child.
+    Checker,
+}
+
+impl Role {
+    /// The value of the hidden `--rs-child=` option.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Role::Vrrp => "vrrp",
+            Role::Checker => "checker",
+        }
+    }
+
+    /// Parses the value of `--rs-child=`.
+    pub fn from_flag(s: &str) -> Option<Role> {
+        match s {
+            "vrrp" => Some(Role::Vrrp),
+            "checker" => Some(Role::Checker),
+            _ => None,
+        }
+    }
+
+    /// The name keepalived's parent uses in its messages about the child
+    /// (`VRRP child process(N) died: Respawning`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Vrrp => "VRRP",
+            Role::Checker => "Healthcheck",
+        }
+    }
+
+    /// The child's syslog ident.
+    pub fn ident(self) -> crate::daemon::log::Ident {
+        match self {
+            Role::Vrrp => crate::daemon::log::Ident::Vrrp,
+            Role::Checker => crate::daemon::log::Ident::Checker,
+        }
+    }
+}
+
+/// The hidden command-line option naming a child's role.
+pub const CHILD_OPTION: &str = "--rs-child";
+/// Environment: the parent's pid.
+pub const PARENT_ENV: &str = "KEEPALIVED_RS_PARENT";
+/// Environment: the readiness pipe's file descriptor.
+pub const READY_FD_ENV: &str = "KEEPALIVED_RS_READY_FD";
+
+static READY_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Tells the parent that this child is ready: its configuration is loaded
+/// and its sockets are open (at start), or a reload is finished. Call it
+/// once after start-up and once after each reload; it does nothing in a
+/// process that was not started by a keepalived-rs parent.
+///
+/// Only calls `write(2)`, so it is safe in a signal handler.
+pub fn child_ready() {
+    let fd = READY_FD.load(Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: one byte from a static buffer to our own pipe fd; an
+        // error (parent gone) is ignored.
+        unsafe { libc::write(fd, b"R".as_ptr().cast(), 1) };
+    }
+}
+
+/// Sets the child up, first thing in `main`: parent-death signal, the
+/// handshake fd, a clean environment, and harmless default actions for
+/// the signals the parent forwards (so that one arriving before the child
+/// installed its handlers does not kill it).
+///
+/// Must run before any thread exists (it changes the environment).
+pub fn setup(role: Role) {
+    let parent: Option<i32> = std::env::var(PARENT_ENV).ok().and_then(|p| p.parse().ok());
+    if let Some(parent) = parent {
+        // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a flag of this process;
+        // getppid has no preconditions.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong);
+            if libc::getppid() != parent {
+                // The parent died while starting us.
+                libc::_exit(0);
+            }
+        }
+    }
+    if let Some(fd) = std::env::var(READY_FD_ENV)
+        .ok()
+        .and_then(|f| f.parse::<i32>().ok())
+    {
+        // SAFETY: F_SETFD on an fd number; a wrong number fails harmlessly.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } == 0 {
+            READY_FD.store(fd, Ordering::Relaxed);
+        }
+    }
+    // SAFETY (edition 2021: safe fns): single-threaded at this point.
+    std::env::remove_var(PARENT_ENV);
+    std::env::remove_var(READY_FD_ENV);
+    std::env::remove_var(crate::daemon::sdnotify::NOTIFY_SOCKET);
+    if role == Role::Vrrp {
+        for sig in forwarded_signals() {
+            // A no-op handler, not SIG_IGN: handlers are reset by exec, so
+            // scripts started later still get the default actions.
+            // SAFETY: the action does nothing, which is signal-safe.
+            let _ = unsafe { signal_hook_registry::register(sig, || {}) };
+        }
+    }
+}
+
+/// The signals the parent forwards to its children besides SIGTERM.
+pub fn forwarded_signals() -> [libc::c_int; 5] {
+    [
+        libc::SIGHUP,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGRTMIN() + 2,
+        libc::SIGRTMAX() - 1,
+    ]
+}
+
+/// Until the VRRP driver reloads on SIGHUP itself: answer each SIGHUP with
+/// "reload done" at once (the driver only logs that reload is not
+/// supported). Remove this when `daemon::vrrp` calls [`child_ready`]
+/// after its reload.
+pub fn ack_reloads_immediately() {
+    // SAFETY: child_ready only calls write(2), which is signal-safe.
+    let _ = unsafe { signal_hook_registry::register(libc::SIGHUP, child_ready) };
+}
+
+/// `Stopped - used U user time, S system time`: the line keepalived's
+/// children log when they exit.
+pub fn log_stopped_usage() {
+    let (user, sys) = rusage(libc::RUSAGE_SELF);
+    crate::daemon::log::log_line(&format!(
+        "Stopped - used {user} user time, {sys} system time"
+    ));
+}
+
+/// User and system CPU time of `who` (`RUSAGE_SELF`/`RUSAGE_CHILDREN`),
+/// formatted `S.UUUUUU`.
+pub fn rusage(who: libc::c_int) -> (String, String) {
+    // SAFETY: getrusage fills the zeroed struct we own.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut ru);
+        ru
+    };
+    let f = |t: libc::timeval| format!("{}.{:06}", t.tv_sec, t.tv_usec);
+    (f(ru.ru_utime), f(ru.ru_stime))
+}
