@@ -19,6 +19,15 @@ use keepalived_rs::sys;
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
+    // `-T`/`--genhash` first: the rest are genhash's own options.
+    if matches!(args.get(1).and_then(|a| a.to_str()), Some("-T" | "--genhash")) {
+        let rest: Vec<String> = args[2..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let code = keepalived_rs::check::genhash::main_with_args(&rest);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {

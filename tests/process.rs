@@ -116,7 +116,6 @@ fn sigint_stops_and_checker_child_runs_for_virtual_servers() {
         return;
     }
     let lab = Lab::new("pc");
-    // PENDING: the checker child is a placeholder that only idles.
     let mut d = Daemon::start(&lab, "c", &checker_conf(), &["-n"], &[]);
     d.wait_started();
     let chk = d.checker_pid().expect("checker pid file");
