@@ -20,7 +20,10 @@ use keepalived_rs::sys;
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     // `-T`/`--genhash` first: the rest are genhash's own options.
-    if matches!(args.get(1).and_then(|a| a.to_str()), Some("-T" | "--genhash")) {
+    if matches!(
+        args.get(1).and_then(|a| a.to_str()),
+        Some("-T" | "--genhash")
+    ) {
         let rest: Vec<String> = args[2..]
             .iter()
             .map(|a| a.to_string_lossy().into_owned())

@@ -863,3 +863,48 @@ fn vip_deleted_from_outside_makes_the_master_resign_and_retake_later() {
     r2.address_lost(t(1), 0, &mut out);
     assert!(out.is_empty());
 }
+
+#[test]
+fn unicast_peer_ttl_outside_min_max_is_dropped_and_counted() {
+    // keepalived 2.2.7 vrrp.c: with check_unicast_src, a peer's TTL/HL
+    // outside [min_ttl, max_ttl] is "(VI_1) TTL/HL 64 not in range 250 - 255"
+    // and counts as ip_ttl_err.
+    let mut c = cfg(100);
+    c.unicast_peers = vec![ip(2)];
+    c.check_unicast_src = true;
+    c.peer_ttl = vec![(ip(2), 250, 255)];
+    let mut r = Router::new();
+    r.add_instance(c.clone(), vec![]);
+    r.start(t(0), &mut Vec::new());
+    let i = keepalived_rs::vrrp::instance::Instance::new(c.clone());
+    let msg = i
+        .advert_repr(Priority(150))
+        .to_bytes(&i.checksum_ctx(ip(2), ip(1)));
+    let rx = |ttl| Received {
+        src: ip(2),
+        dst: ip(1),
+        ttl,
+        ah: false,
+        ah_valid: false,
+        msg: &msg,
+    };
+    let e = r
+        .handle_advert(t(1_000), Family::V4, &rx(64), &mut Vec::new())
+        .unwrap_err();
+    assert_eq!(
+        e,
+        DropReason::TtlRange {
+            ttl: 64,
+            min: 250,
+            max: 255
+        }
+    );
+    assert_eq!(
+        e.log_line(&c, &rx(64)),
+        Some("TTL/HL 64 not in range 250 - 255".into())
+    );
+    assert_eq!(r.instance(0).stats.ip_ttl_err, 1);
+    assert!(r
+        .handle_advert(t(2_000), Family::V4, &rx(251), &mut Vec::new())
+        .is_ok());
+}

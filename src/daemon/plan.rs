@@ -283,6 +283,12 @@ pub fn plan_instance(
         evips: inst.evips.iter().map(|v| v.prefix.addr).collect(),
         auth: auth(inst, version),
         unicast_peers: inst.unicast_peers.iter().map(|p| p.addr).collect(),
+        peer_ttl: inst
+            .unicast_peers
+            .iter()
+            .filter(|p| p.min_ttl.is_some() || p.max_ttl.is_some())
+            .map(|p| (p.addr, p.min_ttl.unwrap_or(0), p.max_ttl.unwrap_or(255)))
+            .collect(),
         skip_check_adv_addr: inst
             .skip_check_adv_addr
             .unwrap_or(global.skip_check_adv_addr),

@@ -177,6 +177,15 @@ pub enum DropReason {
     },
     /// TTL / hop limit not 255 (`ip_ttl_err`).
     Ttl(u8),
+    /// A unicast peer's TTL outside its `min_ttl`..`max_ttl` (`ip_ttl_err`).
+    TtlRange {
+        /// Received TTL / hop limit.
+        ttl: u8,
+        /// `min_ttl`.
+        min: u8,
+        /// `max_ttl`.
+        max: u8,
+    },
     /// Not our VRRP version.
     Version(u8),
     /// Not our VRID (the driver demultiplexes; counted nowhere).
@@ -227,6 +236,9 @@ impl DropReason {
                 )
             }
             DropReason::Ttl(t) => format!("invalid TTL/HL. Received {t} and expect 255"),
+            DropReason::TtlRange { ttl, min, max } => {
+                format!("TTL/HL {ttl} not in range {min} - {max}")
+            }
             DropReason::Version(v) => format!("wrong VRRP version ({v}) received from {}", rx.src),
             DropReason::WrongVrid => return None,
             DropReason::InvalidAuthType(t) => format!("Invalid auth type: {t}"),

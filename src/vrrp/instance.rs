@@ -95,6 +95,9 @@ pub struct InstanceConfig {
     pub auth: AuthConfig,
     /// `unicast_peer`s; empty means multicast.
     pub unicast_peers: Vec<IpAddr>,
+    /// Per-peer `min_ttl`/`max_ttl` (default 0 and 255), checked with
+    /// `check_unicast_src` as keepalived does.
+    pub peer_ttl: Vec<(IpAddr, u8, u8)>,
     /// `skip_check_adv_addr`.
     pub skip_check_adv_addr: bool,
     /// `lower_prio_no_advert`.
@@ -145,6 +148,7 @@ impl InstanceConfig {
             evips: Vec::new(),
             auth: AuthConfig::None,
             unicast_peers: Vec::new(),
+            peer_ttl: Vec::new(),
             skip_check_adv_addr: false,
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
@@ -678,7 +682,7 @@ impl Instance {
         match r {
             DropReason::AuthTypeMismatch => s.authtype_mismatch += 1,
             DropReason::TooShort { .. } => s.packet_len_err += 1,
-            DropReason::Ttl(_) => s.ip_ttl_err += 1,
+            DropReason::Ttl(_) | DropReason::TtlRange { .. } => s.ip_ttl_err += 1,
             DropReason::Version(_) => s.version_err += 1,
             DropReason::InvalidAuthType(_) => s.invalid_authtype += 1,
             DropReason::AuthFailure => s.auth_failure += 1,
@@ -809,6 +813,17 @@ impl Instance {
             && !cfg.unicast_peers.contains(&rx.src)
         {
             return Err(DropReason::NotAPeer);
+        }
+        if cfg.check_unicast_src {
+            if let Some(&(_, min, max)) = cfg.peer_ttl.iter().find(|(a, _, _)| *a == rx.src) {
+                if rx.ttl < min || rx.ttl > max {
+                    return Err(DropReason::TtlRange {
+                        ttl: rx.ttl,
+                        min,
+                        max,
+                    });
+                }
+            }
         }
         Ok(repr)
     }
