@@ -302,12 +302,26 @@ fn ipv6_vrrpv3_graceful_failover() {
     );
     std::thread::sleep(Duration::from_millis(1000));
     assert!(!p.b.has_addr("fd99::100"), "B:\n{}", b.log());
+    let cap = Capture::start(&p.b.name, "eth0");
     a.signal(libc::SIGTERM);
     let t = wait_for(Duration::from_secs(2), || p.b.has_addr("fd99::100"));
     assert!(t.is_some(), "B never took the VIP\nB:\n{}", b.log());
     eprintln!("IPv6 graceful failover: {:?}", t.unwrap());
     assert!(a.wait(Duration::from_secs(2)));
     assert!(!p.a.has_addr("fd99::100"));
+    // B announces the VIP with unsolicited Neighbour Advertisements:
+    // ICMPv6 type 136 whose target is the VIP.
+    std::thread::sleep(Duration::from_millis(100));
+    let vip6: std::net::Ipv6Addr = "fd99::100".parse().unwrap();
+    let na = cap.stop().iter().any(|f| {
+        let d = &f.data;
+        d.len() >= 14 + 40 + 24
+            && d[12..14] == [0x86, 0xdd]
+            && d[14 + 6] == 58
+            && d[14 + 40] == 136
+            && d[14 + 48..14 + 64] == vip6.octets()
+    });
+    assert!(na, "no unsolicited NA for the VIP on the wire");
 }
 
 #[test]
