@@ -25,7 +25,7 @@ mod capture;
 #[path = "../tests/common/lab.rs"]
 mod lab;
 
-use capture::{Capture, Frame};
+use capture::Capture;
 use lab::{wait_for, Ns, Pair};
 
 const VIP: &str = "10.99.0.100";
@@ -138,10 +138,6 @@ fn conf(prio: u8, v3: bool) -> String {
     )
 }
 
-fn first(frames: &[Frame], from: Duration, f: impl Fn(&Frame) -> bool) -> Option<Duration> {
-    frames.iter().find(|x| x.t >= from && f(x)).map(|x| x.t)
-}
-
 /// One measurement: (clean stop error, exit time, crash error) in µs
 /// (error = measured − formula).
 fn run_once(imp: Impl, v3: bool, tag: &str) -> Option<(f64, f64, f64)> {
@@ -164,12 +160,8 @@ fn run_once(imp: Impl, v3: bool, tag: &str) -> Option<(f64, f64, f64)> {
     let exit = a.wait();
     wait_for(Duration::from_secs(3), || p.b.has_addr(VIP))?;
     std::thread::sleep(Duration::from_millis(100));
-    let frames = cap.stop();
-    let t0 = first(&frames, Duration::ZERO, |f| {
-        f.advert() == Some((a_ip, 51, 0))
-    })?;
-    let t1 = first(&frames, t0, |f| f.garp().is_some_and(|(_, ip)| ip == vip))?;
-    let stop_err = (t1 - t0).as_secs_f64() - skew;
+    let d = capture::resign_to_garp(&cap.stop(), a_ip, 51, vip)?;
+    let stop_err = d.as_secs_f64() - skew;
 
     let mut a = Daemon::start(imp, &p.a, &p.dir, "a", &conf(150, v3));
     wait_for(Duration::from_secs(8), || {
@@ -180,16 +172,8 @@ fn run_once(imp: Impl, v3: bool, tag: &str) -> Option<(f64, f64, f64)> {
     a.crash();
     wait_for(Duration::from_secs(6), || p.b.has_addr(VIP))?;
     std::thread::sleep(Duration::from_millis(100));
-    let frames = cap.stop();
-    let t1 = first(&frames, Duration::ZERO, |f| {
-        f.garp().is_some_and(|(_, ip)| ip == vip)
-    })?;
-    let t0 = frames
-        .iter()
-        .filter(|f| f.t < t1 && f.advert() == Some((a_ip, 51, 150)))
-        .map(|f| f.t)
-        .next_back()?;
-    let crash_err = (t1 - t0).as_secs_f64() - master_down;
+    let d = capture::last_advert_to_garp(&cap.stop(), a_ip, 51, 150, vip)?;
+    let crash_err = d.as_secs_f64() - master_down;
     Some((stop_err * 1e6, exit.as_secs_f64() * 1e6, crash_err * 1e6))
 }
 

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::capture::{Capture, Frame};
+use common::capture::{last_advert_to_garp, resign_to_garp, Capture};
 use common::lab::{privileged as lab_privileged, wait_for, Ns, Pair};
 
 fn privileged() -> bool {
@@ -533,11 +533,6 @@ fn vmac_carries_the_vip_and_goes_at_exit() {
     assert_eq!(sysctl(&p.a, "net.ipv4.conf.eth0.arp_ignore"), "0");
 }
 
-/// The first frame at or after `from` that `f` accepts, and its time.
-fn first(frames: &[Frame], from: Duration, f: impl Fn(&Frame) -> bool) -> Option<Duration> {
-    frames.iter().find(|x| x.t >= from && f(x)).map(|x| x.t)
-}
-
 #[test]
 fn failover_times_on_the_wire() {
     if !privileged() {
@@ -559,14 +554,7 @@ fn failover_times_on_the_wire() {
     a.signal(libc::SIGTERM);
     assert!(wait_for(Duration::from_secs(3), || p.b.has_addr(VIP)).is_some());
     std::thread::sleep(Duration::from_millis(100));
-    let frames = cap.stop();
-    let t0 = first(&frames, Duration::ZERO, |f| {
-        f.advert() == Some((a_ip, 51, 0))
-    })
-    .expect("no priority-0 advert on the wire");
-    let t1 = first(&frames, t0, |f| f.garp().is_some_and(|(_, ip)| ip == vip))
-        .expect("no gratuitous ARP from B on the wire");
-    let d = t1 - t0;
+    let d = resign_to_garp(&cap.stop(), a_ip, 51, vip).expect("no takeover on the wire");
     eprintln!("graceful: priority 0 -> B's first GARP {d:?} (skew 609.375 ms)");
     let skew = Duration::from_micros(609_375);
     assert!(
@@ -592,18 +580,7 @@ fn failover_times_on_the_wire() {
         b.log()
     );
     std::thread::sleep(Duration::from_millis(100));
-    let frames = cap.stop();
-    let t1 = first(&frames, Duration::ZERO, |f| {
-        f.garp().is_some_and(|(_, ip)| ip == vip)
-    })
-    .expect("no gratuitous ARP from B on the wire");
-    let t0 = frames
-        .iter()
-        .filter(|f| f.t < t1 && f.advert() == Some((a_ip, 51, 150)))
-        .map(|f| f.t)
-        .next_back()
-        .expect("no advert from A before the takeover");
-    let d = t1 - t0;
+    let d = last_advert_to_garp(&cap.stop(), a_ip, 51, 150, vip).expect("no takeover on the wire");
     eprintln!("crash: A's last advert -> B's first GARP {d:?} (Master_Down 3.609375 s)");
     let md = Duration::from_micros(3_609_375);
     assert!(
@@ -762,12 +739,7 @@ fn vrrpv3_at_advert_int_0_1_on_the_wire() {
         .filter(|f| f.advert() == Some((a_ip, 51, 150)))
         .count();
     assert!(n >= 2, "A's adverts every 100 ms: {n} in 300 ms");
-    let t0 = first(&frames, Duration::ZERO, |f| {
-        f.advert() == Some((a_ip, 51, 0))
-    })
-    .expect("no priority-0 advert");
-    let t1 = first(&frames, t0, |f| f.garp().is_some_and(|(_, ip)| ip == vip)).expect("no GARP");
-    let d = t1 - t0;
+    let d = resign_to_garp(&frames, a_ip, 51, vip).expect("no takeover on the wire");
     eprintln!("v3 0.1 s graceful: {d:?} (skew 60.9375 ms)");
     let skew = Duration::from_micros(60_937);
     assert!(
@@ -787,18 +759,7 @@ fn vrrpv3_at_advert_int_0_1_on_the_wire() {
     a.crash();
     assert!(wait_for(Duration::from_secs(2), || p.b.has_addr(VIP)).is_some());
     std::thread::sleep(Duration::from_millis(100));
-    let frames = cap.stop();
-    let t1 = first(&frames, Duration::ZERO, |f| {
-        f.garp().is_some_and(|(_, ip)| ip == vip)
-    })
-    .expect("no GARP");
-    let t0 = frames
-        .iter()
-        .filter(|f| f.t < t1 && f.advert() == Some((a_ip, 51, 150)))
-        .map(|f| f.t)
-        .next_back()
-        .expect("no advert from A");
-    let d = t1 - t0;
+    let d = last_advert_to_garp(&cap.stop(), a_ip, 51, 150, vip).expect("no takeover on the wire");
     eprintln!("v3 0.1 s crash: {d:?} (Master_Down 360.9375 ms)");
     let md = Duration::from_micros(360_937);
     assert!(

@@ -183,3 +183,43 @@ fn recv(fd: i32) -> Option<Frame> {
         Some(Frame { t, data: buf })
     }
 }
+
+/// Clean-stop takeover on the wire: from `master`'s priority-0 advert to
+/// the first gratuitous ARP for `vip` after it.
+pub fn resign_to_garp(
+    frames: &[Frame],
+    master: Ipv4Addr,
+    vrid: u8,
+    vip: Ipv4Addr,
+) -> Option<Duration> {
+    let t0 = frames
+        .iter()
+        .find(|f| f.advert() == Some((master, vrid, 0)))?
+        .t;
+    let t1 = frames
+        .iter()
+        .find(|f| f.t >= t0 && f.garp().is_some_and(|(_, ip)| ip == vip))?
+        .t;
+    Some(t1 - t0)
+}
+
+/// Crash takeover on the wire: from `master`'s last advert (priority
+/// `prio`) to the first gratuitous ARP for `vip` after it.
+pub fn last_advert_to_garp(
+    frames: &[Frame],
+    master: Ipv4Addr,
+    vrid: u8,
+    prio: u8,
+    vip: Ipv4Addr,
+) -> Option<Duration> {
+    let t1 = frames
+        .iter()
+        .find(|f| f.garp().is_some_and(|(_, ip)| ip == vip))?
+        .t;
+    let t0 = frames
+        .iter()
+        .filter(|f| f.t < t1 && f.advert() == Some((master, vrid, prio)))
+        .map(|f| f.t)
+        .next_back()?;
+    Some(t1 - t0)
+}
