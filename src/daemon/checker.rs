@@ -93,15 +93,8 @@ impl Ipvs {
 /// Runs the checkers of `config` until SIGTERM/SIGINT; returns the exit
 /// code. `release` removes our IPVS services at stop (`-X` keeps them).
 pub fn run(config: &Config, release: bool) -> u8 {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            log_line(&format!("Unable to start the runtime: {e}"));
-            return 1;
-        }
+    let Some(rt) = super::runtime() else {
+        return 1;
     };
     rt.block_on(run_async(config, release))
 }

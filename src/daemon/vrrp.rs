@@ -390,15 +390,8 @@ async fn set_rules(nl: &Netlink, who: &str, rules: &[RuleSpec], add: bool) {
 /// Runs the VRRP instances of `config` until SIGTERM/SIGINT. Returns the
 /// process exit code.
 pub fn run(config: &Config, opts: &DriverOptions) -> u8 {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            log_line(&format!("Unable to start the runtime: {e}"));
-            return 1;
-        }
+    let Some(rt) = super::runtime() else {
+        return 1;
     };
     rt.block_on(run_async(config, opts))
 }
