@@ -266,6 +266,8 @@ pub struct Instance {
     garp_next: Option<Instant>,
     refresh_at: Option<Instant>,
     last_master: Option<IpAddr>,
+    /// The last VIP-list mismatch logged, and from whom (logged once).
+    addr_warned: Option<(IpAddr, DropReason)>,
     /// Wants MASTER but is held back by its sync group.
     pub(crate) want_master: bool,
     pub(crate) in_group: bool,
@@ -293,6 +295,7 @@ impl Instance {
             garp_next: None,
             refresh_at: None,
             last_master: None,
+            addr_warned: None,
             want_master: false,
             in_group: false,
             stats: Stats::default(),
@@ -437,6 +440,49 @@ impl Instance {
         self.state = State::Stop;
         self.clear_timers();
         self.notify(out, NotifyState::Stop);
+    }
+
+    /// Reload: this freshly configured instance takes over `old`'s state,
+    /// timers, tracking and statistics, so that a MASTER stays MASTER with
+    /// no transition, no notify and no new advert schedule (keepalived's
+    /// `restore_vrrp_state`). Call [`Router::take_over`], which retracks.
+    ///
+    /// [`Router::take_over`]: super::router::Router::take_over
+    pub(crate) fn take_over(&mut self, mut old: Instance) {
+        // A v3 backup keeps the interval it learnt from the master unless
+        // our own changed; a master uses its own.
+        if old.cfg.adver_int != self.cfg.adver_int || old.state == State::Master {
+            old.master_adver_int = self.cfg.adver_int;
+        }
+        old.in_group = self.in_group;
+        old.want_master &= self.in_group;
+        std::mem::swap(&mut old.cfg, &mut self.cfg);
+        *self = old;
+    }
+
+    /// Reload: the instance is gone from the configuration. A MASTER
+    /// resigns (priority-0 advert, addresses released) so that a backup
+    /// takes over at once; then DELETED is notified (the driver shows it
+    /// as FAULT unless `notify_deleted`, as keepalived).
+    pub fn delete(&mut self, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            self.advert(out, Priority::RESIGN);
+            self.detail(out, "sent 0 priority");
+            self.stats.release_master += 1;
+            self.release(out);
+        }
+        self.state = State::Stop;
+        self.clear_timers();
+        self.notify(out, NotifyState::Deleted);
+    }
+
+    /// A MASTER whose addresses changed at a reload announces them again
+    /// (one burst of `garp_master_repeat`, keepalived's
+    /// `vrrp_send_link_update` after `restore_vrrp_state`).
+    pub fn announce(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            self.garp_burst(now, out, self.cfg.garp.master_repeat);
+        }
     }
 
     fn clear_timers(&mut self) {
@@ -664,6 +710,7 @@ impl Instance {
         match r {
             Ok(repr) => {
                 self.stats.advert_rcvd += 1;
+                self.check_addrs(rx, &repr, out);
                 self.elect(now, rx.src, &repr, out);
                 Ok(())
             }
@@ -673,6 +720,43 @@ impl Instance {
                     self.log(out, msg);
                 }
                 Err(reason)
+            }
+        }
+    }
+
+    /// 9. The VIP list should match ours. keepalived 2.2.x drops the
+    /// advert otherwise, so a reload that adds a VIP on one node only
+    /// leaves both nodes MASTER (reference §4.6); like keepalived 2.3.3+
+    /// and RFC 9568 §7.1 ("SHOULD log the event") we count it in
+    /// `addr_list_err`, log it once per sender and mismatch, and go on.
+    /// Skipped with `skip_check_adv_addr` when the sender is the known
+    /// master.
+    fn check_addrs(&mut self, rx: &Received, repr: &Repr, out: &mut Vec<Action>) {
+        let cfg = &self.cfg;
+        let skip = cfg.skip_check_adv_addr && self.last_master == Some(rx.src);
+        if skip || repr.priority == Priority::RESIGN {
+            return;
+        }
+        let mismatch = if repr.addrs.len() != cfg.vips.len() {
+            Some(DropReason::AddrCount {
+                got: repr.addrs.len(),
+                expected: cfg.vips.len(),
+            })
+        } else {
+            cfg.vips
+                .iter()
+                .find(|v| !repr.addrs.contains(v))
+                .map(|a| DropReason::AddrMissing(*a))
+        };
+        let Some(m) = mismatch else {
+            self.addr_warned = None;
+            return;
+        };
+        self.stats.addr_list_err += 1;
+        if self.addr_warned != Some((rx.src, m)) {
+            self.addr_warned = Some((rx.src, m));
+            if let Some(line) = m.log_line(cfg, rx) {
+                self.log(out, format!("{line} - accepted (RFC 9568)"));
             }
         }
     }
@@ -792,20 +876,6 @@ impl Instance {
         };
         if multicast != cfg.unicast_peers.is_empty() {
             return Err(DropReason::UnicastMismatch);
-        }
-        // 9. The VIP list must match (keepalived 2.2.x drops otherwise),
-        // unless skip_check_adv_addr and the sender is the known master.
-        let skip = cfg.skip_check_adv_addr && self.last_master == Some(rx.src);
-        if !skip && repr.priority != Priority::RESIGN {
-            if repr.addrs.len() != cfg.vips.len() {
-                return Err(DropReason::AddrCount {
-                    got: repr.addrs.len(),
-                    expected: cfg.vips.len(),
-                });
-            }
-            if let Some(missing) = cfg.vips.iter().find(|v| !repr.addrs.contains(v)) {
-                return Err(DropReason::AddrMissing(*missing));
-            }
         }
         // 10. Unicast source must be a peer (check_unicast_src).
         if cfg.check_unicast_src

@@ -131,6 +131,72 @@ impl Router {
         }
     }
 
+    /// Reload, on the old router: the instances `keep` does not name are
+    /// deleted ([`Instance::delete`]); the others are left for
+    /// [`Router::take_over`].
+    pub fn delete_instances(&mut self, keep: impl Fn(&str) -> bool, out: &mut Vec<Action>) {
+        for i in &mut self.instances {
+            if !keep(&i.config().name) && i.state() != State::Stop {
+                i.delete(out);
+            }
+        }
+    }
+
+    /// Reload, on the router built from the new configuration: instances
+    /// of `old` with the same name keep their state, timers and statistics
+    /// (no transition unless a tracker now says otherwise); new instances
+    /// start as at start-up; sync groups keep their state by name.
+    pub fn take_over(&mut self, old: Router, now: Instant, out: &mut Vec<Action>) {
+        let old_names: Vec<String> = old
+            .instances
+            .iter()
+            .map(|i| i.config().name.clone())
+            .collect();
+        let mut olds: HashMap<String, Instance> = old
+            .instances
+            .into_iter()
+            .filter(|i| i.state() != State::Stop)
+            .map(|i| (i.config().name.clone(), i))
+            .collect();
+        for id in 0..self.instances.len() {
+            match olds.remove(&self.instances[id].config().name) {
+                Some(o) => {
+                    self.instances[id].take_over(o);
+                    self.retrack(now, id, out);
+                }
+                None => {
+                    self.retrack(now, id, out);
+                    self.instances[id].start(now, out);
+                }
+            }
+        }
+        for g in &mut self.groups {
+            let Some(og) = old.groups.iter().find(|og| og.name == g.name) else {
+                g.state = State::Backup;
+                continue;
+            };
+            g.state = og.state;
+            // Forced members, by name.
+            g.forced_fault = og
+                .forced_fault
+                .iter()
+                .filter_map(|&m| {
+                    let name = &old_names[m];
+                    g.members
+                        .iter()
+                        .copied()
+                        .find(|&n| self.instances[n].config().name == *name)
+                })
+                .collect();
+        }
+        self.sync(now, out);
+    }
+
+    /// A MASTER announces its addresses again (after a reload added some).
+    pub fn announce(&mut self, now: Instant, id: InstanceId, out: &mut Vec<Action>) {
+        self.instances[id].announce(now, out);
+    }
+
     /// The earliest deadline of all instances.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
