@@ -191,8 +191,12 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
     };
     process::setup(role);
     log::init(role.ident(), LogConfig::from_cli(cli));
-    // The parent has logged the messages about the configuration.
-    let loaded = config::load(&cli.conf_file(), reader_options(cli));
+    // The parent has logged the messages about the configuration. The
+    // path is made absolute for reloads, which run from "/".
+    let conf = std::path::absolute(cli.conf_file()).unwrap_or_else(|_| cli.conf_file());
+    let load = || config::load(&conf, reader_options(cli));
+    let reload = || Some(load()).filter(|l| !l.report.fatal).map(|l| l.config);
+    let loaded = load();
     if loaded.report.fatal {
         return ExitCode::from(parent::EXIT_CONFIG as u8);
     }
@@ -218,14 +222,11 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
     }
     let code = match role {
         Role::Vrrp => {
-            // Until the VRRP child reloads on SIGHUP, a reload is
-            // acknowledged at once (it calls child_ready() at start itself).
-            process::ack_reloads_immediately();
             let opts = keepalived_rs::daemon::vrrp::DriverOptions {
                 dont_release_vips: cli.dont_release_vrrp,
                 detail: cli.log_detail,
             };
-            keepalived_rs::daemon::vrrp::run(&loaded.config, &opts)
+            keepalived_rs::daemon::vrrp::run(&loaded.config, &opts, &reload)
         }
         Role::Checker => {
             keepalived_rs::daemon::checker::run(&loaded.config, !cli.dont_release_ipvs)

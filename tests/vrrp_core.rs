@@ -959,7 +959,10 @@ fn reload_deletes_removed_instances_and_starts_new_ones() {
     // keepalived §1.7: an instance deleted by a reload notifies DELETED (FAULT without notify_deleted); a master among them resigns with priority 0 so that its backup takes over after Skew_Time (RFC 3768 §6.4.3), new instances start in BACKUP as at start-up.
     let (mut old, _) = master_router(|_| {});
     let mut new = Router::new();
-    new.add_instance(InstanceConfig::new("VI_2", 52, 100, ip(1), vec![ip(102)]), vec![]);
+    new.add_instance(
+        InstanceConfig::new("VI_2", 52, 100, ip(1), vec![ip(102)]),
+        vec![],
+    );
     let mut out = Vec::new();
     old.delete_instances(|n| n == "VI_2", &mut out);
     assert_eq!(
@@ -995,7 +998,10 @@ fn reload_keeps_a_sync_group_master_together() {
     // keepalived §4.5 with §1.7: group members keep their states over a reload; the group does not re-sync.
     let mut old = Router::new();
     let a = old.add_instance(cfg(200), vec![]);
-    let b = old.add_instance(InstanceConfig::new("VI_2", 52, 200, ip(1), vec![ip(102)]), vec![]);
+    let b = old.add_instance(
+        InstanceConfig::new("VI_2", 52, 200, ip(1), vec![ip(102)]),
+        vec![],
+    );
     old.add_group("SG1", vec![a, b]);
     let mut out = Vec::new();
     old.start(t(0), &mut out);
@@ -1003,7 +1009,10 @@ fn reload_keeps_a_sync_group_master_together() {
     assert_eq!(old.instance(b).state(), State::Master);
     let mut new = Router::new();
     let a = new.add_instance(cfg(200), vec![]);
-    let b = new.add_instance(InstanceConfig::new("VI_2", 52, 200, ip(1), vec![ip(102)]), vec![]);
+    let b = new.add_instance(
+        InstanceConfig::new("VI_2", 52, 200, ip(1), vec![ip(102)]),
+        vec![],
+    );
     new.add_group("SG1", vec![a, b]);
     out.clear();
     old.delete_instances(|_| true, &mut out);

@@ -68,8 +68,12 @@ impl AsRawFd for Fd {
 }
 
 /// Watches `files` (name → path) and sends a [`FileEvent`] whenever one
-/// is written, created, replaced or removed. Runs until `tx` is closed.
-pub fn watch(files: Vec<(String, PathBuf)>, tx: mpsc::Sender<FileEvent>) -> io::Result<()> {
+/// is written, created, replaced or removed. Runs until `tx` is closed or
+/// the returned handle aborts it (a reload watches the new set).
+pub fn watch(
+    files: Vec<(String, PathBuf)>,
+    tx: mpsc::Sender<FileEvent>,
+) -> io::Result<tokio::task::AbortHandle> {
     let ino = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
     let mask = AddWatchFlags::IN_CLOSE_WRITE
         | AddWatchFlags::IN_MOVED_TO
@@ -97,7 +101,7 @@ pub fn watch(files: Vec<(String, PathBuf)>, tx: mpsc::Sender<FileEvent>) -> io::
     // SAFETY: the AsyncFd owns the Inotify, so the descriptor stays open
     // exactly as long as it is registered.
     let fd = unsafe { AsyncFd::register(Fd(ino)) }.map_err(|e| io::Error::other(e.to_string()))?;
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         loop {
             let Ok(mut guard) = fd.readable().await else {
                 return;
@@ -130,7 +134,7 @@ pub fn watch(files: Vec<(String, PathBuf)>, tx: mpsc::Sender<FileEvent>) -> io::
             }
         }
     });
-    Ok(())
+    Ok(task.abort_handle())
 }
 
 #[cfg(test)]

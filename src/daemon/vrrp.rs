@@ -17,6 +17,8 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
+use crate::config::global::Fifo;
+use crate::config::vrrp::VrrpScript;
 use crate::config::Config;
 pub use crate::daemon::log::log_line;
 use crate::daemon::netlink::{AddrSpec, Link, NetEvent, Netlink};
@@ -71,6 +73,7 @@ struct Notify {
     stop: Option<ScriptCommand>,
     generic: Option<ScriptCommand>,
     rx_lower: Option<ScriptCommand>,
+    deleted: Option<ScriptCommand>,
 }
 
 impl Notify {
@@ -92,6 +95,7 @@ impl Notify {
             stop: r(&n.stop),
             generic: r(&n.generic),
             rx_lower: r(&n.master_rx_lower_pri),
+            deleted: r(&n.deleted),
         }
     }
 
@@ -102,9 +106,58 @@ impl Notify {
             NotifyState::Fault => self.fault.as_ref(),
             NotifyState::Stop => self.stop.as_ref(),
             NotifyState::MasterRxLowerPri => self.rx_lower.as_ref(),
-            NotifyState::Deleted => None,
+            NotifyState::Deleted => self.deleted.as_ref(),
         }
     }
+}
+
+/// A socket's key: interface index, IPv6, IPsec AH.
+type SockKey = (u32, bool, bool);
+
+/// What outlives one configuration: a reload reuses what the new
+/// configuration still needs (so a socket, a VMAC or a running
+/// `vrrp_script` is not recreated) and releases the rest.
+#[derive(Default)]
+struct Resources {
+    sockets: HashMap<SockKey, Arc<VrrpSocket>>,
+    /// One receive task per socket.
+    rx_tasks: HashMap<SockKey, tokio::task::JoinHandle<()>>,
+    /// VMACs we created: name → ifindex.
+    vmacs: HashMap<String, u32>,
+    sysctls: crate::daemon::netlink::Sysctls,
+    /// Running `vrrp_script`s by name, with the definition they run.
+    scripts: HashMap<String, (VrrpScript, TrackRunner)>,
+    file_watch: Option<tokio::task::AbortHandle>,
+    /// The FIFOs and the definitions they were opened from.
+    fifos: Vec<NotifyFifo>,
+    fifo_defs: Vec<Fifo>,
+    statics: plan::StaticPlan,
+}
+
+/// What one configuration makes, built before the running one is
+/// touched so that a reload can compare the two.
+struct Built {
+    router: Router,
+    insts: Vec<Inst>,
+    by_name: HashMap<String, InstanceId>,
+    groups: HashMap<String, Notify>,
+    if_trackers: HashMap<u32, TrackerId>,
+    script_trackers: HashMap<String, TrackerId>,
+    file_trackers: HashMap<String, TrackerId>,
+    watched_files: Vec<(String, PathBuf)>,
+    statics: plan::StaticPlan,
+    /// Resources this configuration uses.
+    used_sockets: Vec<SockKey>,
+    used_vmacs: Vec<String>,
+    /// Interface names by index, for log lines.
+    ifnames: HashMap<u32, String>,
+}
+
+/// Channels the tasks feed the main loop through.
+struct Channels {
+    rx: mpsc::Sender<RxAdvert>,
+    track: mpsc::Sender<TrackEvent>,
+    file: mpsc::Sender<track_file::FileEvent>,
 }
 
 struct Driver {
@@ -116,9 +169,11 @@ struct Driver {
     /// Interface trackers: ifindex → tracker.
     if_trackers: HashMap<u32, TrackerId>,
     script_trackers: HashMap<String, TrackerId>,
+    file_trackers: HashMap<String, TrackerId>,
     packet: Option<PacketSocket>,
     notifier: Notifier,
-    fifos: Vec<NotifyFifo>,
+    res: Resources,
+    chans: Channels,
     origin: tokio::time::Instant,
     /// `-D`.
     detail: bool,
@@ -206,18 +261,25 @@ impl Driver {
                         Err(e) => log_line(&format!("({instance}) {what} for {addr}: {e}")),
                     }
                 }
-                Action::Notify(ev) => {
+                Action::Notify(mut ev) => {
                     let scripts = match &ev.target {
                         Target::Instance(n) => {
                             self.by_name.get(n).map(|&id| &self.insts[id].notify)
                         }
                         Target::Group(n) => self.groups.get(n),
                     };
+                    // keepalived reports an instance a reload deleted as
+                    // FAULT unless it has `notify_deleted`.
+                    if ev.state == NotifyState::Deleted
+                        && scripts.is_none_or(|s| s.deleted.is_none())
+                    {
+                        ev.state = NotifyState::Fault;
+                    }
                     let (specific, generic) = match scripts {
                         Some(s) => (s.specific(ev.state), s.generic.as_ref()),
                         None => (None, None),
                     };
-                    let mut fifos: Vec<&mut NotifyFifo> = self.fifos.iter_mut().collect();
+                    let mut fifos: Vec<&mut NotifyFifo> = self.res.fifos.iter_mut().collect();
                     for e in dispatch(&self.notifier, &ev, specific, generic, &mut fifos) {
                         log_line(&e.to_string());
                     }
@@ -387,16 +449,656 @@ async fn set_rules(nl: &Netlink, who: &str, rules: &[RuleSpec], add: bool) {
     }
 }
 
-/// Runs the VRRP instances of `config` until SIGTERM/SIGINT. Returns the
-/// process exit code.
-pub fn run(config: &Config, opts: &DriverOptions) -> u8 {
+/// Runs the VRRP instances of `config` until SIGTERM/SIGINT; on SIGHUP
+/// `reload` reads the configuration again (`None`: it has errors, and the
+/// running one is kept). Returns the process exit code.
+pub fn run(config: &Config, opts: &DriverOptions, reload: &dyn Fn() -> Option<Config>) -> u8 {
     let Some(rt) = super::runtime() else {
         return 1;
     };
-    rt.block_on(run_async(config, opts))
+    rt.block_on(run_async(config, opts, reload))
 }
 
-async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
+/// The `script_user` scripts run as.
+fn run_as(config: &Config) -> RunAs {
+    match &config.global.script_user {
+        Some((u, grp)) => RunAs::resolve(Some(u), grp.as_deref(), RunAs::current())
+            .unwrap_or_else(|_| RunAs::current()),
+        None => RunAs::keepalived_default(),
+    }
+}
+
+impl Driver {
+    /// Builds the instances of `config`, reusing the sockets, VMACs and
+    /// running scripts the current configuration has where they match.
+    async fn build(&mut self, config: &Config) -> Built {
+        let nl = self.nl.clone();
+        let links = nl.links().await.unwrap_or_else(|e| {
+            log_line(&format!("Netlink: unable to list interfaces: {e}"));
+            Vec::new()
+        });
+        let by_ifname: HashMap<String, Link> =
+            links.into_iter().map(|l| (l.name.clone(), l)).collect();
+        let g = &config.global;
+        let run_as = run_as(config);
+        let mut b = Built {
+            router: Router::new(),
+            insts: Vec::new(),
+            by_name: HashMap::new(),
+            groups: HashMap::new(),
+            if_trackers: HashMap::new(),
+            script_trackers: HashMap::new(),
+            file_trackers: HashMap::new(),
+            watched_files: Vec::new(),
+            statics: plan::StaticPlan::default(),
+            used_sockets: Vec::new(),
+            used_vmacs: Vec::new(),
+            ifnames: by_ifname
+                .values()
+                .map(|l| (l.index, l.name.clone()))
+                .collect(),
+        };
+
+        for vi in &config.vrrp.instances {
+            let Some(ifname) = vi.interface.clone().or_else(|| g.default_interface.clone()) else {
+                log_line(&format!("({}) no interface - ignoring instance", vi.name));
+                continue;
+            };
+            let Some(link) = by_ifname.get(&ifname).cloned() else {
+                log_line(&format!(
+                    "({}) interface {ifname} not found - ignoring instance",
+                    vi.name
+                ));
+                continue;
+            };
+            // use_vmac: the private macvlan carries the VIPs (and the
+            // adverts unless vmac_xmit_base; IPv6 adverts always use the
+            // base, whose link-local address is unique on the LAN).
+            let mut vip_link = link.clone();
+            let vmac = plan::vmac_of(vi, g);
+            if let Some((name, mac)) = &vmac {
+                let Some(v) = self.vmac(&vi.name, name, *mac, &link).await else {
+                    continue;
+                };
+                if !vi.is_v6() {
+                    if let Err(e) = self.res.sysctls.setup_vmac(name, &ifname) {
+                        log_line(&format!("({}) VMAC sysctls: {e}", vi.name));
+                    }
+                }
+                b.used_vmacs.push(name.clone());
+                b.ifnames.insert(v.index, v.name.clone());
+                vip_link = v;
+            }
+            let (sock_ifname, sock_index) = if vmac.is_some() && !vi.vmac_xmit_base && !vi.is_v6() {
+                (vip_link.name.clone(), vip_link.index)
+            } else {
+                (ifname.clone(), link.index)
+            };
+            // A kept instance keeps its source address (its interface now
+            // also holds its VIPs); a new one looks it up, waiting a
+            // little for an interface that just came up.
+            let kept = self
+                .by_name
+                .get(&vi.name)
+                .map(|&id| &self.insts[id])
+                .filter(|i| i.link.index == link.index)
+                .map(|i| i.plan.config.primary);
+            let mut primary = plan::configured_source(vi).or(kept);
+            for _ in 0..50 {
+                if primary.is_some() {
+                    break;
+                }
+                primary = if vi.is_v6() {
+                    nl.link_local_v6(link.index)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(IpAddr::V6)
+                } else {
+                    nl.primary_v4(link.index)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(IpAddr::V4)
+                };
+                if primary.is_none() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            let Some(primary) = primary else {
+                log_line(&format!(
+                    "({}) no usable address on {ifname} - ignoring instance",
+                    vi.name
+                ));
+                continue;
+            };
+            let vmac_name = vmac.as_ref().map(|(n, _)| n.as_str());
+            let p = match plan::plan_instance(
+                vi,
+                g,
+                &config.vrrp.scripts,
+                &config.vrrp.track_files,
+                primary,
+                vmac_name,
+                |n| {
+                    if Some(n) == vmac_name {
+                        Some(vip_link.index)
+                    } else {
+                        by_ifname.get(n).map(|l| l.index)
+                    }
+                },
+            ) {
+                Ok(p) => p,
+                Err(e) => {
+                    log_line(&e.to_string());
+                    continue;
+                }
+            };
+            let v6 = p.config.family == Family::V6;
+            let is_ah = matches!(p.config.auth, AuthConfig::Ah(_));
+            let key = (sock_index, v6, is_ah);
+            let sock = match self.res.sockets.get(&key) {
+                Some(s) => s.clone(),
+                None => {
+                    let unicast = !p.config.unicast_peers.is_empty();
+                    let r = match (primary, p.mcast_group) {
+                        (IpAddr::V4(src), IpAddr::V4(grp)) if is_ah => VrrpSocket::open_v4_ah(
+                            &sock_ifname,
+                            sock_index,
+                            src,
+                            (!unicast).then_some(grp),
+                        ),
+                        (IpAddr::V4(src), IpAddr::V4(grp)) => VrrpSocket::open_v4(
+                            &sock_ifname,
+                            sock_index,
+                            src,
+                            (!unicast).then_some(grp),
+                            u32::from(p.ttl),
+                        ),
+                        (IpAddr::V6(src), IpAddr::V6(grp)) => {
+                            VrrpSocket::open_v6(&ifname, link.index, src, (!unicast).then_some(grp))
+                        }
+                        _ => Err(std::io::Error::other("address family mismatch")),
+                    };
+                    match r {
+                        Ok(s) => {
+                            let s = Arc::new(s);
+                            self.res.sockets.insert(key, s.clone());
+                            s
+                        }
+                        Err(e) => {
+                            log_line(&format!(
+                                "({}) unable to open VRRP socket on {sock_ifname}: {e} - ignoring instance",
+                                vi.name
+                            ));
+                            continue;
+                        }
+                    }
+                }
+            };
+            b.used_sockets.push(key);
+            let tracks = self.trackers(config, &p, &link, &by_ifname, run_as, &mut b);
+            let id = b.router.add_instance(p.config.clone(), tracks);
+            b.by_name.insert(p.config.name.clone(), id);
+            // The AH sequence goes on over a reload.
+            let (ah_seq, ip_id) = match self.by_name.get(&vi.name) {
+                Some(&old) => (self.insts[old].ah_seq, self.insts[old].ip_id),
+                None => (
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as u32),
+                    0,
+                ),
+            };
+            b.insts.push(Inst {
+                notify: Notify::new(&p.notify, run_as),
+                plan: p,
+                link,
+                vip_link,
+                sock,
+                ah_seq,
+                ip_id,
+            });
+        }
+        for sg in &config.vrrp.sync_groups {
+            let members: Vec<InstanceId> = sg
+                .members
+                .iter()
+                .filter_map(|(n, _)| b.by_name.get(n).copied())
+                .collect();
+            if members.len() > 1 {
+                b.router.add_group(&sg.name, members);
+                b.groups
+                    .insert(sg.name.clone(), Notify::new(&sg.notify, run_as));
+            }
+        }
+        b.statics = plan::plan_static(&config.vrrp, g, |n| by_ifname.get(n).map(|l| l.index))
+            .unwrap_or_else(|e| {
+                log_line(&e.to_string());
+                plan::StaticPlan::default()
+            });
+        // Links may have changed while instances were set up (waiting for
+        // an address): start from their current state.
+        if let Ok(links) = nl.links().await {
+            for l in links {
+                if let Some(&t) = b.if_trackers.get(&l.index) {
+                    b.router.reset_tracker(t, TrackerValue::Up(l.up));
+                }
+            }
+        }
+        b
+    }
+
+    /// The VMAC `name` on `link`: ours from before a reload, else created.
+    async fn vmac(&mut self, inst: &str, name: &str, mac: [u8; 6], link: &Link) -> Option<Link> {
+        if let Some(&idx) = self.res.vmacs.get(name) {
+            if let Ok(Some(v)) = self.nl.link_by_index(idx).await {
+                log_line(&format!("({inst}) Found matching interface {name}"));
+                return Some(v);
+            }
+        }
+        let made = match self.nl.create_vmac(link.index, name, mac).await {
+            Ok(idx) => self.nl.link_by_index(idx).await.ok().flatten(),
+            Err(e) => {
+                log_line(&format!("({inst}) unable to create VMAC {name}: {e}"));
+                None
+            }
+        }?;
+        log_line(&format!("({inst}) Success creating VMAC interface {name}"));
+        self.res.vmacs.insert(name.to_string(), made.index);
+        Some(made)
+    }
+
+    /// The trackers of one instance: its own interface (weight 0) unless
+    /// dont_track_primary, then track_interface, track_script, track_file.
+    /// A `vrrp_script` whose definition did not change keeps running and
+    /// keeps its status over a reload.
+    fn trackers(
+        &mut self,
+        config: &Config,
+        p: &InstancePlan,
+        link: &Link,
+        by_ifname: &HashMap<String, Link>,
+        run_as: RunAs,
+        b: &mut Built,
+    ) -> Vec<TrackRef> {
+        let mut tracks = Vec::new();
+        let if_tracker = |l: &Link, b: &mut Built| {
+            *b.if_trackers
+                .entry(l.index)
+                .or_insert_with(|| b.router.add_tracker(TrackerValue::Up(l.up)))
+        };
+        if !p.dont_track_primary {
+            tracks.push(TrackRef {
+                tracker: if_tracker(link, b),
+                weight: 0,
+                reverse: false,
+            });
+        }
+        for t in &p.track_interfaces {
+            match by_ifname.get(&t.name) {
+                Some(l) => tracks.push(TrackRef {
+                    tracker: if_tracker(l, b),
+                    weight: t.weight,
+                    reverse: t.reverse,
+                }),
+                None => log_line(&format!(
+                    "({}) tracked interface {} not found",
+                    p.config.name, t.name
+                )),
+            }
+        }
+        for t in &p.track_scripts {
+            let Some(id) = self.script_tracker(config, &t.name, run_as, b) else {
+                continue;
+            };
+            tracks.push(TrackRef {
+                tracker: id,
+                weight: t.weight,
+                reverse: t.reverse,
+            });
+        }
+        for t in &p.track_files {
+            let Some(tf) = config.vrrp.track_files.iter().find(|f| f.name == t.name) else {
+                continue;
+            };
+            let Some(path) = tf.file.as_deref().map(PathBuf::from) else {
+                continue;
+            };
+            let id = match b.file_trackers.get(&t.name) {
+                Some(&id) => id,
+                None => {
+                    // A reload does not overwrite the file again.
+                    if let (Some((v, overwrite)), false) =
+                        (tf.init, self.file_trackers.contains_key(&t.name))
+                    {
+                        if let Err(e) = track_file::init_file(&path, v, overwrite) {
+                            log_line(&format!("track_file {}: {}: {e}", tf.name, path.display()));
+                        }
+                    }
+                    let id = b
+                        .router
+                        .add_tracker(TrackerValue::File(track_file::read_value(&path)));
+                    b.file_trackers.insert(t.name.clone(), id);
+                    b.watched_files.push((t.name.clone(), path));
+                    id
+                }
+            };
+            tracks.push(TrackRef {
+                tracker: id,
+                weight: t.weight,
+                reverse: t.reverse,
+            });
+        }
+        tracks
+    }
+
+    /// The tracker of `vrrp_script NAME` in the configuration being built.
+    fn script_tracker(
+        &mut self,
+        config: &Config,
+        name: &str,
+        run_as: RunAs,
+        b: &mut Built,
+    ) -> Option<TrackerId> {
+        if let Some(&id) = b.script_trackers.get(name) {
+            return Some(id);
+        }
+        let sc = config.vrrp.scripts.iter().find(|s| s.name == name)?;
+        let script = sc.script.as_ref().filter(|_| !sc.disabled)?;
+        // Unchanged and running: keep it, with its current status.
+        if let (Some((def, _)), Some(&old)) =
+            (self.res.scripts.get(name), self.script_trackers.get(name))
+        {
+            if def == sc {
+                let id = b.router.add_tracker(self.router.tracker_value(old));
+                b.script_trackers.insert(name.to_string(), id);
+                return Some(id);
+            }
+        }
+        let cmd = match ScriptCommand::from_script(script, run_as) {
+            Ok(c) => c,
+            Err(e) => {
+                log_line(&format!("VRRP_Script({}) {e}", sc.name));
+                return None;
+            }
+        };
+        let tracker = ScriptTracker::new(TrackConfig {
+            name: sc.name.clone(),
+            interval: sc.interval,
+            timeout: sc.timeout,
+            rise: sc.rise.max(1),
+            fall: sc.fall.max(1),
+            weight: i32::from(sc.weight.value),
+            reverse: sc.weight.reverse,
+            init_fail: sc.init_fail,
+        });
+        let id = b
+            .router
+            .add_tracker(TrackerValue::Up(tracker.status() == TrackStatus::Good));
+        let runner = TrackRunner::start(cmd, tracker, self.chans.track.clone(), None);
+        if let Some((_, old)) = self
+            .res
+            .scripts
+            .insert(name.to_string(), (sc.clone(), runner))
+        {
+            old.stop();
+        }
+        b.script_trackers.insert(name.to_string(), id);
+        Some(id)
+    }
+
+    /// Makes `b` the running configuration: instances a reload removed
+    /// resign and go, kept ones carry their state over with no
+    /// transition (a MASTER drops the VIPs, routes and rules no longer
+    /// configured and adds new ones), new ones start; then what the old
+    /// configuration alone used is released.
+    async fn switch(&mut self, mut b: Built) {
+        let now = self.now();
+        let mut out = Vec::new();
+        self.router
+            .delete_instances(|n| b.by_name.contains_key(n), &mut out);
+        self.execute(out).await;
+        // Kept masters: what their new configuration no longer has goes.
+        let mut changed = Vec::new();
+        for (name, &new_id) in &b.by_name {
+            let Some(&old_id) = self.by_name.get(name) else {
+                continue;
+            };
+            if self.router.instance(old_id).state() != State::Master {
+                continue;
+            }
+            let (o, n) = (&self.insts[old_id].plan, &b.insts[new_id].plan);
+            let addrs = |p: &InstancePlan| -> Vec<AddrSpec> {
+                p.vips.iter().chain(&p.evips).cloned().collect()
+            };
+            let (old_addrs, new_addrs) = (addrs(o), addrs(n));
+            if old_addrs == new_addrs && o.routes == n.routes && o.rules == n.rules {
+                continue;
+            }
+            let rules: Vec<RuleSpec> = o
+                .rules
+                .iter()
+                .filter(|r| !n.rules.contains(r))
+                .cloned()
+                .collect();
+            set_rules(&self.nl, name, &rules, false).await;
+            let routes: Vec<RouteSpec> = o
+                .routes
+                .iter()
+                .filter(|r| !n.routes.contains(r))
+                .cloned()
+                .collect();
+            set_routes(&self.nl, name, &routes, false).await;
+            for a in old_addrs.iter().filter(|a| !new_addrs.contains(a)) {
+                log_line(&format!(
+                    "({name}) ip address {}/{} dev {}, no longer exist",
+                    a.addr,
+                    a.prefix_len,
+                    b.ifnames.get(&a.ifindex).map_or("?", |s| s.as_str())
+                ));
+                if let Err(e) = self.nl.del_address(a).await {
+                    log_line(&format!("({name}) {}/{}: {e}", a.addr, a.prefix_len));
+                }
+            }
+            let added = new_addrs.iter().any(|a| !old_addrs.contains(a));
+            changed.push((new_id, added));
+        }
+        // Statics: the old ones not configured any more go, new ones come.
+        let old = std::mem::take(&mut self.res.statics);
+        let gone_rules: Vec<RuleSpec> = old
+            .rules
+            .iter()
+            .filter(|r| !b.statics.rules.contains(r))
+            .cloned()
+            .collect();
+        let gone_routes: Vec<RouteSpec> = old
+            .routes
+            .iter()
+            .filter(|r| !b.statics.routes.contains(r))
+            .cloned()
+            .collect();
+        set_rules(&self.nl, "static", &gone_rules, false).await;
+        set_routes(&self.nl, "static", &gone_routes, false).await;
+        let gone_addrs = old.addrs.iter().filter(|a| !b.statics.addrs.contains(a));
+        set_addrs(&self.nl, "static", gone_addrs, false).await;
+        set_addrs(&self.nl, "static", b.statics.addrs.iter(), true).await;
+        set_routes(&self.nl, "static", &b.statics.routes, true).await;
+        set_rules(&self.nl, "static", &b.statics.rules, true).await;
+        self.res.statics = std::mem::take(&mut b.statics);
+
+        // The new configuration runs.
+        let old_router = std::mem::replace(&mut self.router, b.router);
+        self.insts = b.insts;
+        self.by_name = b.by_name;
+        self.groups = b.groups;
+        self.if_trackers = b.if_trackers;
+        self.script_trackers = b.script_trackers;
+        self.file_trackers = b.file_trackers;
+        let mut out = Vec::new();
+        self.router.take_over(old_router, now, &mut out);
+        self.execute(out).await;
+        let mut out = Vec::new();
+        for (id, added) in changed {
+            if self.router.instance(id).state() == State::Master {
+                if self.detail {
+                    log_line(&format!(
+                        "({}) setting VIPs.",
+                        self.insts[id].plan.config.name
+                    ));
+                }
+                self.set_vips(id, true).await;
+                if added {
+                    self.router.announce(now, id, &mut out);
+                }
+            }
+        }
+        self.execute(out).await;
+
+        // Release what only the old configuration used.
+        let used = &b.used_sockets;
+        self.res.sockets.retain(|k, _| used.contains(k));
+        self.res.rx_tasks.retain(|k, t| {
+            let keep = used.contains(k);
+            if !keep {
+                t.abort();
+            }
+            keep
+        });
+        for (k, s) in &self.res.sockets {
+            if !self.res.rx_tasks.contains_key(k) {
+                let (s, tx) = (s.clone(), self.chans.rx.clone());
+                self.res.rx_tasks.insert(*k, tokio::spawn(receive(s, tx)));
+            }
+        }
+        let gone: Vec<(String, u32)> = self
+            .res
+            .vmacs
+            .iter()
+            .filter(|(n, _)| !b.used_vmacs.contains(n))
+            .map(|(n, &i)| (n.clone(), i))
+            .collect();
+        for (name, idx) in gone {
+            self.res.vmacs.remove(&name);
+            if let Err(e) = self.nl.delete_link(idx).await {
+                log_line(&format!("Netlink: deleting VMAC {name}: {e}"));
+            }
+        }
+        let scripts = &self.script_trackers;
+        self.res.scripts.retain(|name, (_, runner)| {
+            let keep = scripts.contains_key(name);
+            if !keep {
+                runner.stop();
+            }
+            keep
+        });
+        if let Some(w) = self.res.file_watch.take() {
+            w.abort();
+        }
+        if !b.watched_files.is_empty() {
+            match track_file::watch(b.watched_files, self.chans.file.clone()) {
+                Ok(w) => self.res.file_watch = Some(w),
+                Err(e) => log_line(&format!("Unable to watch track files: {e}")),
+            }
+        }
+    }
+
+    /// The notify FIFOs of `config`; kept open over a reload when their
+    /// definitions did not change (keepalived reopens them, which ends a
+    /// reader that stops at EOF).
+    fn open_fifos(&mut self, config: &Config) {
+        let g = &config.global;
+        let defs = vec![g.notify_fifo.clone(), g.vrrp_notify_fifo.clone()];
+        if defs == self.res.fifo_defs {
+            return;
+        }
+        self.res.fifos.clear();
+        let run_as = run_as(config);
+        for f in &defs {
+            if let Some((path, _, _)) = &f.path {
+                let script = f
+                    .script
+                    .as_ref()
+                    .and_then(|s| ScriptCommand::from_script(s, run_as).ok());
+                match NotifyFifo::open(path, script.as_ref(), &self.notifier) {
+                    Ok(fifo) => self.res.fifos.push(fifo),
+                    Err(e) => log_line(&e.to_string()),
+                }
+            }
+        }
+        self.res.fifo_defs = defs;
+    }
+
+    /// SIGHUP: the new configuration replaces the running one.
+    async fn reload(&mut self, config: &Config) {
+        log_line("Reloading");
+        self.open_fifos(config);
+        let b = self.build(config).await;
+        if b.insts.is_empty() && !config.vrrp.instances.is_empty() {
+            log_line("No VRRP instance of the new configuration could be started - keeping the running ones");
+            return;
+        }
+        self.switch(b).await;
+    }
+
+    /// Stop: priority-0 adverts, VIPs released (unless `-V`), STOP
+    /// notifies, statics and VMACs removed, sysctls restored.
+    async fn stop(&mut self, release_vips: bool) {
+        for (_, r) in self.res.scripts.values() {
+            r.stop();
+        }
+        let mut out = Vec::new();
+        let now = self.now();
+        self.router.stop(now, release_vips, &mut out);
+        self.execute(out).await;
+        if release_vips {
+            let owned = self.owned();
+            if let Err(e) = self.nl.reconcile(&[], &owned).await {
+                log_line(&format!("Netlink: removing VIPs: {e}"));
+            }
+            let st = std::mem::take(&mut self.res.statics);
+            set_rules(&self.nl, "static", &st.rules, false).await;
+            set_routes(&self.nl, "static", &st.routes, false).await;
+            set_addrs(&self.nl, "static", st.addrs.iter(), false).await;
+        }
+        for (_, t) in self.res.rx_tasks.drain() {
+            t.abort();
+        }
+        self.remove_vmacs().await;
+    }
+
+    /// Deletes the VMACs we created and puts the sysctls back.
+    async fn remove_vmacs(&mut self) {
+        for (name, idx) in self.res.vmacs.drain() {
+            if let Err(e) = self.nl.delete_link(idx).await {
+                log_line(&format!("Netlink: deleting VMAC {name}: {e}"));
+            }
+        }
+        if let Err(e) = self.res.sysctls.restore() {
+            log_line(&format!("Restoring sysctls: {e}"));
+        }
+    }
+}
+
+/// Forwards the adverts one socket receives to the main loop.
+async fn receive(s: Arc<VrrpSocket>, tx: mpsc::Sender<RxAdvert>) {
+    loop {
+        match s.recv().await {
+            Ok(a) => {
+                if tx.send(a).await.is_err() {
+                    break;
+                }
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
+    }
+}
+
+async fn run_async(
+    config: &Config,
+    opts: &DriverOptions,
+    reload: &dyn Fn() -> Option<Config>,
+) -> u8 {
     let nl = match Netlink::new() {
         Ok(n) => n,
         Err(e) => {
@@ -412,323 +1114,9 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             None
         }
     };
-    let links = match nl.links().await {
-        Ok(l) => l,
-        Err(e) => {
-            log_line(&format!("Netlink: unable to list interfaces: {e}"));
-            return 1;
-        }
-    };
-    let by_ifname: HashMap<String, Link> = links.into_iter().map(|l| (l.name.clone(), l)).collect();
-    let g = &config.global;
-    let run_as = match &g.script_user {
-        Some((u, grp)) => RunAs::resolve(Some(u), grp.as_deref(), RunAs::current())
-            .unwrap_or_else(|_| RunAs::current()),
-        None => RunAs::keepalived_default(),
-    };
-    let notifier = Notifier::new();
-    let mut fifos = Vec::new();
-    for f in [&g.notify_fifo, &g.vrrp_notify_fifo] {
-        if let Some((path, _, _)) = &f.path {
-            let script = f
-                .script
-                .as_ref()
-                .and_then(|s| ScriptCommand::from_script(s, run_as).ok());
-            match NotifyFifo::open(path, script.as_ref(), &notifier) {
-                Ok(fifo) => fifos.push(fifo),
-                Err(e) => log_line(&e.to_string()),
-            }
-        }
-    }
-
-    let mut router = Router::new();
-    let mut insts: Vec<Inst> = Vec::new();
-    let mut by_name = HashMap::new();
-    let mut sockets: HashMap<(u32, bool, bool), Arc<VrrpSocket>> = HashMap::new();
-    let mut if_trackers: HashMap<u32, TrackerId> = HashMap::new();
-    let mut script_trackers: HashMap<String, TrackerId> = HashMap::new();
+    let (rx_tx, mut rx_rx) = mpsc::channel::<RxAdvert>(256);
     let (track_tx, mut track_rx) = mpsc::channel::<TrackEvent>(64);
-    let mut runners = Vec::new();
-    let mut file_trackers: HashMap<String, TrackerId> = HashMap::new();
-    let mut watched_files: Vec<(String, PathBuf)> = Vec::new();
-    // VMACs we created and the sysctls we changed, undone at exit.
-    let mut vmacs: Vec<u32> = Vec::new();
-    let mut sysctls = crate::daemon::netlink::Sysctls::new();
-
-    for vi in &config.vrrp.instances {
-        let Some(ifname) = vi.interface.clone().or_else(|| g.default_interface.clone()) else {
-            log_line(&format!("({}) no interface - ignoring instance", vi.name));
-            continue;
-        };
-        let Some(link) = by_ifname.get(&ifname).cloned() else {
-            log_line(&format!(
-                "({}) interface {ifname} not found - ignoring instance",
-                vi.name
-            ));
-            continue;
-        };
-        // use_vmac: the private macvlan carries the VIPs (and the adverts
-        // unless vmac_xmit_base; IPv6 adverts always use the base, whose
-        // link-local address is unique on the LAN).
-        let mut vip_link = link.clone();
-        let vmac = plan::vmac_of(vi, g);
-        if let Some((name, mac)) = &vmac {
-            let made = match nl.create_vmac(link.index, name, *mac).await {
-                Ok(idx) => nl.link_by_index(idx).await.ok().flatten(),
-                Err(e) => {
-                    log_line(&format!("({}) unable to create VMAC {name}: {e}", vi.name));
-                    None
-                }
-            };
-            let Some(v) = made else {
-                continue;
-            };
-            log_line(&format!(
-                "({}) Success creating VMAC interface {name}",
-                vi.name
-            ));
-            if !vi.is_v6() {
-                if let Err(e) = sysctls.setup_vmac(name, &ifname) {
-                    log_line(&format!("({}) VMAC sysctls: {e}", vi.name));
-                }
-            }
-            vmacs.push(v.index);
-            vip_link = v;
-        }
-        let (sock_ifname, sock_index) = if vmac.is_some() && !vi.vmac_xmit_base && !vi.is_v6() {
-            (vip_link.name.clone(), vip_link.index)
-        } else {
-            (ifname.clone(), link.index)
-        };
-        // An interface that just came up may not have its (link-local)
-        // address yet: wait a little for it.
-        let mut primary = None;
-        for _ in 0..50 {
-            primary = match plan::configured_source(vi) {
-                Some(a) => Some(a),
-                None if vi.is_v6() => nl
-                    .link_local_v6(link.index)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(IpAddr::V6),
-                None => nl
-                    .primary_v4(link.index)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(IpAddr::V4),
-            };
-            if primary.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let Some(primary) = primary else {
-            log_line(&format!(
-                "({}) no usable address on {ifname} - ignoring instance",
-                vi.name
-            ));
-            continue;
-        };
-        let vmac_name = vmac.as_ref().map(|(n, _)| n.as_str());
-        let p = match plan::plan_instance(
-            vi,
-            g,
-            &config.vrrp.scripts,
-            &config.vrrp.track_files,
-            primary,
-            vmac_name,
-            |n| {
-                if Some(n) == vmac_name {
-                    Some(vip_link.index)
-                } else {
-                    by_ifname.get(n).map(|l| l.index)
-                }
-            },
-        ) {
-            Ok(p) => p,
-            Err(e) => {
-                log_line(&e.to_string());
-                continue;
-            }
-        };
-        let v6 = p.config.family == Family::V6;
-        let is_ah = matches!(p.config.auth, AuthConfig::Ah(_));
-        let sock = match sockets.get(&(sock_index, v6, is_ah)) {
-            Some(s) => s.clone(),
-            None => {
-                let unicast = !p.config.unicast_peers.is_empty();
-                let r = match (primary, p.mcast_group) {
-                    (IpAddr::V4(src), IpAddr::V4(grp)) if is_ah => VrrpSocket::open_v4_ah(
-                        &sock_ifname,
-                        sock_index,
-                        src,
-                        (!unicast).then_some(grp),
-                    ),
-                    (IpAddr::V4(src), IpAddr::V4(grp)) => VrrpSocket::open_v4(
-                        &sock_ifname,
-                        sock_index,
-                        src,
-                        (!unicast).then_some(grp),
-                        u32::from(p.ttl),
-                    ),
-                    (IpAddr::V6(src), IpAddr::V6(grp)) => {
-                        VrrpSocket::open_v6(&ifname, link.index, src, (!unicast).then_some(grp))
-                    }
-                    _ => Err(std::io::Error::other("address family mismatch")),
-                };
-                match r {
-                    Ok(s) => {
-                        let s = Arc::new(s);
-                        sockets.insert((sock_index, v6, is_ah), s.clone());
-                        s
-                    }
-                    Err(e) => {
-                        log_line(&format!(
-                            "({}) unable to open VRRP socket on {sock_ifname}: {e} - ignoring instance",
-                            vi.name
-                        ));
-                        continue;
-                    }
-                }
-            }
-        };
-        // Trackers: the own interface (weight 0) unless dont_track_primary,
-        // then track_interface and track_script.
-        let mut tracks = Vec::new();
-        let mut if_tracker = |l: &Link, router: &mut Router| {
-            *if_trackers
-                .entry(l.index)
-                .or_insert_with(|| router.add_tracker(TrackerValue::Up(l.up)))
-        };
-        if !p.dont_track_primary {
-            tracks.push(TrackRef {
-                tracker: if_tracker(&link, &mut router),
-                weight: 0,
-                reverse: false,
-            });
-        }
-        for t in &p.track_interfaces {
-            match by_ifname.get(&t.name) {
-                Some(l) => tracks.push(TrackRef {
-                    tracker: if_tracker(l, &mut router),
-                    weight: t.weight,
-                    reverse: t.reverse,
-                }),
-                None => log_line(&format!(
-                    "({}) tracked interface {} not found",
-                    vi.name, t.name
-                )),
-            }
-        }
-        for t in &p.track_scripts {
-            let Some(sc) = config.vrrp.scripts.iter().find(|s| s.name == t.name) else {
-                continue;
-            };
-            let Some(script) = sc.script.as_ref().filter(|_| !sc.disabled) else {
-                continue;
-            };
-            let id = match script_trackers.get(&t.name) {
-                Some(&id) => id,
-                None => {
-                    let cmd = match ScriptCommand::from_script(script, run_as) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            log_line(&format!("VRRP_Script({}) {e}", sc.name));
-                            continue;
-                        }
-                    };
-                    let tc = TrackConfig {
-                        name: sc.name.clone(),
-                        interval: sc.interval,
-                        timeout: sc.timeout,
-                        rise: sc.rise.max(1),
-                        fall: sc.fall.max(1),
-                        weight: i32::from(sc.weight.value),
-                        reverse: sc.weight.reverse,
-                        init_fail: sc.init_fail,
-                    };
-                    let tracker = ScriptTracker::new(tc);
-                    let init = tracker.status() == TrackStatus::Good;
-                    let id = router.add_tracker(TrackerValue::Up(init));
-                    runners.push(TrackRunner::start(cmd, tracker, track_tx.clone(), None));
-                    script_trackers.insert(t.name.clone(), id);
-                    id
-                }
-            };
-            tracks.push(TrackRef {
-                tracker: id,
-                weight: t.weight,
-                reverse: t.reverse,
-            });
-        }
-        for t in &p.track_files {
-            let Some(tf) = config.vrrp.track_files.iter().find(|f| f.name == t.name) else {
-                continue;
-            };
-            let Some(path) = tf.file.as_deref().map(PathBuf::from) else {
-                continue;
-            };
-            let id = match file_trackers.get(&t.name) {
-                Some(&id) => id,
-                None => {
-                    if let Some((v, overwrite)) = tf.init {
-                        if let Err(e) = track_file::init_file(&path, v, overwrite) {
-                            log_line(&format!("track_file {}: {}: {e}", tf.name, path.display()));
-                        }
-                    }
-                    let id = router.add_tracker(TrackerValue::File(track_file::read_value(&path)));
-                    file_trackers.insert(t.name.clone(), id);
-                    watched_files.push((t.name.clone(), path));
-                    id
-                }
-            };
-            tracks.push(TrackRef {
-                tracker: id,
-                weight: t.weight,
-                reverse: t.reverse,
-            });
-        }
-        let id = router.add_instance(p.config.clone(), tracks);
-        by_name.insert(p.config.name.clone(), id);
-        insts.push(Inst {
-            notify: Notify::new(&p.notify, run_as),
-            plan: p,
-            link,
-            vip_link,
-            sock,
-            ah_seq: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as u32),
-            ip_id: 0,
-        });
-    }
-    if insts.is_empty() {
-        log_line("No VRRP instance could be started");
-        remove_vmacs(&nl, vmacs, &mut sysctls).await;
-        return 1;
-    }
-    let mut groups = HashMap::new();
-    for sg in &config.vrrp.sync_groups {
-        let members: Vec<InstanceId> = sg
-            .members
-            .iter()
-            .filter_map(|(n, _)| by_name.get(n).copied())
-            .collect();
-        if members.len() > 1 {
-            router.add_group(&sg.name, members);
-            groups.insert(sg.name.clone(), Notify::new(&sg.notify, run_as));
-        }
-    }
-
     let (file_tx, mut file_rx) = mpsc::channel::<track_file::FileEvent>(64);
-    if !watched_files.is_empty() {
-        if let Err(e) = track_file::watch(watched_files, file_tx) {
-            log_line(&format!("Unable to watch track files: {e}"));
-        }
-    }
-
     let packet = match PacketSocket::open() {
         Ok(p) => Some(p),
         Err(e) => {
@@ -737,58 +1125,45 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
         }
     };
     let mut drv = Driver {
-        nl: nl.clone(),
-        router,
-        insts,
-        by_name,
-        groups,
-        if_trackers,
-        script_trackers,
+        nl,
+        router: Router::new(),
+        insts: Vec::new(),
+        by_name: HashMap::new(),
+        groups: HashMap::new(),
+        if_trackers: HashMap::new(),
+        script_trackers: HashMap::new(),
+        file_trackers: HashMap::new(),
         packet,
-        notifier,
-        fifos,
+        notifier: Notifier::new(),
+        res: Resources::default(),
+        chans: Channels {
+            rx: rx_tx,
+            track: track_tx,
+            file: file_tx,
+        },
         origin: tokio::time::Instant::now(),
         detail: opts.detail,
     };
-
-    // No stale VIP survives a restart.
-    let owned = drv.owned();
+    drv.open_fifos(config);
+    let b = drv.build(config).await;
+    if b.insts.is_empty() {
+        log_line("No VRRP instance could be started");
+        drv.remove_vmacs().await;
+        return 1;
+    }
+    // No stale VIP, route or rule survives a restart.
+    let owned: Vec<AddrSpec> = b
+        .insts
+        .iter()
+        .flat_map(|i| i.plan.vips.iter().chain(&i.plan.evips).cloned())
+        .collect();
     if let Err(e) = drv.nl.reconcile(&[], &owned).await {
         log_line(&format!("Netlink: removing stale VIPs: {e}"));
     }
-    for i in &drv.insts {
+    for i in &b.insts {
         let p = &i.plan;
         set_rules(&drv.nl, &p.config.name, &p.rules, false).await;
         set_routes(&drv.nl, &p.config.name, &p.routes, false).await;
-    }
-    let statics = match plan::plan_static(&config.vrrp, g, |n| by_ifname.get(n).map(|l| l.index)) {
-        Ok(s) => s,
-        Err(e) => {
-            log_line(&e.to_string());
-            plan::StaticPlan::default()
-        }
-    };
-    set_addrs(&drv.nl, "static", statics.addrs.iter(), true).await;
-    set_routes(&drv.nl, "static", &statics.routes, true).await;
-    set_rules(&drv.nl, "static", &statics.rules, true).await;
-
-    let (rx_tx, mut rx_rx) = mpsc::channel::<RxAdvert>(256);
-    let mut rx_tasks = Vec::new();
-    for s in sockets.values() {
-        let s = s.clone();
-        let tx = rx_tx.clone();
-        rx_tasks.push(tokio::spawn(async move {
-            loop {
-                match s.recv().await {
-                    Ok(a) => {
-                        if tx.send(a).await.is_err() {
-                            break;
-                        }
-                    }
-                    Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
-                }
-            }
-        }));
     }
     let (mut term, mut int, mut hup, mut usr1, mut usr2) = match (
         signal(SignalKind::terminate()),
@@ -803,22 +1178,7 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             return 1;
         }
     };
-
-    // Links may have changed while instances were set up (waiting for an
-    // address): start from their current state.
-    let mut out = Vec::new();
-    if let Ok(links) = drv.nl.links().await {
-        let now = drv.now();
-        for l in links {
-            if let Some(&t) = drv.if_trackers.get(&l.index) {
-                drv.router
-                    .set_tracker(now, t, TrackerValue::Up(l.up), &mut out);
-            }
-        }
-    }
-    let now = drv.now();
-    drv.router.start(now, &mut out);
-    drv.execute(out).await;
+    drv.switch(b).await;
     // Sockets open, instances started: the parent may report READY.
     crate::daemon::process::child_ready();
 
@@ -831,8 +1191,15 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             biased;
             _ = term.recv() => break,
             _ = int.recv() => break,
-            // Not implemented yet, but they must not kill the daemon.
-            _ = hup.recv() => log_line("Reload (SIGHUP) is not supported yet - ignoring"),
+            _ = hup.recv() => {
+                match reload() {
+                    Some(c) => drv.reload(&c).await,
+                    None => log_line(
+                        "The new configuration has errors - keeping the running one",
+                    ),
+                }
+                crate::daemon::process::child_ready();
+            }
             _ = usr1.recv() => log_line("Data dump (SIGUSR1) is not supported yet - ignoring"),
             _ = usr2.recv() => {
                 let path = std::path::Path::new(crate::daemon::dump::STATS_FILE);
@@ -880,7 +1247,7 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
                 }
             }
             Some(ev) = file_rx.recv() => {
-                if let Some(&t) = file_trackers.get(&ev.name) {
+                if let Some(&t) = drv.file_trackers.get(&ev.name) {
                     let mut out = Vec::new();
                     let now = drv.now();
                     drv.router.set_tracker(now, t, TrackerValue::File(ev.value), &mut out);
@@ -901,43 +1268,6 @@ async fn run_async(config: &Config, opts: &DriverOptions) -> u8 {
             }
         }
     }
-
-    // Orderly stop: priority-0 adverts, VIPs released, STOP notifies.
-    for r in &runners {
-        r.stop();
-    }
-    let mut out = Vec::new();
-    let now = drv.now();
-    drv.router.stop(now, !opts.dont_release_vips, &mut out);
-    drv.execute(out).await;
-    if !opts.dont_release_vips {
-        let owned = drv.owned();
-        if let Err(e) = drv.nl.reconcile(&[], &owned).await {
-            log_line(&format!("Netlink: removing VIPs: {e}"));
-        }
-        set_rules(&drv.nl, "static", &statics.rules, false).await;
-        set_routes(&drv.nl, "static", &statics.routes, false).await;
-        set_addrs(&drv.nl, "static", statics.addrs.iter(), false).await;
-    }
-    for t in rx_tasks {
-        t.abort();
-    }
-    remove_vmacs(&drv.nl, vmacs, &mut sysctls).await;
+    drv.stop(!opts.dont_release_vips).await;
     0
-}
-
-/// Deletes the VMACs we created and puts the sysctls back.
-async fn remove_vmacs(
-    nl: &Netlink,
-    vmacs: Vec<u32>,
-    sysctls: &mut crate::daemon::netlink::Sysctls,
-) {
-    for v in vmacs {
-        if let Err(e) = nl.delete_link(v).await {
-            log_line(&format!("Netlink: deleting VMAC {v}: {e}"));
-        }
-    }
-    if let Err(e) = sysctls.restore() {
-        log_line(&format!("Restoring sysctls: {e}"));
-    }
 }

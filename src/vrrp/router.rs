@@ -80,6 +80,17 @@ impl Router {
         self.trackers.len() - 1
     }
 
+    /// A tracker's current value.
+    pub fn tracker_value(&self, tracker: TrackerId) -> TrackerValue {
+        self.trackers[tracker]
+    }
+
+    /// Corrects a tracker's initial value before [`Router::start`] or
+    /// [`Router::take_over`], which apply it (no effect until then).
+    pub fn reset_tracker(&mut self, tracker: TrackerId, value: TrackerValue) {
+        self.trackers[tracker] = value;
+    }
+
     /// Adds a sync group.
     pub fn add_group(&mut self, name: &str, members: Vec<InstanceId>) {
         for &m in &members {
