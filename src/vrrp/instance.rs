@@ -724,7 +724,7 @@ impl Instance {
         }
     }
 
-    /// 9. The VIP list should match ours. keepalived 2.2.x drops the
+    /// Check 9: the VIP list should match ours. keepalived 2.2.x drops the
     /// advert otherwise, so a reload that adds a VIP on one node only
     /// leaves both nodes MASTER (reference §4.6); like keepalived 2.3.3+
     /// and RFC 9568 §7.1 ("SHOULD log the event") we count it in
