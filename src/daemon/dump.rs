@@ -158,6 +158,20 @@ pub struct GlobalInfo {
     pub strict: bool,
     /// `enable_script_security`.
     pub script_security: bool,
+    /// `checker_log_all_failures`.
+    pub checker_log_all_failures: bool,
+    /// `default_interface` (keepalived's default: eth0).
+    pub default_interface: String,
+    /// `disable_local_igmp`.
+    pub disable_local_igmp: bool,
+    /// `lvs_flush`.
+    pub lvs_flush: bool,
+    /// `fifo_write_vrrp_states_on_reload`.
+    pub fifo_write_vrrp_states_on_reload: bool,
+    /// `vrrp_notify_priority_changes`.
+    pub notify_priority_changes: bool,
+    /// `umask` (keepalived's default: 0177).
+    pub umask: u32,
 }
 
 impl GlobalInfo {
@@ -198,6 +212,16 @@ impl GlobalInfo {
             skip_check_adv_addr: g.skip_check_adv_addr,
             strict: g.vrrp_strict,
             script_security: g.script_security,
+            checker_log_all_failures: g.checker_log_all_failures,
+            default_interface: g
+                .default_interface
+                .clone()
+                .unwrap_or_else(|| "eth0".into()),
+            disable_local_igmp: g.disable_local_igmp,
+            lvs_flush: g.lvs_flush,
+            fifo_write_vrrp_states_on_reload: g.fifo_write_vrrp_states_on_reload,
+            notify_priority_changes: g.vrrp_notify_priority_changes.unwrap_or(false),
+            umask: g.umask.unwrap_or(0o177),
         }
     }
 }
@@ -326,6 +350,28 @@ pub fn global_section(g: &GlobalInfo, parent: bool) -> String {
     let ns = g.net_namespace.as_deref().unwrap_or("(default)");
     let _ = writeln!(s, " Network namespace = {ns}");
     let _ = writeln!(s, " Router ID = {}", g.router_id);
+    let _ = writeln!(
+        s,
+        " Checkers log all failures = {}",
+        yes(g.checker_log_all_failures)
+    );
+    if !parent {
+        // Only the VRRP process resolves the default interface.
+        let _ = writeln!(s, " Default interface = {}", g.default_interface);
+    }
+    let no = |b: bool| if b { "yes" } else { "no" };
+    let _ = writeln!(s, " Disable local IGMP = {}", no(g.disable_local_igmp));
+    let _ = writeln!(s, " LVS flush = {}", yes(g.lvs_flush));
+    let _ = writeln!(
+        s,
+        " FIFO write vrrp states on reload = {}",
+        yes(g.fifo_write_vrrp_states_on_reload)
+    );
+    let _ = writeln!(
+        s,
+        " VRRP notify priority changes = {}",
+        yes(g.notify_priority_changes)
+    );
     let _ = writeln!(s, " VRRP IPv4 mcast group = {}", g.mcast4);
     let _ = writeln!(s, " VRRP IPv6 mcast group = {}", g.mcast6);
     let gp = &g.garp;
@@ -401,6 +447,7 @@ pub fn global_section(g: &GlobalInfo, parent: bool) -> String {
             "disabled"
         }
     );
+    let _ = writeln!(s, " umask = 0{:o}", g.umask);
     s
 }
 
