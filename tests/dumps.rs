@@ -171,12 +171,7 @@ fn parse_stats(text: &str) -> Result<BTreeMap<String, BTreeMap<String, i64>>, St
 /// Sends `sig` to the parent, sleeps 10 ms as the exporter does, then
 /// reads `file`; retries for up to 1 s if it is missing or `ready` says it
 /// is not the new one. Returns the text and how long it took.
-fn dump(
-    d: &Daemon,
-    sig: i32,
-    file: &Path,
-    ready: impl Fn(&str) -> bool,
-) -> (String, Duration) {
+fn dump(d: &Daemon, sig: i32, file: &Path, ready: impl Fn(&str) -> bool) -> (String, Duration) {
     let _ = std::fs::remove_file(file);
     let start = Instant::now();
     d.signal(sig);
@@ -254,9 +249,14 @@ fn dumps_parse_as_the_exporter_reads_them() {
     let scripts = parse_scripts(&text);
     let names: Vec<&str> = scripts.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(names, ["chk_ok", "chk_bad"], "{text}");
-    assert_eq!((scripts[0].1.as_str(), scripts[0].2.as_str()), ("GOOD", "idle"));
+    assert_eq!(
+        (scripts[0].1.as_str(), scripts[0].2.as_str()),
+        ("GOOD", "idle")
+    );
     let bad = wait_for(Duration::from_secs(4), || {
-        let (t, _) = dump(&d, libc::SIGUSR1, &data_file, |t| t.contains("VRRP Scripts"));
+        let (t, _) = dump(&d, libc::SIGUSR1, &data_file, |t| {
+            t.contains("VRRP Scripts")
+        });
         parse_scripts(&t)
             .iter()
             .any(|s| s.0 == "chk_bad" && s.1 == "BAD" && s.2 == "idle")
@@ -289,7 +289,10 @@ fn dumps_parse_as_the_exporter_reads_them() {
     assert_eq!(d1["vrid"], 66);
     assert_eq!(d1["garp_delay"], 5);
     assert_eq!(d1["vips"][0], "10.66.0.100/24 dev eth0 scope global set");
-    assert!(text.contains(r#""10.66.0.100\/24 dev"#), "keepalived escapes '/'");
+    assert!(
+        text.contains(r#""10.66.0.100\/24 dev"#),
+        "keepalived escapes '/'"
+    );
     assert_eq!(arr[1]["data"]["iname"], "VI_2");
     assert_eq!(arr[1]["data"]["state"], 1);
     assert_eq!(arr[0]["stats"]["become_master"], 1);
@@ -312,7 +315,9 @@ fn dumps_parse_as_the_exporter_reads_them() {
     }
 
     // STATS_CLEAR (SIGRTMAX-1) writes the stats, then zeroes them.
-    let (text, _) = dump(&d, libc::SIGRTMAX() - 1, &stats_file, |t| t.contains("VI_2"));
+    let (text, _) = dump(&d, libc::SIGRTMAX() - 1, &stats_file, |t| {
+        t.contains("VI_2")
+    });
     assert_eq!(parse_stats(&text).unwrap()["VI_1"]["Became master"], 1);
     let (text, _) = dump(&d, libc::SIGUSR2, &stats_file, |t| t.contains("VI_2"));
     assert_eq!(parse_stats(&text).unwrap()["VI_1"]["Became master"], 0);

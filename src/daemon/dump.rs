@@ -213,10 +213,7 @@ impl GlobalInfo {
             strict: g.vrrp_strict,
             script_security: g.script_security,
             checker_log_all_failures: g.checker_log_all_failures,
-            default_interface: g
-                .default_interface
-                .clone()
-                .unwrap_or_else(|| "eth0".into()),
+            default_interface: g.default_interface.clone().unwrap_or_else(|| "eth0".into()),
             disable_local_igmp: g.disable_local_igmp,
             lvs_flush: g.lvs_flush,
             fifo_write_vrrp_states_on_reload: g.fifo_write_vrrp_states_on_reload,
@@ -542,7 +539,11 @@ fn instance_section(s: &mut String, i: &Instance, info: &InstanceInfo, group: Op
     let gp = &c.garp;
     let _ = writeln!(s, "   Gratuitous ARP delay = {}", gp.master_delay.as_secs());
     let _ = writeln!(s, "   Gratuitous ARP repeat = {}", gp.master_repeat);
-    let _ = writeln!(s, "   Gratuitous ARP refresh = {}", gp.master_refresh.as_secs());
+    let _ = writeln!(
+        s,
+        "   Gratuitous ARP refresh = {}",
+        gp.master_refresh.as_secs()
+    );
     let _ = writeln!(
         s,
         "   Gratuitous ARP refresh repeat = {}",
@@ -704,8 +705,14 @@ pub fn json(router: &Router, infos: &[InstanceInfo]) -> String {
             data.insert(k.to_string(), v);
         };
         put("iname", json!(c.name));
-        put("dont_track_primary", json!(u8::from(info.dont_track_primary)));
-        put("skip_check_adv_addr", json!(u8::from(c.skip_check_adv_addr)));
+        put(
+            "dont_track_primary",
+            json!(u8::from(info.dont_track_primary)),
+        );
+        put(
+            "skip_check_adv_addr",
+            json!(u8::from(c.skip_check_adv_addr)),
+        );
         put("strict_mode", json!(u8::from(info.strict)));
         put(
             "vmac_ifname",
@@ -730,7 +737,10 @@ pub fn json(router: &Router, infos: &[InstanceInfo]) -> String {
             json!(c.garp.lower_prio_delay.as_secs()),
         );
         put("garp_lower_prio_rep", json!(c.garp.lower_prio_repeat));
-        put("lower_prio_no_advert", json!(u8::from(c.lower_prio_no_advert)));
+        put(
+            "lower_prio_no_advert",
+            json!(u8::from(c.lower_prio_no_advert)),
+        );
         put(
             "higher_prio_send_advert",
             json!(u8::from(c.higher_prio_send_advert)),
@@ -818,5 +828,202 @@ mod tests {
                     Type Mismatch: 0\n    Failure: 0\n  Priority Zero:\n    Received: 0\n    \
                     Sent: 0\n";
         assert_eq!(stats(&r), want);
+    }
+
+    fn info() -> InstanceInfo {
+        InstanceInfo {
+            interface: "kdv1".into(),
+            vmac_base: None,
+            src_from_config: false,
+            mcast_group: Some("224.0.0.18".parse().unwrap()),
+            vips: vec![
+                "10.99.7.100/24 dev kdv1 scope global".into(),
+                "10.99.7.101 dev kdv1 scope global".into(),
+            ],
+            evips: vec![],
+            track_ifs: vec![],
+            track_scripts: vec![("chk".into(), -20, "'/tmp/kdo/chk.sh'".into())],
+            dont_track_primary: false,
+            accept: true,
+            promote_secondaries: false,
+            strict: false,
+            last_transition: SystemTime::UNIX_EPOCH + Duration::from_micros(1_795_787_592_975_017),
+        }
+    }
+
+    fn router() -> Router {
+        let mut r = Router::new();
+        let mut c = InstanceConfig::new("VI_1", 51, 150, "10.99.7.1".parse().unwrap(), vec![]);
+        c.auth = AuthConfig::pass("secret12");
+        r.add_instance(c, vec![]);
+        r
+    }
+
+    /// Lines keepalived 2.2.7 wrote for the same instance (INIT here, so
+    /// no " set"), in order, with the transient ones left out.
+    #[test]
+    fn instance_lines_match_keepalived() {
+        let mut s = String::new();
+        instance_section(&mut s, &router().instances()[0], &info(), None);
+        let want = [
+            " VRRP Instance = VI_1",
+            "   VRRP Version = 2",
+            "   State = INIT",
+            "   Wantstate = INIT",
+            "   Master down timer = 3414062 usecs",
+            "   Interface = kdv1",
+            "   Using src_ip = 10.99.7.1",
+            "   Multicast address 224.0.0.18",
+            "   Gratuitous ARP delay = 5",
+            "   Gratuitous ARP repeat = 5",
+            "   Gratuitous ARP refresh = 0",
+            "   Gratuitous ARP refresh repeat = 1",
+            "   Gratuitous ARP lower priority delay = 5",
+            "   Gratuitous ARP lower priority repeat = 5",
+            "   Down timer adverts = 3",
+            "   Send advert after receive lower priority advert = true",
+            "   Send advert after receive higher priority advert = false",
+            "   Virtual Router ID = 51",
+            "   Priority = 150",
+            "   Effective priority = 150",
+            "   Total priority = 150",
+            "   Advert interval = 1 sec",
+            "   Accept = enabled",
+            "   Preempt = enabled",
+            "   Promote_secondaries = disabled",
+            "   Authentication type = SIMPLE_PASSWORD",
+            "   Password = secret12",
+            "   Virtual IP (2):",
+            "     10.99.7.100/24 dev kdv1 scope global",
+            "     10.99.7.101 dev kdv1 scope global",
+            "   Tracked scripts :",
+            "     chk weight -20",
+        ];
+        let got: Vec<&str> = s
+            .lines()
+            .filter(|l| !l.starts_with("   Last transition = "))
+            .collect();
+        assert_eq!(got, want);
+        let lt = s.lines().find(|l| l.contains("Last transition")).unwrap();
+        assert!(
+            lt.starts_with("   Last transition = 1795787592.975017 ("),
+            "{lt}"
+        );
+        assert!(lt.ends_with(".975017 2026)"), "{lt}");
+    }
+
+    #[test]
+    fn addresses_are_formatted_like_keepalived() {
+        let mut a = AddrSpec::new(2, "10.99.7.150".parse().unwrap(), 24);
+        a.broadcast = Some("10.99.7.255".parse().unwrap());
+        a.scope = scope::LINK;
+        a.label = Some("kdv2:1".into());
+        assert_eq!(
+            format_addr(&a, "kdv2"),
+            "10.99.7.150/24 brd 10.99.7.255 dev kdv2 scope link label kdv2:1"
+        );
+        let b = AddrSpec::new(2, "10.99.9.1".parse().unwrap(), 32);
+        assert_eq!(format_addr(&b, "kdv2"), "10.99.9.1 dev kdv2 scope global");
+        let argv = ["/tmp/kdo/chk.sh", "arg1", "two words"].map(String::from);
+        assert_eq!(quote_command(&argv), "'/tmp/kdo/chk.sh' 'arg1' 'two words'");
+        assert_eq!(g_format(2.5), "2.5");
+        assert_eq!(g_format(3.0), "3");
+    }
+
+    #[test]
+    fn scripts_and_global_lines_match_keepalived() {
+        let sc = ScriptInfo {
+            name: "chk".into(),
+            command: "'/tmp/kdo/chk.sh'".into(),
+            interval: Duration::from_secs(1),
+            timeout: Duration::ZERO,
+            weight: -20,
+            rise: 2,
+            fall: 2,
+            good: false,
+            tracking: vec![("VI_1".into(), -20)],
+        };
+        let mut s = String::new();
+        script_section(&mut s, &sc);
+        assert_eq!(
+            s,
+            " VRRP Script = chk\n   Command = '/tmp/kdo/chk.sh'\n   Interval = 1 sec\n   \
+             Timeout = 0 sec\n   Weight = -20\n   Rise = 2\n   Fall = 2\n   Status = BAD\n   \
+             Tracking instances :\n     VI_1, weight -20\n   State = idle\n"
+        );
+        let mut g = GlobalInfo::from_config(&Default::default());
+        g.router_id = "node1".into();
+        g.script_security = true;
+        let text = global_section(&g, false);
+        for l in [
+            " Router ID = node1",
+            " Default interface = eth0",
+            " VRRP IPv4 mcast group = 224.0.0.18",
+            " VRRP IPv6 mcast group = ff02::12",
+            " Gratuitous ARP lower priority delay = 5",
+            " Gratuitous ARP interval = 0.000000",
+            " Script security enabled",
+            " umask = 0177",
+        ] {
+            assert!(text.lines().any(|x| x == l), "{l:?} missing from\n{text}");
+        }
+        // The parent leaves the lower priority GARP settings unset.
+        let parent = global_section(&g, true);
+        assert!(parent.contains(" Gratuitous ARP lower priority delay = 4294967295\n"));
+        assert!(!parent.contains("Default interface"));
+    }
+
+    #[test]
+    fn json_has_keepalived_s_keys_order_and_escapes() {
+        let r = router();
+        let text = json(&r, &[info()]);
+        assert!(
+            text.starts_with(
+                r#"[{"data":{"iname":"VI_1","dont_track_primary":0,"skip_check_adv_addr":0,"strict_mode":0,"vmac_ifname":"","ifp_ifname":"kdv1","master_priority":0,"last_transition":1795787592.975017,"garp_delay":5,"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#""vips":["10.99.7.100\/24 dev kdv1 scope global","#));
+        assert!(text.contains(r#""track_script":["'\/tmp\/kdo\/chk.sh'"],"auth_type":1,"auth_data":"secret12"},"stats":{"advert_rcvd":0,"#));
+        assert!(text.contains(r#""adver_int":1,"master_adver_int":1,"accept":1,"#));
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v[0]["data"]["state"], 0);
+    }
+
+    #[test]
+    fn transitions_are_stamped_on_change() {
+        let mut r = router();
+        let mut t = Transitions::default();
+        t.observe(&r);
+        let first = t.last(0);
+        assert!(first > SystemTime::UNIX_EPOCH);
+        std::thread::sleep(Duration::from_millis(2));
+        t.observe(&r);
+        assert_eq!(t.last(0), first, "no change, same stamp");
+        let mut out = Vec::new();
+        r.start(crate::vrrp::time::Instant(0), &mut out);
+        t.observe(&r);
+        assert!(t.last(0) > first);
+    }
+
+    #[test]
+    fn dump_files_are_private_and_replaced() {
+        let dir = std::env::temp_dir().join(format!("kars-dump-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("keepalived.data");
+        write(&p, "one").unwrap();
+        write(&p, "two").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            (std::fs::read_to_string(&p).unwrap().as_str(), m),
+            ("two", 0o600)
+        );
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

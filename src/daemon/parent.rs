@@ -631,9 +631,10 @@ impl Parent<'_> {
                 ));
                 let g = crate::daemon::dump::GlobalInfo::from_config(&self.config.global);
                 let path = crate::daemon::dump::path(crate::daemon::dump::PARENT_DATA_FILE);
-                if let Err(e) =
-                    crate::daemon::dump::write(&path, &crate::daemon::dump::global_section(&g, true))
-                {
+                if let Err(e) = crate::daemon::dump::write(
+                    &path,
+                    &crate::daemon::dump::global_section(&g, true),
+                ) {
                     log_line(&format!("Unable to write {}: {e}", path.display()));
                 }
                 for c in &self.children {

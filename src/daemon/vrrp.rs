@@ -18,9 +18,9 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::daemon::dump;
 pub use crate::daemon::log::log_line;
 use crate::daemon::netlink::{AddrSpec, Link, NetEvent, Netlink};
-use crate::daemon::dump;
 use crate::daemon::plan::{self, InstancePlan};
 use crate::daemon::route::{RouteSpec, RuleSpec};
 use crate::daemon::socket::{PacketSocket, RxAdvert, VrrpSocket};
@@ -369,7 +369,10 @@ impl Driver {
                 ));
                 let (infos, scripts) = self.dump_infos(config);
                 let g = dump::GlobalInfo::from_config(&config.global);
-                (dump::DATA_FILE, dump::data(&g, &self.router, &infos, &scripts))
+                (
+                    dump::DATA_FILE,
+                    dump::data(&g, &self.router, &infos, &scripts),
+                )
             }
             DumpKind::Stats | DumpKind::StatsClear => {
                 log_line(&format!(
@@ -423,19 +426,18 @@ impl Driver {
             .enumerate()
             .map(|(id, i)| {
                 let p = &i.plan;
-                let vi = config.vrrp.instances.iter().find(|v| v.name == p.config.name);
+                let vi = config
+                    .vrrp
+                    .instances
+                    .iter()
+                    .find(|v| v.name == p.config.name);
                 let vmac = i.vip_link.index != i.link.index;
                 dump::InstanceInfo {
                     interface: i.vip_link.name.clone(),
-                    vmac_base: vmac.then(|| {
-                        (i.link.name.clone(), vi.is_some_and(|v| v.vmac_xmit_base))
-                    }),
+                    vmac_base: vmac
+                        .then(|| (i.link.name.clone(), vi.is_some_and(|v| v.vmac_xmit_base))),
                     src_from_config: vi.and_then(plan::configured_source).is_some(),
-                    mcast_group: p
-                        .config
-                        .unicast_peers
-                        .is_empty()
-                        .then_some(p.mcast_group),
+                    mcast_group: p.config.unicast_peers.is_empty().then_some(p.mcast_group),
                     vips: p
                         .vips
                         .iter()
