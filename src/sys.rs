@@ -116,3 +116,16 @@ pub fn strftime_local(t: std::time::SystemTime, fmt: &std::ffi::CStr) -> String 
     };
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
+
+/// The name of the interface with this index, if it exists.
+pub fn ifname_of(index: u32) -> Option<String> {
+    let mut buf = [0u8; libc::IF_NAMESIZE];
+    // SAFETY: if_indextoname writes at most IF_NAMESIZE bytes (NUL
+    // included) into buf, or returns NULL.
+    let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr().cast()) };
+    if p.is_null() {
+        return None;
+    }
+    let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+}

@@ -625,6 +625,18 @@ impl Parent<'_> {
             libc::SIGTERM | libc::SIGINT => self.begin_stop(true),
             libc::SIGHUP => self.reload(),
             libc::SIGUSR1 => {
+                log_line(&format!(
+                    "Printing parent data for process({}) on signal",
+                    std::process::id()
+                ));
+                let g = crate::daemon::dump::GlobalInfo::from_config(&self.config.global);
+                let path = crate::daemon::dump::path(crate::daemon::dump::PARENT_DATA_FILE);
+                if let Err(e) = crate::daemon::dump::write(
+                    &path,
+                    &crate::daemon::dump::global_section(&g, true),
+                ) {
+                    log_line(&format!("Unable to write {}: {e}", path.display()));
+                }
                 for c in &self.children {
                     if let Some(pid) = c.pid {
                         kill(pid, sig);

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use crate::config::global::Fifo;
 use crate::config::vrrp::VrrpScript;
 use crate::config::Config;
+use crate::daemon::dump;
 pub use crate::daemon::log::log_line;
 use crate::daemon::netlink::{AddrSpec, Link, NetEvent, Netlink};
 use crate::daemon::plan::{self, InstancePlan};
@@ -177,6 +178,8 @@ struct Driver {
     origin: tokio::time::Instant,
     /// `-D`.
     detail: bool,
+    /// When each instance last changed state, for the dumps.
+    transitions: dump::Transitions,
 }
 
 impl Driver {
@@ -286,6 +289,7 @@ impl Driver {
                 }
             }
         }
+        self.transitions.observe(&self.router);
     }
 
     /// Adds (MASTER) or removes an instance's VIPs, E-VIPs, virtual routes
@@ -399,6 +403,162 @@ impl Driver {
             }
         }
         self.execute(out).await;
+    }
+}
+
+/// What a dump signal asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DumpKind {
+    /// SIGUSR1: `keepalived.data`.
+    Data,
+    /// SIGUSR2: `keepalived.stats`.
+    Stats,
+    /// SIGRTMAX-1: `keepalived.stats`, then the counters zeroed.
+    StatsClear,
+    /// SIGRTMIN+2: `keepalived.json`.
+    Json,
+}
+
+impl Driver {
+    /// Writes the dump a signal asks for (reference §4.12). Synchronous
+    /// and quick: exporters read the file 10 ms after the signal.
+    fn dump(&mut self, config: &Config, kind: DumpKind) {
+        let (file, text) = match kind {
+            DumpKind::Data => {
+                log_line(&format!(
+                    "Printing VRRP data for process({}) on signal",
+                    std::process::id()
+                ));
+                let (infos, scripts) = self.dump_infos(config);
+                let g = dump::GlobalInfo::from_config(&config.global);
+                (
+                    dump::DATA_FILE,
+                    dump::data(&g, &self.router, &infos, &scripts),
+                )
+            }
+            DumpKind::Stats | DumpKind::StatsClear => {
+                log_line(&format!(
+                    "Printing VRRP stats for process({}) on signal",
+                    std::process::id()
+                ));
+                (dump::STATS_FILE, dump::stats(&self.router))
+            }
+            DumpKind::Json => {
+                log_line(&format!(
+                    "Printing VRRP as json for process({}) on signal",
+                    std::process::id()
+                ));
+                let (infos, _) = self.dump_infos(config);
+                (dump::JSON_FILE, dump::json(&self.router, &infos))
+            }
+        };
+        let path = dump::path(file);
+        if let Err(e) = dump::write(&path, &text) {
+            log_line(&format!("Unable to write {}: {e}", path.display()));
+        }
+        if kind == DumpKind::StatsClear {
+            self.router.clear_stats();
+        }
+    }
+
+    /// The facts about instances and scripts that only the driver knows.
+    fn dump_infos(&self, config: &Config) -> (Vec<dump::InstanceInfo>, Vec<dump::ScriptInfo>) {
+        let g = &config.global;
+        let name_of = |index: u32| {
+            self.insts
+                .iter()
+                .flat_map(|i| [&i.link, &i.vip_link])
+                .find(|l| l.index == index)
+                .map(|l| l.name.clone())
+                .or_else(|| crate::sys::ifname_of(index))
+                .unwrap_or_else(|| index.to_string())
+        };
+        let command = |name: &str| {
+            config
+                .vrrp
+                .scripts
+                .iter()
+                .find(|s| s.name == name)
+                .and_then(|s| s.script.as_ref())
+                .map_or_else(String::new, |s| dump::quote_command(&s.argv))
+        };
+        let infos = self
+            .insts
+            .iter()
+            .map(|i| {
+                let p = &i.plan;
+                let vi = config
+                    .vrrp
+                    .instances
+                    .iter()
+                    .find(|v| v.name == p.config.name);
+                let vmac = i.vip_link.index != i.link.index;
+                dump::InstanceInfo {
+                    interface: i.vip_link.name.clone(),
+                    vmac_base: vmac
+                        .then(|| (i.link.name.clone(), vi.is_some_and(|v| v.vmac_xmit_base))),
+                    src_from_config: vi.and_then(plan::configured_source).is_some(),
+                    mcast_group: p.config.unicast_peers.is_empty().then_some(p.mcast_group),
+                    vips: p
+                        .vips
+                        .iter()
+                        .map(|a| dump::format_addr(a, &name_of(a.ifindex)))
+                        .collect(),
+                    evips: p
+                        .evips
+                        .iter()
+                        .map(|a| dump::format_addr(a, &name_of(a.ifindex)))
+                        .collect(),
+                    track_ifs: p
+                        .track_interfaces
+                        .iter()
+                        .filter(|t| t.name != i.link.name)
+                        .map(|t| (t.name.clone(), t.weight))
+                        .collect(),
+                    track_scripts: p
+                        .track_scripts
+                        .iter()
+                        .filter(|t| self.script_trackers.contains_key(&t.name))
+                        .map(|t| (t.name.clone(), t.weight, command(&t.name)))
+                        .collect(),
+                    dont_track_primary: p.dont_track_primary,
+                    accept: vi.and_then(|v| v.accept).unwrap_or(!g.vrrp_strict),
+                    promote_secondaries: vi.is_some_and(|v| v.promote_secondaries),
+                    strict: g.vrrp_strict,
+                    last_transition: self.transitions.last(&p.config.name),
+                }
+            })
+            .collect();
+        let scripts = config
+            .vrrp
+            .scripts
+            .iter()
+            .filter_map(|sc| {
+                let &tracker = self.script_trackers.get(&sc.name)?;
+                Some(dump::ScriptInfo {
+                    name: sc.name.clone(),
+                    command: command(&sc.name),
+                    interval: sc.interval,
+                    timeout: sc.timeout.unwrap_or_default(),
+                    weight: i32::from(sc.weight.value),
+                    rise: sc.rise.max(1),
+                    fall: sc.fall.max(1),
+                    good: self.router.tracker(tracker) == Some(TrackerValue::Up(true)),
+                    tracking: self
+                        .insts
+                        .iter()
+                        .flat_map(|i| {
+                            i.plan
+                                .track_scripts
+                                .iter()
+                                .filter(|t| t.name == sc.name)
+                                .map(|t| (i.plan.config.name.clone(), t.weight))
+                        })
+                        .collect(),
+                })
+            })
+            .collect();
+        (infos, scripts)
     }
 }
 
@@ -1143,6 +1303,7 @@ async fn run_async(
         },
         origin: tokio::time::Instant::now(),
         detail: opts.detail,
+        transitions: dump::Transitions::default(),
     };
     drv.open_fifos(config);
     let b = drv.build(config).await;
@@ -1165,20 +1326,23 @@ async fn run_async(
         set_rules(&drv.nl, &p.config.name, &p.rules, false).await;
         set_routes(&drv.nl, &p.config.name, &p.routes, false).await;
     }
-    let (mut term, mut int, mut hup, mut usr1, mut usr2) = match (
+    let (mut term, mut int, mut hup, mut usr1, mut usr2, mut json, mut clear) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
         signal(SignalKind::user_defined1()),
         signal(SignalKind::user_defined2()),
+        signal(SignalKind::from_raw(libc::SIGRTMIN() + 2)),
+        signal(SignalKind::from_raw(libc::SIGRTMAX() - 1)),
     ) {
-        (Ok(t), Ok(i), Ok(h), Ok(u1), Ok(u2)) => (t, i, h, u1, u2),
+        (Ok(t), Ok(i), Ok(h), Ok(u1), Ok(u2), Ok(j), Ok(c)) => (t, i, h, u1, u2, j, c),
         _ => {
             log_line("Unable to install signal handlers");
             return 1;
         }
     };
     drv.switch(b).await;
+    let mut current = config.clone();
     // Sockets open, instances started: the parent may report READY.
     crate::daemon::process::child_ready();
 
@@ -1193,20 +1357,20 @@ async fn run_async(
             _ = int.recv() => break,
             _ = hup.recv() => {
                 match reload() {
-                    Some(c) => drv.reload(&c).await,
+                    Some(c) => {
+                        drv.reload(&c).await;
+                        current = c;
+                    }
                     None => log_line(
                         "The new configuration has errors - keeping the running one",
                     ),
                 }
                 crate::daemon::process::child_ready();
             }
-            _ = usr1.recv() => log_line("Data dump (SIGUSR1) is not supported yet - ignoring"),
-            _ = usr2.recv() => {
-                let path = std::path::Path::new(crate::daemon::dump::STATS_FILE);
-                if let Err(e) = crate::daemon::dump::write(path, &crate::daemon::dump::stats(&drv.router)) {
-                    log_line(&format!("Unable to write {}: {e}", path.display()));
-                }
-            }
+            _ = usr1.recv() => drv.dump(&current, DumpKind::Data),
+            _ = usr2.recv() => drv.dump(&current, DumpKind::Stats),
+            _ = json.recv() => drv.dump(&current, DumpKind::Json),
+            _ = clear.recv() => drv.dump(&current, DumpKind::StatsClear),
             _ = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d).await,

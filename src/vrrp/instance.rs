@@ -317,6 +317,12 @@ impl Instance {
         self.effective
     }
 
+    /// Base priority plus tracker adjustments, before clamping
+    /// (keepalived's "Total priority").
+    pub fn total_priority(&self) -> i32 {
+        i32::from(self.cfg.priority.0) + self.track_delta
+    }
+
     /// The address of the master we last accepted an advert from.
     pub fn master_addr(&self) -> Option<IpAddr> {
         self.last_master

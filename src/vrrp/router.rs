@@ -114,6 +114,26 @@ impl Router {
         &self.instances
     }
 
+    /// A tracker's current reading (the dumps show script status).
+    pub fn tracker(&self, id: TrackerId) -> Option<TrackerValue> {
+        self.trackers.get(id).copied()
+    }
+
+    /// The sync group an instance belongs to, if any.
+    pub fn group_of(&self, id: InstanceId) -> Option<&str> {
+        self.groups
+            .iter()
+            .find(|g| g.members.contains(&id))
+            .map(|g| g.name.as_str())
+    }
+
+    /// Zeroes every instance's counters (`--signum=STATS_CLEAR`).
+    pub fn clear_stats(&mut self) {
+        for i in &mut self.instances {
+            i.stats = Default::default();
+        }
+    }
+
     /// Starts every instance.
     pub fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
         for id in 0..self.instances.len() {
