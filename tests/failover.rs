@@ -928,3 +928,178 @@ fn track_file_value_times_weight_moves_the_master() {
     });
     assert!(t.is_some(), "A did not come back\n{}", a.log());
 }
+
+/// Samples every 10 ms, on a thread, whether each namespace holds `addr`,
+/// until `stop` is set; returns (samples, absences on a, presences on b).
+fn sample_vip(
+    a: String,
+    b: String,
+    addr: &'static str,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(u32, u32, u32)> {
+    std::thread::spawn(move || {
+        let has = |ns: &str| {
+            let o = Command::new("ip")
+                .args(["-n", ns, "-o", "addr", "show", "dev", "eth0"])
+                .output()
+                .expect("ip");
+            String::from_utf8_lossy(&o.stdout).contains(&format!(" {addr}/"))
+        };
+        let (mut n, mut absent_a, mut present_b) = (0, 0, 0);
+        let mut next = Instant::now();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            n += 1;
+            absent_a += u32::from(!has(&a));
+            present_b += u32::from(has(&b));
+            next += Duration::from_millis(10);
+            if let Some(d) = next.checked_duration_since(Instant::now()) {
+                std::thread::sleep(d);
+            }
+        }
+        (n, absent_a, present_b)
+    })
+}
+
+/// A notify script appending its arguments to `out`.
+fn notify_script(dir: &std::path::Path, tag: &str) -> (PathBuf, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let out = dir.join(format!("{tag}.notify"));
+    let script = dir.join(format!("{tag}-notify.sh"));
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (out, format!("  notify {}\n", script.display()))
+}
+
+#[test]
+fn hundred_reloads_of_an_unchanged_config_change_nothing() {
+    if !privileged() {
+        return;
+    }
+    // Issue #5 / keepalived §1.7: instances present before and after a
+    // reload keep their state; a MASTER stays MASTER with no transition, no
+    // notify and no FIFO line. 100 SIGHUPs within 10 s on the master.
+    let p = Pair::new("rl");
+    let (out_a, na) = notify_script(&p.dir, "a");
+    let (out_b, nb) = notify_script(&p.dir, "b");
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &conf(150, &na));
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, &nb));
+    let t = wait_for(Duration::from_secs(6), || {
+        p.a.has_addr(VIP)
+            && std::fs::read_to_string(&out_a).is_ok_and(|s| s.contains("MASTER"))
+            && std::fs::read_to_string(&out_b).is_ok_and(|s| s.contains("BACKUP"))
+    });
+    assert!(t.is_some(), "A:\n{}\nB:\n{}", a.log(), b.log());
+    let before = (
+        std::fs::read_to_string(&out_a).unwrap(),
+        std::fs::read_to_string(&out_b).unwrap(),
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = sample_vip(p.a.name.clone(), p.b.name.clone(), VIP, stop.clone());
+    for _ in 0..100 {
+        a.signal(libc::SIGHUP);
+        std::thread::sleep(Duration::from_millis(98));
+    }
+    // One more master-down interval of B after the last reload.
+    std::thread::sleep(Duration::from_millis(3700));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (n, absent_a, present_b) = sampler.join().unwrap();
+    let (la, lb) = (a.log(), b.log());
+    eprintln!("{n} samples; VIP absent on A {absent_a}, present on B {present_b}");
+    assert!(n > 500, "too few samples: {n}");
+    assert_eq!((absent_a, present_b), (0, 0), "A:\n{la}\nB:\n{lb}");
+    let after = (
+        std::fs::read_to_string(&out_a).unwrap(),
+        std::fs::read_to_string(&out_b).unwrap(),
+    );
+    assert_eq!(after, before, "notify calls during reloads");
+    // One transition each, at start.
+    assert_eq!(la.matches("Entering MASTER STATE").count(), 1, "{la}");
+    assert_eq!(lb.matches("Entering MASTER STATE").count(), 0, "{lb}");
+    assert_eq!(lb.matches("Entering BACKUP STATE").count(), 1, "{lb}");
+    assert!(la.contains("Reload complete"), "{la}");
+    // The reloads are logged (signals may coalesce while one runs).
+    let reloads = la.matches("Reloading ...").count();
+    assert!(reloads >= 90, "{reloads} reloads logged\n{la}");
+    a.signal(libc::SIGTERM);
+    assert!(a.wait(Duration::from_secs(2)));
+}
+
+#[test]
+fn reload_that_adds_a_vip_on_one_node_keeps_one_master() {
+    if !privileged() {
+        return;
+    }
+    // keepalived 2.2.7 drops adverts whose VIP list differs from its own,
+    // so this reload leaves both nodes MASTER (reference §4.6). Ours: the
+    // backup logs the mismatch once and stays BACKUP; the master adds the
+    // VIP; a later reload that removes it again deletes it ("no longer
+    // exist"); a broken configuration is refused and the old one runs on.
+    const VIP2: &str = "10.99.0.101";
+    let p = Pair::new("rv");
+    let ca = conf(150, "");
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &ca);
+    let b = Daemon::start(&p.b, &p.dir, "b", &conf(100, ""));
+    let t = wait_for(Duration::from_secs(6), || {
+        p.a.has_addr(VIP) && b.log().contains("Entering BACKUP STATE")
+    });
+    assert!(t.is_some(), "A:\n{}\nB:\n{}", a.log(), b.log());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = sample_vip(p.a.name.clone(), p.b.name.clone(), VIP, stop.clone());
+    let two = ca.replace(
+        &format!("    {VIP}/24\n"),
+        &format!("    {VIP}/24\n    {VIP2}/24\n"),
+    );
+    std::fs::write(p.dir.join("a.conf"), &two).unwrap();
+    a.signal(libc::SIGHUP);
+    let t = wait_for(Duration::from_secs(2), || p.a.has_addr(VIP2));
+    assert!(t.is_some(), "{}", a.log());
+    // Longer than B's Master_Down_Interval (3.6 s).
+    std::thread::sleep(Duration::from_secs(5));
+    let lb = b.log();
+    assert_eq!(
+        lb.matches(
+            "(VI_1) received an unexpected ip number count 2, expected 1! - accepted (RFC 9568)"
+        )
+        .count(),
+        1,
+        "{lb}"
+    );
+    assert!(!lb.contains("Entering MASTER STATE"), "{lb}");
+    // Back to one VIP: the second goes.
+    std::fs::write(p.dir.join("a.conf"), &ca).unwrap();
+    a.signal(libc::SIGHUP);
+    let t = wait_for(Duration::from_secs(2), || !p.a.has_addr(VIP2));
+    assert!(t.is_some(), "{}", a.log());
+    assert!(
+        a.log().contains(&format!(
+            "(VI_1) ip address {VIP2}/24 dev eth0, no longer exist"
+        )),
+        "{}",
+        a.log()
+    );
+    // A broken configuration: refused, the running one goes on.
+    std::fs::write(
+        p.dir.join("a.conf"),
+        "vrrp_instance VI_1 {\n  priority 300\n}\n",
+    )
+    .unwrap();
+    a.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (_, absent_a, present_b) = sampler.join().unwrap();
+    assert_eq!(
+        (absent_a, present_b),
+        (0, 0),
+        "A:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(p.a.has_addr(VIP), "{}", a.log());
+    assert!(a.log().contains("keeping"), "{}", a.log());
+    a.signal(libc::SIGTERM);
+    assert!(a.wait(Duration::from_secs(2)));
+}

@@ -665,9 +665,17 @@ impl Parent<'_> {
             sdnotify::reloading();
             self.reloading = true;
         }
-        if let Some(cfg) = (self.reload_config)() {
-            self.config = cfg;
-        }
+        let Some(cfg) = (self.reload_config)() else {
+            // keepalived 2.2.7 dies here (its children exit CONFIG); the
+            // running configuration is better than none.
+            log_line("Reload failed: the new configuration has errors - keeping the running configuration");
+            if self.reloading {
+                self.reloading = false;
+                sdnotify::ready();
+            }
+            return;
+        };
+        self.config = cfg;
         for c in &mut self.children {
             if let Some(pid) = c.pid {
                 c.pending = true;
