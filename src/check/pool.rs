@@ -73,8 +73,9 @@ pub enum Action {
     Script(Script),
     /// A line for `lvs_notify_fifo` / `notify_fifo`, with its `\n`
     /// (`VS [vip]:tcp:80 UP`, `RS [rip]:tcp:80 [vip]:tcp:80 DOWN`). The
-    /// reference notes that 2.2.7 also writes the terminating NUL after
-    /// the newline for these LVS lines: the FIFO writer decides.
+    /// reference says 2.2.7 also writes the terminating NUL after the
+    /// newline for these LVS lines; the keepalived 2.2.7 run in the IPVS
+    /// VM test writes none, and neither do we.
     Fifo(String),
     /// A reload is done (sent by the driver after the reload's other
     /// actions): from now on indices are those of the new configuration,
@@ -269,12 +270,15 @@ impl Pool {
     /// are failing (an inhibited server); SET_DEST if already in IPVS.
     fn ipvs_add(&mut self, vs: usize, s: Server) {
         let r = self.rs_mut(vs, s);
-        let w = if r.num_failed > 0 {
+        let was_set = r.set;
+        // A server already in IPVS keeps (gets) its full weight: keepalived
+        // 2.2.7 re-adding an alive server when quorum is regained, seen in
+        // the VM test.
+        let w = if r.num_failed > 0 && !was_set {
             0
         } else {
             real_weight(r.effective)
         };
-        let was_set = r.set;
         r.set = true;
         self.dests.insert((vs, s), w);
         self.out.push(if was_set {
@@ -446,9 +450,19 @@ impl Pool {
             rs_map.push(row);
         }
         // What disappeared goes first, as in keepalived.
+        let old_quorum: Vec<bool> = old.vs.iter().map(|v| v.quorum_up).collect();
         for (ov, used) in old_rs_used.iter().enumerate() {
+            let vs_gone = !old_vs_used[ov];
+            if vs_gone && !old.vs[ov].rs.is_empty() {
+                let f = old.vs[ov].fmt.clone();
+                old.log(format!("Removing Virtual Server {f}"));
+            }
             for (j, &u) in used.iter().enumerate() {
                 if !u {
+                    if !vs_gone {
+                        let f = old.vs[ov].rs[j].fmt.clone();
+                        old.log(format!("service {f} no longer exist"));
+                    }
                     old.retire(ov, j);
                 }
             }
@@ -461,7 +475,7 @@ impl Pool {
                 self.start_vs(nv, &fresh);
                 continue;
             };
-            self.vs[nv].quorum_up = old.vs[ov].quorum_up;
+            self.vs[nv].quorum_up = old_quorum[ov];
             let mut reloaded = vec![None; self.vs[nv].rs.len()];
             for (i, m) in rs_map[nv].iter().enumerate() {
                 let Some(j) = *m else { continue };
@@ -544,6 +558,16 @@ impl Pool {
                 subject,
                 body: "=> Removing <=".into(),
             });
+        }
+        // keepalived notifies a quorum lost by the removal (script, FIFO
+        // line, mail) without logging it or calling the sorry server; the
+        // virtual server that stays keeps its quorum state (VM test).
+        let sum = self.weigh_live(vs);
+        let v = &self.vs[vs];
+        let threshold = v.quorum - v.hysteresis;
+        if v.quorum_up && (sum == 0 || sum < threshold) {
+            self.vs[vs].quorum_up = false;
+            self.vs_notifies(vs, false, threshold, sum, false);
         }
     }
 
@@ -1236,6 +1260,7 @@ mod tests {
         assert_eq!(
             logs(&a),
             [
+                "service [10.0.0.2]:tcp:80 no longer exist",
                 "Removing service [10.0.0.2]:tcp:80 from VS [10.0.0.1]:tcp:80",
                 "Changing weight from 1 to 3 for active service [10.0.0.3]:tcp:80 of VS [10.0.0.1]:tcp:80",
             ]
@@ -1269,9 +1294,22 @@ mod tests {
         assert_eq!(
             logs(&a),
             [
+                "Removing Virtual Server [10.0.0.1]:tcp:80",
                 "Removing service [10.0.0.2]:tcp:80 from VS [10.0.0.1]:tcp:80",
                 "Removing service [10.0.0.3]:tcp:80 from VS [10.0.0.1]:tcp:80",
                 "Gained quorum 2+0=2 <= 2 for VS [10.0.0.1]:tcp:81",
+            ]
+        );
+        // The quorum the removals lost is notified (no log), once.
+        let vs_lines: Vec<_> = a
+            .iter()
+            .filter(|x| matches!(x, Action::Fifo(l) if l.starts_with("VS ")))
+            .collect();
+        assert_eq!(
+            vs_lines,
+            [
+                &Action::Fifo("VS [10.0.0.1]:tcp:80 DOWN\n".into()),
+                &Action::Fifo("VS [10.0.0.1]:tcp:81 UP\n".into())
             ]
         );
         assert_eq!(p.alive(0), [(0, 1), (1, 1)]);

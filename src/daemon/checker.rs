@@ -292,11 +292,10 @@ fn apply(
             }
         }
         Action::Fifo(line) => {
-            // keepalived's LVS lines carry the terminating NUL (§4.10).
-            let mut bytes = line.into_bytes();
-            bytes.push(0);
+            // No NUL after the newline: keepalived 2.2.7 writes none on
+            // lvs_notify_fifo (VM test), unlike reference §4.10 says.
             for f in fifos.iter_mut() {
-                if let Err(e) = f.write_line(&bytes) {
+                if let Err(e) = f.write_line(line.as_bytes()) {
                     log_line(&format!("Write to notify FIFO {}: {e}", f.path().display()));
                 }
             }
