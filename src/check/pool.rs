@@ -271,10 +271,10 @@ impl Pool {
     fn ipvs_add(&mut self, vs: usize, s: Server) {
         let r = self.rs_mut(vs, s);
         let was_set = r.set;
-        // A server already in IPVS keeps (gets) its full weight: keepalived
-        // 2.2.7 re-adding an alive server when quorum is regained, seen in
-        // the VM test.
-        let w = if r.num_failed > 0 && !was_set {
+        // An alive server gets its full weight even while the checker
+        // that brought it up is still counted as failed: keepalived 2.2.7
+        // re-adding the pool when quorum is regained (the VM test).
+        let w = if r.num_failed > 0 && !r.alive {
             0
         } else {
             real_weight(r.effective)
@@ -1313,5 +1313,15 @@ mod tests {
             ]
         );
         assert_eq!(p.alive(0), [(0, 1), (1, 1)]);
+    }
+
+    #[test]
+    fn regained_quorum_readds_the_recovered_server_with_its_weight() {
+        let mut p = Pool::new(&cfg(TWO_RS), PoolOptions::default());
+        p.start();
+        p.checker_state(id(0), false, "");
+        p.checker_state(id(0), true, "");
+        let d: Vec<_> = p.destinations().iter().map(|(k, w)| (*k, *w)).collect();
+        assert_eq!(d, [((0, Server::Real(0)), 1), ((0, Server::Real(1)), 1)]);
     }
 }
