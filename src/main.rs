@@ -203,6 +203,8 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
     if let Some(name) = instance_name(&loaded.config) {
         log::set_ident_suffix(name);
     }
+    // Absolute, for reloads after the chdir below.
+    let conf_path = std::path::absolute(cli.conf_file()).unwrap_or_else(|_| cli.conf_file());
     if !cli.dont_fork {
         // Started from the user's directory to find a relative -f.
         let _ = std::env::set_current_dir("/");
@@ -229,7 +231,13 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
             keepalived_rs::daemon::vrrp::run(&loaded.config, &opts, &reload)
         }
         Role::Checker => {
-            keepalived_rs::daemon::checker::run(&loaded.config, !cli.dont_release_ipvs)
+            // SIGHUP: the same file and options again (the parent has
+            // logged what is wrong with it, if anything).
+            let reload = || {
+                let l = config::load(&conf_path, reader_options(cli));
+                (!l.report.fatal).then_some(l.config)
+            };
+            keepalived_rs::daemon::checker::run(&loaded.config, !cli.dont_release_ipvs, &reload)
         }
     };
     pidfile::remove(&pid_file, me);

@@ -983,3 +983,148 @@ fn file_check_state_and_weight() {
     );
     r.stop();
 }
+
+/// Reads what is in a FIFO we hold open read-write (non-blocking).
+fn drain(f: &mut std::fs::File, into: &mut Vec<u8>) {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = f.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        into.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The whole daemon (parent and checker child, `-C`) in the director
+/// namespace writes keepalived's `lvs_notify_fifo` lines: VS and RS
+/// states, fwmark and group forms (a group VS has no port of its own:
+/// `[G]:0`, keepalived's FMT_VS), with no NUL after the newline (what
+/// keepalived 2.2.7 writes in tests/ipvs_vm.rs), and goes on after a
+/// reload. The host has no IPVS: the checkers run without it.
+#[test]
+fn lvs_notify_fifo_lines_from_the_daemon() {
+    if !can_run("lvs_notify_fifo_lines_from_the_daemon") {
+        return;
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    let lab = Lab::new("cf");
+    let l = lab.listen(8080);
+    let fifo = lab.path("lvs.fifo");
+    sh(&format!("mkfifo {fifo}"));
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let check = |port: u16| {
+        format!(
+            "TCP_CHECK {{\n      connect_port {port}\n      connect_timeout 1\n      retry 1\n      delay_before_retry 0.3\n      delay_loop 0.5\n    }}"
+        )
+    };
+    let conf = |extra_rs: &str| {
+        format!(
+            "global_defs {{\n  lvs_notify_fifo {fifo}\n}}\n\
+             virtual_server 10.77.0.100 8080 {{\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n\
+             real_server 10.77.0.2 8080 {{\n    {}\n  }}\n{extra_rs}}}\n\
+             virtual_server fwmark 1 {{\n  lb_algo rr\n  lb_kind DR\n\
+             real_server 10.77.0.2 {{\n    {}\n  }}\n}}\n\
+             virtual_server_group G {{\n  10.77.0.101 8080\n}}\n\
+             virtual_server group G {{\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n\
+             real_server 10.77.0.2 8083 {{\n    {}\n  }}\n}}\n",
+            check(8080),
+            check(8082),
+            check(8083)
+        )
+    };
+    let c = lab.write(
+        "ka.conf",
+        &conf(&format!(
+            "real_server 10.77.0.2 8081 {{\n    {}\n  }}\n",
+            check(8081)
+        )),
+    );
+    let log = lab.path("ka.log");
+    let mut daemon = Command::new("ip")
+        .args(["netns", "exec", &lab.dir.name])
+        .arg(env!("CARGO_BIN_EXE_keepalived"))
+        .args(["-n", "-l", "-C", "-f", &c, "-p"])
+        .arg(lab.path("ka.pid"))
+        .arg("-c")
+        .arg(lab.path("ka-check.pid"))
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(format!("{log}.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut got = Vec::new();
+    let until = |want: &[u8], got: &mut Vec<u8>, reader: &mut std::fs::File| {
+        let ok = wait_until(6 * S, || {
+            drain(reader, got);
+            got.windows(want.len()).any(|w| w == want)
+        });
+        assert!(
+            ok,
+            "no {:?} in the FIFO: {:?}\nlog:\n{}",
+            String::from_utf8_lossy(want),
+            String::from_utf8_lossy(got),
+            lab.log("ka.log") + &lab.log("ka.log.err")
+        );
+    };
+    // At start every VS has quorum; the servers nobody listens for go down.
+    for line in [
+        "VS [10.77.0.100]:tcp:8080 UP\n",
+        "VS FWM 1 UP\n",
+        "VS [G]:0 UP\n",
+        "RS [10.77.0.2]:tcp:8081 [10.77.0.100]:tcp:8080 DOWN\n",
+        "RS [10.77.0.2]:none:0 FWM 1 DOWN\n",
+        "RS [10.77.0.2]:tcp:8083 [G]:0 DOWN\n",
+        "VS FWM 1 DOWN\n",
+        "VS [G]:0 DOWN\n",
+    ] {
+        until(line.as_bytes(), &mut got, &mut reader);
+    }
+    drop(l);
+    until(
+        b"RS [10.77.0.2]:tcp:8080 [10.77.0.100]:tcp:8080 DOWN\nVS [10.77.0.100]:tcp:8080 DOWN\n",
+        &mut got,
+        &mut reader,
+    );
+    let _l = lab.listen(8080);
+    until(
+        b"RS [10.77.0.2]:tcp:8080 [10.77.0.100]:tcp:8080 UP\nVS [10.77.0.100]:tcp:8080 UP\n",
+        &mut got,
+        &mut reader,
+    );
+    assert!(!got.contains(&0), "a NUL byte: {got:?}");
+    // Reload: 8081 (down) goes silently, 8084 comes and goes down; the
+    // servers that stay are not notified again.
+    std::fs::write(
+        &c,
+        conf(&format!(
+            "real_server 10.77.0.2 8084 {{\n    {}\n  }}\n",
+            check(8084)
+        )),
+    )
+    .unwrap();
+    let mark = got.len();
+    sh(&format!("kill -HUP {}", daemon.id()));
+    until(
+        b"RS [10.77.0.2]:tcp:8084 [10.77.0.100]:tcp:8080 DOWN\n",
+        &mut got,
+        &mut reader,
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    drain(&mut reader, &mut got);
+    assert_eq!(
+        String::from_utf8_lossy(&got[mark..]),
+        "RS [10.77.0.2]:tcp:8084 [10.77.0.100]:tcp:8080 DOWN\n",
+        "log:\n{}",
+        lab.log("ka.log")
+    );
+    let logs = lab.log("ka.log") + &lab.log("ka.log.err");
+    assert!(logs.contains("Reload complete"), "{logs}");
+    sh(&format!("kill -TERM {}", daemon.id()));
+    let st = daemon.wait().unwrap();
+    assert!(st.success(), "{st}");
+}

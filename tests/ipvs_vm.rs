@@ -9,6 +9,13 @@
 //! keepalived: a TCP_CHECK to a closed port on loopback), and stop
 //! (everything removed). The guest has no network device.
 //!
+//! A second boot (`tests/ipvs_vm/e2e.sh`) runs the whole daemon, ours and
+//! then keepalived 2.2.7, on the same configurations with busybox httpd
+//! listeners as the real servers' health-check targets, and compares IPVS
+//! after start, a real server down, its recovery, a reload (SIGHUP: real
+//! servers added and removed, weights changed) and stop, and the bytes
+//! written to `lvs_notify_fifo` and `notify_fifo`.
+//!
 //! Skipped with a message when the VM cannot be built here (no apt/dpkg,
 //! no Debian packages, no keepalived binary); failing instead when `CI` is
 //! set. `KEEPALIVED` overrides the path of the keepalived binary;
@@ -658,4 +665,404 @@ fn normalize_sorts_services_and_destinations() {
     let b = "-A -t 1\n--- list\nIP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward\nTCP  a rr\n  -> z\nTCP  b rr\n  -> x\n  -> y\n";
     assert_eq!(normalize(a), normalize(b));
     assert_ne!(normalize(a), normalize(&b.replace("-> z", "-> w")));
+}
+
+/// One end-to-end scenario: `CHECK(port)` in the configurations becomes a
+/// TCP_CHECK of the listener on 127.0.1.1:port.
+struct E2e {
+    name: &'static str,
+    /// At start.
+    a: &'static str,
+    /// After the reload.
+    b: &'static str,
+    /// Listener ports (those of both configurations; a real server whose
+    /// port is not here is down all along).
+    ports: &'static [u16],
+    /// The listener stopped and started again.
+    victim: u16,
+}
+
+const E2E_GLOBAL: &str =
+    "global_defs {\n  lvs_notify_fifo /run/lvs.fifo\n  notify_fifo /run/all.fifo\n}\n";
+
+const E2E: &[E2e] = &[
+    E2e {
+        name: "nat_wrr",
+        a: "virtual_server 10.0.0.1 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo wrr
+  lb_kind NAT
+  real_server 10.0.1.1 8080 {
+    weight 3
+    CHECK(8001)
+  }
+  real_server 10.0.1.2 8080 {
+    weight 1
+    CHECK(8002)
+  }
+  real_server 10.0.1.3 8080 {
+    weight 2
+    CHECK(8003)
+  }
+}
+",
+        b: "virtual_server 10.0.0.1 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo wrr
+  lb_kind NAT
+  real_server 10.0.1.1 8080 {
+    weight 5
+    CHECK(8001)
+  }
+  real_server 10.0.1.2 8080 {
+    weight 1
+    CHECK(8002)
+  }
+  real_server 10.0.1.4 8080 {
+    weight 1
+    CHECK(8004)
+  }
+}
+",
+        ports: &[8001, 8002, 8003, 8004],
+        victim: 8002,
+    },
+    E2e {
+        name: "dr_sh",
+        a: "virtual_server 10.0.0.2 443 {
+  delay_loop 1
+  protocol TCP
+  lb_algo sh
+  sh-port
+  lb_kind DR
+  persistence_timeout 300
+  real_server 10.0.1.1 443 {
+    weight 2
+    CHECK(8011)
+  }
+  real_server 10.0.1.2 443 {
+    CHECK(8012)
+  }
+  real_server 10.0.1.3 443 {
+    CHECK(8019)
+  }
+}
+",
+        b: "virtual_server 10.0.0.2 443 {
+  delay_loop 1
+  protocol TCP
+  lb_algo sh
+  sh-port
+  lb_kind DR
+  persistence_timeout 300
+  real_server 10.0.1.1 443 {
+    weight 4
+    CHECK(8011)
+  }
+  real_server 10.0.1.3 443 {
+    CHECK(8019)
+  }
+  real_server 10.0.1.5 443 {
+    CHECK(8015)
+  }
+}
+",
+        ports: &[8011, 8012, 8015],
+        victim: 8011,
+    },
+    E2e {
+        name: "inhibit_on_failure",
+        a: "virtual_server 10.0.0.4 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  inhibit_on_failure
+  real_server 10.0.1.1 80 {
+    weight 4
+    CHECK(8021)
+  }
+  real_server 10.0.1.2 80 {
+    CHECK(8022)
+  }
+  real_server 10.0.1.3 80 {
+    weight 2
+    CHECK(8029)
+  }
+}
+",
+        b: "virtual_server 10.0.0.4 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  inhibit_on_failure
+  real_server 10.0.1.1 80 {
+    weight 6
+    CHECK(8021)
+  }
+  real_server 10.0.1.3 80 {
+    weight 5
+    CHECK(8029)
+  }
+  real_server 10.0.1.4 80 {
+    weight 3
+    CHECK(8024)
+  }
+}
+",
+        ports: &[8021, 8022, 8024],
+        victim: 8021,
+    },
+    E2e {
+        name: "sorry_server_quorum",
+        a: "virtual_server 10.0.0.5 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  quorum 2
+  sorry_server 10.0.9.9 8080
+  real_server 10.0.1.1 80 {
+    CHECK(8031)
+  }
+  real_server 10.0.1.2 80 {
+    CHECK(8032)
+  }
+}
+",
+        b: "virtual_server 10.0.0.5 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  quorum 2
+  sorry_server 10.0.9.9 8080
+  real_server 10.0.1.1 80 {
+    weight 2
+    CHECK(8031)
+  }
+  real_server 10.0.1.3 80 {
+    weight 2
+    CHECK(8033)
+  }
+}
+",
+        ports: &[8031, 8032, 8033],
+        victim: 8031,
+    },
+    E2e {
+        name: "fwmark",
+        a: "virtual_server fwmark 5 {
+  delay_loop 1
+  lb_algo wlc
+  lb_kind DR
+  real_server 10.0.1.1 80 {
+    weight 2
+    CHECK(8041)
+  }
+  real_server 10.0.1.2 80 {
+    CHECK(8042)
+  }
+}
+virtual_server 10.0.0.6 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.1.3 80 {
+    CHECK(8043)
+  }
+}
+",
+        b: "virtual_server fwmark 5 {
+  delay_loop 1
+  lb_algo wlc
+  lb_kind DR
+  real_server 10.0.1.1 80 {
+    weight 3
+    CHECK(8041)
+  }
+  real_server 10.0.1.2 80 {
+    CHECK(8042)
+  }
+  real_server 10.0.1.4 80 {
+    CHECK(8044)
+  }
+}
+virtual_server fwmark 6 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.1.5 80 {
+    CHECK(8045)
+  }
+}
+",
+        ports: &[8041, 8042, 8043, 8044, 8045],
+        victim: 8042,
+    },
+];
+
+/// `CHECK(port)` → a TCP_CHECK of 127.0.1.1:port that notices a stopped
+/// listener within about two seconds.
+fn e2e_conf(text: &str) -> String {
+    let mut out = String::from(E2E_GLOBAL);
+    let mut rest = text;
+    while let Some(i) = rest.find("CHECK(") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 6..];
+        let j = after.find(')').expect("CHECK(port)");
+        let port = &after[..j];
+        let _ = write!(
+            out,
+            "TCP_CHECK {{\n      connect_ip 127.0.1.1\n      connect_port {port}\n      connect_timeout 1\n      retry 1\n      delay_before_retry 1\n    }}"
+        );
+        rest = &after[j + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A stripped copy of our keepalived binary (a debug build is ~100 MB,
+/// too much for the guest's initramfs).
+fn our_daemon(work: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_BIN_EXE_keepalived"));
+    let dst = work.join("keepalived-rs");
+    let stripped = Command::new("objcopy")
+        .arg("--strip-debug")
+        .arg(src)
+        .arg(&dst)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !stripped {
+        std::fs::copy(src, &dst).expect("copying the keepalived binary");
+    }
+    dst
+}
+
+#[test]
+fn daemon_matches_keepalived_end_to_end_in_a_vm() {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return unavailable("needs x86_64 Linux");
+    }
+    let keepalived = std::env::var("KEEPALIVED").unwrap_or_else(|_| "/usr/sbin/keepalived".into());
+    if !Path::new(&keepalived).exists() {
+        return unavailable(&format!("no keepalived binary at {keepalived}"));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ipvs_vm");
+    let work = std::env::temp_dir().join(format!("ipvs-vm-e2e-{}", std::process::id()));
+    let scen = work.join("e2e");
+    let out = work.join("out");
+    for s in E2E {
+        let d = scen.join(s.name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("a.conf"), e2e_conf(s.a)).unwrap();
+        std::fs::write(d.join("b.conf"), e2e_conf(s.b)).unwrap();
+        let ports: Vec<String> = s.ports.iter().map(u16::to_string).collect();
+        std::fs::write(d.join("ports"), ports.join("\n") + "\n").unwrap();
+        std::fs::write(d.join("victim"), s.victim.to_string()).unwrap();
+    }
+    let ours = our_daemon(&work);
+    let t0 = std::time::Instant::now();
+    let res = Command::new(root.join("vm.sh"))
+        .arg("-t")
+        .arg("420")
+        .arg("-o")
+        .arg(&out)
+        .arg("-f")
+        .arg(format!("{}:/opt/bin/keepalived-rs", ours.display()))
+        .arg("-f")
+        .arg(format!("{keepalived}:/usr/sbin/keepalived"))
+        .arg("-f")
+        .arg(format!("{}:/opt/bin/e2e.sh", root.join("e2e.sh").display()))
+        .arg("-f")
+        .arg(format!("{}:/opt/e2e", scen.display()))
+        .arg("sh /opt/bin/e2e.sh")
+        .output()
+        .expect("running tests/ipvs_vm/vm.sh");
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    eprintln!(
+        "{}{stderr}VM run took {:.1} s",
+        String::from_utf8_lossy(&res.stdout),
+        t0.elapsed().as_secs_f64()
+    );
+    if res.status.code() == Some(77) {
+        let _ = std::fs::remove_dir_all(&work);
+        let why = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("ipvs-vm: SKIP: "))
+            .unwrap_or("the VM cannot be built here");
+        return unavailable(why);
+    }
+    assert!(res.status.success(), "vm.sh failed: {}", res.status);
+
+    let tail = |d: &Path, name: &str| {
+        let t = read(d, name);
+        let lines: Vec<&str> = t.lines().collect();
+        lines[lines.len().saturating_sub(25)..].join("\n")
+    };
+    let mut failures = String::new();
+    for s in E2E {
+        let d = out.join("e2e").join(s.name);
+        for step in ["start", "down", "up", "reload", "stop"] {
+            let (a, b) = (
+                normalize(&read(&d, &format!("ours-{step}.txt"))),
+                normalize(&read(&d, &format!("ka-{step}.txt"))),
+            );
+            if a != b {
+                let _ = writeln!(
+                    failures,
+                    "{}: after {step}, ours differs from keepalived's:\n{}  our log tail:\n{}\n  keepalived log tail:\n{}",
+                    s.name,
+                    diff_text(&a, &b),
+                    tail(&d, "ours.log"),
+                    tail(&d, "ka.log"),
+                );
+            }
+        }
+        // Guards against two empty tables (or unchanged steps) agreeing.
+        let ka = |step: &str| read(&d, &format!("ka-{step}.txt"));
+        if !ka("start").lines().any(|l| l.starts_with("-a ")) {
+            let _ = writeln!(failures, "{}: keepalived programmed nothing", s.name);
+        }
+        for (x, y) in [("start", "down"), ("down", "up"), ("up", "reload")] {
+            if ka(x) == ka(y) {
+                let _ = writeln!(
+                    failures,
+                    "{}: keepalived's IPVS did not change from {x} to {y}",
+                    s.name
+                );
+            }
+        }
+        for (ext, what) in [("fifo", "lvs_notify_fifo"), ("all", "notify_fifo")] {
+            let (fo, fk) = (
+                std::fs::read(d.join(format!("ours.{ext}"))).unwrap_or_default(),
+                std::fs::read(d.join(format!("ka.{ext}"))).unwrap_or_default(),
+            );
+            if fo != fk || fk.is_empty() {
+                let _ = writeln!(
+                    failures,
+                    "{}: {what} lines differ:\n  ours {:?}\n  keepalived {:?}",
+                    s.name,
+                    String::from_utf8_lossy(&fo),
+                    String::from_utf8_lossy(&fk)
+                );
+            }
+        }
+    }
+    if failures.is_empty() {
+        if std::env::var_os("IPVS_VM_KEEP").is_some() {
+            eprintln!("outputs kept in {}", out.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&work);
+        }
+    } else {
+        panic!(
+            "the daemon's IPVS differs from keepalived 2.2.7 (outputs kept in {}):\n{failures}",
+            out.display()
+        );
+    }
 }

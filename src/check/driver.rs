@@ -19,6 +19,7 @@ use super::probe;
 use super::proto;
 use super::sched::{Event, Failure, Outcome};
 use super::spec::{CheckSpec, ProbeSpec};
+use crate::config::lvs::LvsConfig;
 use crate::notify::exec::{run_with_timeout, ScriptOutcome};
 
 /// How often FILE_CHECK files are read (keepalived watches them with
@@ -102,6 +103,14 @@ pub struct DriverOptions {
 pub struct Handle {
     suspended: Arc<HashMap<usize, Arc<AtomicBool>>>,
     stop: watch::Sender<bool>,
+    reload: mpsc::UnboundedSender<Reload>,
+}
+
+/// A new configuration for a running driver.
+#[derive(Debug)]
+struct Reload {
+    lvs: LvsConfig,
+    specs: Vec<CheckSpec>,
 }
 
 impl Handle {
@@ -117,10 +126,20 @@ impl Handle {
     pub fn stop(&self) {
         let _ = self.stop.send(true);
     }
+
+    /// Reload: the driver takes the new configuration's LVS blocks and
+    /// checkers. A checker whose real server is still configured (same
+    /// virtual server and real server `[ip]:proto:port`) with the same
+    /// settings goes on running with its state; the others stop, the new
+    /// ones start; the pool carries its state over ([`Pool::reload`]).
+    /// The driver sends the reload's actions, then [`Action::Reloaded`].
+    pub fn reload(&self, lvs: LvsConfig, specs: Vec<CheckSpec>) {
+        let _ = self.reload.send(Reload { lvs, specs });
+    }
 }
 
 struct Msg {
-    id: CheckerId,
+    token: u64,
     events: Vec<Event>,
 }
 
@@ -141,17 +160,29 @@ fn frac(state: &AtomicU64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// What identifies a checker across a reload: its virtual server, its
+/// real server and its settings (as built, before it ran).
+fn fingerprint(pool: &Pool, s: &CheckSpec) -> (String, String, String) {
+    let (v, r) = pool.server_key(s.id.vs, s.id.rs).unwrap_or(("", ""));
+    (
+        v.to_string(),
+        r.to_string(),
+        format!("{:?}|{:?}|{:?}", s.probe, s.target, s.sm),
+    )
+}
+
 async fn checker_task(
+    token: u64,
     spec: CheckSpec,
     tx: mpsc::UnboundedSender<Msg>,
     suspended: Arc<AtomicBool>,
     start_frac: f64,
 ) {
     let CheckSpec {
-        id,
         probe,
         target,
         mut sm,
+        ..
     } = spec;
     if let ProbeSpec::File {
         path,
@@ -159,7 +190,7 @@ async fn checker_task(
         reverse,
     } = &probe
     {
-        return file_task(id, path, *weight, *reverse, tx).await;
+        return file_task(token, path, *weight, *reverse, tx).await;
     }
     if matches!(probe, ProbeSpec::Bfd) {
         return;
@@ -176,14 +207,14 @@ async fn checker_task(
         seq = seq.wrapping_add(1);
         let outcome = run_probe(&probe, &target, p.url, seq).await;
         let events = sm.handle_outcome(Instant::now().into_std(), outcome);
-        if !events.is_empty() && tx.send(Msg { id, events }).is_err() {
+        if !events.is_empty() && tx.send(Msg { token, events }).is_err() {
             return;
         }
     }
 }
 
 async fn file_task(
-    id: CheckerId,
+    token: u64,
     path: &str,
     weight: i64,
     reverse: bool,
@@ -203,12 +234,147 @@ async fn file_task(
             if weight != 0 {
                 events.push(Event::Weight(now.1));
             }
-            if tx.send(Msg { id, events }).is_err() {
+            if tx.send(Msg { token, events }).is_err() {
                 return;
             }
             last = Some(now);
         }
         tokio::time::sleep(FILE_POLL).await;
+    }
+}
+
+/// A running checker task, as the aggregation loop knows it.
+struct Task {
+    id: CheckerId,
+    key: (String, String, String),
+    /// MISC_CHECK (its weights are absolute, FILE_CHECK's are offsets).
+    misc: bool,
+    /// Its weight offset (MISC dynamic, FILE_CHECK), summed onto the
+    /// configured weight as keepalived's man page describes.
+    offset: Option<i64>,
+    abort: tokio::task::AbortHandle,
+}
+
+/// The checker tasks and what they feed into the pool.
+struct Tasks {
+    set: JoinSet<()>,
+    info: HashMap<u64, Task>,
+    next: u64,
+    tx: mpsc::UnboundedSender<Msg>,
+    rng: AtomicU64,
+    flags: Arc<HashMap<usize, Arc<AtomicBool>>>,
+}
+
+impl Tasks {
+    fn spawn(&mut self, pool: &Pool, s: CheckSpec) {
+        let token = self.next;
+        self.next += 1;
+        let key = fingerprint(pool, &s);
+        let misc = matches!(s.probe, ProbeSpec::Misc { .. });
+        let id = s.id;
+        let flag = self
+            .flags
+            .get(&s.id.vs)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(AtomicBool::new(false)));
+        let abort = self.set.spawn(checker_task(
+            token,
+            s,
+            self.tx.clone(),
+            flag,
+            frac(&self.rng),
+        ));
+        self.info.insert(
+            token,
+            Task {
+                id,
+                key,
+                misc,
+                offset: None,
+                abort,
+            },
+        );
+    }
+
+    /// The weight of real server `(vs, rs)`: configured plus offsets.
+    fn weight(&self, pool: &Pool, vs: usize, rs: usize) -> i64 {
+        pool.base_weight(vs, rs)
+            + self
+                .info
+                .values()
+                .filter(|t| (t.id.vs, t.id.rs) == (vs, rs))
+                .filter_map(|t| t.offset)
+                .sum::<i64>()
+    }
+
+    /// Applies a reload: keeps the tasks of unchanged checkers (renumbered),
+    /// stops the others, starts the new ones; returns the pool's actions.
+    fn reload(&mut self, pool: &mut Pool, r: Reload) -> Vec<Action> {
+        let fresh = Pool::new(&r.lvs, PoolOptions::default());
+        let mut by_key: BTreeMap<(String, String, String), Vec<u64>> = BTreeMap::new();
+        let mut tokens: Vec<u64> = self.info.keys().copied().collect();
+        tokens.sort_unstable();
+        for t in tokens {
+            by_key.entry(self.info[&t].key.clone()).or_default().push(t);
+        }
+        let mut carried = BTreeMap::new();
+        let mut kept = Vec::new();
+        let mut new_specs = Vec::new();
+        for s in r.specs {
+            let key = fingerprint(&fresh, &s);
+            match by_key
+                .get_mut(&key)
+                .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+            {
+                Some(t) => {
+                    carried.insert(s.id, self.info[&t].id);
+                    kept.push((t, s.id));
+                }
+                None => new_specs.push(s),
+            }
+        }
+        for ts in by_key.values() {
+            for t in ts {
+                if let Some(task) = self.info.remove(t) {
+                    task.abort.abort();
+                }
+            }
+        }
+        for (t, id) in kept {
+            if let Some(task) = self.info.get_mut(&t) {
+                task.id = id;
+            }
+        }
+        let mut acts = pool.reload(&r.lvs, &carried);
+        // Weight offsets of the checkers that went on.
+        let mut places: Vec<(usize, usize)> = self
+            .info
+            .values()
+            .filter(|t| t.offset.is_some())
+            .map(|t| (t.id.vs, t.id.rs))
+            .collect();
+        places.sort_unstable();
+        places.dedup();
+        for (vs, rs) in places {
+            let w = self.weight(pool, vs, rs);
+            acts.extend(pool.set_weight(vs, rs, w));
+        }
+        let mut flags: HashMap<usize, Arc<AtomicBool>> = HashMap::new();
+        for s in &new_specs {
+            flags
+                .entry(s.id.vs)
+                .or_insert_with(|| Arc::new(AtomicBool::new(false)));
+        }
+        // ha_suspend flags of new virtual servers start cleared.
+        let mut all = (*self.flags).clone();
+        for (k, v) in flags {
+            all.entry(k).or_insert(v);
+        }
+        self.flags = Arc::new(all);
+        for s in new_specs {
+            self.spawn(pool, s);
+        }
+        acts
     }
 }
 
@@ -222,6 +388,7 @@ pub fn start(
     out: mpsc::UnboundedSender<Action>,
 ) -> (Handle, impl std::future::Future<Output = Pool>) {
     let (stop_tx, mut stop_rx) = watch::channel(false);
+    let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<Reload>();
     let mut flags: HashMap<usize, Arc<AtomicBool>> = HashMap::new();
     for s in &specs {
         flags
@@ -232,33 +399,43 @@ pub fn start(
     let handle = Handle {
         suspended: flags.clone(),
         stop: stop_tx,
+        reload: reload_tx,
     };
     let fut = async move {
         for a in pool.start() {
             let _ = out.send(a);
         }
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let rng = AtomicU64::new(seed());
-        let mut tasks = JoinSet::new();
-        // Weight offsets per checker (MISC dynamic, FILE_CHECK), summed
-        // onto the configured weight as keepalived's man page describes.
-        let mut offsets: BTreeMap<(usize, usize), BTreeMap<usize, i64>> = BTreeMap::new();
-        let mut misc_dynamic: BTreeMap<CheckerId, bool> = BTreeMap::new();
+        let mut tasks = Tasks {
+            set: JoinSet::new(),
+            info: HashMap::new(),
+            next: 0,
+            tx,
+            rng: AtomicU64::new(seed()),
+            flags,
+        };
         for s in specs {
-            misc_dynamic.insert(s.id, matches!(s.probe, ProbeSpec::Misc { .. }));
-            let f = flags[&s.id.vs].clone();
-            tasks.spawn(checker_task(s, tx.clone(), f, frac(&rng)));
+            tasks.spawn(&pool, s);
         }
-        drop(tx);
         loop {
             tokio::select! {
                 _ = stop_rx.changed() => break,
-                m = rx.recv() => {
-                    let Some(Msg { id, events }) = m else {
-                        // Every checker ended (none configured): wait for stop.
-                        let _ = stop_rx.changed().await;
-                        break;
+                Some(r) = reload_rx.recv() => {
+                    for a in tasks.reload(&mut pool, r) {
+                        // The IPVS view is sent whole below.
+                        if !matches!(a, Action::AddDest { .. } | Action::EditDest { .. } | Action::DelDest { .. }) {
+                            let _ = out.send(a);
+                        }
+                    }
+                    let _ = out.send(Action::Reloaded(pool.destinations().clone()));
+                }
+                // Finished tasks (FILE/BFD never end; others only on error).
+                Some(_) = tasks.set.join_next(), if !tasks.set.is_empty() => {}
+                Some(Msg { token, events }) = rx.recv() => {
+                    let Some(task) = tasks.info.get(&token) else {
+                        continue;
                     };
+                    let (id, misc) = (task.id, task.misc);
                     for e in events {
                         let acts = match e {
                             Event::Log(l) => vec![Action::Log(l)],
@@ -266,14 +443,11 @@ pub fn start(
                             Event::Weight(w) => {
                                 let base = pool.base_weight(id.vs, id.rs);
                                 // MISC gives an absolute weight, FILE an offset.
-                                let off = if misc_dynamic.get(&id).copied().unwrap_or(false) {
-                                    w - base
-                                } else {
-                                    w
-                                };
-                                let o = offsets.entry((id.vs, id.rs)).or_default();
-                                o.insert(id.checker, off);
-                                let total = base + o.values().sum::<i64>();
+                                let off = if misc { w - base } else { w };
+                                if let Some(t) = tasks.info.get_mut(&token) {
+                                    t.offset = Some(off);
+                                }
+                                let total = tasks.weight(&pool, id.vs, id.rs);
                                 pool.set_weight(id.vs, id.rs, total)
                             }
                         };
@@ -284,7 +458,7 @@ pub fn start(
                 }
             }
         }
-        tasks.shutdown().await;
+        tasks.set.shutdown().await;
         for a in pool.stop() {
             let _ = out.send(a);
         }

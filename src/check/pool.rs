@@ -73,9 +73,14 @@ pub enum Action {
     Script(Script),
     /// A line for `lvs_notify_fifo` / `notify_fifo`, with its `\n`
     /// (`VS [vip]:tcp:80 UP`, `RS [rip]:tcp:80 [vip]:tcp:80 DOWN`). The
-    /// reference notes that 2.2.7 also writes the terminating NUL after
-    /// the newline for these LVS lines: the FIFO writer decides.
+    /// reference says 2.2.7 also writes the terminating NUL after the
+    /// newline for these LVS lines; the keepalived 2.2.7 run in the IPVS
+    /// VM test writes none, and neither do we.
     Fifo(String),
+    /// A reload is done (sent by the driver after the reload's other
+    /// actions): from now on indices are those of the new configuration,
+    /// and these are all the IPVS destinations wanted.
+    Reloaded(BTreeMap<(usize, Server), u32>),
     /// An SMTP alert.
     Smtp {
         /// Subject.
@@ -265,12 +270,15 @@ impl Pool {
     /// are failing (an inhibited server); SET_DEST if already in IPVS.
     fn ipvs_add(&mut self, vs: usize, s: Server) {
         let r = self.rs_mut(vs, s);
-        let w = if r.num_failed > 0 {
+        let was_set = r.set;
+        // An alive server gets its full weight even while the checker
+        // that brought it up is still counted as failed: keepalived 2.2.7
+        // re-adding the pool when quorum is regained (the VM test).
+        let w = if r.num_failed > 0 && !r.alive {
             0
         } else {
             real_weight(r.effective)
         };
-        let was_set = r.set;
         r.set = true;
         self.dests.insert((vs, s), w);
         self.out.push(if was_set {
@@ -323,37 +331,244 @@ impl Pool {
     /// and the sorry server.
     pub fn start(&mut self) -> Vec<Action> {
         for vs in 0..self.vs.len() {
-            if self.vs[vs].rs.is_empty() {
-                continue;
+            let fresh = vec![None; self.vs[vs].rs.len()];
+            self.start_vs(vs, &fresh);
+        }
+        self.take()
+    }
+
+    /// keepalived's `init_service_vs` for one virtual server; `reloaded`
+    /// holds the previous configured weight of the real servers a reload
+    /// kept: they are not re-added ("Do not re-add failed RS instantly on
+    /// reload"), only given their new weight.
+    fn start_vs(&mut self, vs: usize, reloaded: &[Option<i64>]) {
+        if self.vs[vs].rs.is_empty() {
+            return;
+        }
+        for i in 0..self.vs[vs].rs.len() {
+            if let Some(pweight) = reloaded.get(i).copied().flatten() {
+                let r = &self.vs[vs].rs[i];
+                if r.iweight != pweight {
+                    let w = r.iweight + (r.effective - pweight);
+                    let acts = self.set_weight(vs, i, w);
+                    self.out.extend(acts);
+                }
+                // Its checkers changed: new ones count as at start-up.
+                let r = &self.vs[vs].rs[i];
+                if r.alive && r.num_failed > 0 {
+                    let n = r.num_failed;
+                    self.vs[vs].rs[i].num_failed = 0;
+                    self.perform_svr_state(vs, i, false);
+                    self.vs[vs].rs[i].num_failed = n;
+                }
+                let r = &self.vs[vs].rs[i];
+                if r.alive || r.num_failed > 0 {
+                    continue;
+                }
             }
-            for i in 0..self.vs[vs].rs.len() {
+            let r = &mut self.vs[vs].rs[i];
+            r.num_failed = r.checkers.iter().filter(|c| !c.up).count() as u32;
+            let add = (r.num_failed == 0 && !r.alive) || (r.inhibit && !r.set);
+            if add {
+                self.ipvs_add(vs, Server::Real(i));
                 let r = &mut self.vs[vs].rs[i];
-                r.num_failed = r.checkers.iter().filter(|c| !c.up).count() as u32;
-                let add = (r.num_failed == 0 && !r.alive) || (r.inhibit && !r.set);
-                if add {
-                    self.ipvs_add(vs, Server::Real(i));
-                    let r = &mut self.vs[vs].rs[i];
-                    if r.num_failed == 0 {
-                        r.alive = true;
-                        if self.opts.rs_init_notifies {
-                            self.rs_notifies(vs, i, false);
-                        }
+                if r.num_failed == 0 {
+                    r.alive = true;
+                    if self.opts.rs_init_notifies {
+                        self.rs_notifies(vs, i, false);
                     }
                 }
             }
-            self.update_quorum(vs, true);
-            let sorry_inhibit = self.vs[vs]
-                .sorry
-                .as_ref()
-                .is_some_and(|s| s.inhibit && !s.set);
-            if sorry_inhibit {
-                let s = self.rs_mut(vs, Server::Sorry);
-                s.num_failed = 1;
-                self.ipvs_add(vs, Server::Sorry);
-                self.rs_mut(vs, Server::Sorry).num_failed = 0;
+        }
+        self.update_quorum(vs, true);
+        let sorry_inhibit = self.vs[vs]
+            .sorry
+            .as_ref()
+            .is_some_and(|s| s.inhibit && !s.set);
+        if sorry_inhibit {
+            let s = self.rs_mut(vs, Server::Sorry);
+            s.num_failed = 1;
+            self.ipvs_add(vs, Server::Sorry);
+            self.rs_mut(vs, Server::Sorry).num_failed = 0;
+        }
+    }
+
+    /// The keys a reload matches checkers by: the virtual server's and the
+    /// real server's `[ip]:proto:port` (`FWM n`, `[GROUP]:port`).
+    pub fn server_key(&self, vs: usize, rs: usize) -> Option<(&str, &str)> {
+        let v = self.vs.get(vs)?;
+        Some((v.fmt.as_str(), v.rs.get(rs)?.fmt.as_str()))
+    }
+
+    /// Reload (keepalived's `clear_diff_services` then `init_services`):
+    /// the pool takes `cfg`. A virtual server present before and after
+    /// (same `[ip]:proto:port`) keeps its quorum state; its real servers
+    /// present before and after (same address and port) keep being alive
+    /// or not, in IPVS or not, with no notification; their checkers listed
+    /// in `carried` (new id → old id) keep their state, the others start
+    /// afresh. A changed weight is applied (`Changing weight ...`). Real
+    /// servers and virtual servers that disappeared are removed
+    /// (`Removing service ...`, down notifications); new ones start as at
+    /// start-up. The IPVS view is [`Self::destinations`] afterwards: the
+    /// dest actions in the result use the new indices.
+    pub fn reload(
+        &mut self,
+        cfg: &LvsConfig,
+        carried: &BTreeMap<CheckerId, CheckerId>,
+    ) -> Vec<Action> {
+        let mut old = std::mem::replace(self, Pool::new(cfg, self.opts.clone()));
+        let mut out = std::mem::take(&mut old.out);
+        // Match virtual servers, then their real servers, by their keys.
+        let mut old_vs_used = vec![false; old.vs.len()];
+        let mut vs_map: Vec<Option<usize>> = vec![None; self.vs.len()];
+        for (nv, slot) in vs_map.iter_mut().enumerate() {
+            if self.vs[nv].rs.is_empty() {
+                continue;
+            }
+            *slot = (0..old.vs.len()).find(|&o| {
+                !old_vs_used[o] && !old.vs[o].rs.is_empty() && old.vs[o].fmt == self.vs[nv].fmt
+            });
+            if let Some(o) = *slot {
+                old_vs_used[o] = true;
             }
         }
-        self.take()
+        let mut old_rs_used: Vec<Vec<bool>> =
+            old.vs.iter().map(|v| vec![false; v.rs.len()]).collect();
+        let mut rs_map: Vec<Vec<Option<usize>>> = Vec::with_capacity(self.vs.len());
+        for (nv, m) in vs_map.iter().enumerate() {
+            let mut row = vec![None; self.vs[nv].rs.len()];
+            if let Some(ov) = *m {
+                for (i, slot) in row.iter_mut().enumerate() {
+                    let f = &self.vs[nv].rs[i].fmt;
+                    *slot = (0..old.vs[ov].rs.len())
+                        .find(|&j| !old_rs_used[ov][j] && &old.vs[ov].rs[j].fmt == f);
+                    if let Some(j) = *slot {
+                        old_rs_used[ov][j] = true;
+                    }
+                }
+            }
+            rs_map.push(row);
+        }
+        // What disappeared goes first, as in keepalived.
+        let old_quorum: Vec<bool> = old.vs.iter().map(|v| v.quorum_up).collect();
+        for (ov, used) in old_rs_used.iter().enumerate() {
+            let vs_gone = !old_vs_used[ov];
+            if vs_gone && !old.vs[ov].rs.is_empty() {
+                let f = old.vs[ov].fmt.clone();
+                old.log(format!("Removing Virtual Server {f}"));
+            }
+            for (j, &u) in used.iter().enumerate() {
+                if !u {
+                    if !vs_gone {
+                        let f = old.vs[ov].rs[j].fmt.clone();
+                        old.log(format!("service {f} no longer exist"));
+                    }
+                    old.retire(ov, j);
+                }
+            }
+        }
+        out.extend(old.take());
+        // Carry the state of what stayed, then start what is new.
+        for nv in 0..self.vs.len() {
+            let Some(ov) = vs_map[nv] else {
+                let fresh = vec![None; self.vs[nv].rs.len()];
+                self.start_vs(nv, &fresh);
+                continue;
+            };
+            self.vs[nv].quorum_up = old_quorum[ov];
+            let mut reloaded = vec![None; self.vs[nv].rs.len()];
+            for (i, m) in rs_map[nv].iter().enumerate() {
+                let Some(j) = *m else { continue };
+                let o = &old.vs[ov].rs[j];
+                reloaded[i] = Some(o.iweight);
+                let n = &mut self.vs[nv].rs[i];
+                n.alive = o.alive;
+                n.set = o.set;
+                n.effective = o.effective;
+                for (c, st) in n.checkers.iter_mut().enumerate() {
+                    let id = CheckerId {
+                        vs: nv,
+                        rs: i,
+                        checker: c,
+                    };
+                    if let Some(oc) = carried
+                        .get(&id)
+                        .filter(|oc| oc.vs == ov && oc.rs == j)
+                        .and_then(|oc| o.checkers.get(oc.checker))
+                    {
+                        *st = oc.clone();
+                    }
+                }
+                n.num_failed = n.checkers.iter().filter(|c| !c.up).count() as u32;
+                if let Some(&w) = old.dests.get(&(ov, Server::Real(j))) {
+                    self.dests.insert((nv, Server::Real(i)), w);
+                }
+            }
+            let same_sorry = match (&old.vs[ov].sorry, &self.vs[nv].sorry) {
+                (Some(o), Some(n)) => o.fmt == n.fmt,
+                _ => false,
+            };
+            if same_sorry {
+                let o = old.vs[ov].sorry.as_ref().expect("sorry server");
+                let (alive, set) = (o.alive, o.set);
+                let n = self.rs_mut(nv, Server::Sorry);
+                n.alive = alive;
+                n.set = set;
+                if let Some(&w) = old.dests.get(&(ov, Server::Sorry)) {
+                    self.dests.insert((nv, Server::Sorry), w);
+                }
+            }
+            self.start_vs(nv, &reloaded);
+        }
+        out.extend(self.take());
+        out
+    }
+
+    /// keepalived's `clear_service_rs` at reload: a real server that is
+    /// no longer configured leaves IPVS, with its down notifications.
+    fn retire(&mut self, vs: usize, i: usize) {
+        let v = &self.vs[vs];
+        let r = &v.rs[i];
+        if r.set {
+            self.out.push(Action::Log(format!(
+                "Removing {}service {} from VS {}",
+                if r.inhibit && !r.alive {
+                    "(inhibited) "
+                } else {
+                    ""
+                },
+                r.fmt,
+                v.fmt
+            )));
+            self.ipvs_del(vs, Server::Real(i), true);
+        }
+        if !self.vs[vs].rs[i].alive {
+            return;
+        }
+        self.vs[vs].rs[i].alive = false;
+        self.rs_notifies(vs, i, false);
+        let v = &self.vs[vs];
+        let r = &v.rs[i];
+        if r.smtp_alert {
+            let subject = format!(
+                "[{}] Realserver {} of virtual server {} - DOWN",
+                self.opts.router_id, r.fmt, v.fmt
+            );
+            self.out.push(Action::Smtp {
+                subject,
+                body: "=> Removing <=".into(),
+            });
+        }
+        // keepalived notifies a quorum lost by the removal (script, FIFO
+        // line, mail) without logging it or calling the sorry server; the
+        // virtual server that stays keeps its quorum state (VM test).
+        let sum = self.weigh_live(vs);
+        let v = &self.vs[vs];
+        let threshold = v.quorum - v.hysteresis;
+        if v.quorum_up && (sum == 0 || sum < threshold) {
+            self.vs[vs].quorum_up = false;
+            self.vs_notifies(vs, false, threshold, sum, false);
+        }
     }
 
     fn fifo_rs(&mut self, vs: usize, i: usize) {
@@ -940,5 +1155,173 @@ mod tests {
             .any(|x| matches!(x, Action::Script(s) if s.argv == ["/bin/down"])));
         assert!(a.contains(&Action::Fifo("VS [10.0.0.1]:tcp:80 DOWN\n".into())));
         assert!(p.destinations().is_empty());
+    }
+
+    /// Every checker of `new` whose real server is in `old` too (same
+    /// keys), carried: what the driver does for unchanged checkers.
+    fn carry_all(old: &Pool, new: &LvsConfig) -> BTreeMap<CheckerId, CheckerId> {
+        let fresh = Pool::new(new, PoolOptions::default());
+        let mut m = BTreeMap::new();
+        for (nv, v) in fresh.vs.iter().enumerate() {
+            for (nr, r) in v.rs.iter().enumerate() {
+                for c in 0..r.checkers.len() {
+                    let found = old.vs.iter().enumerate().find_map(|(ov, o)| {
+                        (o.fmt == v.fmt)
+                            .then(|| o.rs.iter().position(|x| x.fmt == r.fmt).map(|j| (ov, j)))
+                            .flatten()
+                    });
+                    if let Some((ov, j)) = found {
+                        let new_id = CheckerId {
+                            vs: nv,
+                            rs: nr,
+                            checker: c,
+                        };
+                        m.insert(
+                            new_id,
+                            CheckerId {
+                                vs: ov,
+                                rs: j,
+                                checker: c,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        m
+    }
+
+    fn notifications(a: &[Action]) -> Vec<&Action> {
+        a.iter()
+            .filter(|x| {
+                !matches!(
+                    x,
+                    Action::AddDest { .. } | Action::EditDest { .. } | Action::DelDest { .. }
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reload_of_the_same_config_keeps_state_silently() {
+        let lvs = cfg(TWO_RS);
+        let mut p = Pool::new(&lvs, PoolOptions::default());
+        p.start();
+        // rs 0 down: quorum lost, the sorry server in.
+        p.checker_state(id(0), false, "");
+        let before = p.destinations().clone();
+        let carried = carry_all(&p, &lvs);
+        let a = p.reload(&lvs, &carried);
+        assert!(notifications(&a).is_empty(), "{a:?}");
+        assert_eq!(p.destinations(), &before);
+        assert!(!p.quorum_up(0));
+        // The failed server was not re-added; its recovery works as before.
+        assert_eq!(p.alive(0), [(1, 1)]);
+        let a = p.checker_state(id(0), true, "");
+        assert!(logs(&a).contains(&"Gained quorum 2+0=2 <= 2 for VS [10.0.0.1]:tcp:80"));
+        assert_eq!(p.alive(0), [(0, 1), (1, 1)]);
+        // A checker that stays down reports nothing new either.
+        let a = p.checker_state(id(1), true, "");
+        assert!(a.is_empty(), "{a:?}");
+    }
+
+    #[test]
+    fn reload_adds_removes_and_reweighs_real_servers() {
+        let old_text = TWO_RS.replace("quorum 2", "quorum 1");
+        let lvs = cfg(&old_text);
+        let mut p = Pool::new(&lvs, PoolOptions::default());
+        p.start();
+        // 10.0.0.2 goes, 10.0.0.3 gets weight 3, 10.0.0.4 comes.
+        let new_text = "virtual_server 10.0.0.1 80 {
+  delay_loop 6
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  quorum 1
+  hysteresis 0
+  sorry_server 10.0.0.9 80
+  real_server 10.0.0.4 80 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+  real_server 10.0.0.3 80 {
+    weight 3
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+";
+        let new = cfg(new_text);
+        let carried = carry_all(&p, &new);
+        assert_eq!(carried.len(), 1, "only 10.0.0.3's checker goes on");
+        let a = p.reload(&new, &carried);
+        assert_eq!(
+            logs(&a),
+            [
+                "service [10.0.0.2]:tcp:80 no longer exist",
+                "Removing service [10.0.0.2]:tcp:80 from VS [10.0.0.1]:tcp:80",
+                "Changing weight from 1 to 3 for active service [10.0.0.3]:tcp:80 of VS [10.0.0.1]:tcp:80",
+            ]
+        );
+        assert!(a
+            .iter()
+            .any(|x| matches!(x, Action::Script(s) if s.argv == ["/bin/down"])));
+        assert!(a.contains(&Action::Fifo(
+            "RS [10.0.0.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN\n".into()
+        )));
+        let d: Vec<_> = p.destinations().iter().map(|(k, w)| (*k, *w)).collect();
+        assert_eq!(d, [((0, Server::Real(0)), 1), ((0, Server::Real(1)), 3)]);
+        assert!(p.quorum_up(0));
+        // The new server's checker is a new one: it reports as at start.
+        let a = p.checker_state(id(0), false, "");
+        assert_eq!(
+            logs(&a),
+            ["Removing service [10.0.0.4]:tcp:80 from VS [10.0.0.1]:tcp:80"]
+        );
+    }
+
+    #[test]
+    fn reload_removes_virtual_servers_and_starts_new_ones() {
+        let lvs = cfg(TWO_RS);
+        let mut p = Pool::new(&lvs, PoolOptions::default());
+        p.start();
+        let new = cfg(&TWO_RS.replace("10.0.0.1 80", "10.0.0.1 81"));
+        let carried = carry_all(&p, &new);
+        assert!(carried.is_empty());
+        let a = p.reload(&new, &carried);
+        assert_eq!(
+            logs(&a),
+            [
+                "Removing Virtual Server [10.0.0.1]:tcp:80",
+                "Removing service [10.0.0.2]:tcp:80 from VS [10.0.0.1]:tcp:80",
+                "Removing service [10.0.0.3]:tcp:80 from VS [10.0.0.1]:tcp:80",
+                "Gained quorum 2+0=2 <= 2 for VS [10.0.0.1]:tcp:81",
+            ]
+        );
+        // The quorum the removals lost is notified (no log), once.
+        let vs_lines: Vec<_> = a
+            .iter()
+            .filter(|x| matches!(x, Action::Fifo(l) if l.starts_with("VS ")))
+            .collect();
+        assert_eq!(
+            vs_lines,
+            [
+                &Action::Fifo("VS [10.0.0.1]:tcp:80 DOWN\n".into()),
+                &Action::Fifo("VS [10.0.0.1]:tcp:81 UP\n".into())
+            ]
+        );
+        assert_eq!(p.alive(0), [(0, 1), (1, 1)]);
+    }
+
+    #[test]
+    fn regained_quorum_readds_the_recovered_server_with_its_weight() {
+        let mut p = Pool::new(&cfg(TWO_RS), PoolOptions::default());
+        p.start();
+        p.checker_state(id(0), false, "");
+        p.checker_state(id(0), true, "");
+        let d: Vec<_> = p.destinations().iter().map(|(k, w)| (*k, *w)).collect();
+        assert_eq!(d, [((0, Server::Real(0)), 1), ((0, Server::Real(1)), 1)]);
     }
 }

@@ -20,6 +20,7 @@ use crate::ipvs::client::Client;
 use crate::ipvs::mapping::{self, Desired};
 use crate::ipvs::reconcile;
 use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
+use crate::notify::fifo::NotifyFifo;
 
 use super::log::log_line;
 
@@ -92,21 +93,17 @@ impl Ipvs {
 
 /// Runs the checkers of `config` until SIGTERM/SIGINT; returns the exit
 /// code. `release` removes our IPVS services at stop (`-X` keeps them).
-pub fn run(config: &Config, release: bool) -> u8 {
+/// On SIGHUP `reload` reads the configuration again (`None`: unusable,
+/// the old one stays); unchanged real servers keep their state.
+pub fn run(config: &Config, release: bool, reload: &dyn Fn() -> Option<Config>) -> u8 {
     let Some(rt) = super::runtime() else {
         return 1;
     };
-    rt.block_on(run_async(config, release))
+    rt.block_on(run_async(config.clone(), release, reload))
 }
 
-async fn run_async(config: &Config, release: bool) -> u8 {
-    use tokio::signal::unix::{signal, SignalKind};
-    let g = &config.global;
-    let run_as = match &g.script_user {
-        Some((u, grp)) => RunAs::resolve(Some(u), grp.as_deref(), RunAs::current())
-            .unwrap_or_else(|_| RunAs::current()),
-        None => RunAs::keepalived_default(),
-    };
+/// The checkers of a configuration, with their warnings logged.
+fn build_specs(config: &Config, run_as: RunAs) -> Vec<spec::CheckSpec> {
     let (specs, warnings) = spec::build(
         config,
         SpecOptions {
@@ -116,6 +113,37 @@ async fn run_async(config: &Config, release: bool) -> u8 {
     for w in warnings {
         log_line(&w);
     }
+    specs
+}
+
+/// The `lvs_notify_fifo` and `notify_fifo` of a configuration, opened.
+fn open_fifos(config: &Config, run_as: RunAs, notifier: &Notifier) -> Vec<NotifyFifo> {
+    let g = &config.global;
+    let mut fifos = Vec::new();
+    for f in [&g.notify_fifo, &g.lvs_notify_fifo] {
+        if let Some((path, _, _)) = &f.path {
+            let script = f
+                .script
+                .as_ref()
+                .and_then(|s| ScriptCommand::from_script(s, run_as).ok());
+            match NotifyFifo::open(path, script.as_ref(), notifier) {
+                Ok(fifo) => fifos.push(fifo),
+                Err(e) => log_line(&e.to_string()),
+            }
+        }
+    }
+    fifos
+}
+
+async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Option<Config>) -> u8 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let g = &config.global;
+    let run_as = match &g.script_user {
+        Some((u, grp)) => RunAs::resolve(Some(u), grp.as_deref(), RunAs::current())
+            .unwrap_or_else(|_| RunAs::current()),
+        None => RunAs::keepalived_default(),
+    };
+    let specs = build_specs(&config, run_as);
     let router_id = g.router_id.clone().unwrap_or_else(crate::sys::nodename);
     let pool = Pool::new(
         &config.lvs,
@@ -131,17 +159,19 @@ async fn run_async(config: &Config, release: bool) -> u8 {
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let (handle, fut) = driver::start(specs, pool, tx);
     let mut driver = std::pin::pin!(fut);
-    let (Ok(mut term), Ok(mut int)) = (
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) else {
         log_line("Unable to install signal handlers");
         return 1;
     };
-    // Reload is not implemented here yet: a SIGHUP is acknowledged at once.
-    crate::daemon::process::ack_reloads_immediately();
-    crate::daemon::process::child_ready();
     let notifier = Notifier::new();
+    let mut fifos = open_fifos(&config, run_as, &notifier);
+    crate::daemon::process::child_ready();
+    // The configuration a reload is switching to, until Action::Reloaded.
+    let mut pending: Option<Config> = None;
     // The destinations the pool wants, kept from its actions.
     let mut dests = Dests::new();
     let mut dirty = true;
@@ -150,8 +180,15 @@ async fn run_async(config: &Config, release: bool) -> u8 {
         tokio::select! {
             _ = term.recv() => handle.stop(),
             _ = int.recv() => handle.stop(),
+            _ = hup.recv() => match reload() {
+                Some(new) => {
+                    handle.reload(new.lvs.clone(), build_specs(&new, run_as));
+                    pending = Some(new);
+                }
+                None => crate::daemon::process::child_ready(),
+            },
             _ = retry.tick(), if dirty => {
-                dirty = !ipvs.sync(&desired(config, &dests));
+                dirty = !ipvs.sync(&desired(&config, &dests));
             }
             Some(a) = rx.recv() => {
                 let mut batch = vec![a];
@@ -159,22 +196,44 @@ async fn run_async(config: &Config, release: bool) -> u8 {
                     batch.push(a);
                 }
                 let mut changed = false;
+                let mut reloaded = false;
                 for a in batch {
-                    changed |= apply(a, &mut dests, &notifier, run_as);
+                    if let Action::Reloaded(new_dests) = a {
+                        if let Some(new) = pending.take() {
+                            // Services no longer configured leave IPVS.
+                            let old = desired(&config, &dests);
+                            config = new;
+                            dests = new_dests;
+                            let gone = gone_services(old, &desired(&config, &dests));
+                            if ipvs.client.is_some() && !gone.services.is_empty() {
+                                ipvs.teardown(&gone);
+                            }
+                            drop(std::mem::take(&mut fifos));
+                            fifos = open_fifos(&config, run_as, &notifier);
+                            changed = true;
+                            reloaded = true;
+                        }
+                        continue;
+                    }
+                    changed |= apply(a, &mut dests, &notifier, run_as, &mut fifos);
                 }
                 if changed {
-                    dirty = !ipvs.sync(&desired(config, &dests));
+                    dirty = !ipvs.sync(&desired(&config, &dests));
+                }
+                if reloaded {
+                    crate::daemon::process::child_ready();
                 }
             }
             _ = &mut driver => break,
         }
     }
     while let Ok(a) = rx.try_recv() {
-        apply(a, &mut dests, &notifier, run_as);
+        apply(a, &mut dests, &notifier, run_as, &mut fifos);
     }
     if release {
-        ipvs.teardown(&desired(config, &dests));
+        ipvs.teardown(&desired(&config, &dests));
     }
+    drop(fifos);
     notifier.shutdown(Duration::from_secs(1)).await;
     0
 }
@@ -201,8 +260,21 @@ fn desired(config: &Config, dests: &Dests) -> Desired {
     })
 }
 
+/// The services of `old` that `new` does not have.
+fn gone_services(mut old: Desired, new: &Desired) -> Desired {
+    old.services
+        .retain(|s| !new.services.iter().any(|n| n.service.key == s.service.key));
+    old
+}
+
 /// Carries out one pool action; true when the IPVS view changed.
-fn apply(a: Action, dests: &mut Dests, notifier: &Notifier, run_as: RunAs) -> bool {
+fn apply(
+    a: Action,
+    dests: &mut Dests,
+    notifier: &Notifier,
+    run_as: RunAs,
+    fifos: &mut [NotifyFifo],
+) -> bool {
     match a {
         Action::Log(m) => log_line(&m),
         Action::AddDest { vs, server, weight } | Action::EditDest { vs, server, weight } => {
@@ -219,8 +291,18 @@ fn apply(a: Action, dests: &mut Dests, notifier: &Notifier, run_as: RunAs) -> bo
                 log_line(&format!("{}: {e}", s.cmd));
             }
         }
-        // FIFO lines and mail: wired with the notify FIFO and SMTP alerts.
-        Action::Fifo(_) | Action::Smtp { .. } => {}
+        Action::Fifo(line) => {
+            // No NUL after the newline: keepalived 2.2.7 writes none on
+            // lvs_notify_fifo (VM test), unlike reference §4.10 says.
+            for f in fifos.iter_mut() {
+                if let Err(e) = f.write_line(line.as_bytes()) {
+                    log_line(&format!("Write to notify FIFO {}: {e}", f.path().display()));
+                }
+            }
+        }
+        Action::Reloaded(new) => *dests = new,
+        // Mail: wired with the SMTP alerts.
+        Action::Smtp { .. } => {}
     }
     false
 }

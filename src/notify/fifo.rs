@@ -105,8 +105,7 @@ impl NotifyFifo {
         Ok(())
     }
 
-    /// Writes one whole line (it should end with `\n`; LVS lines carry a
-    /// trailing NUL as keepalived's do). Returns `Ok(false)` when the line
+    /// Writes one whole line (it should end with `\n`). Returns `Ok(false)` when the line
     /// was dropped because the pipe is full (or the FIFO is not open).
     pub fn write_line(&mut self, line: &[u8]) -> io::Result<bool> {
         let Some(f) = self.file.as_mut() else {

@@ -1,0 +1,133 @@
+#!/bin/sh
+# e2e.sh - runs inside the VM (see vm.sh): the whole daemon, ours and
+# keepalived 2.2.7 in turn, on the same configurations, with real servers
+# that are busybox httpd listeners on 127.0.1.1 (the TCP_CHECKs connect
+# there; the real-server addresses themselves are not local, so IPVS shows
+# their forwarding method). For each scenario directory /opt/e2e/NAME:
+#   a.conf      the configuration at start
+#   b.conf      the configuration after reload (SIGHUP)
+#   ports       the listener ports to start (one per line)
+#   victim      the port of the listener stopped, then started again
+# and for each implementation IMPL (ka, ours) it writes to /out/e2e/NAME/:
+#   IMPL-start IMPL-down IMPL-up IMPL-reload IMPL-stop   ipvsadm snapshots
+#   IMPL.log     the daemon's console log
+#   IMPL.fifo    everything written to lvs_notify_fifo /run/lvs.fifo
+#   IMPL.all     everything written to notify_fifo /run/all.fifo
+# keepalived runs first: each of its steps waits for IPVS to change and
+# then stay unchanged for STABLE seconds; ours must then reach the same
+# state within WAIT seconds (and keep it for a second). The host compares.
+WAIT=${WAIT:-20}
+STABLE=${STABLE:-3}
+
+canon() { ipvsadm -Sn | sort; }
+
+snap() { # FILE
+  {
+    canon
+    echo '--- list'; ipvsadm -Ln
+  } >"$1" 2>&1
+}
+
+# keepalived: until IPVS differs from $1, then stays put for STABLE s
+wait_change() { # PREV
+  i=0
+  while [ "$i" -lt $((WAIT * 5)) ]; do
+    canon >/tmp/now
+    cmp -s /tmp/now "$1" || break
+    sleep 0.2
+    i=$((i + 1))
+  done
+  cp /tmp/now /tmp/last
+  same=0
+  while [ "$same" -lt $((STABLE * 5)) ] && [ "$i" -lt $((WAIT * 10)) ]; do
+    sleep 0.2
+    i=$((i + 1))
+    canon >/tmp/now
+    if cmp -s /tmp/now /tmp/last; then same=$((same + 1)); else same=0; cp /tmp/now /tmp/last; fi
+  done
+}
+
+# ours: until IPVS equals WANT (then one more second to see it stays)
+settle() { # WANT
+  i=0
+  while [ "$i" -lt $((WAIT * 5)) ]; do
+    canon >/tmp/now
+    if cmp -s /tmp/now "$1"; then sleep 1; return 0; fi
+    sleep 0.2
+    i=$((i + 1))
+  done
+  echo "@@ no convergence within $WAIT s"
+}
+
+listen() { # PORT
+  httpd -f -p "127.0.1.1:$1" -h /tmp/www &
+  echo $! >"/run/httpd-$1.pid"
+}
+
+unlisten() { # PORT
+  kill "$(cat "/run/httpd-$1.pid")"
+  wait "$(cat "/run/httpd-$1.pid")" 2>/dev/null
+}
+
+# step NAME: wait for the daemon (keepalived: a change; ours: keepalived's
+# state of that step), then snapshot
+step() {
+  if [ "$impl" = ka ]; then
+    wait_change /tmp/prev
+  else
+    settle "$o/want-$1" >>"$o/$impl.log"
+  fi
+  snap "$o/$impl-$1.txt"
+  canon >/tmp/prev
+  [ "$impl" = ka ] && canon >"$o/want-$1"
+  echo "@@ step $1 at $(cut -d' ' -f1 /proc/uptime)" >>"$o/$impl.log"
+}
+
+mkdir -p /tmp/www
+echo ok >/tmp/www/index.html
+for d in /opt/e2e/*/; do
+  n=$(basename "$d")
+  o=/out/e2e/$n
+  mkdir -p "$o"
+  for impl in ka ours; do
+    echo "e2e $n $impl"
+    bin=/usr/sbin/keepalived
+    [ "$impl" = ours ] && bin=/opt/bin/keepalived-rs
+    ipvsadm -C
+    ipvsadm --set 900 120 300
+    : >/tmp/prev
+    for p in $(cat "$d/ports"); do listen "$p"; done
+    victim=$(cat "$d/victim")
+    cp "$d/a.conf" /run/e2e.conf
+    rm -f /run/lvs.fifo /run/all.fifo
+    mkfifo /run/lvs.fifo /run/all.fifo
+    # Read and write end held open: the daemon's reopen at reload loses
+    # nothing, and cat never sees EOF.
+    exec 3<>/run/lvs.fifo 4<>/run/all.fifo
+    cat <&3 >"$o/$impl.fifo" &
+    catpid=$!
+    cat <&4 >"$o/$impl.all" &
+    catpid2=$!
+    "$bin" -n -l -D -C -f /run/e2e.conf -p "/run/$impl.pid" -c "/run/$impl-check.pid" \
+      >"$o/$impl.log" 2>&1 &
+    pid=$!
+    step start
+    unlisten "$victim"
+    step down
+    listen "$victim"
+    step up
+    cp "$d/b.conf" /run/e2e.conf
+    kill -HUP "$pid"
+    step reload
+    kill -TERM "$pid"
+    wait "$pid"
+    echo "@@ exit $?" >>"$o/$impl.log"
+    snap "$o/$impl-stop.txt"
+    sleep 0.5
+    kill "$catpid" "$catpid2"
+    wait "$catpid" "$catpid2" 2>/dev/null
+    exec 3<&- 4<&-
+    for p in $(cat "$d/ports"); do unlisten "$p"; done
+  done
+done
+echo "e2e done"
