@@ -19,7 +19,9 @@ use crate::config::Config;
 use crate::ipvs::client::Client;
 use crate::ipvs::mapping::{self, Desired};
 use crate::ipvs::reconcile;
+use crate::notify::alert;
 use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
+use crate::notify::mail::Mailer;
 
 use super::log::log_line;
 
@@ -117,13 +119,18 @@ async fn run_async(config: &Config, release: bool) -> u8 {
         log_line(&w);
     }
     let router_id = g.router_id.clone().unwrap_or_else(crate::sys::nodename);
+    let (rs_smtp_alert, vs_smtp_alert) = alert::checker_defaults(g);
     let pool = Pool::new(
         &config.lvs,
         PoolOptions {
             router_id,
+            rs_smtp_alert,
+            vs_smtp_alert,
+            no_checker_emails: g.no_checker_emails,
             ..PoolOptions::default()
         },
     );
+    let mut mailer = Mailer::new(alert::smtp_config(g), super::log::log_mail);
     let mut ipvs = Ipvs {
         client: None,
         reported: false,
@@ -160,7 +167,7 @@ async fn run_async(config: &Config, release: bool) -> u8 {
                 }
                 let mut changed = false;
                 for a in batch {
-                    changed |= apply(a, &mut dests, &notifier, run_as);
+                    changed |= apply(a, &mut dests, &notifier, run_as, &mut mailer);
                 }
                 if changed {
                     dirty = !ipvs.sync(&desired(config, &dests));
@@ -170,12 +177,13 @@ async fn run_async(config: &Config, release: bool) -> u8 {
         }
     }
     while let Ok(a) = rx.try_recv() {
-        apply(a, &mut dests, &notifier, run_as);
+        apply(a, &mut dests, &notifier, run_as, &mut mailer);
     }
     if release {
         ipvs.teardown(&desired(config, &dests));
     }
     notifier.shutdown(Duration::from_secs(1)).await;
+    mailer.shutdown(alert::STOP_GRACE).await;
     0
 }
 
@@ -202,7 +210,13 @@ fn desired(config: &Config, dests: &Dests) -> Desired {
 }
 
 /// Carries out one pool action; true when the IPVS view changed.
-fn apply(a: Action, dests: &mut Dests, notifier: &Notifier, run_as: RunAs) -> bool {
+fn apply(
+    a: Action,
+    dests: &mut Dests,
+    notifier: &Notifier,
+    run_as: RunAs,
+    mailer: &mut Mailer,
+) -> bool {
     match a {
         Action::Log(m) => log_line(&m),
         Action::AddDest { vs, server, weight } | Action::EditDest { vs, server, weight } => {
@@ -219,8 +233,9 @@ fn apply(a: Action, dests: &mut Dests, notifier: &Notifier, run_as: RunAs) -> bo
                 log_line(&format!("{}: {e}", s.cmd));
             }
         }
-        // FIFO lines and mail: wired with the notify FIFO and SMTP alerts.
-        Action::Fifo(_) | Action::Smtp { .. } => {}
+        Action::Smtp { subject, body } => mailer.send(subject, body),
+        // FIFO lines: wired with the notify FIFO.
+        Action::Fifo(_) => {}
     }
     false
 }

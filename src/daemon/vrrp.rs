@@ -26,9 +26,11 @@ use crate::daemon::plan::{self, InstancePlan};
 use crate::daemon::route::{RouteSpec, RuleSpec};
 use crate::daemon::socket::{PacketSocket, RxAdvert, VrrpSocket};
 use crate::daemon::track_file;
+use crate::notify::alert::{self, VrrpAlerts};
 use crate::notify::event::dispatch;
 use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
 use crate::notify::fifo::NotifyFifo;
+use crate::notify::mail::Mailer;
 use crate::notify::track::{ScriptTracker, TrackConfig, TrackEvent, TrackRunner, TrackStatus};
 use crate::vrrp::action::{Action, NotifyState, Target};
 use crate::vrrp::garp::{arp_frame, na_frame};
@@ -174,6 +176,8 @@ struct Driver {
     notifier: Notifier,
     res: Resources,
     chans: Channels,
+    /// SMTP alerts: who mails, and the sender.
+    alerts: (VrrpAlerts, Mailer),
     origin: tokio::time::Instant,
     /// `-D`.
     detail: bool,
@@ -282,6 +286,9 @@ impl Driver {
                     let mut fifos: Vec<&mut NotifyFifo> = self.res.fifos.iter_mut().collect();
                     for e in dispatch(&self.notifier, &ev, specific, generic, &mut fifos) {
                         log_line(&e.to_string());
+                    }
+                    if let Some((subject, body)) = self.alerts.0.mail(&ev) {
+                        self.alerts.1.send(subject, body);
                     }
                 }
             }
@@ -1033,6 +1040,10 @@ impl Driver {
     async fn reload(&mut self, config: &Config) {
         log_line("Reloading");
         self.open_fifos(config);
+        self.alerts.0.update(config);
+        self.alerts
+            .1
+            .reconfigure(alert::smtp_config(&config.global));
         let b = self.build(config).await;
         if b.insts.is_empty() && !config.vrrp.instances.is_empty() {
             log_line("No VRRP instance of the new configuration could be started - keeping the running ones");
@@ -1141,6 +1152,13 @@ async fn run_async(
             track: track_tx,
             file: file_tx,
         },
+        alerts: (
+            VrrpAlerts::new(config),
+            Mailer::new(
+                alert::smtp_config(&config.global),
+                crate::daemon::log::log_mail,
+            ),
+        ),
         origin: tokio::time::Instant::now(),
         detail: opts.detail,
     };
@@ -1269,5 +1287,6 @@ async fn run_async(
         }
     }
     drv.stop(!opts.dont_release_vips).await;
+    drv.alerts.1.shutdown(alert::STOP_GRACE).await;
     0
 }
