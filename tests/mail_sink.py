@@ -1,52 +1,55 @@
-"""A recording SMTP sink for tests/mail.rs: aiosmtpd on ADDR:PORT, one JSON
-line per command and per message appended to OUT (flushed at once)."""
+"""A recording SMTP server for tests/mail.rs (aiosmtpd).
+
+Usage: mail_sink.py ADDR PORT DIR
+
+Listens on ADDR:PORT, prints "ready" once listening, and writes every
+message it accepts to DIR/NNN.txt as the client's dialogue rebuilt from
+what aiosmtpd saw: the greeting command (HELO or EHLO) and its argument,
+MAIL FROM, one RCPT TO per recipient, DATA, then the message bytes
+exactly as received (dot-unstuffed, without the terminating dot line).
+"""
 import asyncio
-import json
+import os
 import sys
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
 
 
 class Recorder:
     def __init__(self, out):
         self.out = out
-
-    def write(self, rec):
-        with open(self.out, "a") as f:
-            f.write(json.dumps(rec) + "\n")
+        self.n = 0
 
     async def handle_HELO(self, server, session, envelope, hostname):
         session.host_name = hostname
-        self.write({"cmd": "HELO", "arg": hostname})
+        session.greeting = "HELO"
         return "250 {}".format(server.hostname)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
-        self.write({"cmd": "EHLO", "arg": hostname})
+        session.greeting = "EHLO"
         return responses
 
     async def handle_DATA(self, server, session, envelope):
-        self.write({
-            "cmd": "MESSAGE",
-            "helo": session.host_name,
-            "from": envelope.mail_from,
-            "to": envelope.rcpt_tos,
-            "data": envelope.original_content.decode("utf-8", "replace"),
-        })
+        self.n += 1
+        head = "{} {}\r\nMAIL FROM:<{}>\r\n".format(
+            getattr(session, "greeting", "?"), session.host_name, envelope.mail_from)
+        head += "".join("RCPT TO:<{}>\r\n".format(r) for r in envelope.rcpt_tos)
+        head += "DATA\r\n"
+        tmp = os.path.join(self.out, ".{:03}.tmp".format(self.n))
+        with open(tmp, "wb") as f:
+            f.write(head.encode() + envelope.original_content)
+        os.rename(tmp, os.path.join(self.out, "{:03}.txt".format(self.n)))
         return "250 Message accepted for delivery"
 
 
 def main():
     addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    handler = Recorder(out)
-    ctl = Controller(handler, hostname=addr, port=port, server_hostname="sink")
+    ctl = Controller(Recorder(out), hostname=addr, port=port, server_hostname="sink")
     ctl.start()
     print("ready", flush=True)
     try:
-        asyncio.get_event_loop().run_until_complete(asyncio.Event().wait())
-    except KeyboardInterrupt:
-        pass
+        asyncio.new_event_loop().run_until_complete(asyncio.Event().wait())
     finally:
         ctl.stop()
 
