@@ -384,3 +384,30 @@ fn unreachable_smtp_server_does_not_delay_failover() {
         t0.elapsed()
     );
 }
+
+#[test]
+fn reload_mails_with_the_new_configuration() {
+    let Some(py) = can_run("reload_mails_with_the_new_configuration") else {
+        return;
+    };
+    let lab = Lab::new("mailr");
+    let sink = Sink::start(py, &lab.ns, &lab.dir, 2525);
+    let conf = globals("127.0.0.1 2525", 5) + &instance(100, true);
+    let d = Daemon::start(&lab, "ka", &conf, &["-n"], &[]);
+    sink.wait_subject(
+        5 * SEC,
+        "[mailtest] VRRP Instance VI_1 - Entering BACKUP state",
+    );
+    // The reload adds VI_2 (mailing) and a new router_id.
+    let vi2 = instance(100, true)
+        .replace("VI_1", "VI_2")
+        .replace("id 66", "id 67")
+        .replace(VIP, "10.66.0.101");
+    let new = conf.replace("router_id mailtest", "router_id reloaded") + &vi2;
+    std::fs::write(&d.conf, new).unwrap();
+    d.signal(libc::SIGHUP);
+    sink.wait_subject(
+        5 * SEC,
+        "[reloaded] VRRP Instance VI_2 - Entering BACKUP state",
+    );
+}
