@@ -5,14 +5,13 @@ use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use keepalived_rs::notify::exec::{
     run_with_timeout, run_with_timeout_grace, Launch, Notifier, RunAs, ScriptCommand, ScriptOutcome,
 };
 use keepalived_rs::notify::fifo::{FifoError, NotifyFifo};
-use keepalived_rs::notify::mail::{send_alert, spawn_alert, SmtpConfig};
+use keepalived_rs::notify::mail::{send_alert, LogLine, Mailer, SmtpConfig};
 use keepalived_rs::notify::track::{
     ScriptTracker, TrackConfig, TrackEvent, TrackRunner, TrackStatus, Transition,
 };
@@ -557,39 +556,44 @@ fn smtp_cfg(port: u16) -> SmtpConfig {
     }
 }
 
+static MAIL_LOG: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn mail_log(l: &LogLine) {
+    MAIL_LOG.lock().unwrap().push(l.text.clone());
+}
+
 #[tokio::test]
 async fn smtp_alert_reaches_the_sink() {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
     let sink = tokio::spawn(smtp_sink(l));
-    let cfg = Arc::new(smtp_cfg(port));
-    assert_eq!(
-        cfg.connected_log(),
-        format!("Remote SMTP server [127.0.0.1]:{port} connected.")
-    );
+    let mut m = Mailer::new(Some(smtp_cfg(port)), mail_log);
     let t0 = Instant::now();
-    let h = spawn_alert(
-        cfg.clone(),
+    m.send(
         "[lb1] VRRP Instance VI_1 - Entering MASTER state".into(),
         "=> VRRP Instance is now owning VRRP VIPs <=".into(),
     );
     assert!(t0.elapsed() < Duration::from_millis(100));
-    h.await.unwrap().unwrap();
     let t = tokio::time::timeout(Duration::from_secs(5), sink)
         .await
         .unwrap()
         .unwrap();
+    m.shutdown(Duration::from_secs(5)).await;
     let lines: Vec<&str> = t.split("\r\n").collect();
-    // lettre greets with EHLO (keepalived: HELO) using the helo name.
-    assert_eq!(lines[0], "EHLO lb1.example.com");
-    assert!(lines.contains(&"MAIL FROM:<ka@example.com>"), "{t}");
-    assert!(lines.contains(&"RCPT TO:<a@example.com>"), "{t}");
-    assert!(lines.contains(&"RCPT TO:<b@example.com>"), "{t}");
-    let data = t.split("DATA\r\n").nth(1).unwrap();
-    let data_lines: Vec<&str> = data.split("\r\n").collect();
-    assert!(data_lines[0].starts_with("Date: "), "{data}");
+    // keepalived's dialogue, command for command (2.2.7 captured).
     assert_eq!(
-        &data_lines[1..9],
+        &lines[..5],
+        [
+            "HELO lb1.example.com",
+            "MAIL FROM:<ka@example.com>",
+            "RCPT TO:<a@example.com>",
+            "RCPT TO:<b@example.com>",
+            "DATA"
+        ]
+    );
+    assert!(lines[5].starts_with("Date: "), "{t}");
+    assert_eq!(
+        &lines[6..],
         [
             "From: ka@example.com",
             "Subject: [lb1] VRRP Instance VI_1 - Entering MASTER state",
@@ -599,9 +603,16 @@ async fn smtp_alert_reaches_the_sink() {
             "=> VRRP Instance is now owning VRRP VIPs <=",
             "",
             ".",
+            "QUIT",
+            ""
         ]
     );
-    assert!(t.ends_with("QUIT\r\n"), "{t}");
+    let log = MAIL_LOG.lock().unwrap().clone();
+    assert!(
+        log.contains(&format!("Remote SMTP server [127.0.0.1]:{port} connected."))
+            && log.contains(&"SMTP alert successfully sent.".to_string()),
+        "{log:?}"
+    );
 }
 
 #[tokio::test]
@@ -610,12 +621,13 @@ async fn smtp_unreachable_fails_fast() {
     let port = l.local_addr().unwrap().port();
     drop(l);
     let t0 = Instant::now();
-    let r = send_alert(&smtp_cfg(port), "s", "b").await;
-    assert!(r.is_err());
+    let r = send_alert(&smtp_cfg(port), "s", "b", |_| {}).await;
+    assert!(
+        r.as_ref()
+            .is_err_and(|e| e.to_string().ends_with("returned write error")),
+        "{r:?}"
+    );
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
-    let mut cfg = smtp_cfg(port);
-    cfg.to.clear();
-    assert!(send_alert(&cfg, "s", "b").await.is_err());
 }
 
 #[tokio::test]

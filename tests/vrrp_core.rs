@@ -501,6 +501,15 @@ fn sync_group_members_move_together() {
     r.add_group("SG1", vec![a, b]);
     let mut out = Vec::new();
     r.start(t(0), &mut out);
+    // keepalived 2.2.7 notifies the group's BACKUP first at start.
+    assert_eq!(
+        out.iter().find(|a| matches!(a, Action::Notify(_))),
+        Some(&Action::Notify(NotifyEvent {
+            target: Target::Group("SG1".into()),
+            state: NotifyState::Backup,
+            priority: Priority(0)
+        }))
+    );
     // VI_1 times out at 3.609375 s but waits for VI_2 (9.609375 s).
     let mut now = t(0);
     while let Some(next) = r.poll_timeout() {

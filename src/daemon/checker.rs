@@ -19,8 +19,10 @@ use crate::config::Config;
 use crate::ipvs::client::Client;
 use crate::ipvs::mapping::{self, Desired};
 use crate::ipvs::reconcile;
+use crate::notify::alert;
 use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
 use crate::notify::fifo::NotifyFifo;
+use crate::notify::mail::Mailer;
 
 use super::log::log_line;
 
@@ -145,13 +147,18 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
     };
     let specs = build_specs(&config, run_as);
     let router_id = g.router_id.clone().unwrap_or_else(crate::sys::nodename);
+    let (rs_smtp_alert, vs_smtp_alert) = alert::checker_defaults(g);
     let pool = Pool::new(
         &config.lvs,
         PoolOptions {
             router_id,
+            rs_smtp_alert,
+            vs_smtp_alert,
+            no_checker_emails: g.no_checker_emails,
             ..PoolOptions::default()
         },
     );
+    let mut mailer = Mailer::new(alert::smtp_config(g), super::log::log_mail);
     let mut ipvs = Ipvs {
         client: None,
         reported: false,
@@ -210,12 +217,13 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
                             }
                             drop(std::mem::take(&mut fifos));
                             fifos = open_fifos(&config, run_as, &notifier);
+                            mailer.reconfigure(alert::smtp_config(&config.global));
                             changed = true;
                             reloaded = true;
                         }
                         continue;
                     }
-                    changed |= apply(a, &mut dests, &notifier, run_as, &mut fifos);
+                    changed |= apply(a, &mut dests, &notifier, run_as, &mut fifos, &mut mailer);
                 }
                 if changed {
                     dirty = !ipvs.sync(&desired(&config, &dests));
@@ -228,13 +236,14 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
         }
     }
     while let Ok(a) = rx.try_recv() {
-        apply(a, &mut dests, &notifier, run_as, &mut fifos);
+        apply(a, &mut dests, &notifier, run_as, &mut fifos, &mut mailer);
     }
     if release {
         ipvs.teardown(&desired(&config, &dests));
     }
     drop(fifos);
     notifier.shutdown(Duration::from_secs(1)).await;
+    mailer.shutdown(alert::STOP_GRACE).await;
     0
 }
 
@@ -274,6 +283,7 @@ fn apply(
     notifier: &Notifier,
     run_as: RunAs,
     fifos: &mut [NotifyFifo],
+    mailer: &mut Mailer,
 ) -> bool {
     match a {
         Action::Log(m) => log_line(&m),
@@ -301,8 +311,7 @@ fn apply(
             }
         }
         Action::Reloaded(new) => *dests = new,
-        // Mail: wired with the SMTP alerts.
-        Action::Smtp { .. } => {}
+        Action::Smtp { subject, body } => mailer.send(subject, body),
     }
     false
 }

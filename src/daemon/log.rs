@@ -169,6 +169,15 @@ pub fn log_detail(msg: &str) {
     }
 }
 
+/// Logs a line of the SMTP alert sender (its `-D` lines only with `-D`).
+pub fn log_mail(l: &crate::notify::mail::LogLine) {
+    if l.detail {
+        log_detail(&l.text);
+    } else {
+        log_line(&l.text);
+    }
+}
+
 /// keepalived's console time stamp: `Sun Nov 22 03:22:52 2026`.
 pub fn timestamp() -> String {
     crate::sys::strftime_local(std::time::SystemTime::now(), c"%a %b %d %T %Y")

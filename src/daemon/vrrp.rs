@@ -27,9 +27,11 @@ use crate::daemon::plan::{self, InstancePlan};
 use crate::daemon::route::{RouteSpec, RuleSpec};
 use crate::daemon::socket::{PacketSocket, RxAdvert, VrrpSocket};
 use crate::daemon::track_file;
+use crate::notify::alert::{self, VrrpAlerts};
 use crate::notify::event::dispatch;
 use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
 use crate::notify::fifo::NotifyFifo;
+use crate::notify::mail::Mailer;
 use crate::notify::track::{ScriptTracker, TrackConfig, TrackEvent, TrackRunner, TrackStatus};
 use crate::vrrp::action::{Action, NotifyState, Target};
 use crate::vrrp::garp::{arp_frame, na_frame};
@@ -175,6 +177,8 @@ struct Driver {
     notifier: Notifier,
     res: Resources,
     chans: Channels,
+    /// SMTP alerts: who mails, and the sender.
+    alerts: (VrrpAlerts, Mailer),
     origin: tokio::time::Instant,
     /// `-D`.
     detail: bool,
@@ -285,6 +289,9 @@ impl Driver {
                     let mut fifos: Vec<&mut NotifyFifo> = self.res.fifos.iter_mut().collect();
                     for e in dispatch(&self.notifier, &ev, specific, generic, &mut fifos) {
                         log_line(&e.to_string());
+                    }
+                    if let Some((subject, body)) = self.alerts.0.mail(&ev) {
+                        self.alerts.1.send(subject, body);
                     }
                 }
             }
@@ -1193,6 +1200,10 @@ impl Driver {
     async fn reload(&mut self, config: &Config) {
         log_line("Reloading");
         self.open_fifos(config);
+        self.alerts.0.update(config);
+        self.alerts
+            .1
+            .reconfigure(alert::smtp_config(&config.global));
         let b = self.build(config).await;
         if b.insts.is_empty() && !config.vrrp.instances.is_empty() {
             log_line("No VRRP instance of the new configuration could be started - keeping the running ones");
@@ -1301,6 +1312,13 @@ async fn run_async(
             track: track_tx,
             file: file_tx,
         },
+        alerts: (
+            VrrpAlerts::new(config),
+            Mailer::new(
+                alert::smtp_config(&config.global),
+                crate::daemon::log::log_mail,
+            ),
+        ),
         origin: tokio::time::Instant::now(),
         detail: opts.detail,
         transitions: dump::Transitions::default(),
@@ -1433,5 +1451,6 @@ async fn run_async(
         }
     }
     drv.stop(!opts.dont_release_vips).await;
+    drv.alerts.1.shutdown(alert::STOP_GRACE).await;
     0
 }

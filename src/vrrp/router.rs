@@ -136,13 +136,16 @@ impl Router {
 
     /// Starts every instance.
     pub fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
+        // keepalived notifies the groups' BACKUP first (scripts, FIFO,
+        // mail), then the instances'.
+        for g in &mut self.groups {
+            g.state = State::Backup;
+            Self::group_notify(g, NotifyState::Backup, out);
+        }
         for id in 0..self.instances.len() {
             self.retrack(now, id, out);
             let i = &mut self.instances[id];
             i.start(now, out);
-        }
-        for g in &mut self.groups {
-            g.state = State::Backup;
         }
         self.sync(now, out);
     }
