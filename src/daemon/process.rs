@@ -139,15 +139,6 @@ pub fn forwarded_signals() -> [libc::c_int; 5] {
     ]
 }
 
-/// Until the VRRP driver reloads on SIGHUP itself: answer each SIGHUP with
-/// "reload done" at once (the driver only logs that reload is not
-/// supported). Remove this when `daemon::vrrp` calls [`child_ready`]
-/// after its reload.
-pub fn ack_reloads_immediately() {
-    // SAFETY: child_ready only calls write(2), which is signal-safe.
-    let _ = unsafe { signal_hook_registry::register(libc::SIGHUP, child_ready) };
-}
-
 /// `Stopped - used U user time, S system time`: the line keepalived's
 /// children log when they exit.
 pub fn log_stopped_usage() {
