@@ -19,16 +19,33 @@ use keepalived_rs::sys;
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    // `-T`/`--genhash` first: the rest are genhash's own options.
-    if matches!(
+    // genhash: called as `genhash` (Debian's /usr/bin/genhash is a link
+    // to keepalived) or with `-T`/`--genhash` first; the rest are
+    // genhash's own options.
+    let as_genhash = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        == Some("genhash".as_ref());
+    let t_flag = matches!(
         args.get(1).and_then(|a| a.to_str()),
         Some("-T" | "--genhash")
-    ) {
-        let rest: Vec<String> = args[2..]
+    );
+    if as_genhash || t_flag {
+        let skip = if as_genhash { 1 } else { 2 };
+        let rest: Vec<String> = args[skip..]
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        let code = keepalived_rs::check::genhash::main_with_args(&rest);
+        // The usage names argv[0] as given, as keepalived's does.
+        let argv0 = args
+            .first()
+            .map_or("keepalived".into(), |a| a.to_string_lossy());
+        let prog = if as_genhash {
+            argv0.into_owned()
+        } else {
+            format!("{argv0} --genhash")
+        };
+        let code = keepalived_rs::check::genhash::main_with_args(&prog, &rest);
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let cli = match Cli::try_parse_from(&args) {

@@ -109,3 +109,44 @@ fn config_test_exit_codes() {
         .contains("Unknown keyword 'router_idd'"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn genhash_usage_names_the_way_it_was_called() {
+    // keepalived 2.2.7: `keepalived --genhash` with no command prints
+    // `Usage: ARGV0 --genhash COMMAND [OPTIONS]`; as `genhash` (a link to
+    // keepalived in Debian) it says `Usage: ARGV0 COMMAND ...`.
+    let ours_bin = env!("CARGO_BIN_EXE_keepalived");
+    let (rc, _, err) = run(&["-T"]);
+    assert_eq!(rc, 1);
+    assert!(
+        err.starts_with(&format!("Usage: {ours_bin} --genhash COMMAND [OPTIONS]\n")),
+        "{err}"
+    );
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("genhash-link");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join("genhash");
+    std::os::unix::fs::symlink(ours_bin, &link).unwrap();
+    let out = Command::new(&link).output().unwrap();
+    let ours = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1));
+    let ours = ours.replacen(link.to_str().unwrap(), "genhash", 1);
+    assert!(
+        ours.starts_with("Usage: genhash COMMAND [OPTIONS]\n"),
+        "{ours}"
+    );
+    // Same text as keepalived's own, where it is installed.
+    if std::path::Path::new("/usr/sbin/keepalived").exists() {
+        let k = Command::new("/usr/sbin/keepalived")
+            .arg("-T")
+            .output()
+            .unwrap();
+        let theirs =
+            String::from_utf8_lossy(&k.stderr).replacen("/usr/sbin/keepalived", ours_bin, 1);
+        assert_eq!(err, theirs);
+        let g = Command::new("/usr/bin/genhash").output().unwrap();
+        let theirs = String::from_utf8_lossy(&g.stderr).replacen("/usr/bin/genhash", "genhash", 1);
+        assert_eq!(ours, theirs);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

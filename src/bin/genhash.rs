@@ -3,5 +3,7 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    std::process::exit(keepalived_rs::check::genhash::main_with_args(&args));
+    std::process::exit(keepalived_rs::check::genhash::main_with_args(
+        "genhash", &args,
+    ));
 }

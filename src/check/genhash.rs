@@ -11,8 +11,8 @@ use super::probe::Target;
 use super::sched::Failure;
 use crate::config::check::HttpProtocol;
 
-/// genhash's usage text (stderr, exit 1).
-pub const USAGE: &str = "Usage: genhash COMMAND [OPTIONS]
+/// genhash's usage text after `Usage: PROG` (stderr, exit 1).
+pub const USAGE: &str = " COMMAND [OPTIONS]
 Commands:
    -s server-address -p port -u url
    -S -s server-address -p port -u url
@@ -241,15 +241,17 @@ pub async fn run(o: &Options, out: &mut impl Write, err: &mut impl Write) -> i32
     0
 }
 
-/// The whole tool: arguments without the program name, exit code.
-pub fn main_with_args<S: AsRef<str>>(args: &[S]) -> i32 {
+/// The whole tool: arguments without the program name, exit code. `prog`
+/// is how the usage names it: `genhash`, or `ARGV0 --genhash` for
+/// `keepalived -T`, as keepalived does.
+pub fn main_with_args<S: AsRef<str>>(prog: &str, args: &[S]) -> i32 {
     let o = match parse_args(args) {
         Ok(o) => o,
         Err(UsageError(msg)) => {
             if let Some(m) = msg {
                 eprintln!("{m}");
             }
-            eprint!("{USAGE}");
+            eprint!("Usage: {prog}{USAGE}");
             return 1;
         }
     };
