@@ -1043,28 +1043,16 @@ impl Driver {
             if old_addrs == new_addrs && o.routes == n.routes && o.rules == n.rules {
                 continue;
             }
-            let rules: Vec<RuleSpec> = o
-                .rules
-                .iter()
-                .filter(|r| !n.rules.contains(r))
-                .cloned()
-                .collect();
-            set_rules(&self.nl, name, &rules, false).await;
-            let routes: Vec<RouteSpec> = o
-                .routes
-                .iter()
-                .filter(|r| !n.routes.contains(r))
-                .cloned()
-                .collect();
-            set_routes(&self.nl, name, &routes, false).await;
-            for a in old_addrs.iter().filter(|a| !new_addrs.contains(a)) {
+            set_rules(&self.nl, name, &gone(&o.rules, &n.rules), false).await;
+            set_routes(&self.nl, name, &gone(&o.routes, &n.routes), false).await;
+            for a in gone(&old_addrs, &new_addrs) {
                 log_line(&format!(
                     "({name}) ip address {}/{} dev {}, no longer exist",
                     a.addr,
                     a.prefix_len,
                     b.ifnames.get(&a.ifindex).map_or("?", |s| s.as_str())
                 ));
-                if let Err(e) = self.nl.del_address(a).await {
+                if let Err(e) = self.nl.del_address(&a).await {
                     log_line(&format!("({name}) {}/{}: {e}", a.addr, a.prefix_len));
                 }
             }
@@ -1073,22 +1061,16 @@ impl Driver {
         }
         // Statics: the old ones not configured any more go, new ones come.
         let old = std::mem::take(&mut self.res.statics);
-        let gone_rules: Vec<RuleSpec> = old
-            .rules
-            .iter()
-            .filter(|r| !b.statics.rules.contains(r))
-            .cloned()
-            .collect();
-        let gone_routes: Vec<RouteSpec> = old
-            .routes
-            .iter()
-            .filter(|r| !b.statics.routes.contains(r))
-            .cloned()
-            .collect();
-        set_rules(&self.nl, "static", &gone_rules, false).await;
-        set_routes(&self.nl, "static", &gone_routes, false).await;
-        let gone_addrs = old.addrs.iter().filter(|a| !b.statics.addrs.contains(a));
-        set_addrs(&self.nl, "static", gone_addrs, false).await;
+        let st = &b.statics;
+        set_rules(&self.nl, "static", &gone(&old.rules, &st.rules), false).await;
+        set_routes(&self.nl, "static", &gone(&old.routes, &st.routes), false).await;
+        set_addrs(
+            &self.nl,
+            "static",
+            gone(&old.addrs, &st.addrs).iter(),
+            false,
+        )
+        .await;
         set_addrs(&self.nl, "static", b.statics.addrs.iter(), true).await;
         set_routes(&self.nl, "static", &b.statics.routes, true).await;
         set_rules(&self.nl, "static", &b.statics.rules, true).await;
@@ -1249,6 +1231,11 @@ impl Driver {
             log_line(&format!("Restoring sysctls: {e}"));
         }
     }
+}
+
+/// What `old` has and `new` has not: what a reload removes.
+fn gone<T: PartialEq + Clone>(old: &[T], new: &[T]) -> Vec<T> {
+    old.iter().filter(|x| !new.contains(x)).cloned().collect()
 }
 
 /// Forwards the adverts one socket receives to the main loop.
