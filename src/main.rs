@@ -127,8 +127,12 @@ fn reader_options(cli: &Cli) -> ReaderOptions {
 /// Reads the configuration, logging what keepalived's parent logs about
 /// it. `None` on a fatal error.
 fn load_logged(cli: &Cli) -> Option<config::Config> {
+    load_logged_from(cli, config::load(&cli.conf_file(), reader_options(cli)))
+}
+
+/// Logs what keepalived's parent logs about a configuration just read.
+fn load_logged_from(cli: &Cli, loaded: config::Loaded) -> Option<config::Config> {
     let path = cli.conf_file();
-    let loaded = config::load(&path, reader_options(cli));
     log_line(&format!("Configuration file {}", path.display()));
     for d in &loaded.report.diags {
         log_line(&d.headline());
@@ -145,6 +149,34 @@ fn load_logged(cli: &Cli) -> Option<config::Config> {
         }
     }
     Some(loaded.config)
+}
+
+/// Reads the configuration again for a reload. With `reload_check_config
+/// LOG_FILE` a configuration with errors has its messages written to
+/// LOG_FILE instead of the log, as keepalived does; either way the caller
+/// keeps the running configuration when this returns `None`.
+fn reload_logged(cli: &Cli) -> Option<config::Config> {
+    let path = cli.conf_file();
+    let loaded = config::load(&path, reader_options(cli));
+    if let (true, Some(Some(file))) = (
+        loaded.report.fatal,
+        &loaded.config.global.reload_check_config,
+    ) {
+        let text: String = loaded
+            .report
+            .diags
+            .iter()
+            .map(|d| format!("{d}\n"))
+            .collect();
+        if let Err(e) = std::fs::write(file, text) {
+            log_line(&format!("Unable to write {file}: {e}"));
+        }
+        log_line(&format!(
+            "New config failed validation, see {file} for details"
+        ));
+        return None;
+    }
+    load_logged_from(cli, loaded)
 }
 
 /// The name keepalived appends to its syslog idents: `instance`, else
@@ -196,7 +228,7 @@ fn parent_main(cli: &Cli, args: Vec<OsString>) -> ExitCode {
         log::set_ident_suffix(name);
     }
     let opts = parent::Options::new(cli, &config, args, cwd);
-    let reload = || load_logged(cli);
+    let reload = || reload_logged(cli);
     ExitCode::from(parent::run(opts, config, &reload))
 }
 

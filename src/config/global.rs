@@ -225,6 +225,9 @@ pub struct GlobalDefs {
     pub tmp_config_directory: Option<String>,
     /// `data_use_instance`.
     pub data_use_instance: Option<bool>,
+    /// `reload_check_config [LOG_FILE]`: a reload's configuration is
+    /// checked first; its messages go to LOG_FILE when given.
+    pub reload_check_config: Option<Option<String>>,
 }
 
 /// Root keywords of this module.
@@ -626,7 +629,14 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
         }
         Ok(())
     }),
-    kw("reload_check_config", ignore),
+    kw("reload_check_config", |c: &mut Ctx, s: &Stmt| -> Res {
+        let file = match s.len() {
+            1 => None,
+            _ => Some(c.arg(s, 1)?.to_string()),
+        };
+        c.cfg.global.reload_check_config = Some(file);
+        Ok(())
+    }),
     kw("reload_time_file", ignore),
     kw("reload_repeat", ignore),
     kw("reload_file", ignore),
