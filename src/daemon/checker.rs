@@ -33,15 +33,29 @@ const IPVS_RETRY: Duration = Duration::from_secs(5);
 struct Ipvs {
     client: Option<Client>,
     reported: bool,
+    /// `lvs_flush`: IPVS is emptied once, when first reached.
+    flush_at_start: bool,
+    /// `lvs_timeouts`: set once, when IPVS is first reached.
+    timeouts: Option<crate::ipvs::repr::Timeouts>,
 }
 
 impl Ipvs {
     fn connect(&mut self) -> Option<&mut Client> {
         if self.client.is_none() {
             match Client::open_loading_module() {
-                Ok(c) => {
+                Ok(mut c) => {
                     if self.reported {
                         log_line("IPVS: now available");
+                    }
+                    if std::mem::take(&mut self.flush_at_start) {
+                        if let Err(e) = c.flush() {
+                            log_line(&format!("IPVS: flush: {e}"));
+                        }
+                    }
+                    if let Some(t) = self.timeouts.take() {
+                        if let Err(e) = c.set_timeouts(&t) {
+                            log_line(&format!("IPVS: lvs_timeouts: {e}"));
+                        }
                     }
                     self.client = Some(c);
                     self.reported = false;
@@ -83,12 +97,25 @@ impl Ipvs {
         true
     }
 
-    /// keepalived's stop: every destination, then every service we own.
-    fn teardown(&mut self, want: &Desired) {
-        if let Some(c) = self.connect() {
-            for (_, e) in reconcile::execute(c, &reconcile::teardown(want)) {
-                log_line(&e.to_string());
+    /// keepalived's stop: every destination, then every service we own;
+    /// `lvs_flush_on_stop` flushes IPVS instead, `lvs_flush_on_stop VS`
+    /// deletes our services whole.
+    fn teardown(&mut self, want: &Desired, flush_on_stop: Option<bool>) {
+        let Some(c) = self.connect() else {
+            return;
+        };
+        let ops = match flush_on_stop {
+            Some(true) => {
+                if let Err(e) = c.flush() {
+                    log_line(&format!("IPVS: flush: {e}"));
+                }
+                return;
             }
+            Some(false) => reconcile::teardown_services(want),
+            None => reconcile::teardown(want),
+        };
+        for (_, e) in reconcile::execute(c, &ops) {
+            log_line(&e.to_string());
         }
     }
 }
@@ -162,6 +189,8 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
     let mut ipvs = Ipvs {
         client: None,
         reported: false,
+        flush_at_start: g.lvs_flush,
+        timeouts: mapping::timeouts(&g.lvs_timeouts),
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let (handle, fut) = driver::start(specs, pool, tx);
@@ -213,7 +242,7 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
                             dests = new_dests;
                             let gone = gone_services(old, &desired(&config, &dests));
                             if ipvs.client.is_some() && !gone.services.is_empty() {
-                                ipvs.teardown(&gone);
+                                ipvs.teardown(&gone, None);
                             }
                             drop(std::mem::take(&mut fifos));
                             fifos = open_fifos(&config, run_as, &notifier);
@@ -239,7 +268,7 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
         apply(a, &mut dests, &notifier, run_as, &mut fifos, &mut mailer);
     }
     if release {
-        ipvs.teardown(&desired(&config, &dests));
+        ipvs.teardown(&desired(&config, &dests), config.global.lvs_flush_on_stop);
     }
     drop(fifos);
     notifier.shutdown(Duration::from_secs(1)).await;
