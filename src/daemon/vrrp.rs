@@ -1000,9 +1000,7 @@ impl Driver {
             reverse: sc.weight.reverse,
             init_fail: sc.init_fail,
         });
-        let id = b
-            .router
-            .add_tracker(TrackerValue::Up(tracker.status() == TrackStatus::Good));
+        let id = b.router.add_tracker(script_value(tracker.status()));
         let runner = TrackRunner::start(cmd, tracker, self.chans.track.clone(), None);
         if let Some((_, old)) = self
             .res
@@ -1233,6 +1231,15 @@ impl Driver {
     }
 }
 
+/// A `vrrp_script`'s status as a tracker value.
+fn script_value(s: TrackStatus) -> TrackerValue {
+    match s {
+        TrackStatus::Good => TrackerValue::Up(true),
+        TrackStatus::Bad => TrackerValue::Up(false),
+        TrackStatus::Init => TrackerValue::Pending,
+    }
+}
+
 /// What `old` has and `new` has not: what a reload removes.
 fn gone<T: PartialEq + Clone>(old: &[T], new: &[T]) -> Vec<T> {
     old.iter().filter(|x| !new.contains(x)).cloned().collect()
@@ -1430,7 +1437,7 @@ async fn run_async(
                 if let Some(&t) = drv.script_trackers.get(&ev.name) {
                     let mut out = Vec::new();
                     let now = drv.now();
-                    let v = TrackerValue::Up(ev.status == TrackStatus::Good);
+                    let v = script_value(ev.status);
                     drv.router.set_tracker(now, t, v, &mut out);
                     drv.execute(out).await;
                 }

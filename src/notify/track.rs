@@ -86,8 +86,7 @@ impl TrackConfig {
 /// What the script currently counts as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrackStatus {
-    /// Not yet run (no `init_fail`): instances tracking it with weight 0
-    /// wait in FAULT.
+    /// Not yet run (no `init_fail`): instances tracking it wait in INIT.
     Init,
     /// OK (`result >= rise`).
     Good,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::action::{Action, DropReason, NotifyEvent, NotifyState, Target};
 use super::packet::{pass_bytes, Auth, ChecksumCtx, DecodeError, Packet, Repr, Version, AUTH_LEN};
+use super::router::Tracking;
 use super::time::{us, Instant};
 use super::types::{Centiseconds, Family, Priority, Vrid};
 
@@ -252,6 +253,10 @@ pub struct Instance {
     track_delta: i32,
     /// Trackers with weight 0 that are down (FAULT while > 0).
     faults: u32,
+    /// Trackers that have not reported yet.
+    pending: u32,
+    /// Started, but waiting in INIT for `pending` to reach 0.
+    waiting: bool,
     effective: Priority,
     /// Master_Adver_Interval (v3 learns it from the master).
     master_adver_int: Centiseconds,
@@ -285,6 +290,8 @@ impl Instance {
             state: State::Init,
             track_delta: 0,
             faults: 0,
+            pending: 0,
+            waiting: false,
             effective,
             master_adver_int,
             master_down_at: None,
@@ -416,11 +423,23 @@ impl Instance {
     // ===== inputs =====
 
     /// Starts the instance (keepalived: `BACKUP (init)`, or `FAULT (init)`,
-    /// or at once MASTER for an owner configured `state MASTER`).
+    /// or at once MASTER for an owner configured `state MASTER`). While a
+    /// tracked script has not reported yet it waits in INIT, and enters
+    /// BACKUP or FAULT (without `(init)`) at its first result, as keepalived
+    /// 2.2.7 does (measured: no FAULT notify before a good first result).
     pub fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.pending > 0 {
+            self.waiting = true;
+            return;
+        }
+        self.enter(now, " (init)", out);
+    }
+
+    /// The first state after INIT.
+    fn enter(&mut self, now: Instant, suffix: &str, out: &mut Vec<Action>) {
         if self.faults > 0 {
             self.state = State::Fault;
-            self.log(out, "Entering FAULT STATE (init)".into());
+            self.log(out, format!("Entering FAULT STATE{suffix}"));
             self.notify(out, NotifyState::Fault);
             return;
         }
@@ -429,7 +448,7 @@ impl Instance {
             return;
         }
         self.state = State::Backup;
-        self.log(out, "Entering BACKUP STATE (init)".into());
+        self.log(out, format!("Entering BACKUP STATE{suffix}"));
         self.master_down_at = Some(now + self.master_down_interval());
         self.notify(out, NotifyState::Backup);
     }
@@ -675,9 +694,14 @@ impl Instance {
         }
     }
 
-    /// A tracker's contribution changed: `delta` is the new total weight
-    /// adjustment, `faults` the number of failed weight-0 trackers.
-    pub fn set_tracking(&mut self, now: Instant, delta: i32, faults: u32, out: &mut Vec<Action>) {
+    /// The trackers' contribution changed (see [`Tracking`]).
+    pub fn set_tracking(&mut self, now: Instant, t: Tracking, out: &mut Vec<Action>) {
+        let Tracking {
+            delta,
+            faults,
+            pending,
+        } = t;
+        self.pending = pending;
         self.track_delta = delta;
         let before = self.effective;
         self.effective = if self.cfg.priority.is_owner() {
@@ -696,6 +720,11 @@ impl Instance {
         }
         let was = self.faults;
         self.faults = faults;
+        if self.waiting && pending == 0 {
+            self.waiting = false;
+            self.enter(now, "", out);
+            return;
+        }
         if was == 0 && faults > 0 && !matches!(self.state, State::Fault | State::Stop | State::Init)
         {
             self.become_fault(out);

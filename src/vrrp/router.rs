@@ -22,6 +22,21 @@ pub enum TrackerValue {
     Up(bool),
     /// A `track_file` value.
     File(i64),
+    /// A `vrrp_script` that has not reported yet: neither good nor bad;
+    /// an instance tracking one waits in INIT (keepalived 2.2.7 enters
+    /// BACKUP only after the first result, with no FAULT before it).
+    Pending,
+}
+
+/// What an instance's trackers add up to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tracking {
+    /// Sum of weight adjustments.
+    pub delta: i32,
+    /// Failed weight-0 trackers (FAULT while > 0).
+    pub faults: u32,
+    /// Trackers that have not reported yet.
+    pub pending: u32,
 }
 
 /// How one instance uses one tracker.
@@ -310,8 +325,8 @@ impl Router {
     }
 
     fn retrack(&mut self, now: Instant, id: InstanceId, out: &mut Vec<Action>) {
-        let (delta, faults) = track_sum(&self.tracks[id], &self.trackers);
-        self.instances[id].set_tracking(now, delta, faults, out);
+        let t = track_sum(&self.tracks[id], &self.trackers);
+        self.instances[id].set_tracking(now, t, out);
     }
 
     fn group_notify(g: &SyncGroup, state: NotifyState, out: &mut Vec<Action>) {
@@ -408,11 +423,13 @@ impl Router {
 }
 
 /// Sum of tracker adjustments and count of weight-0 failures (§4.3).
-pub fn track_sum(refs: &[TrackRef], values: &[TrackerValue]) -> (i32, u32) {
+pub fn track_sum(refs: &[TrackRef], values: &[TrackerValue]) -> Tracking {
     let mut delta = 0i32;
     let mut faults = 0u32;
+    let mut pending = 0u32;
     for r in refs {
         match values[r.tracker] {
+            TrackerValue::Pending => pending += 1,
             TrackerValue::Up(up) => {
                 // `reverse` inverts the state, also for weight 0.
                 let ok = up != r.reverse;
@@ -442,7 +459,11 @@ pub fn track_sum(refs: &[TrackRef], values: &[TrackerValue]) -> (i32, u32) {
             }
         }
     }
-    (delta, faults)
+    Tracking {
+        delta,
+        faults,
+        pending,
+    }
 }
 
 #[cfg(test)]
@@ -450,14 +471,15 @@ mod tests {
     use super::*;
 
     fn sum(up: bool, weight: i32, reverse: bool) -> (i32, u32) {
-        track_sum(
+        let t = track_sum(
             &[TrackRef {
                 tracker: 0,
                 weight,
                 reverse,
             }],
             &[TrackerValue::Up(up)],
-        )
+        );
+        (t.delta, t.faults)
     }
 
     #[test]
