@@ -295,12 +295,13 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
-    /// One literal byte (or, with `utf`, the char starting at it).
+    /// One literal byte. `\xHH` (not `\x{HH}`, which is a code point)
+    /// is a byte when Unicode is off.
     fn lit_byte(&mut self, b: u8) {
         if b.is_ascii_alphanumeric() {
             self.s.push(b as char);
         } else {
-            self.s.push_str(&format!("\\x{{{b:02X}}}"));
+            self.s.push_str(&format!("\\x{b:02X}"));
         }
     }
 
@@ -312,8 +313,16 @@ impl Out<'_> {
         }
     }
 
-    fn code(&mut self, v: u32) {
-        self.s.push_str(&format!("\\x{{{v:X}}}"));
+    /// A character by number: a code point with `utf`, else a byte.
+    fn code(&mut self, v: u32) -> Result<(), String> {
+        if self.f.utf {
+            self.s.push_str(&format!("\\x{{{v:X}}}"));
+        } else if let Ok(b) = u8::try_from(v) {
+            self.s.push_str(&format!("\\x{b:02X}"));
+        } else {
+            return Err(format!("character value {v:#x} is too large without utf"));
+        }
+        Ok(())
     }
 
     /// `\d \w \s \b` and negations: ASCII unless `ucp`.
@@ -330,11 +339,11 @@ impl Out<'_> {
 /// Members of `\h` / `\v` (PCRE2's horizontal and vertical space).
 fn space_members(c: u8, utf: bool) -> &'static str {
     match (c.to_ascii_lowercase(), utf) {
-        (b'h', false) => "\\x{09}\\x{20}\\x{A0}",
+        (b'h', false) => "\\x09\\x20\\xA0",
         (b'h', true) => {
             "\\x{09}\\x{20}\\x{A0}\\x{1680}\\x{180E}\\x{2000}-\\x{200A}\\x{202F}\\x{205F}\\x{3000}"
         }
-        (_, false) => "\\x{0A}-\\x{0D}\\x{85}",
+        (_, false) => "\\x0A-\\x0D\\x85",
         (_, true) => "\\x{0A}-\\x{0D}\\x{85}\\x{2028}\\x{2029}",
     }
 }
@@ -600,7 +609,7 @@ fn escape(p: &[u8], i: usize, in_class: bool, o: &mut Out) -> Result<usize, Stri
         }
         b'E' => {}
         b'd' | b'D' | b'w' | b'W' | b's' | b'S' => o.perl_class(e as char),
-        b'b' if in_class => o.code(8),
+        b'b' if in_class => o.code(8)?,
         b'b' | b'B' => o.perl_class(e as char),
         b'A' | b'z' if !in_class => {
             o.s.push('\\');
@@ -617,14 +626,14 @@ fn escape(p: &[u8], i: usize, in_class: bool, o: &mut Out) -> Result<usize, Stri
         } else if f.utf {
             "(?:\\r\\n|[\\x{0A}-\\x{0D}\\x{85}\\x{2028}\\x{2029}])"
         } else {
-            "(?:\\r\\n|[\\x{0A}-\\x{0D}\\x{85}])"
+            "(?:\\r\\n|[\\x0A-\\x0D\\x85])"
         }),
         b'N' if !in_class && p.get(next) != Some(&b'{') => o.s.push_str("[^\\n]"),
         b'C' if !in_class && !f.never_backslash_c => o.s.push_str("(?s-u:.)"),
         b'x' if f.alt_bsux => {
             let (v, n) = hex_digits(p, next, 2);
             if n == 2 {
-                o.code(v);
+                o.code(v)?;
                 next += 2;
             } else {
                 o.lit_byte(b'x');
@@ -635,18 +644,18 @@ fn escape(p: &[u8], i: usize, in_class: bool, o: &mut Out) -> Result<usize, Stri
             if n == 0 || p.get(next + 1 + n) != Some(&b'}') {
                 return Err("invalid \\x{...} escape".into());
             }
-            o.code(v);
+            o.code(v)?;
             next += n + 2;
         }
         b'x' => {
             let (v, n) = hex_digits(p, next, 2);
-            o.code(v);
+            o.code(v)?;
             next += n;
         }
         b'u' if f.alt_bsux => {
             let (v, n) = hex_digits(p, next, 4);
             if n == 4 {
-                o.code(v);
+                o.code(v)?;
                 next += 4;
             } else {
                 o.lit_byte(b'u');
@@ -660,7 +669,7 @@ fn escape(p: &[u8], i: usize, in_class: bool, o: &mut Out) -> Result<usize, Stri
                 .ok_or("missing } after \\o{")?;
             let digits = String::from_utf8_lossy(&p[next + 1..next + 1 + n]).into_owned();
             let v = u32::from_str_radix(&digits, 8).map_err(|_| "invalid \\o{...} escape")?;
-            o.code(v);
+            o.code(v)?;
             next += n + 2;
         }
         b'0' => {
@@ -670,12 +679,33 @@ fn escape(p: &[u8], i: usize, in_class: bool, o: &mut Out) -> Result<usize, Stri
                 v = v * 8 + u32::from(p[next + k] - b'0');
                 k += 1;
             }
-            o.code(v);
+            o.code(v)?;
             next += k;
         }
-        b'1'..=b'9' | b'g' | b'k' if !in_class => return Err(unsupported("back-references are")),
-        b'a' => o.code(7),
-        b'e' => o.code(0x1b),
+        b'g' | b'k' if !in_class => return Err(unsupported("back-references are")),
+        b'1'..=b'9' => {
+            // PCRE2: \1-\9 and \8.., \9.. are back-references; \10 and
+            // up are too when there are that many groups (taken as not
+            // here), else up to three octal digits. In a class, octal.
+            let n: u32 = p[i..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .take(9)
+                .fold(0, |v, b| v * 10 + u32::from(b - b'0'));
+            if e >= b'8' || (!in_class && n < 10) {
+                return Err(unsupported("back-references are"));
+            }
+            let mut v = 0u32;
+            let mut k = 0;
+            while k < 3 && p.get(i + k).is_some_and(|b| (b'0'..=b'7').contains(b)) {
+                v = v * 8 + u32::from(p[i + k] - b'0');
+                k += 1;
+            }
+            o.code(v)?;
+            next = i + k;
+        }
+        b'a' => o.code(7)?,
+        b'e' => o.code(0x1b)?,
         b'f' | b'n' | b'r' | b't' => {
             o.s.push('\\');
             o.s.push(e as char);
@@ -684,7 +714,7 @@ fn escape(p: &[u8], i: usize, in_class: bool, o: &mut Out) -> Result<usize, Stri
             let Some(&x) = p.get(next) else {
                 return Err("\\c at end of pattern".into());
             };
-            o.code(u32::from(x.to_ascii_uppercase() ^ 0x40));
+            o.code(u32::from(x.to_ascii_uppercase() ^ 0x40))?;
             next += 1;
         }
         b'p' | b'P' => {
@@ -778,10 +808,16 @@ mod tests {
         assert!(!m("up$", &["dollar_endonly"], "up\n"));
         assert!(m(r"up\Z", &[], "up\n"));
         assert!(m("(?m)up$", &[], "up\nx"));
-        // Bytes: a non-ASCII literal is its UTF-8 bytes.
+        // Bytes: a non-ASCII literal is its UTF-8 bytes, \xHH one byte.
+        let bytes = |p: &str, subj: &[u8]| compile(p.as_bytes(), &[] as &[&str]).unwrap().is_match(subj);
+        assert!(bytes(r"a\xa0\h[\xff]", b"a\xa0\xa0\xff"));
+        assert!(bytes(r"\141", b"a"));
+        assert!(!bytes(r"^\xa0$", "\u{a0}".as_bytes()));
+        assert!(compile(br"\x{100}", &[] as &[&str]).is_err());
+        assert!(m(r"\x{100}", &["utf"], "\u{100}"));
         assert!(m("caf\u{e9}", &[], "caf\u{e9}"));
         assert!(m(r"\u0041\U", &["alt_bsux"], "AU"));
-        assert!(m("[]", &["allow_empty_class"], "x") == false);
+        assert!(!m("[]", &["allow_empty_class"], "x"));
         assert!(m("a[^]b", &["allow_empty_class"], "a\nb"));
         assert!(m("ab+?c", &["ungreedy"], "abbc"));
         // \d stays ASCII with utf, Unicode with ucp.
