@@ -535,7 +535,10 @@ fn group(p: &[u8], i: usize, o: &mut Out) -> Result<usize, String> {
     match r.first().copied() {
         Some(b'#') => {
             // A comment group.
-            let n = r.iter().position(|&b| b == b')').ok_or("missing ) after (?# comment")?;
+            let n = r
+                .iter()
+                .position(|&b| b == b')')
+                .ok_or("missing ) after (?# comment")?;
             return Ok(i + 2 + n + 1);
         }
         Some(b'=' | b'!') => return bad("look-ahead is"),
@@ -550,14 +553,20 @@ fn group(p: &[u8], i: usize, o: &mut Out) -> Result<usize, String> {
         }
         Some(b'\'') => {
             // (?'name'...) is (?<name>...).
-            let n = r[1..].iter().position(|&b| b == b'\'').ok_or("missing ' after group name")?;
+            let n = r[1..]
+                .iter()
+                .position(|&b| b == b'\'')
+                .ok_or("missing ' after group name")?;
             o.s.push_str("(?<");
             o.s.push_str(&String::from_utf8_lossy(&r[1..1 + n]));
             o.s.push('>');
             return Ok(i + 2 + 1 + n + 1);
         }
         Some(b'<') | Some(b'P') => {
-            let n = r.iter().position(|&b| b == b'>').ok_or("missing > after group name")?;
+            let n = r
+                .iter()
+                .position(|&b| b == b'>')
+                .ok_or("missing > after group name")?;
             o.s.push_str("(?");
             o.s.push_str(&String::from_utf8_lossy(&r[..=n]));
             return Ok(i + 2 + n + 1);
@@ -778,8 +787,11 @@ mod tests {
         assert!(m("^up", &["multiline"], "x\nup"));
         assert!(!m("^up", &[], "x\nup"));
         assert!(m("a b # comment", &["extended"], "ab"));
-        assert!(m("BUILD: rpm-.{3,50} :: DATE: ../../.... .{12}", &[],
-            "BUILD: rpm-1.2.3 :: DATE: 01/02/2024 12:00:00.000"));
+        assert!(m(
+            "BUILD: rpm-.{3,50} :: DATE: ../../.... .{12}",
+            &[],
+            "BUILD: rpm-1.2.3 :: DATE: 01/02/2024 12:00:00.000"
+        ));
         // `.` is any byte but \n without utf, a UTF-8 char with it.
         assert!(compile(b"^.$", &[] as &[&str]).unwrap().is_match(b"\xff"));
         assert!(m("^..$", &[], "é"));
@@ -809,7 +821,11 @@ mod tests {
         assert!(m(r"up\Z", &[], "up\n"));
         assert!(m("(?m)up$", &[], "up\nx"));
         // Bytes: a non-ASCII literal is its UTF-8 bytes, \xHH one byte.
-        let bytes = |p: &str, subj: &[u8]| compile(p.as_bytes(), &[] as &[&str]).unwrap().is_match(subj);
+        let bytes = |p: &str, subj: &[u8]| {
+            compile(p.as_bytes(), &[] as &[&str])
+                .unwrap()
+                .is_match(subj)
+        };
         assert!(bytes(r"a\xa0\h[\xff]", b"a\xa0\xa0\xff"));
         assert!(bytes(r"\141", b"a"));
         assert!(!bytes(r"^\xa0$", "\u{a0}".as_bytes()));
@@ -897,6 +913,9 @@ mod tests {
         assert!(rx("bad", &[], true, 0, None).passes(resp, 19));
         let (r, e) = BodyRegex::new(b"(?=x)", &[], true, 0, None);
         assert!(e.is_some());
-        assert!(!r.passes(resp, 19), "unusable regexes fail, no_match or not");
+        assert!(
+            !r.passes(resp, 19),
+            "unusable regexes fail, no_match or not"
+        );
     }
 }

@@ -1494,15 +1494,30 @@ mod tests {
         for (body, msg) in [
             ("regex a b", "regex missing or too many fields"),
             ("regex_no_match", "regex parameters specified without regex"),
-            ("regex_max_offset 5", "regex parameters specified without regex"),
+            (
+                "regex_max_offset 5",
+                "regex parameters specified without regex",
+            ),
             (
                 "regex x\nregex_min_offset 9\nregex_max_offset 8",
                 "regex min offset 9 > regex_max_offset 8 - ignoring",
             ),
-            ("regex x\nregex_min_offset x1", "Invalid regex_min_offset x1 specified"),
-            ("regex x\nregex_stack 1", "regex_stack requires start and max values"),
-            ("regex x\nregex_stack 2 1", "regex stack start cannot exceed max value"),
-            ("regex x\nregex_options nosuch", "unknown regex option 'nosuch' - ignoring"),
+            (
+                "regex x\nregex_min_offset x1",
+                "Invalid regex_min_offset x1 specified",
+            ),
+            (
+                "regex x\nregex_stack 1",
+                "regex_stack requires start and max values",
+            ),
+            (
+                "regex x\nregex_stack 2 1",
+                "regex stack start cannot exceed max value",
+            ),
+            (
+                "regex x\nregex_options nosuch",
+                "unknown regex option 'nosuch' - ignoring",
+            ),
         ] {
             let (_, m, code) = url(body);
             assert_eq!(m, [msg], "{body}");
@@ -1511,7 +1526,10 @@ mod tests {
         let (u, _, _) = url("regex x\nregex_min_offset 9\nregex_max_offset 8");
         assert_eq!((u.regex_min_offset, u.regex_max_offset), (0, None));
         // A bad maximum is keepalived's 0 (its stored value is max + 1).
-        assert_eq!(url("regex x\nregex_max_offset -").0.regex_max_offset, Some(0));
+        assert_eq!(
+            url("regex x\nregex_max_offset -").0.regex_max_offset,
+            Some(0)
+        );
         assert_eq!(url("regex x\nregex_max_offset -1").0.regex_max_offset, None);
     }
 
@@ -1526,6 +1544,8 @@ mod tests {
         assert_eq!(d.level, Level::Warning);
         assert_eq!(d.loc.as_ref().map(|l| l.line), Some(9));
         assert!(d.message.contains("look-ahead"), "{}", d.message);
-        assert!(d.headline().starts_with("(t.conf: Line 9) regex 'a(?=b)' cannot be used"));
+        assert!(d
+            .headline()
+            .starts_with("(t.conf: Line 9) regex 'a(?=b)' cannot be used"));
     }
 }

@@ -341,7 +341,10 @@ mod tests {
     #[test]
     fn quoted_escaped_splitting_as_keepalived_regex() {
         let w = |l: &str| split_quoted_escaped(l).unwrap();
-        assert_eq!(w(r#"regex "a b" c"#), [b"regex".to_vec(), b"a b".to_vec(), b"c".to_vec()]);
+        assert_eq!(
+            w(r#"regex "a b" c"#),
+            [b"regex".to_vec(), b"a b".to_vec(), b"c".to_vec()]
+        );
         // Escapes work outside quotes too: `\.` is `.`, `\\d` is `\d`.
         assert_eq!(w(r"regex a\.b\\d")[1], b"a.b\\d");
         assert_eq!(w(r"regex 'x y'")[1], b"x y");
