@@ -646,6 +646,91 @@ fn ssl_get_with_self_signed_certificate_and_sni() {
 }
 
 #[test]
+fn http_get_regex_and_regex_no_match_follow_the_page() {
+    let t = "http_get_regex_and_regex_no_match_follow_the_page";
+    if !can_run(t) || !have("nginx", t) || !have("openssl", t) {
+        return;
+    }
+    let mut lab = Lab::new("cr");
+    lab.nginx();
+    lab.write("www/status.txt", "service: UP\n");
+    let chk = |url: &str| {
+        format!(
+            "  real_server 10.77.0.2 80 {{\n    HTTP_GET {{\n      connect_timeout 1\n      retry 0\n      delay_loop 1\n      warmup 0\n      url {{ path /status.txt\n{url}\n      }}\n    }}\n  }}"
+        )
+    };
+    let conf = [
+        // Passes while the page says UP (or DEGRADED), case-insensitively;
+        // `\\n` in quotes is a newline, as in keepalived.
+        vs(
+            80,
+            &chk("        regex \"service: (up|degraded)\\n\"\n        regex_options caseless"),
+        ),
+        // Passes while the page says DOWN.
+        vs(81, &chk("        regex \"service: DOWN\"")),
+        // Passes while DOWN is nowhere in the response.
+        vs(82, &chk("        regex DOWN\n        regex_no_match")),
+        // keepalived matches the status line and headers too; min/max
+        // offsets count from the start of the status line.
+        vs(
+            83,
+            &chk("        regex \"^HTTP/1\\\\.[01] 200\"\n        regex_max_offset 0"),
+        ),
+        vs(84, &chk("        regex HTTP\n        regex_min_offset 1")),
+    ]
+    .concat();
+    let mut r = start(&lab, &conf);
+    let gone =
+        |port: u16| format!("Removing service [10.77.0.2]:tcp:80 from VS [10.77.0.100]:tcp:{port}");
+    let back =
+        |port: u16| format!("Adding service [10.77.0.2]:tcp:80 to VS [10.77.0.100]:tcp:{port}");
+    r.log(&gone(81), 4 * S);
+    r.log(&gone(84), 4 * S);
+    std::thread::sleep(2 * S);
+    let logs = r.logs();
+    for port in [80, 82, 83] {
+        assert!(
+            !logs.iter().any(|l| *l == gone(port)),
+            "VS {port} must stay up: {logs:#?}"
+        );
+    }
+    // The page changes: the regex checks follow it.
+    lab.write("www/status.txt", "service: DOWN\n");
+    r.next_log(&gone(80), 4 * S);
+    r.log(&gone(82), 4 * S);
+    r.log(&back(81), 4 * S);
+    r.log(
+        "Regex match success to [10.77.0.2]:tcp:80 url(/status.txt)",
+        S,
+    );
+    lab.write("www/status.txt", "service: degraded\n");
+    r.log(&back(80), 4 * S);
+    r.log(&back(82), 4 * S);
+    let deadline = Instant::now() + 4 * S;
+    while r.logs().iter().filter(|l| **l == gone(81)).count() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "VS 81 not removed again: {:#?}",
+            r.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let logs = r.logs();
+    for port in [83, 84] {
+        assert_eq!(
+            logs.iter().filter(|l| **l == gone(port)).count(),
+            usize::from(port == 84),
+            "VS {port}: {logs:#?}"
+        );
+        assert!(
+            !logs.iter().any(|l| *l == back(port)),
+            "VS {port}: {logs:#?}"
+        );
+    }
+    r.stop();
+}
+
+#[test]
 fn genhash_matches_keepalived_genhash() {
     let t = "genhash_matches_keepalived_genhash";
     if !can_run(t) || !have("nginx", t) || !have("openssl", t) {

@@ -4,7 +4,8 @@
 //! `Host` header (the virtualhost, else `ip:port`), read to end of stream,
 //! status code checked against the configured ranges (default 200-299),
 //! MD5 of the body (at most `Content-Length` bytes, chunked encoding not
-//! decoded) compared with `digest`. SSL_GET does not verify the server's
+//! decoded) compared with `digest`, then the url's `regex` run on the
+//! whole response (see [`super::body_regex`]). SSL_GET does not verify the server's
 //! certificate and sends SNI only with `enable_sni`.
 
 use std::net::{IpAddr, SocketAddr};
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::body_regex::BodyRegex;
 use super::probe::{io_failure, tcp_connect, within, Target};
 use super::sched::{Failure, Outcome};
 use crate::config::check::HttpProtocol;
@@ -28,6 +30,8 @@ pub struct UrlSpec {
     pub status: Vec<(u16, u16)>,
     /// Host header value (virtualhost), `None` for `ip:port`.
     pub vhost: Option<String>,
+    /// `regex` and its settings.
+    pub regex: Option<BodyRegex>,
 }
 
 /// How to fetch.
@@ -54,6 +58,9 @@ pub struct Response {
     pub status: u16,
     /// MD5 of `body`.
     pub digest: [u8; 16],
+    /// Everything received: header and all the body bytes, even past
+    /// `Content-Length` (what keepalived runs a url's regex on).
+    pub raw: Vec<u8>,
 }
 
 /// The request keepalived sends.
@@ -107,6 +114,7 @@ pub fn parse_response(raw: &[u8]) -> Option<Response> {
         body: body.to_vec(),
         status,
         digest,
+        raw: raw.to_vec(),
     })
 }
 
@@ -204,6 +212,12 @@ pub async fn check_url(t: &Target, spec: &HttpSpec, url: usize) -> Outcome {
             return Outcome::Failure(Failure::Digest(got));
         }
         what = "MD5 digest";
+    }
+    if let Some(rx) = &u.regex {
+        if !rx.passes(&r.raw, r.header.len()) {
+            return Outcome::Failure(Failure::Regex);
+        }
+        what = "Regex match";
     }
     Outcome::Success { status: None, what }
 }

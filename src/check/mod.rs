@@ -11,6 +11,7 @@
 //!
 //! [`genhash`] is keepalived's `--genhash` / `genhash` tool.
 
+pub mod body_regex;
 pub mod driver;
 pub mod genhash;
 pub mod http;

@@ -194,6 +194,9 @@ pub enum Failure {
     Status(u16),
     /// HTTP body MD5 differs from `digest`.
     Digest(String),
+    /// HTTP: the url's `regex` did not match (or matched, with
+    /// `regex_no_match`).
+    Regex,
     /// HTTP: no data at all.
     NoData,
     /// MISC: exit status.
@@ -212,6 +215,7 @@ impl Failure {
             Failure::Timeout => "Timeout connecting".into(),
             Failure::Status(c) => format!("HTTP status code error ({c}) to"),
             Failure::Digest(_) => "MD5 digest error to".into(),
+            Failure::Regex => "Regex match failed".into(),
             Failure::NoData => "Read, no data received from".into(),
             Failure::Connect(e) => format!("Error connecting ({e})"),
             other => format!("{other} with"),
@@ -227,6 +231,7 @@ impl std::fmt::Display for Failure {
             Failure::Protocol(e) => write!(f, "unexpected reply: {e}"),
             Failure::Status(c) => write!(f, "HTTP status code {c}"),
             Failure::Digest(d) => write!(f, "MD5 digest {d}"),
+            Failure::Regex => f.write_str("regex match failed"),
             Failure::NoData => f.write_str("no data received"),
             Failure::Exit(c) => write!(f, "exited with status {c}"),
             Failure::Signal(s) => write!(f, "due to signal {s}"),

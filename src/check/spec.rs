@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::body_regex::BodyRegex;
 use super::http::{HttpSpec, UrlSpec};
 use super::pool::CheckerId;
 use super::probe::Target;
@@ -227,6 +228,16 @@ fn one(
                     digest: u.digest.clone(),
                     status: u.status_codes.clone(),
                     vhost: u.virtualhost.clone().or_else(|| vhost.clone()),
+                    regex: u.regex.as_ref().map(|p| {
+                        BodyRegex::new(
+                            p,
+                            &u.regex_options,
+                            u.regex_no_match,
+                            u.regex_min_offset,
+                            u.regex_max_offset,
+                        )
+                        .0
+                    }),
                 })
                 .collect();
             let paths = urls.iter().map(|u| u.path.clone()).collect();

@@ -69,17 +69,18 @@ pub struct Url {
     pub status_codes: Vec<(u16, u16)>,
     /// `virtualhost`.
     pub virtualhost: Option<String>,
-    /// `regex`.
-    pub regex: Option<String>,
+    /// `regex`: the PCRE2 pattern's bytes (escapes decoded as keepalived
+    /// does, so it need not be UTF-8).
+    pub regex: Option<Vec<u8>>,
     /// `regex_no_match`.
     pub regex_no_match: bool,
-    /// `regex_options`.
+    /// `regex_options`: the option names keepalived knows, as given.
     pub regex_options: Vec<String>,
-    /// `regex_min_offset`.
-    pub regex_min_offset: Option<u64>,
-    /// `regex_max_offset`.
+    /// `regex_min_offset` (0: from the start).
+    pub regex_min_offset: u64,
+    /// `regex_max_offset`: the last offset a match may start at.
     pub regex_max_offset: Option<u64>,
-    /// `regex_stack START MAX`.
+    /// `regex_stack START MAX` (PCRE2's JIT stack; no effect here).
     pub regex_stack: Option<(u64, u64)>,
 }
 
@@ -586,6 +587,7 @@ fn http_end(ctx: &mut Ctx) -> Res {
 }
 
 fn url(ctx: &mut Ctx, _: &Stmt) -> Res {
+    REGEX_AT.with(|r| *r.borrow_mut() = None);
     if let Some(h) = http(ctx) {
         h.urls.push(Url::default());
     }
@@ -604,31 +606,63 @@ fn url_end(ctx: &mut Ctx) -> Res {
         }
         return Ok(());
     }
-    let bad_regex = url_cur(ctx).is_some_and(|u| {
-        u.regex.is_none()
-            && (u.regex_no_match
-                || !u.regex_options.is_empty()
-                || u.regex_min_offset.is_some()
-                || u.regex_max_offset.is_some()
-                || u.regex_stack.is_some())
-    });
-    if bad_regex {
-        ctx.err_global(
-            super::Level::Error,
-            "regex parameters specified without regex",
-        );
+    let at = REGEX_AT.with(|r| r.borrow_mut().take());
+    let Some(u) = url_cur(ctx) else {
+        return Ok(());
+    };
+    let mut warn = Vec::new();
+    if let Some(p) = &u.regex {
+        if let Err(e) = crate::check::body_regex::compile(p, &u.regex_options) {
+            warn.push((
+                format!(
+                    "regex '{}' cannot be used: {e} - this url will always fail",
+                    String::from_utf8_lossy(p)
+                ),
+                Some(
+                    "url regexes run with the Rust regex crate, which has no \
+                     look-around, back-references, atomic groups or possessive quantifiers"
+                        .to_string(),
+                ),
+            ));
+        }
+    } else if !u.regex_options.is_empty()
+        || u.regex_no_match
+        || u.regex_min_offset != 0
+        || u.regex_max_offset.is_some()
+        || u.regex_stack.is_some()
+    {
+        warn.push(("regex parameters specified without regex".to_string(), None));
+        u.regex_options.clear();
+        u.regex_no_match = false;
+        u.regex_min_offset = 0;
+        u.regex_max_offset = None;
+        u.regex_stack = None;
     }
-    let offs = url_cur(ctx).and_then(|u| match (u.regex_min_offset, u.regex_max_offset) {
-        (Some(a), Some(b)) if a > b => Some((a, b)),
-        _ => None,
-    });
-    if let Some((a, b)) = offs {
-        ctx.err_global(
-            super::Level::Error,
-            format!("regex min offset {a} > regex_max_offset {b} - ignoring"),
-        );
+    if let Some(max) = u.regex_max_offset {
+        if u.regex_min_offset > max {
+            warn.push((
+                format!(
+                    "regex min offset {} > regex_max_offset {max} - ignoring",
+                    u.regex_min_offset
+                ),
+                None,
+            ));
+            u.regex_min_offset = 0;
+            u.regex_max_offset = None;
+        }
+    }
+    for (msg, help) in warn {
+        match &at {
+            Some(s) => ctx.warn(s, msg, help),
+            None => ctx.err_global(super::Level::Warning, msg),
+        }
     }
     Ok(())
+}
+
+thread_local! {
+    /// The `regex` line of the url being read, for warnings at its end.
+    static REGEX_AT: std::cell::RefCell<Option<Stmt>> = const { std::cell::RefCell::new(None) };
 }
 
 fn url_path(ctx: &mut Ctx, s: &Stmt) -> Res {
@@ -704,15 +738,36 @@ fn url_virtualhost(ctx: &mut Ctx, s: &Stmt) -> Res {
     Ok(())
 }
 
+// keepalived only logs (log_message) what goes wrong with the regex
+// keywords: warnings here, so that `-t` exits as keepalived does.
+
 fn url_regex(ctx: &mut Ctx, s: &Stmt) -> Res {
-    if s.len() != 2 {
-        ctx.err(s, "regex missing or too many fields");
+    // keepalived splits the raw line again, honouring single quotes and
+    // backslash escapes everywhere (`regex a\.b` is the pattern `a.b`).
+    let words = match super::lexer::split_quoted_escaped(&s.text) {
+        Ok(w) => w,
+        Err(e) => {
+            if e.starts_with("String") {
+                ctx.err(s, e);
+            } else {
+                ctx.warn(s, e, None);
+            }
+            return Ok(());
+        }
+    };
+    if words.len() != 2 {
+        ctx.warn(
+            s,
+            "regex missing or too many fields",
+            Some("quote a pattern that contains spaces".into()),
+        );
         return Ok(());
     }
-    let v = s.get(1).unwrap_or("").to_string();
+    let v = words.into_iter().nth(1).unwrap_or_default();
     if let Some(u) = url_cur(ctx) {
         u.regex = Some(v);
     }
+    REGEX_AT.with(|r| *r.borrow_mut() = Some(s.clone()));
     Ok(())
 }
 
@@ -724,69 +779,108 @@ fn url_regex_no_match(ctx: &mut Ctx, _: &Stmt) -> Res {
 }
 
 fn url_regex_options(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let opts: Vec<String> = s.rest(1).map(str::to_string).collect();
+    let mut opts = Vec::new();
+    for (i, w) in s.rest(1).enumerate() {
+        if crate::check::body_regex::OPTIONS.contains(&w) {
+            opts.push(w.to_string());
+        } else {
+            // keepalived ignores unknown options without a word.
+            let help = super::diag::suggest(w, crate::check::body_regex::OPTIONS.iter().copied())
+                .map(|c| format!("did you mean `{c}`?"));
+            ctx.report(
+                super::Level::Warning,
+                Some(s),
+                Some(i + 1),
+                format!("unknown regex option '{w}' - ignoring"),
+                help,
+            );
+        }
+    }
     if let Some(u) = url_cur(ctx) {
         u.regex_options.extend(opts);
     }
     Ok(())
 }
 
+/// keepalived's `strtoul` reading of an offset: `None` (and a log) when
+/// it is not a number, which keepalived then takes as 0.
 fn url_regex_offset(ctx: &mut Ctx, s: &Stmt, which: &str) -> Option<u64> {
     if s.len() != 2 {
-        ctx.err(
+        ctx.warn(
             s,
             format!("Missing or too may options for regex_{which}_offset"),
+            None,
         );
         return None;
     }
     let v = s.get(1).unwrap_or("");
-    match v.parse::<u64>() {
-        Ok(n) => Some(n),
-        Err(_) => {
-            ctx.err_at(
-                s,
-                1,
+    match c_strtoul(v) {
+        Some(n) => Some(n),
+        None => {
+            ctx.report(
+                super::Level::Warning,
+                Some(s),
+                Some(1),
                 format!("Invalid regex_{which}_offset {v} specified"),
-                "expected a non-negative number",
+                Some("expected a non-negative number".into()),
             );
             None
         }
     }
 }
 
+/// C's `strtoul(s, &end, 10)` with `*end` required to be the end: leading
+/// white space and a sign are allowed, a negative value wraps.
+fn c_strtoul(s: &str) -> Option<u64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() {
+        return s.is_empty().then_some(0);
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v = digits.parse::<u64>().unwrap_or(u64::MAX);
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
 fn url_regex_min(ctx: &mut Ctx, s: &Stmt) -> Res {
-    if let Some(n) = url_regex_offset(ctx, s, "min") {
-        if let Some(u) = url_cur(ctx) {
-            u.regex_min_offset = Some(n);
-        }
+    let n = url_regex_offset(ctx, s, "min").unwrap_or(0);
+    if let Some(u) = url_cur(ctx) {
+        u.regex_min_offset = n;
     }
     Ok(())
 }
 
 fn url_regex_max(ctx: &mut Ctx, s: &Stmt) -> Res {
-    if let Some(n) = url_regex_offset(ctx, s, "max") {
-        if let Some(u) = url_cur(ctx) {
-            u.regex_max_offset = Some(n);
-        }
+    // keepalived keeps max + 1 (0: no maximum): a bad value is a maximum
+    // of 0, and ULONG_MAX none at all.
+    let n = url_regex_offset(ctx, s, "max").unwrap_or(0);
+    if let Some(u) = url_cur(ctx) {
+        u.regex_max_offset = (n != u64::MAX).then_some(n);
     }
     Ok(())
 }
 
 fn url_regex_stack(ctx: &mut Ctx, s: &Stmt) -> Res {
     if s.len() != 3 {
-        ctx.err(s, "regex_stack requires start and max values");
+        ctx.warn(s, "regex_stack requires start and max values", None);
         return Ok(());
     }
-    let Ok(a) = s.get(1).unwrap_or("").parse::<u64>() else {
-        ctx.err_at(s, 1, "regex_stack invalid start value", "expected a number");
+    let Some(a) = c_strtoul(s.get(1).unwrap_or("")) else {
+        ctx.warn(s, "regex_stack invalid start value", None);
         return Ok(());
     };
-    let Ok(b) = s.get(2).unwrap_or("").parse::<u64>() else {
-        ctx.err_at(s, 2, "regex_stack invalid max value", "expected a number");
+    let Some(b) = c_strtoul(s.get(2).unwrap_or("")) else {
+        ctx.warn(s, "regex_stack invalid max value", None);
         return Ok(());
     };
     if a > b {
-        ctx.err(s, "regex stack start cannot exceed max value");
+        ctx.warn(s, "regex stack start cannot exceed max value", None);
         return Ok(());
     }
     if let Some(u) = url_cur(ctx) {
@@ -1355,3 +1449,103 @@ pub static CHECKERS: [Keyword; 10] = [
     block("FILE_CHECK", Some(file_check), FILE, Some(file_end)),
     block("BFD_CHECK", Some(bfd_check), BFD, Some(bfd_end)),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::diag::Level;
+    use crate::config::{load_str, ReaderOptions};
+
+    /// The first url of the first checker, every message, and `-t`'s exit code.
+    fn url(body: &str) -> (Url, Vec<String>, i32) {
+        let text = format!(
+            "virtual_server 10.0.0.1 80 {{\nprotocol TCP\nlb_algo rr\nlb_kind NAT\n\
+             real_server 10.0.1.1 80 {{\nHTTP_GET {{\nurl {{\npath /\n{body}\n}}\n}}\n}}\n}}\n"
+        );
+        let l = load_str("t.conf", &text, ReaderOptions::default());
+        let m = l.report.diags.iter().map(|d| d.message.clone()).collect();
+        let code = l.report.exit_code();
+        let vs = &l.config.lvs.virtual_servers[0];
+        let CheckerKind::Http(h) = &vs.real_servers[0].checkers[0].kind else {
+            panic!("not HTTP_GET");
+        };
+        (h.urls[0].clone(), m, code)
+    }
+
+    #[test]
+    fn regex_keywords_as_keepalived() {
+        let (u, m, code) = url(
+            "regex \"IBM.*up\"\nregex_no_match\nregex_options caseless multiline\n\
+             regex_min_offset 200\nregex_max_offset 10000\nregex_stack 32768 500000",
+        );
+        assert_eq!((m.len(), code), (0, 0), "{m:?}");
+        assert_eq!(u.regex.as_deref(), Some(&b"IBM.*up"[..]));
+        assert!(u.regex_no_match);
+        assert_eq!(u.regex_options, ["caseless", "multiline"]);
+        assert_eq!((u.regex_min_offset, u.regex_max_offset), (200, Some(10000)));
+        assert_eq!(u.regex_stack, Some((32768, 500000)));
+        // Backslash escapes apply outside quotes too; single quotes group.
+        assert_eq!(url(r"regex a\.b\\d").0.regex.unwrap(), br"a.b\d");
+        assert_eq!(url("regex 'a b'").0.regex.unwrap(), b"a b");
+    }
+
+    #[test]
+    fn regex_problems_are_warnings_as_keepalived_only_logs_them() {
+        for (body, msg) in [
+            ("regex a b", "regex missing or too many fields"),
+            ("regex_no_match", "regex parameters specified without regex"),
+            (
+                "regex_max_offset 5",
+                "regex parameters specified without regex",
+            ),
+            (
+                "regex x\nregex_min_offset 9\nregex_max_offset 8",
+                "regex min offset 9 > regex_max_offset 8 - ignoring",
+            ),
+            (
+                "regex x\nregex_min_offset x1",
+                "Invalid regex_min_offset x1 specified",
+            ),
+            (
+                "regex x\nregex_stack 1",
+                "regex_stack requires start and max values",
+            ),
+            (
+                "regex x\nregex_stack 2 1",
+                "regex stack start cannot exceed max value",
+            ),
+            (
+                "regex x\nregex_options nosuch",
+                "unknown regex option 'nosuch' - ignoring",
+            ),
+        ] {
+            let (_, m, code) = url(body);
+            assert_eq!(m, [msg], "{body}");
+            assert_eq!(code, 0, "{body}");
+        }
+        let (u, _, _) = url("regex x\nregex_min_offset 9\nregex_max_offset 8");
+        assert_eq!((u.regex_min_offset, u.regex_max_offset), (0, None));
+        // A bad maximum is keepalived's 0 (its stored value is max + 1).
+        assert_eq!(
+            url("regex x\nregex_max_offset -").0.regex_max_offset,
+            Some(0)
+        );
+        assert_eq!(url("regex x\nregex_max_offset -1").0.regex_max_offset, None);
+    }
+
+    #[test]
+    fn unusable_pattern_is_a_warning_at_the_regex_line() {
+        let text = "virtual_server 10.0.0.1 80 {\nprotocol TCP\nlb_algo rr\nlb_kind NAT\n\
+                    real_server 10.0.1.1 80 {\nHTTP_GET {\nurl {\npath /\n\
+                    regex \"a(?=b)\"\n}\n}\n}\n}\n";
+        let l = load_str("t.conf", text, ReaderOptions::default());
+        assert_eq!(l.report.exit_code(), 0);
+        let d = &l.report.diags[0];
+        assert_eq!(d.level, Level::Warning);
+        assert_eq!(d.loc.as_ref().map(|l| l.line), Some(9));
+        assert!(d.message.contains("look-ahead"), "{}", d.message);
+        assert!(d
+            .headline()
+            .starts_with("(t.conf: Line 9) regex 'a(?=b)' cannot be used"));
+    }
+}

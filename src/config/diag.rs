@@ -25,6 +25,10 @@ impl fmt::Display for Loc {
 /// order: under `-t` the highest level reported decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
+    /// Something keepalived only logs, or that we cannot do as keepalived
+    /// would (e.g. a PCRE2 feature of a `regex`): shown, but `-t` still
+    /// exits 0 for it.
+    Warning,
     /// A file or interface is missing: the daemon could not run as configured.
     CannotRun,
     /// Any configuration error or warning (unknown keyword, bad number...).
@@ -116,7 +120,7 @@ impl Report {
             return 2;
         }
         match self.worst() {
-            None => 0,
+            None | Some(Level::Warning) => 0,
             Some(Level::CannotRun) => 4,
             Some(Level::Error) => 5,
             Some(Level::Security) => 6,

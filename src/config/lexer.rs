@@ -208,6 +208,91 @@ pub fn split_command(cmd: &str) -> Vec<String> {
     out
 }
 
+/// Splits a line as keepalived's `alloc_strvec_quoted_escaped` (used for
+/// `regex`): whitespace separates, single or double quotes group, and
+/// backslash escapes (`\a \b \E \f \n \r \t \v`, `\x` with any number of
+/// hex digits, `\cC`, up to three octal digits, anything else for itself)
+/// are decoded inside and outside quotes. Works on bytes: an escape can
+/// produce any byte. `Err` carries keepalived's message for an unterminated
+/// quote or a trailing backslash.
+pub fn split_quoted_escaped(line: &str) -> Result<Vec<Vec<u8>>, String> {
+    let b = line.as_bytes();
+    let white = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < b.len() && white(b[i]) {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        let mut word = Vec::new();
+        let mut quote: Option<u8> = None;
+        while i < b.len() {
+            let c = b[i];
+            if c == b'\\' {
+                i += 1;
+                let Some(&e) = b.get(i) else {
+                    return Err(format!("Missing escape char at end: '{line}'"));
+                };
+                let hex = |c: u8| (c as char).to_digit(16);
+                if e == b'x' && b.get(i + 1).and_then(|&c| hex(c)).is_some() {
+                    i += 1;
+                    let mut v = 0u8;
+                    while let Some(d) = b.get(i).and_then(|&c| hex(c)) {
+                        v = (v << 4) | d as u8;
+                        i += 1;
+                    }
+                    word.push(v);
+                } else if e == b'c' && i + 1 < b.len() {
+                    word.push(b[i + 1] & 0x1f);
+                    i += 2;
+                } else if (b'0'..=b'7').contains(&e) {
+                    let mut v = 0u8;
+                    let mut n = 0;
+                    while n < 3 && i < b.len() && (b'0'..=b'7').contains(&b[i]) {
+                        v = (v << 3).wrapping_add(b[i] - b'0');
+                        i += 1;
+                        n += 1;
+                    }
+                    word.push(v);
+                } else {
+                    word.push(match e {
+                        b'a' => 0x07,
+                        b'b' => 0x08,
+                        b'E' => 0x1b,
+                        b'f' => 0x0c,
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'v' => 0x0b,
+                        other => other,
+                    });
+                    i += 1;
+                }
+                continue;
+            }
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) => word.push(c),
+                None if c == b'"' || c == b'\'' => quote = Some(c),
+                None if white(c) => break,
+                None => word.push(c),
+            }
+            i += 1;
+        }
+        if let Some(q) = quote {
+            return Err(format!(
+                "String '{line}': missing terminating {}",
+                q as char
+            ));
+        }
+        out.push(word);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +336,23 @@ mod tests {
             split_command("/bin/x 'a b' c\\ d \"e f\""),
             ["/bin/x", "a b", "c d", "e f"]
         );
+    }
+
+    #[test]
+    fn quoted_escaped_splitting_as_keepalived_regex() {
+        let w = |l: &str| split_quoted_escaped(l).unwrap();
+        assert_eq!(
+            w(r#"regex "a b" c"#),
+            [b"regex".to_vec(), b"a b".to_vec(), b"c".to_vec()]
+        );
+        // Escapes work outside quotes too: `\.` is `.`, `\\d` is `\d`.
+        assert_eq!(w(r"regex a\.b\\d")[1], b"a.b\\d");
+        assert_eq!(w(r"regex 'x y'")[1], b"x y");
+        assert_eq!(w(r#"regex 'say "hi"'"#)[1], br#"say "hi""#);
+        // \x takes every hex digit that follows, keeping the low byte.
+        assert_eq!(w(r"r \x41\x4142")[1], [0x41, 0x42]);
+        assert_eq!(w(r"r \101\cA\q\n")[1], b"A\x01q\n");
+        assert_eq!(w("r \"\"")[1], b"");
+        assert!(split_quoted_escaped("regex 'abc").is_err());
     }
 }

@@ -161,6 +161,12 @@ impl Ctx {
         self.report(Level::Error, Some(stmt), None, msg.into(), None);
     }
 
+    /// A warning at a statement: keepalived only logs it, so `-t`'s exit
+    /// code does not change.
+    pub fn warn(&mut self, stmt: &Stmt, msg: impl Into<String>, help: Option<String>) {
+        self.report(Level::Warning, Some(stmt), None, msg.into(), help);
+    }
+
     /// A configuration error pointing at word `i`, with what was expected.
     pub fn err_at(
         &mut self,
