@@ -1062,3 +1062,51 @@ fn reload_that_adds_a_vip_on_one_node_keeps_one_master() {
         )]
     );
 }
+
+#[test]
+fn a_script_that_has_not_reported_keeps_the_instance_in_init() {
+    // keepalived 2.2.7 (measured with a weight-0 vrrp_script): no `FAULT (init)`; `VRRP_Script(chk) succeeded`, then `(VI_1) Entering BACKUP STATE` (no "(init)"), and Master_Down counts from there.
+    let mut r = Router::new();
+    let s = r.add_tracker(TrackerValue::Pending);
+    r.add_instance(
+        cfg(100),
+        vec![TrackRef {
+            tracker: s,
+            weight: 0,
+            reverse: false,
+        }],
+    );
+    let mut out = Vec::new();
+    r.start(t(0), &mut out);
+    assert_eq!(out, Vec::new());
+    assert_eq!(r.instance(0).state(), State::Init);
+    assert_eq!(r.poll_timeout(), None);
+    r.set_tracker(t(5_000), s, TrackerValue::Up(true), &mut out);
+    assert_eq!(r.instance(0).state(), State::Backup);
+    assert_eq!(
+        out,
+        vec![
+            Action::Log("(VI_1) Entering BACKUP STATE".into()),
+            Action::Notify(NotifyEvent {
+                target: Target::Instance("VI_1".into()),
+                state: NotifyState::Backup,
+                priority: Priority(100)
+            }),
+        ]
+    );
+    assert_eq!(r.poll_timeout(), Some(t(5_000 + 3_609_375)));
+    // A first result that fails: FAULT, also without "(init)".
+    let mut r = Router::new();
+    let s = r.add_tracker(TrackerValue::Pending);
+    let refs = vec![TrackRef {
+        tracker: s,
+        weight: 0,
+        reverse: false,
+    }];
+    r.add_instance(cfg(100), refs);
+    r.start(t(0), &mut Vec::new());
+    let mut out = Vec::new();
+    r.set_tracker(t(5_000), s, TrackerValue::Up(false), &mut out);
+    assert_eq!(r.instance(0).state(), State::Fault);
+    assert_eq!(out[0], Action::Log("(VI_1) Entering FAULT STATE".into()));
+}
