@@ -9,7 +9,7 @@
 # is one of PORTS listeners of examples/accept_sink on 127.0.1.1 in the
 # guest (they accept, close and count). In the guest
 # (benches/ipvs_vm_10k_guest.sh) each implementation in turn is started
-# (-n -l -C), must bring all destinations up, runs WARM seconds, then is
+# (-n -l -G -C), must bring all destinations up, runs WARM seconds, then is
 # measured for WINDOW seconds: the checker process's utime+stime, the
 # connections the listeners accepted (the check rate actually achieved),
 # its VmRSS/VmHWM, the destinations at the end and the failures it logged.

@@ -4,7 +4,7 @@
 # generated configuration) and params (shell variables: N destinations
 # expected, PORTS listener ports from 9000, WARM, WINDOW, UPWAIT seconds,
 # ROUNDS). For each round, keepalived 2.2.7 then ours: start the daemon
-# (-n -l -C), wait until IPVS has all N destinations (the real servers are
+# (-n -l -G -C), wait until IPVS has all N destinations (the real servers are
 # `alpha`: each enters IPVS only after a successful TCP_CHECK), let it run
 # WARM seconds, then measure WINDOW seconds: the checker child's utime and
 # stime (/proc/PID/stat), the connections the listeners accepted, then
@@ -41,7 +41,7 @@ while [ "$r" -le "$ROUNDS" ]; do
     ipvsadm -C
     rm -f /run/bench.pid /run/bench-check.pid
     t0=$(now)
-    "$bin" -n -l -C -f /opt/bench/bench.conf -p /run/bench.pid -c /run/bench-check.pid \
+    "$bin" -n -l -G -C -f /opt/bench/bench.conf -p /run/bench.pid -c /run/bench-check.pid \
       >"/out/$impl-$r.log" 2>&1 &
     pid=$!
     # until all N destinations are in IPVS (or UPWAIT s)
