@@ -16,7 +16,8 @@
 #   -v  show the guest's boot console
 #
 # Environment: IPVS_VM_CACHE (default ~/.cache/ipvs-vm, the recipe's layout),
-# IPVS_VM_QEMU (a qemu-system-x86_64 to use instead of Debian's, unpacked).
+# IPVS_VM_QEMU (a qemu-system-x86_64 to use instead of Debian's, unpacked),
+# IPVS_VM_MEM (guest memory in MiB, default 512), IPVS_VM_SMP (vCPUs, 1).
 # Exit: the command's status; 124 timeout; 125 no result from the guest;
 # 77 the VM cannot be built here (no apt/dpkg, packages unavailable) - the
 # test skips on 77 unless CI is set.
@@ -225,7 +226,7 @@ case $KVM in
 esac
 LOG=$WORK/console.log OUTTAR=$WORK/out.tgz
 : >"$LOG"; : >"$OUTTAR"
-"${QEMU[@]}" "${accel[@]}" -M pc -m 512 -smp 1 -nodefaults -no-user-config -display none \
+"${QEMU[@]}" "${accel[@]}" -M pc -m "${IPVS_VM_MEM:-512}" -smp "${IPVS_VM_SMP:-1}" -nodefaults -no-user-config -display none \
   -net none -no-reboot -serial "file:$LOG" -serial "file:$OUTTAR" \
   -kernel "$VMLINUZ" -initrd "$INITRD" \
   -append "console=ttyS0 panic=-1 oops=panic random.trust_cpu=on $([ $VERBOSE = 1 ] || echo quiet loglevel=1)" \
