@@ -1063,7 +1063,10 @@ fn e2e_conf(text: &str) -> String {
         out.push_str(&rest[..i]);
         let (ip, after) = match rest[i + 5..].strip_prefix("6(") {
             Some(after) => ("::1", after),
-            None => ("127.0.1.1", rest[i + 5..].strip_prefix('(').expect("CHECK(port)")),
+            None => (
+                "127.0.1.1",
+                rest[i + 5..].strip_prefix('(').expect("CHECK(port)"),
+            ),
         };
         let j = after.find(')').expect("CHECK(port)");
         let port = &after[..j];

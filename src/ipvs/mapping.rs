@@ -130,10 +130,7 @@ pub fn desired_with(
         let group = matches!(vs.addr, VsAddr::Group(..));
         for service in services(cfg, vs) {
             let dests: Vec<Dest> = if group {
-                dests
-                    .iter()
-                    .map(|d| group_dest(&service.key, *d))
-                    .collect()
+                dests.iter().map(|d| group_dest(&service.key, *d)).collect()
             } else {
                 dests.clone()
             };

@@ -291,9 +291,7 @@ virtual_server group G {
         assert_eq!(s.service.timeout, 60);
         assert!(s.service.flags.contains(ServiceFlags::PERSISTENT));
     }
-    let ports = |i: usize| -> Vec<String> {
-        weights(&d, i).into_iter().map(|(a, _)| a).collect()
-    };
+    let ports = |i: usize| -> Vec<String> { weights(&d, i).into_iter().map(|(a, _)| a).collect() };
     assert_eq!(ports(0), ["10.0.1.1:80", "10.0.1.2:80"]);
     assert_eq!(ports(1), ["10.0.1.1:80", "10.0.1.2:80"]);
     assert_eq!(ports(2), ["10.0.1.1:0", "10.0.1.2:80"]);
