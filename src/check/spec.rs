@@ -137,8 +137,10 @@ fn target(co: &ConnOpts, rs: &RealServer, vs: &VirtualServer) -> Target {
     }
 }
 
-fn fmt_target(t: &Target, vs: &VirtualServer) -> String {
-    format!("[{}]:{}:{}", t.addr.ip(), proto_name(vs), t.addr.port())
+/// keepalived's `FMT_CHK`: the real server (not `connect_ip` /
+/// `connect_port`), as its log lines name a checker.
+fn fmt_checker(rs: &RealServer, vs: &VirtualServer) -> String {
+    format!("[{}]:{}:{}", rs.ip, proto_name(vs), rs.port)
 }
 
 /// Everything needed to build checkers besides the LVS blocks.
@@ -211,7 +213,7 @@ fn one(
     let alpha = c.common.alpha.or(rs.alpha).unwrap_or(vs.alpha);
     let log_all = c.common.log_all_failures.unwrap_or(log_all_global);
     let t = target(&c.conn, rs, vs);
-    let chk = fmt_target(&t, vs);
+    let chk = fmt_checker(rs, vs);
     let (probe, policy, kind) = match &c.kind {
         CheckerKind::Tcp => (ProbeSpec::Tcp, Policy::Simple, WordKind::Tcp),
         CheckerKind::Http(h) => {
@@ -399,7 +401,9 @@ mod tests {
         assert_eq!(s[0].target.timeout, sec(5));
         assert_eq!((t(4).retry, t(4).delay_before_retry), (4, sec(2)));
         assert_eq!(s[4].target.addr, "10.0.0.3:81".parse().unwrap());
-        assert_eq!(s[4].sm.wording().target, "[10.0.0.3]:tcp:81");
+        // Log lines name the real server, not connect_port (keepalived
+        // 2.2.7's FMT_CHK, seen in the end-to-end VM test).
+        assert_eq!(s[4].sm.wording().target, "[10.0.0.3]:tcp:8080");
         match &s[1].probe {
             ProbeSpec::Http(h) => assert_eq!(h.urls[0].path, "/x"),
             p => panic!("{p:?}"),

@@ -127,7 +127,13 @@ pub fn desired_with(
         if vs.dropped {
             continue;
         }
+        let group = matches!(vs.addr, VsAddr::Group(..));
         for service in services(cfg, vs) {
+            let dests: Vec<Dest> = if group {
+                dests.iter().map(|d| group_dest(&service.key, *d)).collect()
+            } else {
+                dests.clone()
+            };
             match index.get(&service.key) {
                 Some(&at) => {
                     let into = &mut out.services[at].dests;
@@ -138,10 +144,7 @@ pub fn desired_with(
                 }
                 None => {
                     index.insert(service.key, out.services.len());
-                    out.services.push(VirtualService {
-                        service,
-                        dests: dests.clone(),
-                    });
+                    out.services.push(VirtualService { service, dests });
                 }
             }
         }
@@ -202,6 +205,19 @@ pub fn service(vs: &VirtualServer, key: ServiceKey) -> Service {
     s
 }
 
+/// A destination as keepalived sends it to one service of a virtual
+/// server group (ipvs_group_cmd): unless it is masqueraded, its port is
+/// the entry's port, or 0 for a fwmark entry.
+fn group_dest(key: &ServiceKey, mut d: Dest) -> Dest {
+    if d.forward != Forward::Masq {
+        d.port = match key {
+            ServiceKey::Addr { port, .. } => *port,
+            ServiceKey::Fwmark { .. } => 0,
+        };
+    }
+    d
+}
+
 /// Expands `start..=end` (a group range) into addresses.
 fn range(start: IpAddr, end: IpAddr) -> Vec<IpAddr> {
     match (start, end) {
@@ -242,19 +258,24 @@ pub fn services(cfg: &LvsConfig, vs: &VirtualServer) -> Vec<Service> {
             let Some(g) = cfg.groups.iter().find(|g| &g.name == name) else {
                 return Vec::new();
             };
-            // keepalived walks the address ranges first, then the fwmarks.
+            // keepalived walks the address ranges first, then the fwmarks;
+            // each entry's service is sent with the host netmask
+            // (ipvs_group_range_cmd and the fwmark loop of ipvs_group_cmd
+            // reset it), so persistence_granularity has no effect there.
+            let group_service = |key: ServiceKey| {
+                let mut s = service(vs, key);
+                s.netmask = Netmask::host(key.family());
+                s
+            };
             let mut out = Vec::new();
             for e in &g.entries {
                 if let VsgEntry::Range { start, end, port } = e {
                     for addr in range(*start, *end) {
-                        out.push(service(
-                            vs,
-                            ServiceKey::Addr {
-                                protocol: protocol(vs.protocol),
-                                addr,
-                                port: *port,
-                            },
-                        ));
+                        out.push(group_service(ServiceKey::Addr {
+                            protocol: protocol(vs.protocol),
+                            addr,
+                            port: *port,
+                        }));
                     }
                 }
             }
@@ -264,13 +285,10 @@ pub fn services(cfg: &LvsConfig, vs: &VirtualServer) -> Vec<Service> {
                         Some(true) => Family::Inet6,
                         _ => Family::Inet,
                     };
-                    out.push(service(
-                        vs,
-                        ServiceKey::Fwmark {
-                            family,
-                            mark: *mark,
-                        },
-                    ));
+                    out.push(group_service(ServiceKey::Fwmark {
+                        family,
+                        mark: *mark,
+                    }));
                 }
             }
             out

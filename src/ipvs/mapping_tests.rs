@@ -265,6 +265,51 @@ virtual_server group G {
     assert_eq!(fams, vec![Family::Inet6, Family::Inet]);
 }
 
+#[test]
+fn group_services_ignore_granularity_and_route_to_the_entry_port() {
+    // keepalived 2.2.7 (vm-checked): every service of a group is sent with
+    // the host netmask, a DR/TUN destination takes the range entry's port
+    // and port 0 under a fwmark entry; NAT keeps the real server's port.
+    let cfg = lvs("virtual_server_group G {
+  10.1.1.1-2 80
+  fwmark 9
+}
+virtual_server group G {
+  protocol TCP
+  lb_algo rr
+  lb_kind DR
+  persistence_timeout 60
+  persistence_granularity 255.255.255.0
+  real_server 10.0.1.1 8080 { }
+  real_server 10.0.1.2 80 { lvs_method NAT }
+}
+");
+    let d = desired(&cfg, &Health::all_alive());
+    assert_eq!(d.services.len(), 3);
+    for s in &d.services {
+        assert_eq!(s.service.netmask, Netmask::V4(Ipv4Addr::BROADCAST));
+        assert_eq!(s.service.timeout, 60);
+        assert!(s.service.flags.contains(ServiceFlags::PERSISTENT));
+    }
+    let ports = |i: usize| -> Vec<String> { weights(&d, i).into_iter().map(|(a, _)| a).collect() };
+    assert_eq!(ports(0), ["10.0.1.1:80", "10.0.1.2:80"]);
+    assert_eq!(ports(1), ["10.0.1.1:80", "10.0.1.2:80"]);
+    assert_eq!(ports(2), ["10.0.1.1:0", "10.0.1.2:80"]);
+    // A plain virtual server keeps its granularity.
+    let plain = lvs("virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lb_kind DR
+  persistence_granularity 255.255.255.0
+  real_server 10.0.1.1 80 { }
+}
+");
+    let d = desired(&plain, &Health::all_alive());
+    assert_eq!(
+        d.services[0].service.netmask,
+        Netmask::V4(Ipv4Addr::new(255, 255, 255, 0))
+    );
+}
+
 const SORRY: &str = "virtual_server 10.0.0.1 80 {
   protocol TCP
   lb_algo rr

@@ -1,12 +1,14 @@
 #!/bin/sh
 # e2e.sh - runs inside the VM (see vm.sh): the whole daemon, ours and
 # keepalived 2.2.7 in turn, on the same configurations, with real servers
-# that are busybox httpd listeners on 127.0.1.1 (the TCP_CHECKs connect
-# there; the real-server addresses themselves are not local, so IPVS shows
-# their forwarding method). For each scenario directory /opt/e2e/NAME:
+# that are busybox httpd listeners on 127.0.1.1 or [::1] (the TCP_CHECKs
+# connect there; the real-server addresses themselves are not local, so
+# IPVS shows their forwarding method). For each scenario directory
+# /opt/e2e/NAME:
 #   a.conf      the configuration at start
 #   b.conf      the configuration after reload (SIGHUP)
-#   ports       the listener ports to start (one per line)
+#   ports       the listener ports to start on 127.0.1.1 (one per line)
+#   ports6      the listener ports to start on [::1] (one per line)
 #   victim      the port of the listener stopped, then started again
 # and for each implementation IMPL (ka, ours) it writes to /out/e2e/NAME/:
 #   IMPL-start IMPL-down IMPL-up IMPL-reload IMPL-stop   ipvsadm snapshots
@@ -24,7 +26,7 @@ canon() { ipvsadm -Sn | sort; }
 snap() { # FILE
   {
     canon
-    echo '--- list'; ipvsadm -Ln
+    echo '--- list'; ipvsadm -Ln --tun-info
   } >"$1" 2>&1
 }
 
@@ -59,9 +61,10 @@ settle() { # WANT
   echo "@@ no convergence within $WAIT s"
 }
 
-listen() { # PORT
-  httpd -f -p "127.0.1.1:$1" -h /tmp/www &
-  echo $! >"/run/httpd-$1.pid"
+listen() { # ADDR PORT
+  httpd -f -p "$1:$2" -h /tmp/www &
+  echo $! >"/run/httpd-$2.pid"
+  echo "$1" >"/run/httpd-$2.addr"
 }
 
 unlisten() { # PORT
@@ -96,7 +99,8 @@ for d in /opt/e2e/*/; do
     ipvsadm -C
     ipvsadm --set 900 120 300
     : >/tmp/prev
-    for p in $(cat "$d/ports"); do listen "$p"; done
+    for p in $(cat "$d/ports"); do listen 127.0.1.1 "$p"; done
+    for p in $(cat "$d/ports6" 2>/dev/null); do listen '[::1]' "$p"; done
     victim=$(cat "$d/victim")
     cp "$d/a.conf" /run/e2e.conf
     rm -f /run/lvs.fifo /run/all.fifo
@@ -114,7 +118,7 @@ for d in /opt/e2e/*/; do
     step start
     unlisten "$victim"
     step down
-    listen "$victim"
+    listen "$(cat "/run/httpd-$victim.addr")" "$victim"
     step up
     cp "$d/b.conf" /run/e2e.conf
     kill -HUP "$pid"
@@ -127,7 +131,7 @@ for d in /opt/e2e/*/; do
     kill "$catpid" "$catpid2"
     wait "$catpid" "$catpid2" 2>/dev/null
     exec 3<&- 4<&-
-    for p in $(cat "$d/ports"); do unlisten "$p"; done
+    for p in $(cat "$d/ports" "$d/ports6" 2>/dev/null); do unlisten "$p"; done
   done
 done
 echo "e2e done"
