@@ -371,6 +371,28 @@ fn unavailable(why: &str) {
     eprintln!("skipping ipvs_vm: {why}");
 }
 
+/// Shows a vm.sh run's output; false (after [`unavailable`]) when the VM
+/// cannot be built here (exit 77), a panic when the run failed.
+fn vm_succeeded(res: &std::process::Output, t0: std::time::Instant, work: &Path) -> bool {
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    eprintln!(
+        "{}{stderr}VM run took {:.1} s",
+        String::from_utf8_lossy(&res.stdout),
+        t0.elapsed().as_secs_f64()
+    );
+    if res.status.code() == Some(77) {
+        let _ = std::fs::remove_dir_all(work);
+        let why = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("ipvs-vm: SKIP: "))
+            .unwrap_or("the VM cannot be built here");
+        unavailable(why);
+        return false;
+    }
+    assert!(res.status.success(), "vm.sh failed: {}", res.status);
+    true
+}
+
 /// The ipvs_apply example next to this test binary, built if missing.
 fn ipvs_apply() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
@@ -542,21 +564,9 @@ fn ipvs_apply_matches_keepalived_in_a_vm() {
         .arg("sh /opt/bin/guest.sh")
         .output()
         .expect("running tests/ipvs_vm/vm.sh");
-    let stderr = String::from_utf8_lossy(&res.stderr);
-    eprintln!(
-        "{}{stderr}VM run took {:.1} s",
-        String::from_utf8_lossy(&res.stdout),
-        t0.elapsed().as_secs_f64()
-    );
-    if res.status.code() == Some(77) {
-        let _ = std::fs::remove_dir_all(&work);
-        let why = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("ipvs-vm: SKIP: "))
-            .unwrap_or("the VM cannot be built here");
-        return unavailable(why);
+    if !vm_succeeded(&res, t0, &work) {
+        return;
     }
-    assert!(res.status.success(), "vm.sh failed: {}", res.status);
 
     let mut failures = String::new();
     for s in SCENARIOS {
@@ -1144,21 +1154,9 @@ fn daemon_matches_keepalived_end_to_end_in_a_vm() {
         .arg("sh /opt/bin/e2e.sh")
         .output()
         .expect("running tests/ipvs_vm/vm.sh");
-    let stderr = String::from_utf8_lossy(&res.stderr);
-    eprintln!(
-        "{}{stderr}VM run took {:.1} s",
-        String::from_utf8_lossy(&res.stdout),
-        t0.elapsed().as_secs_f64()
-    );
-    if res.status.code() == Some(77) {
-        let _ = std::fs::remove_dir_all(&work);
-        let why = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("ipvs-vm: SKIP: "))
-            .unwrap_or("the VM cannot be built here");
-        return unavailable(why);
+    if !vm_succeeded(&res, t0, &work) {
+        return;
     }
-    assert!(res.status.success(), "vm.sh failed: {}", res.status);
 
     let tail = |d: &Path, name: &str| {
         let t = read(d, name);

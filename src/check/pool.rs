@@ -547,18 +547,7 @@ impl Pool {
         }
         self.vs[vs].rs[i].alive = false;
         self.rs_notifies(vs, i, false);
-        let v = &self.vs[vs];
-        let r = &v.rs[i];
-        if r.smtp_alert {
-            let subject = format!(
-                "[{}] Realserver {} of virtual server {} - DOWN",
-                self.opts.router_id, r.fmt, v.fmt
-            );
-            self.out.push(Action::Smtp {
-                subject,
-                body: "=> Removing <=".into(),
-            });
-        }
+        self.rs_down_mail(vs, i, "=> Removing <=");
         // keepalived notifies a quorum lost by the removal (script, FIFO
         // line, mail) without logging it or calling the sorry server; the
         // virtual server that stays keeps its quorum state (VM test).
@@ -568,6 +557,23 @@ impl Pool {
         if v.quorum_up && (sum == 0 || sum < threshold) {
             self.vs[vs].quorum_up = false;
             self.vs_notifies(vs, false, threshold, sum, false);
+        }
+    }
+
+    /// The DOWN mail of a real server that leaves (removed by a reload,
+    /// or shut down at stop), when its alerts are on.
+    fn rs_down_mail(&mut self, vs: usize, i: usize, body: &str) {
+        let v = &self.vs[vs];
+        let r = &v.rs[i];
+        if r.smtp_alert {
+            let subject = format!(
+                "[{}] Realserver {} of virtual server {} - DOWN",
+                self.opts.router_id, r.fmt, v.fmt
+            );
+            self.out.push(Action::Smtp {
+                subject,
+                body: body.into(),
+            });
         }
     }
 
@@ -884,18 +890,7 @@ impl Pool {
                     continue;
                 }
                 self.rs_notifies(vs, i, true);
-                let v = &self.vs[vs];
-                let r = &v.rs[i];
-                if r.smtp_alert {
-                    let subject = format!(
-                        "[{}] Realserver {} of virtual server {} - DOWN",
-                        self.opts.router_id, r.fmt, v.fmt
-                    );
-                    self.out.push(Action::Smtp {
-                        subject,
-                        body: "=> Shutting down <=".into(),
-                    });
-                }
+                self.rs_down_mail(vs, i, "=> Shutting down <=");
             }
             if !self.vs[vs].rs.is_empty() {
                 let v = &self.vs[vs];
