@@ -527,19 +527,9 @@ impl Pool {
     /// keepalived's `clear_service_rs` at reload: a real server that is
     /// no longer configured leaves IPVS, with its down notifications.
     fn retire(&mut self, vs: usize, i: usize) {
-        let v = &self.vs[vs];
-        let r = &v.rs[i];
-        if r.set {
-            self.out.push(Action::Log(format!(
-                "Removing {}service {} from VS {}",
-                if r.inhibit && !r.alive {
-                    "(inhibited) "
-                } else {
-                    ""
-                },
-                r.fmt,
-                v.fmt
-            )));
+        if self.vs[vs].rs[i].set {
+            let line = self.rs_leaves("Removing", vs, i);
+            self.out.push(Action::Log(line));
             self.ipvs_del(vs, Server::Real(i), true);
         }
         if !self.vs[vs].rs[i].alive {
@@ -558,6 +548,19 @@ impl Pool {
             self.vs[vs].quorum_up = false;
             self.vs_notifies(vs, false, threshold, sum, false);
         }
+    }
+
+    /// keepalived's line for a real server leaving IPVS: `VERB
+    /// [(inhibited) ]service RS from VS VS`.
+    fn rs_leaves(&self, verb: &str, vs: usize, i: usize) -> String {
+        let v = &self.vs[vs];
+        let r = &v.rs[i];
+        let inhibited = if r.inhibit && !r.alive {
+            "(inhibited) "
+        } else {
+            ""
+        };
+        format!("{verb} {inhibited}service {} from VS {}", r.fmt, v.fmt)
     }
 
     /// The DOWN mail of a real server that leaves (removed by a reload,
@@ -866,19 +869,9 @@ impl Pool {
                 self.rs_mut(vs, Server::Sorry).alive = false;
             }
             for i in 0..self.vs[vs].rs.len() {
-                let v = &self.vs[vs];
-                let r = &v.rs[i];
-                self.out.push(Action::Log(format!(
-                    "Shutting down {}service {} from VS {}",
-                    if r.inhibit && !r.alive {
-                        "(inhibited) "
-                    } else {
-                        ""
-                    },
-                    r.fmt,
-                    v.fmt
-                )));
-                if !r.set {
+                let line = self.rs_leaves("Shutting down", vs, i);
+                self.out.push(Action::Log(line));
+                if !self.vs[vs].rs[i].set {
                     continue;
                 }
                 self.ipvs_del(vs, Server::Real(i), true);
