@@ -140,13 +140,7 @@ struct Resources {
 /// What one configuration makes, built before the running one is
 /// touched so that a reload can compare the two.
 struct Built {
-    router: Router,
-    insts: Vec<Inst>,
-    by_name: HashMap<String, InstanceId>,
-    groups: HashMap<String, Notify>,
-    if_trackers: HashMap<u32, TrackerId>,
-    script_trackers: HashMap<String, TrackerId>,
-    file_trackers: HashMap<String, TrackerId>,
+    cur: Instances,
     watched_files: Vec<(String, PathBuf)>,
     statics: plan::StaticPlan,
     /// Resources this configuration uses.
@@ -163,8 +157,10 @@ struct Channels {
     file: mpsc::Sender<track_file::FileEvent>,
 }
 
-struct Driver {
-    nl: Netlink,
+/// The instances of one configuration and their trackers, as the core
+/// runs them.
+#[derive(Default)]
+struct Instances {
     router: Router,
     insts: Vec<Inst>,
     by_name: HashMap<String, InstanceId>,
@@ -173,6 +169,12 @@ struct Driver {
     if_trackers: HashMap<u32, TrackerId>,
     script_trackers: HashMap<String, TrackerId>,
     file_trackers: HashMap<String, TrackerId>,
+}
+
+struct Driver {
+    nl: Netlink,
+    /// The running configuration's instances.
+    cur: Instances,
     packet: Option<PacketSocket>,
     notifier: Notifier,
     res: Resources,
@@ -192,7 +194,8 @@ impl Driver {
     }
 
     fn owned(&self) -> Vec<AddrSpec> {
-        self.insts
+        self.cur
+            .insts
             .iter()
             .flat_map(|i| i.plan.vips.iter().chain(&i.plan.evips).cloned())
             .collect()
@@ -205,13 +208,13 @@ impl Driver {
                 Action::Detail(m) if self.detail => log_line(&m),
                 Action::Detail(_) => {}
                 Action::SendAdvert { instance, priority } => {
-                    let Some(&id) = self.by_name.get(&instance) else {
+                    let Some(&id) = self.cur.by_name.get(&instance) else {
                         continue;
                     };
-                    let inst = self.router.instance(id);
+                    let inst = self.cur.router.instance(id);
                     let cfg = inst.config();
                     let dsts: Vec<IpAddr> = if cfg.unicast_peers.is_empty() {
-                        vec![self.insts[id].plan.mcast_group]
+                        vec![self.cur.insts[id].plan.mcast_group]
                     } else {
                         cfg.unicast_peers.clone()
                     };
@@ -223,33 +226,33 @@ impl Driver {
                         {
                             // keepalived counts both from 1; the IP id must
                             // be ours (non-zero), as the ICV covers it.
-                            let i = &mut self.insts[id];
+                            let i = &mut self.cur.insts[id];
                             i.ah_seq = i.ah_seq.wrapping_add(1);
                             i.ip_id = i.ip_id.wrapping_add(1).max(1);
                             let ttl = if d.is_multicast() { 255 } else { i.plan.ttl };
                             bytes = ah_packet(s, d, ttl, i.ip_id, i.ah_seq, key, &bytes);
                         }
-                        if let Err(e) = self.insts[id].sock.send(&bytes, dst).await {
+                        if let Err(e) = self.cur.insts[id].sock.send(&bytes, dst).await {
                             log_line(&format!("({instance}) send advert to {dst}: {e}"));
                         }
                     }
                 }
                 Action::AddVips { instance } => {
-                    if let Some(&id) = self.by_name.get(&instance) {
+                    if let Some(&id) = self.cur.by_name.get(&instance) {
                         self.set_vips(id, true).await;
                     }
                 }
                 Action::RemoveVips { instance } => {
-                    if let Some(&id) = self.by_name.get(&instance) {
+                    if let Some(&id) = self.cur.by_name.get(&instance) {
                         self.set_vips(id, false).await;
                     }
                 }
                 Action::SendGarp { instance, addr } => {
-                    let Some(&id) = self.by_name.get(&instance) else {
+                    let Some(&id) = self.cur.by_name.get(&instance) else {
                         continue;
                     };
                     let Some(pkt) = &self.packet else { continue };
-                    let link = &self.insts[id].vip_link;
+                    let link = &self.cur.insts[id].vip_link;
                     let (r, what) = match addr {
                         IpAddr::V4(a) => (
                             pkt.send(link.index, &arp_frame(link.mac, a)),
@@ -270,10 +273,12 @@ impl Driver {
                 }
                 Action::Notify(mut ev) => {
                     let scripts = match &ev.target {
-                        Target::Instance(n) => {
-                            self.by_name.get(n).map(|&id| &self.insts[id].notify)
-                        }
-                        Target::Group(n) => self.groups.get(n),
+                        Target::Instance(n) => self
+                            .cur
+                            .by_name
+                            .get(n)
+                            .map(|&id| &self.cur.insts[id].notify),
+                        Target::Group(n) => self.cur.groups.get(n),
                     };
                     // keepalived reports an instance a reload deleted as
                     // FAULT unless it has `notify_deleted`.
@@ -296,14 +301,14 @@ impl Driver {
                 }
             }
         }
-        self.transitions.observe(&self.router);
+        self.transitions.observe(&self.cur.router);
     }
 
     /// Adds (MASTER) or removes an instance's VIPs, E-VIPs, virtual routes
     /// and virtual rules: addresses first on the way up, last on the way
     /// down, so that routes always have their source and gateway.
     async fn set_vips(&mut self, id: InstanceId, add: bool) {
-        let p = &self.insts[id].plan;
+        let p = &self.cur.insts[id].plan;
         let (nl, name) = (&self.nl, &p.config.name);
         let detail = |what: &str, n: usize| {
             if n > 0 && self.detail {
@@ -331,23 +336,24 @@ impl Driver {
     async fn address_removed(&mut self, a: &crate::daemon::netlink::Addr) {
         let now = self.now();
         let mut out = Vec::new();
-        for id in 0..self.insts.len() {
-            let lost = self.router.instance(id).state() == State::Master
-                && self.insts[id].plan.tracked.iter().any(|s| s.matches(a));
+        for id in 0..self.cur.insts.len() {
+            let lost = self.cur.router.instance(id).state() == State::Master
+                && self.cur.insts[id].plan.tracked.iter().any(|s| s.matches(a));
             if lost {
                 let name = self.ifname(a.ifindex);
                 log_line(&format!(
                     "Netlink reflector reports IP {} removed from {name}",
                     a.addr
                 ));
-                self.router.address_lost(now, id, &mut out);
+                self.cur.router.address_lost(now, id, &mut out);
             }
         }
         self.execute(out).await;
     }
 
     fn ifname(&self, ifindex: u32) -> String {
-        self.insts
+        self.cur
+            .insts
             .iter()
             .find(|i| i.link.index == ifindex)
             .map_or_else(|| ifindex.to_string(), |i| i.link.name.clone())
@@ -369,7 +375,7 @@ impl Driver {
                     let msg = &rx.bytes[ihl + AhRepr::LEN..];
                     // The key is the one of the instance the VRID names.
                     let vrid = msg.get(1).copied().unwrap_or(0);
-                    let key = self.router.instances().iter().find_map(|i| {
+                    let key = self.cur.router.instances().iter().find_map(|i| {
                         match (i.config().vrid.get() == vrid, &i.config().auth) {
                             (true, AuthConfig::Ah(k)) => Some(*k),
                             _ => None,
@@ -396,9 +402,10 @@ impl Driver {
         };
         let now = self.now();
         let mut out = Vec::new();
-        if let Err(reason) = self.router.handle_advert(now, family, &r, &mut out) {
+        if let Err(reason) = self.cur.router.handle_advert(now, family, &r, &mut out) {
             let vrid = msg.get(1).copied().unwrap_or(0);
             if let Some(inst) = self
+                .cur
                 .router
                 .instances()
                 .iter()
@@ -440,7 +447,7 @@ impl Driver {
                 let g = dump::GlobalInfo::from_config(&config.global);
                 (
                     dump::DATA_FILE,
-                    dump::data(&g, &self.router, &infos, &scripts),
+                    dump::data(&g, &self.cur.router, &infos, &scripts),
                 )
             }
             DumpKind::Stats | DumpKind::StatsClear => {
@@ -448,7 +455,7 @@ impl Driver {
                     "Printing VRRP stats for process({}) on signal",
                     std::process::id()
                 ));
-                (dump::STATS_FILE, dump::stats(&self.router))
+                (dump::STATS_FILE, dump::stats(&self.cur.router))
             }
             DumpKind::Json => {
                 log_line(&format!(
@@ -456,7 +463,7 @@ impl Driver {
                     std::process::id()
                 ));
                 let (infos, _) = self.dump_infos(config);
-                (dump::JSON_FILE, dump::json(&self.router, &infos))
+                (dump::JSON_FILE, dump::json(&self.cur.router, &infos))
             }
         };
         let path = dump::path(file);
@@ -464,7 +471,7 @@ impl Driver {
             log_line(&format!("Unable to write {}: {e}", path.display()));
         }
         if kind == DumpKind::StatsClear {
-            self.router.clear_stats();
+            self.cur.router.clear_stats();
         }
     }
 
@@ -472,7 +479,8 @@ impl Driver {
     fn dump_infos(&self, config: &Config) -> (Vec<dump::InstanceInfo>, Vec<dump::ScriptInfo>) {
         let g = &config.global;
         let name_of = |index: u32| {
-            self.insts
+            self.cur
+                .insts
                 .iter()
                 .flat_map(|i| [&i.link, &i.vip_link])
                 .find(|l| l.index == index)
@@ -490,6 +498,7 @@ impl Driver {
                 .map_or_else(String::new, |s| dump::quote_command(&s.argv))
         };
         let infos = self
+            .cur
             .insts
             .iter()
             .map(|i| {
@@ -525,7 +534,7 @@ impl Driver {
                     track_scripts: p
                         .track_scripts
                         .iter()
-                        .filter(|t| self.script_trackers.contains_key(&t.name))
+                        .filter(|t| self.cur.script_trackers.contains_key(&t.name))
                         .map(|t| (t.name.clone(), t.weight, command(&t.name)))
                         .collect(),
                     dont_track_primary: p.dont_track_primary,
@@ -541,7 +550,7 @@ impl Driver {
             .scripts
             .iter()
             .filter_map(|sc| {
-                let &tracker = self.script_trackers.get(&sc.name)?;
+                let &tracker = self.cur.script_trackers.get(&sc.name)?;
                 Some(dump::ScriptInfo {
                     name: sc.name.clone(),
                     command: command(&sc.name),
@@ -550,8 +559,9 @@ impl Driver {
                     weight: i32::from(sc.weight.value),
                     rise: sc.rise.max(1),
                     fall: sc.fall.max(1),
-                    good: self.router.tracker(tracker) == Some(TrackerValue::Up(true)),
+                    good: self.cur.router.tracker(tracker) == Some(TrackerValue::Up(true)),
                     tracking: self
+                        .cur
                         .insts
                         .iter()
                         .flat_map(|i| {
@@ -649,13 +659,7 @@ impl Driver {
         let g = &config.global;
         let run_as = run_as(config);
         let mut b = Built {
-            router: Router::new(),
-            insts: Vec::new(),
-            by_name: HashMap::new(),
-            groups: HashMap::new(),
-            if_trackers: HashMap::new(),
-            script_trackers: HashMap::new(),
-            file_trackers: HashMap::new(),
+            cur: Instances::default(),
             watched_files: Vec::new(),
             statics: plan::StaticPlan::default(),
             used_sockets: Vec::new(),
@@ -705,9 +709,10 @@ impl Driver {
             // also holds its VIPs); a new one looks it up, waiting a
             // little for an interface that just came up.
             let kept = self
+                .cur
                 .by_name
                 .get(&vi.name)
-                .map(|&id| &self.insts[id])
+                .map(|&id| &self.cur.insts[id])
                 .filter(|i| i.link.index == link.index)
                 .map(|i| i.plan.config.primary);
             let mut primary = plan::configured_source(vi).or(kept);
@@ -805,11 +810,11 @@ impl Driver {
             };
             b.used_sockets.push(key);
             let tracks = self.trackers(config, &p, &link, &by_ifname, run_as, &mut b);
-            let id = b.router.add_instance(p.config.clone(), tracks);
-            b.by_name.insert(p.config.name.clone(), id);
+            let id = b.cur.router.add_instance(p.config.clone(), tracks);
+            b.cur.by_name.insert(p.config.name.clone(), id);
             // The AH sequence goes on over a reload.
-            let (ah_seq, ip_id) = match self.by_name.get(&vi.name) {
-                Some(&old) => (self.insts[old].ah_seq, self.insts[old].ip_id),
+            let (ah_seq, ip_id) = match self.cur.by_name.get(&vi.name) {
+                Some(&old) => (self.cur.insts[old].ah_seq, self.cur.insts[old].ip_id),
                 None => (
                     std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
@@ -817,7 +822,7 @@ impl Driver {
                     0,
                 ),
             };
-            b.insts.push(Inst {
+            b.cur.insts.push(Inst {
                 notify: Notify::new(&p.notify, run_as),
                 plan: p,
                 link,
@@ -831,11 +836,12 @@ impl Driver {
             let members: Vec<InstanceId> = sg
                 .members
                 .iter()
-                .filter_map(|(n, _)| b.by_name.get(n).copied())
+                .filter_map(|(n, _)| b.cur.by_name.get(n).copied())
                 .collect();
             if members.len() > 1 {
-                b.router.add_group(&sg.name, members);
-                b.groups
+                b.cur.router.add_group(&sg.name, members);
+                b.cur
+                    .groups
                     .insert(sg.name.clone(), Notify::new(&sg.notify, run_as));
             }
         }
@@ -848,8 +854,8 @@ impl Driver {
         // an address): start from their current state.
         if let Ok(links) = nl.links().await {
             for l in links {
-                if let Some(&t) = b.if_trackers.get(&l.index) {
-                    b.router.reset_tracker(t, TrackerValue::Up(l.up));
+                if let Some(&t) = b.cur.if_trackers.get(&l.index) {
+                    b.cur.router.reset_tracker(t, TrackerValue::Up(l.up));
                 }
             }
         }
@@ -891,9 +897,10 @@ impl Driver {
     ) -> Vec<TrackRef> {
         let mut tracks = Vec::new();
         let if_tracker = |l: &Link, b: &mut Built| {
-            *b.if_trackers
+            *b.cur
+                .if_trackers
                 .entry(l.index)
-                .or_insert_with(|| b.router.add_tracker(TrackerValue::Up(l.up)))
+                .or_insert_with(|| b.cur.router.add_tracker(TrackerValue::Up(l.up)))
         };
         if !p.dont_track_primary {
             tracks.push(TrackRef {
@@ -932,21 +939,22 @@ impl Driver {
             let Some(path) = tf.file.as_deref().map(PathBuf::from) else {
                 continue;
             };
-            let id = match b.file_trackers.get(&t.name) {
+            let id = match b.cur.file_trackers.get(&t.name) {
                 Some(&id) => id,
                 None => {
                     // A reload does not overwrite the file again.
                     if let (Some((v, overwrite)), false) =
-                        (tf.init, self.file_trackers.contains_key(&t.name))
+                        (tf.init, self.cur.file_trackers.contains_key(&t.name))
                     {
                         if let Err(e) = track_file::init_file(&path, v, overwrite) {
                             log_line(&format!("track_file {}: {}: {e}", tf.name, path.display()));
                         }
                     }
                     let id = b
+                        .cur
                         .router
                         .add_tracker(TrackerValue::File(track_file::read_value(&path)));
-                    b.file_trackers.insert(t.name.clone(), id);
+                    b.cur.file_trackers.insert(t.name.clone(), id);
                     b.watched_files.push((t.name.clone(), path));
                     id
                 }
@@ -968,18 +976,19 @@ impl Driver {
         run_as: RunAs,
         b: &mut Built,
     ) -> Option<TrackerId> {
-        if let Some(&id) = b.script_trackers.get(name) {
+        if let Some(&id) = b.cur.script_trackers.get(name) {
             return Some(id);
         }
         let sc = config.vrrp.scripts.iter().find(|s| s.name == name)?;
         let script = sc.script.as_ref().filter(|_| !sc.disabled)?;
         // Unchanged and running: keep it, with its current status.
-        if let (Some((def, _)), Some(&old)) =
-            (self.res.scripts.get(name), self.script_trackers.get(name))
-        {
+        if let (Some((def, _)), Some(&old)) = (
+            self.res.scripts.get(name),
+            self.cur.script_trackers.get(name),
+        ) {
             if def == sc {
-                let id = b.router.add_tracker(self.router.tracker_value(old));
-                b.script_trackers.insert(name.to_string(), id);
+                let id = b.cur.router.add_tracker(self.cur.router.tracker_value(old));
+                b.cur.script_trackers.insert(name.to_string(), id);
                 return Some(id);
             }
         }
@@ -1000,7 +1009,7 @@ impl Driver {
             reverse: sc.weight.reverse,
             init_fail: sc.init_fail,
         });
-        let id = b.router.add_tracker(script_value(tracker.status()));
+        let id = b.cur.router.add_tracker(script_value(tracker.status()));
         let runner = TrackRunner::start(cmd, tracker, self.chans.track.clone(), None);
         if let Some((_, old)) = self
             .res
@@ -1009,7 +1018,7 @@ impl Driver {
         {
             old.stop();
         }
-        b.script_trackers.insert(name.to_string(), id);
+        b.cur.script_trackers.insert(name.to_string(), id);
         Some(id)
     }
 
@@ -1021,19 +1030,20 @@ impl Driver {
     async fn switch(&mut self, mut b: Built) {
         let now = self.now();
         let mut out = Vec::new();
-        self.router
-            .delete_instances(|n| b.by_name.contains_key(n), &mut out);
+        self.cur
+            .router
+            .delete_instances(|n| b.cur.by_name.contains_key(n), &mut out);
         self.execute(out).await;
         // Kept masters: what their new configuration no longer has goes.
         let mut changed = Vec::new();
-        for (name, &new_id) in &b.by_name {
-            let Some(&old_id) = self.by_name.get(name) else {
+        for (name, &new_id) in &b.cur.by_name {
+            let Some(&old_id) = self.cur.by_name.get(name) else {
                 continue;
             };
-            if self.router.instance(old_id).state() != State::Master {
+            if self.cur.router.instance(old_id).state() != State::Master {
                 continue;
             }
-            let (o, n) = (&self.insts[old_id].plan, &b.insts[new_id].plan);
+            let (o, n) = (&self.cur.insts[old_id].plan, &b.cur.insts[new_id].plan);
             let addrs = |p: &InstancePlan| -> Vec<AddrSpec> {
                 p.vips.iter().chain(&p.evips).cloned().collect()
             };
@@ -1075,28 +1085,22 @@ impl Driver {
         self.res.statics = std::mem::take(&mut b.statics);
 
         // The new configuration runs.
-        let old_router = std::mem::replace(&mut self.router, b.router);
-        self.insts = b.insts;
-        self.by_name = b.by_name;
-        self.groups = b.groups;
-        self.if_trackers = b.if_trackers;
-        self.script_trackers = b.script_trackers;
-        self.file_trackers = b.file_trackers;
+        let old = std::mem::replace(&mut self.cur, b.cur);
         let mut out = Vec::new();
-        self.router.take_over(old_router, now, &mut out);
+        self.cur.router.take_over(old.router, now, &mut out);
         self.execute(out).await;
         let mut out = Vec::new();
         for (id, added) in changed {
-            if self.router.instance(id).state() == State::Master {
+            if self.cur.router.instance(id).state() == State::Master {
                 if self.detail {
                     log_line(&format!(
                         "({}) setting VIPs.",
-                        self.insts[id].plan.config.name
+                        self.cur.insts[id].plan.config.name
                     ));
                 }
                 self.set_vips(id, true).await;
                 if added {
-                    self.router.announce(now, id, &mut out);
+                    self.cur.router.announce(now, id, &mut out);
                 }
             }
         }
@@ -1131,7 +1135,7 @@ impl Driver {
                 log_line(&format!("Netlink: deleting VMAC {name}: {e}"));
             }
         }
-        let scripts = &self.script_trackers;
+        let scripts = &self.cur.script_trackers;
         self.res.scripts.retain(|name, (_, runner)| {
             let keep = scripts.contains_key(name);
             if !keep {
@@ -1185,7 +1189,7 @@ impl Driver {
             .1
             .reconfigure(alert::smtp_config(&config.global));
         let b = self.build(config).await;
-        if b.insts.is_empty() && !config.vrrp.instances.is_empty() {
+        if b.cur.insts.is_empty() && !config.vrrp.instances.is_empty() {
             log_line("No VRRP instance of the new configuration could be started - keeping the running ones");
             return;
         }
@@ -1200,7 +1204,7 @@ impl Driver {
         }
         let mut out = Vec::new();
         let now = self.now();
-        self.router.stop(now, release_vips, &mut out);
+        self.cur.router.stop(now, release_vips, &mut out);
         self.execute(out).await;
         if release_vips {
             let owned = self.owned();
@@ -1291,13 +1295,7 @@ async fn run_async(
     };
     let mut drv = Driver {
         nl,
-        router: Router::new(),
-        insts: Vec::new(),
-        by_name: HashMap::new(),
-        groups: HashMap::new(),
-        if_trackers: HashMap::new(),
-        script_trackers: HashMap::new(),
-        file_trackers: HashMap::new(),
+        cur: Instances::default(),
         packet,
         notifier: Notifier::new(),
         res: Resources::default(),
@@ -1319,13 +1317,14 @@ async fn run_async(
     };
     drv.open_fifos(config);
     let b = drv.build(config).await;
-    if b.insts.is_empty() {
+    if b.cur.insts.is_empty() {
         log_line("No VRRP instance could be started");
         drv.remove_vmacs().await;
         return 1;
     }
     // No stale VIP, route or rule survives a restart.
     let owned: Vec<AddrSpec> = b
+        .cur
         .insts
         .iter()
         .flat_map(|i| i.plan.vips.iter().chain(&i.plan.evips).cloned())
@@ -1333,7 +1332,7 @@ async fn run_async(
     if let Err(e) = drv.nl.reconcile(&[], &owned).await {
         log_line(&format!("Netlink: removing stale VIPs: {e}"));
     }
-    for i in &b.insts {
+    for i in &b.cur.insts {
         let p = &i.plan;
         set_rules(&drv.nl, &p.config.name, &p.rules, false).await;
         set_routes(&drv.nl, &p.config.name, &p.routes, false).await;
@@ -1360,6 +1359,7 @@ async fn run_async(
 
     loop {
         let deadline = drv
+            .cur
             .router
             .poll_timeout()
             .map(|t| drv.origin + Duration::from_micros(t.0));
@@ -1391,7 +1391,7 @@ async fn run_async(
             } => {
                 let mut out = Vec::new();
                 let now = drv.now();
-                drv.router.handle_timeout(now, &mut out);
+                drv.cur.router.handle_timeout(now, &mut out);
                 drv.execute(out).await;
             }
             Some(a) = rx_rx.recv() => drv.received(a).await,
@@ -1410,7 +1410,7 @@ async fn run_async(
                     }
                     _ => continue,
                 };
-                if let Some(&t) = drv.if_trackers.get(&link.index) {
+                if let Some(&t) = drv.cur.if_trackers.get(&link.index) {
                     log_line(&format!(
                         "Netlink reports {} {}",
                         link.name,
@@ -1418,15 +1418,15 @@ async fn run_async(
                     ));
                     let mut out = Vec::new();
                     let now = drv.now();
-                    drv.router.set_tracker(now, t, TrackerValue::Up(up), &mut out);
+                    drv.cur.router.set_tracker(now, t, TrackerValue::Up(up), &mut out);
                     drv.execute(out).await;
                 }
             }
             Some(ev) = file_rx.recv() => {
-                if let Some(&t) = drv.file_trackers.get(&ev.name) {
+                if let Some(&t) = drv.cur.file_trackers.get(&ev.name) {
                     let mut out = Vec::new();
                     let now = drv.now();
-                    drv.router.set_tracker(now, t, TrackerValue::File(ev.value), &mut out);
+                    drv.cur.router.set_tracker(now, t, TrackerValue::File(ev.value), &mut out);
                     drv.execute(out).await;
                 }
             }
@@ -1434,11 +1434,11 @@ async fn run_async(
                 for l in &ev.step.logs {
                     log_line(l);
                 }
-                if let Some(&t) = drv.script_trackers.get(&ev.name) {
+                if let Some(&t) = drv.cur.script_trackers.get(&ev.name) {
                     let mut out = Vec::new();
                     let now = drv.now();
                     let v = script_value(ev.status);
-                    drv.router.set_tracker(now, t, v, &mut out);
+                    drv.cur.router.set_tracker(now, t, v, &mut out);
                     drv.execute(out).await;
                 }
             }
