@@ -1125,3 +1125,38 @@ fn reload_that_adds_a_vip_on_one_node_keeps_one_master() {
     a.signal(libc::SIGTERM);
     assert!(a.wait(Duration::from_secs(2)));
 }
+
+/// `lvs_sync_daemon` on a kernel without IPVS (this one): keepalived
+/// 2.2.7's VRRP child dies with SIGSEGV at every respawn; ours says why
+/// once and goes on failing over.
+#[test]
+fn lvs_sync_daemon_without_ipvs_does_not_stop_vrrp() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("y");
+    let sync = |prio| {
+        conf(prio, "").replace(
+            "global_defs {\n",
+            "global_defs {\n  lvs_sync_daemon eth0 VI_1\n",
+        )
+    };
+    let mut a = Daemon::start(&p.a, &p.dir, "a", &sync(150));
+    let b = Daemon::start(&p.b, &p.dir, "b", &sync(100));
+    let t = wait_for(Duration::from_secs(6), || p.a.has_addr(VIP));
+    assert!(t.is_some(), "A never became MASTER\n{}", a.log());
+    a.signal(libc::SIGTERM);
+    let t = wait_for(Duration::from_secs(3), || p.b.has_addr(VIP));
+    assert!(t.is_some(), "B never took over\n{}", b.log());
+    assert!(
+        a.wait(Duration::from_secs(2)),
+        "A did not exit\n{}",
+        a.log()
+    );
+    let why = "IPVS: the kernel has no IPVS (generic netlink family IPVS not found) - \
+               is ip_vs loaded? - VRRP goes on; lvs_sync_daemon retried every 5s";
+    for (name, log) in [("A", a.log()), ("B", b.log())] {
+        assert_eq!(log.matches(why).count(), 1, "{name}:\n{log}");
+        assert!(!log.contains("Respawning"), "{name}:\n{log}");
+    }
+}

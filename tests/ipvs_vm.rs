@@ -1225,3 +1225,113 @@ fn daemon_matches_keepalived_end_to_end_in_a_vm() {
         );
     }
 }
+
+/// `lvs_sync_daemon v0 VI_1` at start; the reload changes every option.
+const SYNCD_A: &str = "global_defs {
+  lvs_sync_daemon v0 VI_1
+}
+vrrp_instance VI_1 {
+  interface v0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    10.9.0.100/24
+  }
+}
+";
+
+#[test]
+fn sync_daemon_follows_vrrp_as_keepalived_in_a_vm() {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return unavailable("needs x86_64 Linux");
+    }
+    let keepalived = std::env::var("KEEPALIVED").unwrap_or_else(|_| "/usr/sbin/keepalived".into());
+    if !Path::new(&keepalived).exists() {
+        return unavailable(&format!("no keepalived binary at {keepalived}"));
+    }
+    // iproute2's ip: busybox's cannot name a veth peer.
+    let Ok(ip) =
+        std::fs::canonicalize("/usr/sbin/ip").or_else(|_| std::fs::canonicalize("/sbin/ip"))
+    else {
+        return unavailable("no iproute2 ip binary");
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ipvs_vm");
+    let work = std::env::temp_dir().join(format!("ipvs-vm-syncd-{}", std::process::id()));
+    let conf = work.join("syncd");
+    let out = work.join("out");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(conf.join("a.conf"), SYNCD_A).unwrap();
+    std::fs::write(
+        conf.join("b.conf"),
+        SYNCD_A.replace(
+            "lvs_sync_daemon v0 VI_1",
+            "lvs_sync_daemon v0 VI_1 id 3 maxlen 1000 port 9000 ttl 3 group 239.1.1.1",
+        ),
+    )
+    .unwrap();
+    let ours = our_daemon(&work);
+    let t0 = std::time::Instant::now();
+    let res = Command::new(root.join("vm.sh"))
+        .env("IPVS_VM_MODULES", "veth")
+        .arg("-t")
+        .arg("300")
+        .arg("-o")
+        .arg(&out)
+        .arg("-f")
+        .arg(format!("{}:/opt/bin/keepalived-rs", ours.display()))
+        .arg("-f")
+        .arg(format!("{keepalived}:/usr/sbin/keepalived"))
+        .arg("-f")
+        .arg(format!("{}:/opt/bin/ip", ip.display()))
+        .arg("-f")
+        .arg(format!(
+            "{}:/opt/bin/syncd.sh",
+            root.join("syncd.sh").display()
+        ))
+        .arg("-f")
+        .arg(format!("{}:/opt/syncd", conf.display()))
+        .arg("sh /opt/bin/syncd.sh")
+        .output()
+        .expect("running tests/ipvs_vm/vm.sh");
+    if !vm_succeeded(&res, t0, &work) {
+        return;
+    }
+    let d = out.join("syncd");
+    let mut failures = String::new();
+    // keepalived's daemons at each step, as measured (guards against two
+    // runs that both did nothing).
+    let expect = [
+        ("start", "backup sync daemon (mcast=v0, syncid=51,"),
+        ("master", "master sync daemon (mcast=v0, syncid=51,"),
+        ("fault", "backup sync daemon (mcast=v0, syncid=51,"),
+        ("back", "master sync daemon (mcast=v0, syncid=51,"),
+        ("reload", "master sync daemon (mcast=v0, syncid=3, maxlen=1000, group=239.1.1.1, port=9000, ttl=3)"),
+        ("stop", ""),
+    ];
+    for (step, want) in expect {
+        let (o, k) = (
+            read(&d, &format!("ours-{step}.txt")),
+            read(&d, &format!("ka-{step}.txt")),
+        );
+        if o != k {
+            let _ = writeln!(failures, "after {step}: ours\n{o}keepalived\n{k}");
+        }
+        if k.lines().count() != usize::from(!want.is_empty()) || !k.starts_with(want) {
+            let _ = writeln!(failures, "after {step}: keepalived has\n{k}expected {want}");
+        }
+    }
+    // What a crashed run left is replaced (keepalived 2.2.7 keeps it).
+    let stale = read(&d, "ours-stale-start.txt");
+    if stale != read(&d, "ka-start.txt") {
+        let _ = writeln!(failures, "started over stale daemons, ours has\n{stale}");
+    }
+    if failures.is_empty() && std::env::var_os("IPVS_VM_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    } else if !failures.is_empty() {
+        panic!(
+            "lvs_sync_daemon differs from keepalived 2.2.7 (logs in {}):\n{failures}",
+            d.display()
+        );
+    }
+}

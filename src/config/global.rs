@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::diag::Loc;
 use super::parser::{block, ignore, kw, Ctx, Keyword, Res, Stmt};
 use super::script::{self, Script, ScriptKind};
 
@@ -49,6 +50,8 @@ pub struct LvsSyncDaemon {
     pub ttl: Option<u8>,
     /// `group IP`.
     pub group: Option<IpAddr>,
+    /// Where it was set, for the checks made once the instances are known.
+    pub loc: Loc,
 }
 
 /// `lvs_timeouts`.
@@ -1173,6 +1176,7 @@ fn lvs_sync_daemon(ctx: &mut Ctx, s: &Stmt) -> Res {
         port: None,
         ttl: None,
         group: None,
+        loc: s.loc.clone(),
     };
     while i < s.len() {
         let k = s.get(i).unwrap_or("").to_string();

@@ -196,6 +196,18 @@ impl Ctx {
         });
     }
 
+    /// A warning reported at a remembered location.
+    pub fn warn_loc(&mut self, loc: Loc, msg: impl Into<String>) {
+        self.reader.report.push(Diagnostic {
+            level: Level::Warning,
+            loc: Some(loc),
+            message: msg.into(),
+            source: None,
+            span: None,
+            help: None,
+        });
+    }
+
     /// As [`Ctx::err_loc`], without a location when there is none.
     pub fn err_loc_opt(&mut self, loc: Option<Loc>, msg: impl Into<String>) {
         self.reader.report.push(Diagnostic {

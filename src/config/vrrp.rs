@@ -2211,7 +2211,6 @@ pub fn validate(ctx: &mut Ctx) -> bool {
         return false;
     }
 
-    // sync groups: members must exist
     let inst_names: Vec<String> = ctx
         .cfg
         .vrrp
@@ -2219,6 +2218,26 @@ pub fn validate(ctx: &mut Ctx) -> bool {
         .iter()
         .map(|i| i.name.clone())
         .collect();
+
+    // lvs_sync_daemon follows an instance; without one it is not managed
+    // (keepalived 2.2.7 ignores it silently, or crashes its VRRP child on
+    // an unknown name).
+    if let Some(d) = ctx.cfg.global.lvs_sync_daemon.clone() {
+        let missing = match &d.instance {
+            None => Some("names no vrrp_instance".to_string()),
+            Some(n) if !inst_names.contains(n) => Some(format!("vrrp_instance {n} not found")),
+            Some(_) => None,
+        };
+        if let Some(why) = missing {
+            ctx.warn_loc(
+                d.loc,
+                format!("lvs_sync_daemon {} {why} - ignoring", d.interface),
+            );
+            ctx.cfg.global.lvs_sync_daemon = None;
+        }
+    }
+
+    // sync groups: members must exist
     let mut in_group: Vec<(String, usize)> = Vec::new();
     let groups = ctx.cfg.vrrp.sync_groups.clone();
     for (gi, g) in groups.iter().enumerate() {
@@ -2850,6 +2869,26 @@ mod tests {
         ));
         assert!(has(&l, "No script set for vrrp_script chk - removing"));
         assert!(l.config.vrrp.scripts.is_empty());
+    }
+
+    /// An unknown instance makes keepalived 2.2.7's VRRP child crash; a
+    /// warning (no exit code under `-t`, as keepalived) and no daemon here.
+    #[test]
+    fn lvs_sync_daemon_needs_a_known_instance() {
+        for (line, why) in [
+            ("lvs_sync_daemon eth0 VI_9", "vrrp_instance VI_9 not found"),
+            ("lvs_sync_daemon eth0", "names no vrrp_instance"),
+        ] {
+            let l = load(&format!("global_defs {{\n {line}\n}}\n{}", inst("")));
+            assert!(has(&l, &format!("lvs_sync_daemon eth0 {why} - ignoring")));
+            assert!(l.config.global.lvs_sync_daemon.is_none());
+            assert_eq!(l.report.exit_code(), 0, "{:?}", msgs(&l));
+        }
+        let l = load(&format!(
+            "global_defs {{\n lvs_sync_daemon eth0 VI_1\n}}\n{}",
+            inst("")
+        ));
+        assert!(l.config.global.lvs_sync_daemon.is_some(), "{:?}", msgs(&l));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod process;
 pub mod route;
 pub mod sdnotify;
 pub mod socket;
+pub mod syncd;
 pub mod track_file;
 pub mod vrrp;
 

@@ -26,6 +26,7 @@ use crate::daemon::netlink::{AddrSpec, Link, NetEvent, Netlink};
 use crate::daemon::plan::{self, InstancePlan};
 use crate::daemon::route::{RouteSpec, RuleSpec};
 use crate::daemon::socket::{PacketSocket, RxAdvert, VrrpSocket};
+use crate::daemon::syncd::LvsSync;
 use crate::daemon::track_file;
 use crate::notify::alert::{self, VrrpAlerts};
 use crate::notify::event::dispatch;
@@ -186,6 +187,8 @@ struct Driver {
     detail: bool,
     /// When each instance last changed state, for the dumps.
     transitions: dump::Transitions,
+    /// `lvs_sync_daemon`, following its instance.
+    lvs_sync: LvsSync,
 }
 
 impl Driver {
@@ -302,6 +305,11 @@ impl Driver {
             }
         }
         self.transitions.observe(&self.cur.router);
+        let cur = &self.cur;
+        self.lvs_sync.follow(|name| {
+            let &id = cur.by_name.get(name)?;
+            Some(cur.router.instance(id).state() == State::Master)
+        });
     }
 
     /// Adds (MASTER) or removes an instance's VIPs, E-VIPs, virtual routes
@@ -1184,6 +1192,7 @@ impl Driver {
     async fn reload(&mut self, config: &Config) {
         log_line("Reloading");
         self.open_fifos(config);
+        self.lvs_sync.configure(config);
         self.alerts.0.update(config);
         self.alerts
             .1
@@ -1199,6 +1208,7 @@ impl Driver {
     /// Stop: priority-0 adverts, VIPs released (unless `-V`), STOP
     /// notifies, statics and VMACs removed, sysctls restored.
     async fn stop(&mut self, release_vips: bool) {
+        self.lvs_sync.stop();
         for (_, r) in self.res.scripts.values() {
             r.stop();
         }
@@ -1314,7 +1324,9 @@ async fn run_async(
         origin: tokio::time::Instant::now(),
         detail: opts.detail,
         transitions: dump::Transitions::default(),
+        lvs_sync: LvsSync::default(),
     };
+    drv.lvs_sync.configure(config);
     drv.open_fifos(config);
     let b = drv.build(config).await;
     if b.cur.insts.is_empty() {

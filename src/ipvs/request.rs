@@ -98,13 +98,13 @@ impl Request {
     }
 
     /// keepalived's policy: EEXIST on an add and ENOENT on a delete mean
-    /// the kernel already has what we want.
+    /// the kernel already has what we want; so does ESRCH, the kernel's
+    /// answer to stopping a sync daemon that does not run.
     pub fn tolerates(&self, errno: i32) -> bool {
         match self {
             Request::NewService(_) | Request::NewDest(..) => errno == libc::EEXIST,
-            Request::DelService(_) | Request::DelDest(..) | Request::DelDaemon(..) => {
-                errno == libc::ENOENT
-            }
+            Request::DelService(_) | Request::DelDest(..) => errno == libc::ENOENT,
+            Request::DelDaemon(..) => errno == libc::ENOENT || errno == libc::ESRCH,
             _ => false,
         }
     }

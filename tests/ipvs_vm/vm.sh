@@ -17,7 +17,8 @@
 #
 # Environment: IPVS_VM_CACHE (default ~/.cache/ipvs-vm, the recipe's layout),
 # IPVS_VM_QEMU (a qemu-system-x86_64 to use instead of Debian's, unpacked),
-# IPVS_VM_MEM (guest memory in MiB, default 512), IPVS_VM_SMP (vCPUs, 1).
+# IPVS_VM_MEM (guest memory in MiB, default 512), IPVS_VM_SMP (vCPUs, 1),
+# IPVS_VM_MODULES (more kernel modules to load, e.g. "veth").
 # Exit: the command's status; 124 timeout; 125 no result from the guest;
 # 77 the VM cannot be built here (no apt/dpkg, packages unavailable) - the
 # test skips on 77 unless CI is set.
@@ -186,6 +187,7 @@ add_mod() {
   cp "$MODDIR/$p" "$IR/lib/modules/$KVER/$p"
 }
 for m in $(cd "$MODDIR" && find kernel/net/netfilter/ipvs -name '*.ko' -printf '%f\n'); do add_mod "${m%.ko}"; done
+for m in ${IPVS_VM_MODULES:-}; do add_mod "$m"; PRELOAD+=("$m"); done
 cp "$MODDIR"/modules.builtin* "$IR/lib/modules/$KVER/" 2>/dev/null || true
 "$BUSYBOX" depmod -b "$IR" "$KVER" || die "depmod failed"
 
