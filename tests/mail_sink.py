@@ -5,8 +5,11 @@ Usage: mail_sink.py ADDR PORT DIR
 Listens on ADDR:PORT, prints "ready" once listening, and writes every
 message it accepts to DIR/NNN.txt as the client's dialogue rebuilt from
 what aiosmtpd saw: the greeting command (HELO or EHLO) and its argument,
-MAIL FROM, one RCPT TO per recipient, DATA, then the message bytes
+MAIL FROM with its parameters (BODY=8BITMIME, SMTPUTF8, upper-cased by
+aiosmtpd), one RCPT TO per recipient, DATA, then the message bytes
 exactly as received (dot-unstuffed, without the terminating dot line).
+It offers 8BITMIME and SMTPUTF8, so that a client that wants to use them
+shows it. (RCPT TO parameters would be refused by aiosmtpd.)
 """
 import asyncio
 import os
@@ -32,8 +35,9 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):
         self.n += 1
-        head = "{} {}\r\nMAIL FROM:<{}>\r\n".format(
-            getattr(session, "greeting", "?"), session.host_name, envelope.mail_from)
+        head = "{} {}\r\nMAIL FROM:<{}>{}\r\n".format(
+            getattr(session, "greeting", "?"), session.host_name, envelope.mail_from,
+            "".join(" " + o for o in envelope.mail_options))
         head += "".join("RCPT TO:<{}>\r\n".format(r) for r in envelope.rcpt_tos)
         head += "DATA\r\n"
         tmp = os.path.join(self.out, ".{:03}.tmp".format(self.n))
@@ -45,7 +49,8 @@ class Recorder:
 
 def main():
     addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    ctl = Controller(Recorder(out), hostname=addr, port=port, server_hostname="sink")
+    ctl = Controller(Recorder(out), hostname=addr, port=port, server_hostname="sink",
+                     enable_SMTPUTF8=True)
     ctl.start()
     print("ready", flush=True)
     try:

@@ -509,38 +509,55 @@ async fn fifo_script_gets_the_path_last() {
     );
 }
 
+/// How the sink answers a command line (`""`: the connection, for the
+/// banner). `None` hangs up; `Some("")` says nothing.
+type Answer = fn(&str) -> Option<&'static str>;
+
+/// A willing server that offers 8BITMIME and SMTPUTF8, so that a client
+/// that wants to use them would show it.
+fn willing(line: &str) -> Option<&'static str> {
+    let up = line.to_ascii_uppercase();
+    Some(match up.get(..4).unwrap_or("") {
+        "" => "220 sink ESMTP\r\n",
+        "EHLO" => "250-sink\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 HELP\r\n",
+        "DATA" => "354 go ahead\r\n",
+        "QUIT" => "221 bye\r\n",
+        _ => "250 ok\r\n",
+    })
+}
+
 /// A minimal SMTP sink: returns the transcript of one session.
-async fn smtp_sink(l: TcpListener) -> String {
+async fn smtp_sink(l: TcpListener, answer: Answer) -> String {
     let (sock, _) = l.accept().await.unwrap();
     let (r, mut w) = sock.into_split();
     let mut r = BufReader::new(r);
     let mut t = String::new();
-    w.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+    let mut line = String::new();
     let mut in_data = false;
     loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).await.unwrap() == 0 {
+        let reply = if in_data {
+            if line != ".\r\n" {
+                None
+            } else {
+                in_data = false;
+                Some("250 queued\r\n")
+            }
+        } else {
+            match answer(&line) {
+                None => break,
+                Some(a) => Some(a),
+            }
+        };
+        if let Some(a) = reply {
+            in_data = a.starts_with("354");
+            // The client may be gone (it hung up on a refusal).
+            let _ = w.write_all(a.as_bytes()).await;
+        }
+        line.clear();
+        if r.read_line(&mut line).await.unwrap_or(0) == 0 {
             break;
         }
         t.push_str(&line);
-        if in_data {
-            if line == ".\r\n" {
-                in_data = false;
-                w.write_all(b"250 queued\r\n").await.unwrap();
-            }
-            continue;
-        }
-        let up = line.to_ascii_uppercase();
-        let reply: &[u8] = if up.starts_with("DATA") {
-            in_data = true;
-            b"354 go ahead\r\n"
-        } else if up.starts_with("QUIT") {
-            w.write_all(b"221 bye\r\n").await.unwrap();
-            break;
-        } else {
-            b"250 ok\r\n"
-        };
-        w.write_all(reply).await.unwrap();
     }
     t
 }
@@ -566,7 +583,7 @@ fn mail_log(l: &LogLine) {
 async fn smtp_alert_reaches_the_sink() {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
-    let sink = tokio::spawn(smtp_sink(l));
+    let sink = tokio::spawn(smtp_sink(l, willing));
     let mut m = Mailer::new(Some(smtp_cfg(port)), mail_log);
     let t0 = Instant::now();
     m.send(
@@ -580,11 +597,14 @@ async fn smtp_alert_reaches_the_sink() {
         .unwrap();
     m.shutdown(Duration::from_secs(5)).await;
     let lines: Vec<&str> = t.split("\r\n").collect();
-    // keepalived's dialogue, command for command (2.2.7 captured).
+    // keepalived 2.2.7's dialogue, except that lettre greets with EHLO
+    // (keepalived: "HELO lb1.example.com") and with no MAIL FROM
+    // parameter for this ASCII alert, though the server offers 8BITMIME
+    // and SMTPUTF8.
     assert_eq!(
         &lines[..5],
         [
-            "HELO lb1.example.com",
+            "EHLO lb1.example.com",
             "MAIL FROM:<ka@example.com>",
             "RCPT TO:<a@example.com>",
             "RCPT TO:<b@example.com>",
@@ -592,6 +612,8 @@ async fn smtp_alert_reaches_the_sink() {
         ]
     );
     assert!(lines[5].starts_with("Date: "), "{t}");
+    // The DATA bytes are keepalived's: an empty line after the body, then
+    // the dot (lettre's "\r\n.\r\n" after our "<body>\r\n").
     assert_eq!(
         &lines[6..],
         [
@@ -622,12 +644,101 @@ async fn smtp_unreachable_fails_fast() {
     drop(l);
     let t0 = Instant::now();
     let r = send_alert(&smtp_cfg(port), "s", "b", |_| {}).await;
-    assert!(
-        r.as_ref()
-            .is_err_and(|e| e.to_string().ends_with("returned write error")),
-        "{r:?}"
+    assert_eq!(
+        r.map_err(|e| e.to_string()),
+        Err(format!("SMTP connection ERROR to [127.0.0.1]:{port}."))
     );
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+}
+
+/// What `send_alert` says (keepalived's log line) against a sink that
+/// answers with `answer`, and what the sink saw.
+async fn smtp_failure(answer: Answer, timeout: Duration) -> (String, String) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let sink = tokio::spawn(smtp_sink(l, answer));
+    let cfg = SmtpConfig {
+        connect_timeout: timeout,
+        ..smtp_cfg(port)
+    };
+    let err = send_alert(&cfg, "s", "b", |_| {}).await.unwrap_err();
+    let line = err.to_string().replace(&port.to_string(), "PORT");
+    (line, sink.await.unwrap())
+}
+
+#[tokio::test]
+async fn smtp_failures_log_keepalived_s_lines() {
+    const SEC: Duration = Duration::from_secs(5);
+    // A refused recipient: lettre does not say which command it was.
+    let (line, seen) = smtp_failure(
+        |l| match l {
+            l if l.starts_with("RCPT TO:<b@") => Some("550 no such user\r\n"),
+            l => willing(l),
+        },
+        SEC,
+    )
+    .await;
+    assert_eq!(
+        line,
+        "Error processing SMTP cmd on SMTP server [127.0.0.1]:PORT. SMTP status code = 550"
+    );
+    // keepalived too says QUIT after a refusal.
+    assert!(
+        seen.ends_with("RCPT TO:<b@example.com>\r\nQUIT\r\n"),
+        "{seen}"
+    );
+    let (line, _) = smtp_failure(|_| Some("554 go away\r\n"), SEC).await;
+    assert_eq!(
+        line,
+        "Error processing SMTP cmd on SMTP server [127.0.0.1]:PORT. SMTP status code = 554"
+    );
+    // Hung up after EHLO.
+    let (line, _) = smtp_failure(
+        |l| match l {
+            "" => willing(l),
+            _ => None,
+        },
+        SEC,
+    )
+    .await;
+    assert_eq!(
+        line,
+        "Remote SMTP server [127.0.0.1]:PORT has closed the connection."
+    );
+    // Reset after EHLO (linger 0): a network error.
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let rst = tokio::spawn(async move {
+        let (mut sock, _) = l.accept().await.unwrap();
+        sock.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+        let mut ehlo = [0u8; 64];
+        let _ = tokio::io::AsyncReadExt::read(&mut sock, &mut ehlo).await;
+        sock.set_zero_linger().unwrap();
+    });
+    let err = send_alert(&smtp_cfg(port), "s", "b", |_| {})
+        .await
+        .unwrap_err();
+    rst.await.unwrap();
+    assert_eq!(
+        err.to_string(),
+        format!("Error reading data from remote SMTP server [127.0.0.1]:{port}.")
+    );
+    // Silent after the banner: bounded by twice the connect timeout.
+    let t0 = Instant::now();
+    let (line, _) = smtp_failure(
+        |l| match l {
+            "" => willing(l),
+            _ => Some(""),
+        },
+        Duration::from_millis(300),
+    )
+    .await;
+    assert_eq!(
+        line,
+        "Timeout reading data to remote SMTP server [127.0.0.1]:PORT."
+    );
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(600) && took < SEC, "{took:?}");
 }
 
 #[tokio::test]

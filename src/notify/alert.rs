@@ -21,7 +21,7 @@ pub const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// The SMTP settings of `g`, or `None` when keepalived would send nothing
 /// (no `notification_email` or no `smtp_server`). Defaults as keepalived's:
-/// HELO name the host name, sender `<user>@<host name>`, 30 s timeout.
+/// HELO (our EHLO) name the host name, sender `<user>@<host name>`, 30 s timeout.
 pub fn smtp_config(g: &GlobalDefs) -> Option<SmtpConfig> {
     let (server, port) = g.smtp_server.clone()?;
     if g.notification_email.is_empty() {

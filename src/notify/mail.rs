@@ -1,12 +1,23 @@
-//! SMTP alerts (reference §4.11): keepalived's own minimal SMTP client,
-//! reproduced command for command so that a mail server (and its logs)
-//! cannot tell us apart from keepalived 2.2.7:
+//! SMTP alerts (reference §4.11), sent with lettre's SMTP transport
+//! (plain SMTP over tokio; no TLS, no AUTH, as keepalived). What a mail
+//! server sees, next to keepalived 2.2.7's own client (captured with an
+//! aiosmtpd sink):
 //!
 //! ```text
-//! HELO <smtp_helo_name>          250
-//! MAIL FROM:<from>               250
-//! RCPT TO:<to>   (each)          250
-//! DATA                           354
+//! keepalived 2.2.7         keepalived-rs (lettre)        reply
+//!                                                        220
+//! HELO <smtp_helo_name>    EHLO <smtp_helo_name>         250
+//! MAIL FROM:<from>         MAIL FROM:<from>              250
+//! RCPT TO:<to>   (each)    the same                      250
+//! DATA                     DATA                          354
+//! <message>                the same bytes
+//! .                        .                             250
+//! QUIT                     QUIT                          221
+//! ```
+//!
+//! where the message is
+//!
+//! ```text
 //! Date: Fri, 27 Nov 2026 13:53:33 +0000
 //! From: ka@example.com
 //! Subject: [router] VRRP Instance VI_1 - Entering MASTER state
@@ -15,30 +26,35 @@
 //!
 //! => VRRP Instance is now owning VRRP VIPs <=
 //!
-//! .                              250
-//! QUIT                           221
 //! ```
 //!
-//! (Captured from keepalived 2.2.7 with an aiosmtpd sink: the recipients
-//! share one `To:` line separated by `, `, and an empty line follows the
-//! body before the terminating dot. No EHLO, TLS or AUTH.)
+//! (the recipients share one `To:` line separated by `, `, and an empty
+//! line follows the body before the terminating dot).
 //!
-//! A general-purpose client (lettre) was used before; it greets with
-//! `EHLO` and has no `HELO` mode, so it is not used.
+//! Differences: lettre greets with `EHLO` and has no `HELO` mode, so a
+//! server that refuses `EHLO` gets no alerts. A message with non-ASCII
+//! bytes (a `router_id` or instance name in UTF-8) goes with `MAIL FROM:<..>
+//! BODY=8BITMIME` and only to servers offering 8BITMIME; keepalived sends
+//! the bytes as they are. lettre dot-stuffs lines starting with `.`;
+//! keepalived does not, but none of its messages has one (headers, and
+//! bodies `=> ... <=`). Addresses must be valid for lettre (`Name <a@b>`
+//! stands for `a@b`, as in keepalived).
 //!
 //! Every alert is its own connection in its own task ([`Mailer::send`]):
-//! a slow or unreachable server never delays the caller. Each network
-//! step (connect, every reply) is bounded by `smtp_connect_timeout`, as
-//! in keepalived. Failures are [`MailError`]s whose text is keepalived's
-//! log line; they are logged, never fatal.
+//! a slow or unreachable server never delays the caller. Connecting is
+//! bounded by `smtp_connect_timeout` (lettre's timeout); lettre's tokio
+//! transport does not bound replies, so the whole alert is bounded by
+//! twice that (keepalived bounds each reply by it). Failures are
+//! [`MailError`]s whose text is keepalived's log line where lettre tells
+//! enough to choose it; they are logged, never fatal.
 
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use lettre::address::{Address, Envelope};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::task::JoinSet;
 
 /// Where and how alerts are sent (global_defs `smtp_server`,
@@ -50,9 +66,10 @@ pub struct SmtpConfig {
     pub server: String,
     /// Port (default 25).
     pub port: u16,
-    /// HELO name (default: the host name).
+    /// The name keepalived puts in `HELO`, which we put in `EHLO`
+    /// (default: the host name).
     pub helo_name: String,
-    /// Connect (and per-reply) timeout (default 30 s).
+    /// Connect timeout (default 30 s); twice it bounds a whole alert.
     pub connect_timeout: Duration,
     /// `notification_email_from`.
     pub from: String,
@@ -66,48 +83,86 @@ fn fmt_host(addr: &SocketAddr) -> String {
 }
 
 /// Why an alert was not (completely) sent. The text is keepalived's log
-/// line for the same failure.
+/// line for the same failure, where lettre's error tells which one.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     /// `smtp_server` is a name that does not resolve.
     #[error("Unable to resolve SMTP server {0}: {1}")]
     Resolve(String, String),
+    /// An address lettre does not take (keepalived sends anything).
+    #[error("Invalid SMTP alert address {0:?}: {1}")]
+    Address(String, String),
     /// No connection within `smtp_connect_timeout`.
     #[error("Timeout opening connection to remote SMTP server {}.", fmt_host(.0))]
     ConnectTimeout(SocketAddr),
-    /// Connection refused or unreachable (keepalived reports the fd).
-    #[error("smtp fd {fd} returned write error")]
-    Connect {
-        /// The socket's descriptor number.
-        fd: i32,
-        /// The system's reason (not in keepalived's line).
-        source: std::io::Error,
-    },
-    /// No (complete) reply within `smtp_connect_timeout`.
+    /// Connection refused or unreachable.
+    #[error("SMTP connection ERROR to {}.", fmt_host(.0))]
+    Connect(SocketAddr, #[source] lettre::transport::smtp::Error),
+    /// Connected, but the alert was not through within twice
+    /// `smtp_connect_timeout` (a server that stopped answering).
     #[error("Timeout reading data to remote SMTP server {}.", fmt_host(.0))]
     ReadTimeout(SocketAddr),
     /// The server closed the connection early.
     #[error("Remote SMTP server {} has closed the connection.", fmt_host(.0))]
     Closed(SocketAddr),
-    /// Reading failed.
+    /// Reading or sending failed.
     #[error("Error reading data from remote SMTP server {}.", fmt_host(.0))]
-    Read(SocketAddr),
-    /// Sending failed.
-    #[error("Cannot send data to remote SMTP server {}.", fmt_host(.0))]
-    Send(SocketAddr),
-    /// A reply longer than keepalived's buffer.
-    #[error("Received buffer from remote SMTP server {} overflow our get read buffer length.", fmt_host(.0))]
-    Overflow(SocketAddr),
-    /// The server answered a command with an unexpected code.
-    #[error("Error processing {cmd} cmd on SMTP server {}. SMTP status code = {code}", fmt_host(.addr))]
+    Read(SocketAddr, #[source] lettre::transport::smtp::Error),
+    /// The server refused a step. keepalived names the command; lettre
+    /// does not tell which one it was.
+    #[error("Error processing SMTP cmd on SMTP server {}. SMTP status code = {code}", fmt_host(.addr))]
     Code {
-        /// keepalived's name of the step (`(E)SMTP`, `HELO`, `RCPT` ...).
-        cmd: &'static str,
         /// The server.
         addr: SocketAddr,
         /// What it answered.
         code: u16,
+        /// lettre's error, with the server's text.
+        source: lettre::transport::smtp::Error,
     },
+    /// Anything else lettre reports (a malformed reply, a non-ASCII
+    /// message to a server without 8BITMIME).
+    #[error("Error sending SMTP alert to {}: {}", fmt_host(.0), .1)]
+    Other(SocketAddr, #[source] lettre::transport::smtp::Error),
+}
+
+impl MailError {
+    /// keepalived's failure for lettre's error `e` talking to `addr`.
+    /// lettre has no `is_connection()`/`is_network()`: its text names the
+    /// kind (the tests in tests/notify.rs pin each case).
+    fn from_lettre(addr: SocketAddr, e: lettre::transport::smtp::Error) -> MailError {
+        let text = e.to_string();
+        if let Some(code) = e.status() {
+            MailError::Code {
+                addr,
+                code: code.into(),
+                source: e,
+            }
+        } else if text.starts_with("Connection error") {
+            if e.is_timeout() {
+                MailError::ConnectTimeout(addr)
+            } else {
+                MailError::Connect(addr, e)
+            }
+        } else if text.starts_with("network error") {
+            MailError::Read(addr, e)
+        } else if e.is_response() && text.ends_with("incomplete response") {
+            MailError::Closed(addr)
+        } else {
+            MailError::Other(addr, e)
+        }
+    }
+
+    /// Whether the connection was made before it failed (keepalived then
+    /// has logged `Remote SMTP server ... connected.`).
+    fn connected(&self) -> bool {
+        !matches!(
+            self,
+            MailError::Resolve(..)
+                | MailError::Address(..)
+                | MailError::ConnectTimeout(_)
+                | MailError::Connect(..)
+        )
+    }
 }
 
 /// One line the sender wants logged; `detail` ones only with `-D`.
@@ -128,8 +183,9 @@ pub fn rfc2822_date(t: SystemTime) -> String {
     crate::sys::strftime_local(t, c"%a, %d %b %Y %H:%M:%S %z")
 }
 
-/// The DATA part of an alert (headers, blank line, body), CRLF line ends,
-/// up to and including the terminating dot.
+/// The message of an alert (headers, blank line, body), CRLF line ends,
+/// as lettre takes it: lettre ends DATA with `\r\n.\r\n`, so the server
+/// receives keepalived's `<body>\r\n\r\n.\r\n`.
 pub fn format_message(
     from: &str,
     to: &[String],
@@ -139,117 +195,37 @@ pub fn format_message(
 ) -> String {
     format!(
         "Date: {}\r\nFrom: {from}\r\nSubject: {subject}\r\nX-Mailer: Keepalived\r\n\
-         To: {}\r\n\r\n{body}\r\n\r\n.\r\n",
+         To: {}\r\n\r\n{body}\r\n",
         rfc2822_date(date),
         to.join(", ")
     )
 }
 
-/// keepalived's envelope address: an address already in `<...>` (as in
-/// `Name <a@b>`) is used as is, anything else is wrapped.
-fn angle(addr: &str) -> String {
-    match (addr.ends_with('>'), addr.rfind('<')) {
-        (true, Some(i)) => addr[i..].to_string(),
-        _ => format!("<{addr}>"),
-    }
+/// The envelope address of a keepalived address: the part in `<...>` of
+/// `Name <a@b>`, else all of it (keepalived sends the first as is and
+/// wraps the second in `<...>`).
+fn envelope_address(addr: &str) -> Result<Address, MailError> {
+    let bare = match (addr.strip_suffix('>'), addr.rfind('<')) {
+        (Some(a), Some(i)) => &a[i + 1..],
+        _ => addr,
+    };
+    bare.parse()
+        .map_err(|e: lettre::address::AddressError| MailError::Address(addr.into(), e.to_string()))
 }
 
-/// One step of the dialogue: what to send and which code must answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    /// keepalived's name of the step, for error lines.
-    pub name: &'static str,
-    /// Bytes to send (empty for the greeting).
-    pub send: String,
-    /// The expected reply code.
-    pub expect: u16,
+/// `MAIL FROM` and the `RCPT TO`s of an alert.
+fn envelope(cfg: &SmtpConfig) -> Result<Envelope, MailError> {
+    let to = cfg
+        .to
+        .iter()
+        .map(|a| envelope_address(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    Envelope::new(Some(envelope_address(&cfg.from)?), to)
+        .map_err(|e| MailError::Address(cfg.to.join(", "), e.to_string()))
 }
 
-/// The whole dialogue after connecting, in order (QUIT excluded: it is
-/// sent however the dialogue ends).
-pub fn dialogue(cfg: &SmtpConfig, subject: &str, body: &str, date: SystemTime) -> Vec<Step> {
-    let step = |name, send: String, expect| Step { name, send, expect };
-    let mut v = vec![
-        step("(E)SMTP", String::new(), 220),
-        step("HELO", format!("HELO {}\r\n", cfg.helo_name), 250),
-        step("MAIL", format!("MAIL FROM:{}\r\n", angle(&cfg.from)), 250),
-    ];
-    for to in &cfg.to {
-        v.push(step("RCPT", format!("RCPT TO:{}\r\n", angle(to)), 250));
-    }
-    v.push(step("DATA", "DATA\r\n".into(), 354));
-    let msg = format_message(&cfg.from, &cfg.to, subject, body, date);
-    v.push(step("BODY", msg, 250));
-    v
-}
-
-/// keepalived's receive buffer: a reply must fit in it.
-const BUFFER_MAX: usize = 1024;
-
-/// Splits the code of the last line of a complete reply off `buf`
-/// (multi-line replies `250-...` are skipped up to their `250 ...`).
-/// `None` while the reply is incomplete.
-pub fn parse_reply(buf: &mut Vec<u8>) -> Option<u16> {
-    let mut start = 0;
-    while let Some(n) = buf[start..].windows(2).position(|w| w == b"\r\n") {
-        let line = &buf[start..start + n];
-        start += n + 2;
-        if line.get(3) == Some(&b'-') {
-            continue;
-        }
-        // keepalived reads three digits without checking them.
-        let d = |i: usize| line.get(i).map_or(0, |&c| u16::from(c.wrapping_sub(b'0')));
-        let code = d(0) * 100 + d(1) * 10 + d(2);
-        buf.drain(..start);
-        return Some(code);
-    }
-    None
-}
-
-/// A connected session: reads replies with the per-reply timeout.
-struct Session {
-    sock: TcpStream,
-    addr: SocketAddr,
-    timeout: Duration,
-    buf: Vec<u8>,
-}
-
-impl Session {
-    async fn reply(&mut self) -> Result<u16, MailError> {
-        loop {
-            if let Some(code) = parse_reply(&mut self.buf) {
-                return Ok(code);
-            }
-            let mut chunk = [0u8; BUFFER_MAX];
-            let n = match tokio::time::timeout(self.timeout, self.sock.read(&mut chunk)).await {
-                Err(_) => return Err(MailError::ReadTimeout(self.addr)),
-                Ok(Err(_)) => return Err(MailError::Read(self.addr)),
-                Ok(Ok(0)) => return Err(MailError::Closed(self.addr)),
-                Ok(Ok(n)) => n,
-            };
-            if self.buf.len() + n >= BUFFER_MAX {
-                return Err(MailError::Overflow(self.addr));
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    async fn send(&mut self, bytes: &str) -> Result<(), MailError> {
-        self.sock
-            .write_all(bytes.as_bytes())
-            .await
-            .map_err(|_| MailError::Send(self.addr))
-    }
-
-    /// keepalived's way out after a failed step: QUIT, wait (bounded) for
-    /// the answer, close.
-    async fn quit(&mut self) {
-        if self.send("QUIT\r\n").await.is_ok() {
-            let _ = self.reply().await;
-        }
-    }
-}
-
+/// The server's address, resolved once (keepalived resolves
+/// `smtp_server` once too, and its log lines show the address).
 async fn resolve(cfg: &SmtpConfig) -> Result<SocketAddr, MailError> {
     if let Ok(ip) = cfg.server.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, cfg.port));
@@ -262,69 +238,54 @@ async fn resolve(cfg: &SmtpConfig) -> Result<SocketAddr, MailError> {
         .ok_or_else(|| err("no address".into()))
 }
 
-async fn connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, MailError> {
-    let sock = match addr {
-        SocketAddr::V4(_) => TcpSocket::new_v4(),
-        SocketAddr::V6(_) => TcpSocket::new_v6(),
-    };
-    let sock = sock.map_err(|source| MailError::Connect { fd: -1, source })?;
-    let fd = sock.as_raw_fd();
-    match tokio::time::timeout(timeout, sock.connect(addr)).await {
-        Err(_) => Err(MailError::ConnectTimeout(addr)),
-        Ok(Err(source)) => Err(MailError::Connect { fd, source }),
-        Ok(Ok(s)) => Ok(s),
+/// `addr`'s host as lettre takes it: the address itself, so that lettre
+/// connects once, to the address the log lines name (a link-local IPv6
+/// address keeps its scope).
+fn lettre_host(addr: &SocketAddr) -> String {
+    match addr {
+        SocketAddr::V6(a) if a.scope_id() != 0 => format!("{}%{}", a.ip(), a.scope_id()),
+        _ => addr.ip().to_string(),
     }
 }
 
 /// Sends one alert and waits for the end of the dialogue. `log` gets the
-/// `-D` lines as they happen (`Remote SMTP server [..]:25 connected.`,
-/// `SMTP alert successfully sent.`); the error is the caller's to log.
+/// `-D` lines (`Remote SMTP server [..]:25 connected.`, `SMTP alert
+/// successfully sent.`); the error is the caller's to log.
 pub async fn send_alert(
     cfg: &SmtpConfig,
     subject: &str,
     body: &str,
     log: LogFn,
 ) -> Result<(), MailError> {
+    let envelope = envelope(cfg)?;
     let addr = resolve(cfg).await?;
-    let sock = connect(addr, cfg.connect_timeout).await?;
-    log(&LogLine {
-        detail: true,
-        text: format!("Remote SMTP server {} connected.", fmt_host(&addr)),
-    });
-    let mut s = Session {
-        sock,
-        addr,
-        timeout: cfg.connect_timeout,
-        buf: Vec::new(),
+    let msg = format_message(&cfg.from, &cfg.to, subject, body, SystemTime::now());
+    let smtp = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(lettre_host(&addr))
+        .port(addr.port())
+        .timeout(Some(cfg.connect_timeout))
+        .hello_name(ClientId::Domain(cfg.helo_name.clone()))
+        .build();
+    let bound = cfg.connect_timeout.saturating_mul(2);
+    let sent = match tokio::time::timeout(bound, smtp.send_raw(&envelope, msg.as_bytes())).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(MailError::from_lettre(addr, e)),
+        // lettre's connect timeout is shorter: this one is the dialogue's.
+        Err(_) => Err(MailError::ReadTimeout(addr)),
     };
-    for step in dialogue(cfg, subject, body, SystemTime::now()) {
-        if !step.send.is_empty() {
-            s.send(&step.send).await?;
-        }
-        let code = match s.reply().await {
-            Ok(c) => c,
-            Err(e @ MailError::ReadTimeout(_)) => {
-                // keepalived still says QUIT after a read timeout.
-                s.quit().await;
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        };
-        if code != step.expect {
-            s.quit().await;
-            return Err(MailError::Code {
-                cmd: step.name,
-                addr,
-                code,
-            });
-        }
+    // lettre connects and talks in one call: the line comes afterwards.
+    if sent.as_ref().map_or_else(MailError::connected, |()| true) {
+        log(&LogLine {
+            detail: true,
+            text: format!("Remote SMTP server {} connected.", fmt_host(&addr)),
+        });
     }
-    log(&LogLine {
-        detail: true,
-        text: "SMTP alert successfully sent.".into(),
-    });
-    s.quit().await;
-    Ok(())
+    if sent.is_ok() {
+        log(&LogLine {
+            detail: true,
+            text: "SMTP alert successfully sent.".into(),
+        });
+    }
+    sent
 }
 
 /// Sends alerts in the background and keeps track of those in flight, so
@@ -389,61 +350,55 @@ mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;
 
-    fn cfg() -> SmtpConfig {
-        SmtpConfig {
-            server: "127.0.0.1".into(),
-            port: 2525,
-            helo_name: "lb1".into(),
-            connect_timeout: Duration::from_secs(5),
-            from: "ka@example.com".into(),
-            to: vec!["a@example.com".into(), "Bee <b@example.com>".into()],
-        }
-    }
-
     #[test]
     fn message_layout() {
         let to = vec!["a@example.com".to_string(), "b@example.com".to_string()];
         let m = format_message("ka@example.com", &to, "Subj", "=> body <=", UNIX_EPOCH);
         let date = rfc2822_date(UNIX_EPOCH);
         assert!(date.starts_with("Thu, 01 Jan 1970") || date.starts_with("Wed, 31 Dec 1969"));
+        // lettre adds "\r\n.\r\n": keepalived's "<body>\r\n\r\n.\r\n".
         assert_eq!(
             m,
             format!(
                 "Date: {date}\r\nFrom: ka@example.com\r\nSubject: Subj\r\nX-Mailer: Keepalived\r\n\
-                 To: a@example.com, b@example.com\r\n\r\n=> body <=\r\n\r\n.\r\n"
+                 To: a@example.com, b@example.com\r\n\r\n=> body <=\r\n"
             )
         );
     }
 
     #[test]
-    fn dialogue_is_keepalived_s() {
-        let d = dialogue(&cfg(), "S", "B", UNIX_EPOCH);
-        let sent: Vec<&str> = d.iter().map(|s| s.send.as_str()).collect();
-        assert_eq!(
-            &sent[..6],
-            [
-                "",
-                "HELO lb1\r\n",
-                "MAIL FROM:<ka@example.com>\r\n",
-                "RCPT TO:<a@example.com>\r\n",
-                "RCPT TO:<b@example.com>\r\n",
-                "DATA\r\n"
-            ]
+    fn envelope_addresses_are_keepalived_s() {
+        let cfg = SmtpConfig {
+            server: "127.0.0.1".into(),
+            port: 25,
+            helo_name: "lb1".into(),
+            connect_timeout: Duration::from_secs(5),
+            from: "Keepalived <ka@example.com>".into(),
+            to: vec!["a@example.com".into(), "root@lb1".into()],
+        };
+        let e = envelope(&cfg).unwrap();
+        assert_eq!(e.from().map(|a| a.as_ref()), Some("ka@example.com"));
+        let to: Vec<&str> = e.to().iter().map(|a| a.as_ref()).collect();
+        assert_eq!(to, ["a@example.com", "root@lb1"]);
+        let bad = SmtpConfig {
+            to: vec!["nobody".into()],
+            ..cfg
+        };
+        let err = envelope(&bad).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("Invalid SMTP alert address \"nobody\": "),
+            "{err}"
         );
-        let codes: Vec<u16> = d.iter().map(|s| s.expect).collect();
-        assert_eq!(codes, [220, 250, 250, 250, 250, 354, 250]);
-        assert!(sent[6].contains("To: a@example.com, Bee <b@example.com>\r\n"));
     }
 
     #[test]
-    fn replies() {
-        let mut b = b"250-sink\r\n250-8BITMIME\r\n250 HELP\r\n354".to_vec();
-        assert_eq!(parse_reply(&mut b), Some(250));
-        assert_eq!(b, b"354");
-        assert_eq!(parse_reply(&mut b), None);
-        b.extend_from_slice(b" go\r\n");
-        assert_eq!(parse_reply(&mut b), Some(354));
-        assert!(b.is_empty());
+    fn scoped_ipv6_keeps_its_scope() {
+        let a: SocketAddr = "[fe80::1%3]:25".parse().unwrap();
+        assert_eq!(lettre_host(&a), "fe80::1%3");
+        assert_eq!(fmt_host(&a), "[fe80::1]:25");
+        let a: SocketAddr = "[2001:db8::1]:25".parse().unwrap();
+        assert_eq!(lettre_host(&a), "2001:db8::1");
     }
 
     #[test]
@@ -453,14 +408,13 @@ mod tests {
             MailError::ConnectTimeout(a).to_string(),
             "Timeout opening connection to remote SMTP server [127.0.0.1]:2525."
         );
-        let e = MailError::Code {
-            cmd: "RCPT",
-            addr: a,
-            code: 550,
-        };
         assert_eq!(
-            e.to_string(),
-            "Error processing RCPT cmd on SMTP server [127.0.0.1]:2525. SMTP status code = 550"
+            MailError::ReadTimeout(a).to_string(),
+            "Timeout reading data to remote SMTP server [127.0.0.1]:2525."
+        );
+        assert_eq!(
+            MailError::Closed(a).to_string(),
+            "Remote SMTP server [127.0.0.1]:2525 has closed the connection."
         );
     }
 }
