@@ -694,6 +694,8 @@ struct E2e {
     ports6: &'static [u16],
     /// The listener stopped and started again.
     victim: u16,
+    /// Someone else's service (192.0.2.1:1) is in IPVS before the start.
+    foreign: bool,
 }
 
 const E2E_GLOBAL: &str =
@@ -743,6 +745,7 @@ const E2E: &[E2e] = &[
         ports: &[8001, 8002, 8003, 8004],
         ports6: &[],
         victim: 8002,
+        foreign: false,
     },
     E2e {
         name: "dr_sh",
@@ -787,6 +790,7 @@ const E2E: &[E2e] = &[
         ports: &[8011, 8012, 8015],
         ports6: &[],
         victim: 8011,
+        foreign: false,
     },
     E2e {
         name: "inhibit_on_failure",
@@ -832,6 +836,7 @@ const E2E: &[E2e] = &[
         ports: &[8021, 8022, 8024],
         ports6: &[],
         victim: 8021,
+        foreign: false,
     },
     E2e {
         name: "sorry_server_quorum",
@@ -870,6 +875,7 @@ const E2E: &[E2e] = &[
         ports: &[8031, 8032, 8033],
         ports6: &[],
         victim: 8031,
+        foreign: false,
     },
     E2e {
         name: "fwmark",
@@ -922,6 +928,7 @@ virtual_server fwmark 6 {
         ports: &[8041, 8042, 8043, 8044, 8045],
         ports6: &[],
         victim: 8042,
+        foreign: false,
     },
     E2e {
         name: "tun_types",
@@ -966,6 +973,7 @@ virtual_server fwmark 6 {
         ports: &[8051, 8052, 8053, 8054],
         ports6: &[],
         victim: 8052,
+        foreign: false,
     },
     E2e {
         name: "ipv6",
@@ -1011,6 +1019,7 @@ virtual_server fwmark 6 {
         ports: &[],
         ports6: &[8061, 8062, 8063],
         victim: 8062,
+        foreign: false,
     },
     E2e {
         name: "group_range_fwmark",
@@ -1060,6 +1069,45 @@ virtual_server group G {
         ports: &[8071, 8072, 8073],
         ports6: &[],
         victim: 8072,
+        foreign: false,
+    },
+    E2e {
+        name: "timeouts_flush_on_stop",
+        a: "global_defs {
+  lvs_timeouts tcp 1000 tcpfin 60 udp 100
+  lvs_flush_on_stop
+}
+virtual_server 10.0.0.9 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.9.1 80 {
+    CHECK(8091)
+  }
+  real_server 10.0.9.2 80 {
+    CHECK(8092)
+  }
+}
+",
+        b: "global_defs {
+  lvs_timeouts tcp 2000 udp 200
+  lvs_flush_on_stop
+}
+virtual_server 10.0.0.9 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.9.1 80 {
+    CHECK(8091)
+  }
+}
+",
+        ports: &[8091, 8092],
+        ports6: &[],
+        victim: 8092,
+        foreign: true,
     },
 ];
 
@@ -1135,6 +1183,9 @@ fn daemon_matches_keepalived_end_to_end_in_a_vm() {
         let ports6: Vec<String> = s.ports6.iter().map(u16::to_string).collect();
         std::fs::write(d.join("ports6"), ports6.join("\n") + "\n").unwrap();
         std::fs::write(d.join("victim"), s.victim.to_string()).unwrap();
+        if s.foreign {
+            std::fs::write(d.join("foreign"), "").unwrap();
+        }
     }
     let ours = our_daemon(&work);
     let t0 = std::time::Instant::now();

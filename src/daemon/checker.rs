@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::ipvs::client::Client;
 use crate::ipvs::mapping::{self, Desired};
 use crate::ipvs::reconcile;
+use crate::ipvs::repr::Timeouts;
 use crate::notify::alert;
 use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
 use crate::notify::fifo::NotifyFifo;
@@ -35,8 +36,12 @@ struct Ipvs {
     reported: bool,
     /// `lvs_flush`: IPVS is emptied once, when first reached.
     flush_at_start: bool,
-    /// `lvs_timeouts`: set once, when IPVS is first reached.
-    timeouts: Option<crate::ipvs::repr::Timeouts>,
+    /// `lvs_timeouts` of the running configuration (zeros: not set).
+    timeouts: Option<Timeouts>,
+    /// The kernel's timeouts before we first set ours: a value the
+    /// configuration leaves out (or a reload drops) returns to it, and all
+    /// are put back at stop, as keepalived 2.2.7 does.
+    original: Option<Timeouts>,
 }
 
 impl Ipvs {
@@ -52,13 +57,9 @@ impl Ipvs {
                             log_line(&format!("IPVS: flush: {e}"));
                         }
                     }
-                    if let Some(t) = self.timeouts.take() {
-                        if let Err(e) = c.set_timeouts(&t) {
-                            log_line(&format!("IPVS: lvs_timeouts: {e}"));
-                        }
-                    }
                     self.client = Some(c);
                     self.reported = false;
+                    self.apply_timeouts();
                 }
                 Err(e) => {
                     if !self.reported {
@@ -72,6 +73,36 @@ impl Ipvs {
             }
         }
         self.client.as_mut()
+    }
+
+    /// Sets `lvs_timeouts` (at start and reload; later when IPVS appears).
+    fn set_timeouts(&mut self, t: Option<Timeouts>) {
+        self.timeouts = t;
+        if self.client.is_some() {
+            self.apply_timeouts();
+        }
+    }
+
+    fn apply_timeouts(&mut self) {
+        let Some(c) = self.client.as_mut() else {
+            return;
+        };
+        if self.original.is_none() {
+            if self.timeouts.is_none() {
+                return;
+            }
+            match c.timeouts() {
+                Ok(t) => self.original = Some(t),
+                Err(e) => return log_line(&format!("IPVS: lvs_timeouts: {e}")),
+            }
+        }
+        let Some(orig) = self.original else {
+            return;
+        };
+        let want = self.timeouts.map_or(orig, |t| t.or(orig));
+        if let Err(e) = c.set_timeouts(&want) {
+            log_line(&format!("IPVS: lvs_timeouts: {e}"));
+        }
     }
 
     /// Makes the kernel match `want`; false if IPVS is unavailable.
@@ -191,6 +222,7 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
         reported: false,
         flush_at_start: g.lvs_flush,
         timeouts: mapping::timeouts(&g.lvs_timeouts),
+        original: None,
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let (handle, fut) = driver::start(specs, pool, tx);
@@ -247,6 +279,7 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
                             drop(std::mem::take(&mut fifos));
                             fifos = open_fifos(&config, run_as, &notifier);
                             mailer.reconfigure(alert::smtp_config(&config.global));
+                            ipvs.set_timeouts(mapping::timeouts(&config.global.lvs_timeouts));
                             changed = true;
                             reloaded = true;
                         }
@@ -270,6 +303,7 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
     if release {
         ipvs.teardown(&desired(&config, &dests), config.global.lvs_flush_on_stop);
     }
+    ipvs.set_timeouts(None);
     drop(fifos);
     notifier.shutdown(Duration::from_secs(1)).await;
     mailer.shutdown(alert::STOP_GRACE).await;

@@ -739,6 +739,16 @@ impl Timeouts {
         ]
     }
 
+    /// Each value of `self`, or `other`'s where `self` has none (zero).
+    pub fn or(self, other: Timeouts) -> Timeouts {
+        let pick = |a: u32, b: u32| if a == 0 { b } else { a };
+        Timeouts {
+            tcp: pick(self.tcp, other.tcp),
+            tcp_fin: pick(self.tcp_fin, other.tcp_fin),
+            udp: pick(self.udp, other.udp),
+        }
+    }
+
     /// From a GET_CONFIG reply.
     pub fn from_attrs(attrs: &[Attr]) -> Timeouts {
         let mut t = Timeouts::default();

@@ -627,3 +627,25 @@ fn get_config_reads_the_three_timeouts_before_the_ack() {
     let mut c = connected(vec![Reply::Config(t)]);
     assert_eq!(c.timeouts().unwrap(), t);
 }
+
+#[test]
+fn timeouts_left_out_take_the_other_value() {
+    let set = Timeouts {
+        tcp: 2000,
+        tcp_fin: 0,
+        udp: 200,
+    };
+    let orig = Timeouts {
+        tcp: 900,
+        tcp_fin: 120,
+        udp: 300,
+    };
+    assert_eq!(
+        set.or(orig),
+        Timeouts {
+            tcp: 2000,
+            tcp_fin: 120,
+            udp: 200
+        }
+    );
+}

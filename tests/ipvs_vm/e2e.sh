@@ -10,6 +10,7 @@
 #   ports       the listener ports to start on 127.0.1.1 (one per line)
 #   ports6      the listener ports to start on [::1] (one per line)
 #   victim      the port of the listener stopped, then started again
+#   foreign     if present: someone else's service is added before start
 # and for each implementation IMPL (ka, ours) it writes to /out/e2e/NAME/:
 #   IMPL-start IMPL-down IMPL-up IMPL-reload IMPL-stop   ipvsadm snapshots
 #   IMPL.log     the daemon's console log
@@ -27,6 +28,7 @@ snap() { # FILE
   {
     canon
     echo '--- list'; ipvsadm -Ln --tun-info
+    echo '--- timeouts'; ipvsadm -L --timeout
   } >"$1" 2>&1
 }
 
@@ -98,6 +100,7 @@ for d in /opt/e2e/*/; do
     [ "$impl" = ours ] && bin=/opt/bin/keepalived-rs
     ipvsadm -C
     ipvsadm --set 900 120 300
+    [ -f "$d/foreign" ] && ipvsadm -A -t 192.0.2.1:1
     : >/tmp/prev
     for p in $(cat "$d/ports"); do listen 127.0.1.1 "$p"; done
     for p in $(cat "$d/ports6" 2>/dev/null); do listen '[::1]' "$p"; done
