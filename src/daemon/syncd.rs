@@ -26,7 +26,7 @@ use super::log::log_line;
 const RETRY: Duration = Duration::from_secs(5);
 
 /// The two kernel commands a sync daemon needs.
-pub trait SyncOps {
+trait SyncOps {
     /// NEW_DAEMON.
     fn start(&mut self, d: &SyncDaemon) -> Result<()>;
     /// DEL_DAEMON.
@@ -45,7 +45,7 @@ impl<T: Transport> SyncOps for Client<T> {
 
 /// Takes the kernel from `running` (the daemon we started) to `want`;
 /// returns the daemon that runs for us afterwards.
-pub fn step(
+fn step(
     k: &mut impl SyncOps,
     running: Option<SyncDaemon>,
     want: Option<&SyncDaemon>,
@@ -73,7 +73,7 @@ pub fn step(
 /// killed), so that ours start with our parameters. keepalived 2.2.7 does
 /// not: its NEW_DAEMON fails with `Daemon has already run(17)` and the old
 /// daemon keeps running with the old parameters.
-pub fn clear_stale(k: &mut impl SyncOps, log: &mut impl FnMut(String)) {
+fn clear_stale(k: &mut impl SyncOps, log: &mut impl FnMut(String)) {
     for state in [SyncState::Master, SyncState::Backup] {
         if let Err(e) = k.stop(state, 0) {
             log(e.to_string());
@@ -137,7 +137,7 @@ impl LvsSync {
 
 /// The thread that owns the IPVS client; [`SyncDaemonCtl::want`] tells it
 /// what the kernel should run.
-pub struct SyncDaemonCtl {
+struct SyncDaemonCtl {
     tx: Sender<Option<SyncDaemon>>,
     thread: JoinHandle<()>,
     wanted: Option<SyncDaemon>,
@@ -145,7 +145,7 @@ pub struct SyncDaemonCtl {
 
 impl SyncDaemonCtl {
     /// Starts the thread (no daemon wanted yet).
-    pub fn spawn() -> std::io::Result<SyncDaemonCtl> {
+    fn spawn() -> std::io::Result<SyncDaemonCtl> {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("lvs_sync_daemon".into())
@@ -158,7 +158,7 @@ impl SyncDaemonCtl {
     }
 
     /// The daemon the kernel should run (`None`: none).
-    pub fn want(&mut self, d: Option<SyncDaemon>) {
+    fn want(&mut self, d: Option<SyncDaemon>) {
         if d != self.wanted {
             self.wanted = d.clone();
             let _ = self.tx.send(d);
@@ -166,7 +166,7 @@ impl SyncDaemonCtl {
     }
 
     /// Stops our daemon and waits for the thread.
-    pub fn stop(mut self) {
+    fn stop(mut self) {
         self.want(None);
         drop(self.tx);
         let _ = self.thread.join();
