@@ -241,24 +241,24 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
     process::setup(role);
     log::init(role.ident(), LogConfig::from_cli(cli));
     // The parent has logged the messages about the configuration. The
-    // path is made absolute for reloads, which run from "/".
+    // path is made absolute for reloads, which run from "/". SIGHUP reads
+    // the same file with the same options again.
     let conf = std::path::absolute(cli.conf_file()).unwrap_or_else(|_| cli.conf_file());
     let load = || config::load(&conf, reader_options(cli));
     let reload = || Some(load()).filter(|l| !l.report.fatal).map(|l| l.config);
-    let loaded = load();
-    if loaded.report.fatal {
-        return ExitCode::from(parent::EXIT_CONFIG as u8);
-    }
-    if let Some(name) = instance_name(&loaded.config) {
+    // Only the configuration itself is kept, not the report about it.
+    let config = match load() {
+        l if l.report.fatal => return ExitCode::from(parent::EXIT_CONFIG as u8),
+        l => l.config,
+    };
+    if let Some(name) = instance_name(&config) {
         log::set_ident_suffix(name);
     }
-    // Absolute, for reloads after the chdir below.
-    let conf_path = std::path::absolute(cli.conf_file()).unwrap_or_else(|_| cli.conf_file());
     if !cli.dont_fork {
         // Started from the user's directory to find a relative -f.
         let _ = std::env::set_current_dir("/");
     }
-    let pids = PidFiles::resolve(cli, &loaded.config.global);
+    let pids = PidFiles::resolve(cli, &config.global);
     let pid_file = match role {
         Role::Vrrp => pids.vrrp,
         Role::Checker => pids.checker,
@@ -277,16 +277,10 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
                 dont_release_vips: cli.dont_release_vrrp,
                 detail: cli.log_detail,
             };
-            keepalived_rs::daemon::vrrp::run(&loaded.config, &opts, &reload)
+            keepalived_rs::daemon::vrrp::run(&config, &opts, &reload)
         }
         Role::Checker => {
-            // SIGHUP: the same file and options again (the parent has
-            // logged what is wrong with it, if anything).
-            let reload = || {
-                let l = config::load(&conf_path, reader_options(cli));
-                (!l.report.fatal).then_some(l.config)
-            };
-            keepalived_rs::daemon::checker::run(&loaded.config, !cli.dont_release_ipvs, &reload)
+            keepalived_rs::daemon::checker::run(config, !cli.dont_release_ipvs, &reload)
         }
     };
     pidfile::remove(&pid_file, me);
