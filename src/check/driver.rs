@@ -163,15 +163,33 @@ fn frac(state: &AtomicU64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// What identifies a checker across a reload: its virtual server, its
-/// real server and its settings (as built, before it ran).
-fn fingerprint(pool: &Pool, s: &CheckSpec) -> (String, String, String) {
-    let (v, r) = pool.server_key(s.id.vs, s.id.rs).unwrap_or(("", ""));
-    (
-        v.to_string(),
-        r.to_string(),
-        format!("{:?}|{:?}|{:?}", s.probe, s.target, s.sm),
-    )
+/// A digest of a checker's settings as built, before it ran. With its
+/// virtual and real server ([`Pool::server_key`]) it is what identifies a
+/// checker across a reload; each task keeps these 8 bytes rather than the
+/// settings (hundreds of bytes). A real server's old and new settings
+/// colliding in 64 bits is not a practical concern.
+fn settings_digest(s: &CheckSpec) -> u64 {
+    use std::fmt::Write;
+    use std::hash::Hasher;
+    struct Digest(std::collections::hash_map::DefaultHasher);
+    impl Write for Digest {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.write(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut d = Digest(Default::default());
+    let _ = write!(d, "{:?}|{:?}|{:?}", s.probe, s.target, s.sm);
+    d.0.finish()
+}
+
+/// What a reload matches checkers by: virtual server, real server and
+/// settings digest.
+type Key<'a> = (&'a str, &'a str, u64);
+
+fn key(pool: &Pool, id: CheckerId, digest: u64) -> Key<'_> {
+    let (v, r) = pool.server_key(id.vs, id.rs).unwrap_or(("", ""));
+    (v, r, digest)
 }
 
 async fn checker_task(
@@ -249,12 +267,10 @@ async fn file_task(
 /// A running checker task, as the aggregation loop knows it.
 struct Task {
     id: CheckerId,
-    key: (String, String, String),
+    /// [`settings_digest`].
+    digest: u64,
     /// MISC_CHECK (its weights are absolute, FILE_CHECK's are offsets).
     misc: bool,
-    /// Its weight offset (MISC dynamic, FILE_CHECK), summed onto the
-    /// configured weight as keepalived's man page describes.
-    offset: Option<i64>,
     abort: tokio::task::AbortHandle,
 }
 
@@ -262,6 +278,11 @@ struct Task {
 struct Tasks {
     set: JoinSet<()>,
     info: HashMap<u64, Task>,
+    /// The weight offsets of checkers (MISC dynamic, FILE_CHECK) by real
+    /// server `(vs, rs)` and task, summed onto the configured weight as
+    /// keepalived's man page describes; ordered so that one real server's
+    /// are a range.
+    offsets: BTreeMap<(usize, usize, u64), i64>,
     next: u64,
     tx: mpsc::UnboundedSender<Msg>,
     rng: AtomicU64,
@@ -269,10 +290,10 @@ struct Tasks {
 }
 
 impl Tasks {
-    fn spawn(&mut self, pool: &Pool, s: CheckSpec) {
+    fn spawn(&mut self, s: CheckSpec) {
         let token = self.next;
         self.next += 1;
-        let key = fingerprint(pool, &s);
+        let digest = settings_digest(&s);
         let misc = matches!(s.probe, ProbeSpec::Misc { .. });
         let id = s.id;
         let flag = self
@@ -291,9 +312,8 @@ impl Tasks {
             token,
             Task {
                 id,
-                key,
+                digest,
                 misc,
-                offset: None,
                 abort,
             },
         );
@@ -303,10 +323,9 @@ impl Tasks {
     fn weight(&self, pool: &Pool, vs: usize, rs: usize) -> i64 {
         pool.base_weight(vs, rs)
             + self
-                .info
-                .values()
-                .filter(|t| (t.id.vs, t.id.rs) == (vs, rs))
-                .filter_map(|t| t.offset)
+                .offsets
+                .range((vs, rs, 0)..=(vs, rs, u64::MAX))
+                .map(|(_, o)| o)
                 .sum::<i64>()
     }
 
@@ -314,20 +333,24 @@ impl Tasks {
     /// stops the others, starts the new ones; returns the pool's actions.
     fn reload(&mut self, pool: &mut Pool, r: Reload) -> Vec<Action> {
         let fresh = Pool::new(&r.lvs, PoolOptions::default());
-        let mut by_key: BTreeMap<(String, String, String), Vec<u64>> = BTreeMap::new();
+        // The running tasks by key, oldest first in each list.
+        let mut by_key: HashMap<Key, std::collections::VecDeque<u64>> = HashMap::new();
         let mut tokens: Vec<u64> = self.info.keys().copied().collect();
         tokens.sort_unstable();
         for t in tokens {
-            by_key.entry(self.info[&t].key.clone()).or_default().push(t);
+            let task = &self.info[&t];
+            by_key
+                .entry(key(pool, task.id, task.digest))
+                .or_default()
+                .push_back(t);
         }
         let mut carried = BTreeMap::new();
         let mut kept = Vec::new();
         let mut new_specs = Vec::new();
         for s in r.specs {
-            let key = fingerprint(&fresh, &s);
             match by_key
-                .get_mut(&key)
-                .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+                .get_mut(&key(&fresh, s.id, settings_digest(&s)))
+                .and_then(|v| v.pop_front())
             {
                 Some(t) => {
                     carried.insert(s.id, self.info[&t].id);
@@ -336,11 +359,10 @@ impl Tasks {
                 None => new_specs.push(s),
             }
         }
-        for ts in by_key.values() {
-            for t in ts {
-                if let Some(task) = self.info.remove(t) {
-                    task.abort.abort();
-                }
+        let stopped: Vec<u64> = by_key.into_values().flatten().collect();
+        for t in stopped {
+            if let Some(task) = self.info.remove(&t) {
+                task.abort.abort();
             }
         }
         for (t, id) in kept {
@@ -349,14 +371,16 @@ impl Tasks {
             }
         }
         let mut acts = pool.reload(&r.lvs, &carried);
-        // Weight offsets of the checkers that went on.
-        let mut places: Vec<(usize, usize)> = self
-            .info
-            .values()
-            .filter(|t| t.offset.is_some())
-            .map(|t| (t.id.vs, t.id.rs))
+        // Weight offsets of the checkers that went on, at their new places.
+        self.offsets = std::mem::take(&mut self.offsets)
+            .into_iter()
+            .filter_map(|((_, _, t), o)| {
+                let id = self.info.get(&t)?.id;
+                Some(((id.vs, id.rs, t), o))
+            })
             .collect();
-        places.sort_unstable();
+        let mut places: Vec<(usize, usize)> =
+            self.offsets.keys().map(|&(vs, rs, _)| (vs, rs)).collect();
         places.dedup();
         for (vs, rs) in places {
             let w = self.weight(pool, vs, rs);
@@ -375,7 +399,7 @@ impl Tasks {
         }
         self.flags = Arc::new(all);
         for s in new_specs {
-            self.spawn(pool, s);
+            self.spawn(s);
         }
         acts
     }
@@ -412,13 +436,14 @@ pub fn start(
         let mut tasks = Tasks {
             set: JoinSet::new(),
             info: HashMap::new(),
+            offsets: BTreeMap::new(),
             next: 0,
             tx,
             rng: AtomicU64::new(seed()),
             flags,
         };
         for s in specs {
-            tasks.spawn(&pool, s);
+            tasks.spawn(s);
         }
         loop {
             tokio::select! {
@@ -447,9 +472,7 @@ pub fn start(
                                 let base = pool.base_weight(id.vs, id.rs);
                                 // MISC gives an absolute weight, FILE an offset.
                                 let off = if misc { w - base } else { w };
-                                if let Some(t) = tasks.info.get_mut(&token) {
-                                    t.offset = Some(off);
-                                }
+                                tasks.offsets.insert((id.vs, id.rs, token), off);
                                 let total = tasks.weight(&pool, id.vs, id.rs);
                                 pool.set_weight(id.vs, id.rs, total)
                             }
@@ -481,6 +504,86 @@ mod tests {
         assert_eq!(file_state(3, 2, false), (true, 6));
         assert_eq!(file_state(3, 2, true), (true, -6));
         assert!(!file_state(70000, 1, true).0);
+    }
+
+    /// A reload keeps the task (and state) of an unchanged checker, found
+    /// at its new place, and restarts a changed one, whose new weight
+    /// offset then counts.
+    #[tokio::test]
+    async fn reload_keeps_unchanged_checkers_and_restarts_changed_ones() {
+        use crate::check::pool::Server;
+        use crate::check::spec::{self, SpecOptions};
+        use crate::config::{load_str, ReaderOptions};
+        use crate::notify::exec::RunAs;
+        let dir = std::env::temp_dir().join(format!("ka-driver-reload-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str, v: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, v).unwrap();
+            p.display().to_string()
+        };
+        // `down`: weight 0, a non-zero value is down; `b` and `c`: offsets
+        // 1×2 and 2×2.
+        let (d, b, c) = (file("d", "1\n"), file("b", "1\n"), file("c", "2\n"));
+        let tracks = format!(
+            "track_file down {{\n file {d}\n weight 0\n}}\ntrack_file b {{\n file {b}\n weight 2\n}}\n\
+             track_file c {{\n file {c}\n weight 2\n}}\n"
+        );
+        let rs = |ip: &str, track: &str| {
+            format!(" real_server {ip} 80 {{\n FILE_CHECK {{\n track_file {track}\n }}\n }}\n")
+        };
+        let load = |servers: &[String]| {
+            let text = format!(
+                "{tracks}virtual_server 10.0.0.1 80 {{\n protocol TCP\n{}}}\n",
+                servers.concat()
+            );
+            let cfg = load_str("t.conf", &text, ReaderOptions::default()).config;
+            let specs = spec::build(
+                &cfg,
+                SpecOptions {
+                    script_user: RunAs::current(),
+                },
+            )
+            .0;
+            (cfg, specs)
+        };
+        let (cfg, specs) = load(&[rs("10.0.1.1", "down"), rs("10.0.1.2", "b")]);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (handle, fut) = start(specs, Pool::new(&cfg.lvs, PoolOptions::default()), tx);
+        let driver = tokio::spawn(fut);
+        // Until 10.0.1.1 is down and 10.0.1.2 has its offset: 1 + 1×2.
+        let (mut down, mut weighted) = (false, false);
+        while !(down && weighted) {
+            match rx.recv().await {
+                Some(Action::DelDest { server, .. }) => down |= server == Server::Real(0),
+                Some(Action::EditDest { server, weight, .. }) => {
+                    weighted |= (server, weight) == (Server::Real(1), 3)
+                }
+                _ => {}
+            }
+        }
+        // The unchanged checker moves to index 1; the other one changed.
+        let (cfg, specs) = load(&[rs("10.0.1.2", "c"), rs("10.0.1.1", "down")]);
+        handle.reload(cfg.lvs, specs);
+        let dests = loop {
+            if let Some(Action::Reloaded(d)) = rx.recv().await {
+                break d;
+            }
+        };
+        // A restarted checker would start up: its server would be back.
+        assert_eq!(dests.get(&(0, Server::Real(1))), None, "still down");
+        // The real server keeps its weight until its new checker reports
+        // its offset: then 1 + 2×2.
+        assert_eq!(dests.get(&(0, Server::Real(0))), Some(&3));
+        loop {
+            if let Some(Action::EditDest { server, weight, .. }) = rx.recv().await {
+                assert_eq!((server, weight), (Server::Real(0), 5));
+                break;
+            }
+        }
+        handle.stop();
+        driver.await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Every checker is a task whose future is allocated whole, idle or
