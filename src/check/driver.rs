@@ -405,10 +405,10 @@ impl Tasks {
     }
 }
 
-/// Starts every checker in `specs` and aggregates into `pool`, sending
-/// each [`Action`] to `out`, until [`Handle::stop`]; then the pool's
-/// shutdown actions are sent and the future completes. Call inside a
-/// tokio runtime (current-thread is enough).
+/// Starts every checker in `specs` (spawned at once: call inside a tokio
+/// runtime, current-thread is enough); the future aggregates into `pool`,
+/// sending each [`Action`] to `out`, until [`Handle::stop`]; then the
+/// pool's shutdown actions are sent and the future completes.
 pub fn start(
     specs: Vec<CheckSpec>,
     mut pool: Pool,
@@ -428,22 +428,25 @@ pub fn start(
         stop: stop_tx,
         reload: reload_tx,
     };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut tasks = Tasks {
+        set: JoinSet::new(),
+        info: HashMap::new(),
+        offsets: BTreeMap::new(),
+        next: 0,
+        tx,
+        rng: AtomicU64::new(seed()),
+        flags,
+    };
+    // Spawned now, so that the specs are spent when this returns; what
+    // the tasks report waits in the channel until the future has started
+    // the pool.
+    for s in specs {
+        tasks.spawn(s);
+    }
     let fut = async move {
         for a in pool.start() {
             let _ = out.send(a);
-        }
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut tasks = Tasks {
-            set: JoinSet::new(),
-            info: HashMap::new(),
-            offsets: BTreeMap::new(),
-            next: 0,
-            tx,
-            rng: AtomicU64::new(seed()),
-            flags,
-        };
-        for s in specs {
-            tasks.spawn(s);
         }
         loop {
             tokio::select! {

@@ -224,6 +224,7 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
     let mut layout = Layout::new(&config.lvs);
     let mut flush_on_stop = config.global.lvs_flush_on_stop;
     drop(config);
+    super::release_free_memory();
     crate::daemon::process::child_ready();
     // What a reload is switching to, until Action::Reloaded.
     let mut pending: Option<(Layout, GlobalDefs)> = None;
@@ -281,6 +282,7 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
                     dirty = !ipvs.sync(&desired(&layout, &dests));
                 }
                 if reloaded {
+                    super::release_free_memory();
                     crate::daemon::process::child_ready();
                 }
             }
