@@ -154,7 +154,17 @@ pub struct SpecOptions {
 /// Builds every checker of the configuration; the strings are warnings
 /// (checkers that cannot run here).
 pub fn build(cfg: &Config, opts: SpecOptions) -> (Vec<CheckSpec>, Vec<String>) {
-    let mut out = Vec::new();
+    // Sized at once: with thousands of checkers, doubling as it grows
+    // would take up to twice the memory at the checker's start.
+    let count = cfg
+        .lvs
+        .virtual_servers
+        .iter()
+        .filter(|vs| !vs.dropped)
+        .flat_map(|vs| &vs.real_servers)
+        .map(|rs| rs.checkers.len())
+        .sum();
+    let mut out = Vec::with_capacity(count);
     let mut warn = Vec::new();
     let log_all_global = cfg.global.checker_log_all_failures;
     for (vi, vs) in cfg.lvs.virtual_servers.iter().enumerate() {
