@@ -29,10 +29,11 @@ pub const FILE_POLL: Duration = Duration::from_millis(500);
 /// Runs one probe.
 pub async fn run_probe(spec: &ProbeSpec, t: &probe::Target, url: usize, seq: u16) -> Outcome {
     match spec {
-        ProbeSpec::Tcp => probe::tcp_check(t).await,
-        // The other probes' futures are boxed: kept inline, the largest
-        // (HTTP over TLS, ~9 KB) would size every checker task, idle ones
-        // included (10 000 TCP_CHECKs took 170 MB).
+        // Every probe's future is boxed, for the time it runs: kept inline,
+        // the largest (HTTP over TLS, ~9 KB) would size every checker task,
+        // idle ones included (10 000 TCP_CHECKs took 170 MB), and even
+        // TCP's (~250 bytes with its timer) is a third of an idle task.
+        ProbeSpec::Tcp => Box::pin(probe::tcp_check(t)).await,
         ProbeSpec::Http(h) => Box::pin(http::check_url(t, h, url)).await,
         ProbeSpec::Smtp { helo, hosts } => {
             if hosts.is_empty() {
@@ -163,55 +164,79 @@ fn frac(state: &AtomicU64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// What identifies a checker across a reload: its virtual server, its
-/// real server and its settings (as built, before it ran).
-fn fingerprint(pool: &Pool, s: &CheckSpec) -> (String, String, String) {
-    let (v, r) = pool.server_key(s.id.vs, s.id.rs).unwrap_or(("", ""));
-    (
-        v.to_string(),
-        r.to_string(),
-        format!("{:?}|{:?}|{:?}", s.probe, s.target, s.sm),
-    )
+/// A digest of a checker's settings as built, before it ran. With its
+/// virtual and real server ([`Pool::server_key`]) it is what identifies a
+/// checker across a reload; each task keeps these 8 bytes rather than the
+/// settings (hundreds of bytes). A real server's old and new settings
+/// colliding in 64 bits is not a practical concern.
+fn settings_digest(s: &CheckSpec) -> u64 {
+    use std::fmt::Write;
+    use std::hash::Hasher;
+    struct Digest(std::collections::hash_map::DefaultHasher);
+    impl Write for Digest {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.write(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut d = Digest(Default::default());
+    let _ = write!(d, "{:?}|{:?}|{:?}", s.probe, s.target, s.sm);
+    d.0.finish()
 }
 
-async fn checker_task(
+/// What a reload matches checkers by: virtual server, real server and
+/// settings digest.
+type Key<'a> = (&'a str, &'a str, u64);
+
+fn key(pool: &Pool, id: CheckerId, digest: u64) -> Key<'_> {
+    let (v, r) = pool.server_key(id.vs, id.rs).unwrap_or(("", ""));
+    (v, r, digest)
+}
+
+/// One checker's task. Not an `async fn`: its arguments would stay in the
+/// future beside the parts taken out of `spec` (rust-lang/rust#62958),
+/// some 400 bytes more in each of thousands of tasks.
+fn checker_task(
     token: u64,
     spec: CheckSpec,
     tx: mpsc::UnboundedSender<Msg>,
     suspended: Arc<AtomicBool>,
     start_frac: f64,
-) {
+) -> impl std::future::Future<Output = ()> {
     let CheckSpec {
         probe,
         target,
         mut sm,
         ..
     } = spec;
-    if let ProbeSpec::File {
-        path,
-        weight,
-        reverse,
-    } = &probe
-    {
-        return file_task(token, path, *weight, *reverse, tx).await;
-    }
-    if matches!(probe, ProbeSpec::Bfd) {
-        return;
-    }
-    sm.start(Instant::now().into_std(), start_frac);
-    let mut seq: u16 = 0;
-    loop {
-        let Some(at) = sm.poll_timeout() else { return };
-        tokio::time::sleep_until(Instant::from_std(at)).await;
-        sm.set_enabled(!suspended.load(Ordering::Relaxed));
-        let Some(p) = sm.handle_timeout(Instant::now().into_std()) else {
-            continue;
-        };
-        seq = seq.wrapping_add(1);
-        let outcome = run_probe(&probe, &target, p.url, seq).await;
-        let events = sm.handle_outcome(Instant::now().into_std(), outcome);
-        if !events.is_empty() && tx.send(Msg { token, events }).is_err() {
+    async move {
+        if let ProbeSpec::File {
+            path,
+            weight,
+            reverse,
+        } = &probe
+        {
+            // Boxed: inline, it would size the TCP checkers' tasks too.
+            return Box::pin(file_task(token, path, *weight, *reverse, tx)).await;
+        }
+        if matches!(probe, ProbeSpec::Bfd) {
             return;
+        }
+        sm.start(Instant::now().into_std(), start_frac);
+        let mut seq: u16 = 0;
+        loop {
+            let Some(at) = sm.poll_timeout() else { return };
+            tokio::time::sleep_until(Instant::from_std(at)).await;
+            sm.set_enabled(!suspended.load(Ordering::Relaxed));
+            let Some(p) = sm.handle_timeout(Instant::now().into_std()) else {
+                continue;
+            };
+            seq = seq.wrapping_add(1);
+            let outcome = run_probe(&probe, &target, p.url, seq).await;
+            let events = sm.handle_outcome(Instant::now().into_std(), outcome);
+            if !events.is_empty() && tx.send(Msg { token, events }).is_err() {
+                return;
+            }
         }
     }
 }
@@ -249,12 +274,10 @@ async fn file_task(
 /// A running checker task, as the aggregation loop knows it.
 struct Task {
     id: CheckerId,
-    key: (String, String, String),
+    /// [`settings_digest`].
+    digest: u64,
     /// MISC_CHECK (its weights are absolute, FILE_CHECK's are offsets).
     misc: bool,
-    /// Its weight offset (MISC dynamic, FILE_CHECK), summed onto the
-    /// configured weight as keepalived's man page describes.
-    offset: Option<i64>,
     abort: tokio::task::AbortHandle,
 }
 
@@ -262,6 +285,11 @@ struct Task {
 struct Tasks {
     set: JoinSet<()>,
     info: HashMap<u64, Task>,
+    /// The weight offsets of checkers (MISC dynamic, FILE_CHECK) by real
+    /// server `(vs, rs)` and task, summed onto the configured weight as
+    /// keepalived's man page describes; ordered so that one real server's
+    /// are a range.
+    offsets: BTreeMap<(usize, usize, u64), i64>,
     next: u64,
     tx: mpsc::UnboundedSender<Msg>,
     rng: AtomicU64,
@@ -269,10 +297,10 @@ struct Tasks {
 }
 
 impl Tasks {
-    fn spawn(&mut self, pool: &Pool, s: CheckSpec) {
+    fn spawn(&mut self, s: CheckSpec) {
         let token = self.next;
         self.next += 1;
-        let key = fingerprint(pool, &s);
+        let digest = settings_digest(&s);
         let misc = matches!(s.probe, ProbeSpec::Misc { .. });
         let id = s.id;
         let flag = self
@@ -291,9 +319,8 @@ impl Tasks {
             token,
             Task {
                 id,
-                key,
+                digest,
                 misc,
-                offset: None,
                 abort,
             },
         );
@@ -303,10 +330,9 @@ impl Tasks {
     fn weight(&self, pool: &Pool, vs: usize, rs: usize) -> i64 {
         pool.base_weight(vs, rs)
             + self
-                .info
-                .values()
-                .filter(|t| (t.id.vs, t.id.rs) == (vs, rs))
-                .filter_map(|t| t.offset)
+                .offsets
+                .range((vs, rs, 0)..=(vs, rs, u64::MAX))
+                .map(|(_, o)| o)
                 .sum::<i64>()
     }
 
@@ -314,20 +340,24 @@ impl Tasks {
     /// stops the others, starts the new ones; returns the pool's actions.
     fn reload(&mut self, pool: &mut Pool, r: Reload) -> Vec<Action> {
         let fresh = Pool::new(&r.lvs, PoolOptions::default());
-        let mut by_key: BTreeMap<(String, String, String), Vec<u64>> = BTreeMap::new();
+        // The running tasks by key, oldest first in each list.
+        let mut by_key: HashMap<Key, std::collections::VecDeque<u64>> = HashMap::new();
         let mut tokens: Vec<u64> = self.info.keys().copied().collect();
         tokens.sort_unstable();
         for t in tokens {
-            by_key.entry(self.info[&t].key.clone()).or_default().push(t);
+            let task = &self.info[&t];
+            by_key
+                .entry(key(pool, task.id, task.digest))
+                .or_default()
+                .push_back(t);
         }
         let mut carried = BTreeMap::new();
         let mut kept = Vec::new();
         let mut new_specs = Vec::new();
         for s in r.specs {
-            let key = fingerprint(&fresh, &s);
             match by_key
-                .get_mut(&key)
-                .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+                .get_mut(&key(&fresh, s.id, settings_digest(&s)))
+                .and_then(|v| v.pop_front())
             {
                 Some(t) => {
                     carried.insert(s.id, self.info[&t].id);
@@ -336,11 +366,10 @@ impl Tasks {
                 None => new_specs.push(s),
             }
         }
-        for ts in by_key.values() {
-            for t in ts {
-                if let Some(task) = self.info.remove(t) {
-                    task.abort.abort();
-                }
+        let stopped: Vec<u64> = by_key.into_values().flatten().collect();
+        for t in stopped {
+            if let Some(task) = self.info.remove(&t) {
+                task.abort.abort();
             }
         }
         for (t, id) in kept {
@@ -349,14 +378,16 @@ impl Tasks {
             }
         }
         let mut acts = pool.reload(&r.lvs, &carried);
-        // Weight offsets of the checkers that went on.
-        let mut places: Vec<(usize, usize)> = self
-            .info
-            .values()
-            .filter(|t| t.offset.is_some())
-            .map(|t| (t.id.vs, t.id.rs))
+        // Weight offsets of the checkers that went on, at their new places.
+        self.offsets = std::mem::take(&mut self.offsets)
+            .into_iter()
+            .filter_map(|((_, _, t), o)| {
+                let id = self.info.get(&t)?.id;
+                Some(((id.vs, id.rs, t), o))
+            })
             .collect();
-        places.sort_unstable();
+        let mut places: Vec<(usize, usize)> =
+            self.offsets.keys().map(|&(vs, rs, _)| (vs, rs)).collect();
         places.dedup();
         for (vs, rs) in places {
             let w = self.weight(pool, vs, rs);
@@ -375,16 +406,16 @@ impl Tasks {
         }
         self.flags = Arc::new(all);
         for s in new_specs {
-            self.spawn(pool, s);
+            self.spawn(s);
         }
         acts
     }
 }
 
-/// Starts every checker in `specs` and aggregates into `pool`, sending
-/// each [`Action`] to `out`, until [`Handle::stop`]; then the pool's
-/// shutdown actions are sent and the future completes. Call inside a
-/// tokio runtime (current-thread is enough).
+/// Starts every checker in `specs` (spawned at once: call inside a tokio
+/// runtime, current-thread is enough); the future aggregates into `pool`,
+/// sending each [`Action`] to `out`, until [`Handle::stop`]; then the
+/// pool's shutdown actions are sent and the future completes.
 pub fn start(
     specs: Vec<CheckSpec>,
     mut pool: Pool,
@@ -404,21 +435,25 @@ pub fn start(
         stop: stop_tx,
         reload: reload_tx,
     };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut tasks = Tasks {
+        set: JoinSet::new(),
+        info: HashMap::new(),
+        offsets: BTreeMap::new(),
+        next: 0,
+        tx,
+        rng: AtomicU64::new(seed()),
+        flags,
+    };
+    // Spawned now, so that the specs are spent when this returns; what
+    // the tasks report waits in the channel until the future has started
+    // the pool.
+    for s in specs {
+        tasks.spawn(s);
+    }
     let fut = async move {
         for a in pool.start() {
             let _ = out.send(a);
-        }
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut tasks = Tasks {
-            set: JoinSet::new(),
-            info: HashMap::new(),
-            next: 0,
-            tx,
-            rng: AtomicU64::new(seed()),
-            flags,
-        };
-        for s in specs {
-            tasks.spawn(&pool, s);
         }
         loop {
             tokio::select! {
@@ -447,9 +482,7 @@ pub fn start(
                                 let base = pool.base_weight(id.vs, id.rs);
                                 // MISC gives an absolute weight, FILE an offset.
                                 let off = if misc { w - base } else { w };
-                                if let Some(t) = tasks.info.get_mut(&token) {
-                                    t.offset = Some(off);
-                                }
+                                tasks.offsets.insert((id.vs, id.rs, token), off);
                                 let total = tasks.weight(&pool, id.vs, id.rs);
                                 pool.set_weight(id.vs, id.rs, total)
                             }
@@ -483,9 +516,91 @@ mod tests {
         assert!(!file_state(70000, 1, true).0);
     }
 
+    /// A reload keeps the task (and state) of an unchanged checker, found
+    /// at its new place, and restarts a changed one, whose new weight
+    /// offset then counts.
+    #[tokio::test]
+    async fn reload_keeps_unchanged_checkers_and_restarts_changed_ones() {
+        use crate::check::pool::Server;
+        use crate::check::spec::{self, SpecOptions};
+        use crate::config::{load_str, ReaderOptions};
+        use crate::notify::exec::RunAs;
+        let dir = std::env::temp_dir().join(format!("ka-driver-reload-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str, v: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, v).unwrap();
+            p.display().to_string()
+        };
+        // `down`: weight 0, a non-zero value is down; `b` and `c`: offsets
+        // 1×2 and 2×2.
+        let (d, b, c) = (file("d", "1\n"), file("b", "1\n"), file("c", "2\n"));
+        let tracks = format!(
+            "track_file down {{\n file {d}\n weight 0\n}}\ntrack_file b {{\n file {b}\n weight 2\n}}\n\
+             track_file c {{\n file {c}\n weight 2\n}}\n"
+        );
+        let rs = |ip: &str, track: &str| {
+            format!(" real_server {ip} 80 {{\n FILE_CHECK {{\n track_file {track}\n }}\n }}\n")
+        };
+        let load = |servers: &[String]| {
+            let text = format!(
+                "{tracks}virtual_server 10.0.0.1 80 {{\n protocol TCP\n{}}}\n",
+                servers.concat()
+            );
+            let cfg = load_str("t.conf", &text, ReaderOptions::default()).config;
+            let specs = spec::build(
+                &cfg,
+                SpecOptions {
+                    script_user: RunAs::current(),
+                },
+            )
+            .0;
+            (cfg, specs)
+        };
+        let (cfg, specs) = load(&[rs("10.0.1.1", "down"), rs("10.0.1.2", "b")]);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (handle, fut) = start(specs, Pool::new(&cfg.lvs, PoolOptions::default()), tx);
+        let driver = tokio::spawn(fut);
+        // Until 10.0.1.1 is down and 10.0.1.2 has its offset: 1 + 1×2.
+        let (mut down, mut weighted) = (false, false);
+        while !(down && weighted) {
+            match rx.recv().await {
+                Some(Action::DelDest { server, .. }) => down |= server == Server::Real(0),
+                Some(Action::EditDest { server, weight, .. }) => {
+                    weighted |= (server, weight) == (Server::Real(1), 3)
+                }
+                _ => {}
+            }
+        }
+        // The unchanged checker moves to index 1; the other one changed.
+        let (cfg, specs) = load(&[rs("10.0.1.2", "c"), rs("10.0.1.1", "down")]);
+        handle.reload(cfg.lvs, specs);
+        let dests = loop {
+            if let Some(Action::Reloaded(d)) = rx.recv().await {
+                break d;
+            }
+        };
+        // A restarted checker would start up: its server would be back.
+        assert_eq!(dests.get(&(0, Server::Real(1))), None, "still down");
+        // The real server keeps its weight until its new checker reports
+        // its offset: then 1 + 2×2.
+        assert_eq!(dests.get(&(0, Server::Real(0))), Some(&3));
+        loop {
+            if let Some(Action::EditDest { server, weight, .. }) = rx.recv().await {
+                assert_eq!((server, weight), (Server::Real(0), 5));
+                break;
+            }
+        }
+        handle.stop();
+        driver.await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// Every checker is a task whose future is allocated whole, idle or
-    /// not: it must not carry the largest probe's state inline (10 000
-    /// TCP_CHECKs took 170 MB when HTTP-over-TLS's ~9 KB was).
+    /// not: it must not carry a probe's state inline (10 000 TCP_CHECKs
+    /// took 170 MB when HTTP-over-TLS's ~9 KB was), only its settings, its
+    /// state machine and its timer. Tokio adds ~100 bytes and rounds to
+    /// 128: at 496 bytes a task takes 640.
     #[test]
     fn checker_tasks_stay_small() {
         use crate::check::spec::{self, SpecOptions};
@@ -507,6 +622,6 @@ mod tests {
         let (tx, _rx) = mpsc::unbounded_channel();
         let f = checker_task(0, specs.remove(0), tx, Arc::default(), 0.0);
         let size = std::mem::size_of_val(&f);
-        assert!(size < 2048, "a checker task's future takes {size} bytes");
+        assert!(size <= 512, "a checker task's future takes {size} bytes");
     }
 }

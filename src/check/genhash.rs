@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::http::{fetch, hex, Response};
-use super::probe::Target;
+use super::probe::{Local, Target};
 use super::sched::Failure;
 use crate::config::check::HttpProtocol;
 
@@ -224,7 +224,12 @@ pub fn print(
 /// cannot be reached, as keepalived's genhash).
 pub async fn run(o: &Options, out: &mut impl Write, err: &mut impl Write) -> i32 {
     let mut t = Target::new(SocketAddr::new(o.server, o.port), o.timeout);
-    t.fwmark = o.fwmark;
+    t.local = o.fwmark.map(|m| {
+        Box::new(Local {
+            fwmark: Some(m),
+            ..Local::default()
+        })
+    });
     let start = std::time::Instant::now();
     let r = fetch(&t, &o.url, o.vhost.as_deref(), o.protocol, o.ssl, o.sni).await;
     let usecs = start.elapsed().as_micros();

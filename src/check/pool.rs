@@ -124,8 +124,8 @@ struct RsState {
     num_failed: u32,
     checkers: Vec<ChkState>,
     smtp_alert: bool,
-    notify_up: Option<Script>,
-    notify_down: Option<Script>,
+    notify_up: Option<Box<Script>>,
+    notify_down: Option<Box<Script>>,
 }
 
 #[derive(Debug, Clone)]
@@ -601,7 +601,7 @@ impl Pool {
             r.notify_down.clone()
         };
         if let Some(s) = script {
-            self.out.push(Action::Script(s));
+            self.out.push(Action::Script(*s));
         }
         self.fifo_rs(vs, i);
     }

@@ -15,14 +15,23 @@ use super::sched::{Failure, Outcome};
 pub struct Target {
     /// `connect_ip`:`connect_port` (default: the real server's).
     pub addr: SocketAddr,
+    /// `connect_timeout`; also bounds each read.
+    pub timeout: Duration,
+    /// How the local end is set up, when configured at all: boxed, as
+    /// each of thousands of checker tasks holds its target and few
+    /// checkers set any of it.
+    pub local: Option<Box<Local>>,
+}
+
+/// The local end of a checker's connections.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Local {
     /// `bindto` / `bind_port`.
     pub bind: Option<SocketAddr>,
     /// `bind_if` (needed for IPv6 link-local).
     pub bind_if: Option<String>,
     /// `fwmark` (SO_MARK on the checker's packets).
     pub fwmark: Option<u32>,
-    /// `connect_timeout`; also bounds each read.
-    pub timeout: Duration,
 }
 
 impl Target {
@@ -30,25 +39,30 @@ impl Target {
     pub fn new(addr: SocketAddr, timeout: Duration) -> Target {
         Target {
             addr,
-            bind: None,
-            bind_if: None,
-            fwmark: None,
             timeout,
+            local: None,
         }
     }
 
-    /// A socket of `ty`/`proto` bound and marked as configured, non-blocking.
+    /// A socket of `ty`/`proto` bound and marked as configured,
+    /// non-blocking and close-on-exec from its creation (`socket2` adds
+    /// `SOCK_CLOEXEC`): no `fcntl` calls per probe.
     pub fn socket(&self, ty: Type, proto: Protocol) -> io::Result<Socket> {
-        let s = Socket::new(Domain::for_address(self.addr), ty, Some(proto))?;
-        s.set_nonblocking(true)?;
-        s.set_cloexec(true)?;
-        if let Some(m) = self.fwmark {
+        let s = Socket::new(
+            Domain::for_address(self.addr),
+            ty.nonblocking(),
+            Some(proto),
+        )?;
+        let Some(local) = &self.local else {
+            return Ok(s);
+        };
+        if let Some(m) = local.fwmark {
             s.set_mark(m)?;
         }
-        if let Some(i) = &self.bind_if {
+        if let Some(i) = &local.bind_if {
             s.bind_device(Some(i.as_bytes()))?;
         }
-        if let Some(b) = self.bind {
+        if let Some(b) = local.bind {
             s.set_reuse_address(true)?;
             s.bind(&b.into())?;
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::body_regex::BodyRegex;
 use super::http::{HttpSpec, UrlSpec};
 use super::pool::CheckerId;
-use super::probe::Target;
+use super::probe::{Local, Target};
 use super::proto::{UdpSpec, DEFAULT_HELO};
 use super::sched::{CheckerSm, Policy, Timing, WordKind, Wording};
 use crate::config::check::{Checker, CheckerKind, ConnOpts, DnsType};
@@ -116,8 +116,7 @@ fn target(co: &ConnOpts, rs: &RealServer, vs: &VirtualServer) -> Target {
         dur(vs.connect_timeout),
     )
     .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-    Target {
-        addr,
+    let local = Local {
         bind: co
             .bindto
             .map(|ip| SocketAddr::new(ip, co.bind_port.unwrap_or(0)))
@@ -133,7 +132,11 @@ fn target(co: &ConnOpts, rs: &RealServer, vs: &VirtualServer) -> Target {
             }),
         bind_if: co.bind_if.clone(),
         fwmark: co.fwmark,
+    };
+    Target {
+        addr,
         timeout,
+        local: (local != Local::default()).then(|| Box::new(local)),
     }
 }
 
@@ -154,7 +157,17 @@ pub struct SpecOptions {
 /// Builds every checker of the configuration; the strings are warnings
 /// (checkers that cannot run here).
 pub fn build(cfg: &Config, opts: SpecOptions) -> (Vec<CheckSpec>, Vec<String>) {
-    let mut out = Vec::new();
+    // Sized at once: with thousands of checkers, doubling as it grows
+    // would take up to twice the memory at the checker's start.
+    let count = cfg
+        .lvs
+        .virtual_servers
+        .iter()
+        .filter(|vs| !vs.dropped)
+        .flat_map(|vs| &vs.real_servers)
+        .map(|rs| rs.checkers.len())
+        .sum();
+    let mut out = Vec::with_capacity(count);
     let mut warn = Vec::new();
     let log_all_global = cfg.global.checker_log_all_failures;
     for (vi, vs) in cfg.lvs.virtual_servers.iter().enumerate() {

@@ -227,6 +227,8 @@ fn push(ctx: &mut Ctx, kind: CheckerKind) {
         .last_mut()
         .and_then(|v| v.real_servers.last_mut())
     {
+        // Most real servers have one checker: no room for four.
+        rs.checkers.reserve_exact(1);
         rs.checkers.push(Checker::new(kind));
     }
 }

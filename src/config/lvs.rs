@@ -39,8 +39,8 @@ impl LvsConfig {
             v.extend(vs.quorum_up.iter());
             v.extend(vs.quorum_down.iter());
             for rs in &vs.real_servers {
-                v.extend(rs.notify_up.iter());
-                v.extend(rs.notify_down.iter());
+                v.extend(rs.notify_up.as_deref());
+                v.extend(rs.notify_down.as_deref());
                 for c in &rs.checkers {
                     if let super::check::CheckerKind::Misc { path: Some(p), .. } = &c.kind {
                         if c.valid {
@@ -215,10 +215,11 @@ pub struct RealServer {
     pub inhibit: Option<bool>,
     /// `alpha`.
     pub alpha: Option<bool>,
-    /// `notify_up`.
-    pub notify_up: Option<Script>,
+    /// `notify_up` (boxed, as `notify_down`: most real servers have none,
+    /// and inline they were half of a real server's size).
+    pub notify_up: Option<Box<Script>>,
     /// `notify_down`.
-    pub notify_down: Option<Script>,
+    pub notify_down: Option<Box<Script>>,
     /// `retry`.
     pub retry: Option<u32>,
     /// `delay_before_retry`.
@@ -1492,9 +1493,9 @@ fn notify(ctx: &mut Ctx, s: &Stmt, up: bool) -> Res {
     let sc = script::parse(ctx, s, 1, ScriptKind::CheckerNotify, &owner)?;
     if let Some(rs) = rs_cur(ctx) {
         if up {
-            rs.notify_up = Some(sc);
+            rs.notify_up = Some(Box::new(sc));
         } else {
-            rs.notify_down = Some(sc);
+            rs.notify_down = Some(Box::new(sc));
         }
     }
     Ok(())

@@ -48,11 +48,33 @@ struct Def {
     multiline: bool,
 }
 
+/// A file being read: its text whole, with a cursor (a `String` per line
+/// took twice the file's size again).
 struct Source {
     path: Arc<PathBuf>,
     dir: PathBuf,
-    lines: Vec<String>,
-    next: usize,
+    text: String,
+    /// Byte offset of the next line; past the end when none is left.
+    pos: usize,
+    /// Number of the line last taken.
+    line: u32,
+}
+
+impl Source {
+    /// The next physical line, without its `\n`. A final `\n` ends the
+    /// last line rather than starting an empty one.
+    fn next_line(&mut self) -> Option<String> {
+        let len = self.text.len();
+        if self.pos > len || (self.pos == len && len > 0 && self.text.ends_with('\n')) {
+            return None;
+        }
+        let rest = &self.text[self.pos..];
+        let end = rest.find('\n').unwrap_or(rest.len());
+        let line = rest[..end].to_string();
+        self.pos += end + 1;
+        self.line += 1;
+        Some(line)
+    }
 }
 
 /// Work queued for the current file position.
@@ -110,21 +132,17 @@ impl Reader {
     /// against the current directory.
     pub fn from_str(name: &str, text: &str, opts: ReaderOptions) -> Reader {
         let mut r = Reader::new(opts);
-        r.push_source(Arc::new(PathBuf::from(name)), Path::new("."), text);
+        r.push_source(Arc::new(PathBuf::from(name)), Path::new("."), text.into());
         r
     }
 
-    fn push_source(&mut self, path: Arc<PathBuf>, dir: &Path, text: &str) {
-        let lines = text.split('\n').map(str::to_string).collect::<Vec<_>>();
-        let mut lines = lines;
-        if text.ends_with('\n') {
-            lines.pop();
-        }
+    fn push_source(&mut self, path: Arc<PathBuf>, dir: &Path, text: String) {
         self.stack.push(Source {
             path,
             dir: dir.to_path_buf(),
-            lines,
-            next: 0,
+            text,
+            pos: 0,
+            line: 0,
         });
     }
 
@@ -174,7 +192,7 @@ impl Reader {
                 continue;
             }
             let src = self.stack.last_mut()?;
-            if src.next >= src.lines.len() {
+            let Some(raw) = src.next_line() else {
                 self.stack.pop();
                 if self.stack.is_empty() {
                     if self.block_depth > 0 {
@@ -189,12 +207,10 @@ impl Reader {
                     return None;
                 }
                 continue;
-            }
-            let raw = std::mem::take(&mut src.lines[src.next]);
-            src.next += 1;
+            };
             let loc = Loc {
                 file: src.path.clone(),
-                line: src.next as u32,
+                line: src.line,
             };
             self.physical_line(loc, raw);
         }
@@ -623,7 +639,7 @@ impl Reader {
                     let dir = abs
                         .parent()
                         .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
-                    self.push_source(Arc::new(f), &dir, &text);
+                    self.push_source(Arc::new(f), &dir, text);
                 }
                 Err(e) => {
                     let level = if kind == IncludeKind::Main {

@@ -3,8 +3,12 @@
 //!
 //! IPVS is reconciled, not patched: after every batch of pool actions the
 //! wanted services and destinations are computed from the pool's view and
-//! compared with a dump of the kernel, so a restart, a missing module or a
-//! change made by hand is repaired on the next pass. When the kernel has
+//! compared with what the kernel holds. That is known from a dump taken
+//! when IPVS is first reached, after an operation failed and after a
+//! reload, and kept up to date by our own operations in between (a dump
+//! per batch cost more than the batch at start-up with 10 000 real
+//! servers); so a restart, a missing module or a change made by hand is
+//! repaired once an operation fails or a reload comes. When the kernel has
 //! no IPVS the checkers keep running and notifying (keepalived 2.2.7 stops
 //! the whole daemon), and IPVS is retried every few seconds.
 
@@ -15,11 +19,12 @@ use tokio::sync::mpsc;
 use crate::check::driver;
 use crate::check::pool::{Action, Pool, PoolOptions, Server};
 use crate::check::spec::{self, SpecOptions};
+use crate::config::global::GlobalDefs;
 use crate::config::Config;
 use crate::ipvs::client::Client;
-use crate::ipvs::mapping::{self, Desired};
+use crate::ipvs::mapping::{self, Desired, Layout};
 use crate::ipvs::reconcile;
-use crate::ipvs::repr::Timeouts;
+use crate::ipvs::repr::{Dest, Service, Timeouts};
 use crate::notify::alert;
 use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
 use crate::notify::fifo::NotifyFifo;
@@ -33,6 +38,9 @@ const IPVS_RETRY: Duration = Duration::from_secs(5);
 /// Keeps a client when IPVS is there, and says why once when it is not.
 struct Ipvs {
     client: Option<Client>,
+    /// What the kernel holds: the last dump with our operations since
+    /// applied; `None` when the next pass must dump first.
+    kernel: Option<Vec<(Service, Vec<Dest>)>>,
     reported: bool,
     /// `lvs_flush`: IPVS is emptied once, when first reached.
     flush_at_start: bool,
@@ -111,10 +119,11 @@ impl Ipvs {
             // Nothing to program (yet): no need for IPVS.
             return true;
         }
+        let known = self.kernel.take();
         let Some(c) = self.connect() else {
             return false;
         };
-        let current = match reconcile::current(c) {
+        let current = match known.map_or_else(|| reconcile::current(c), Ok) {
             Ok(cur) => cur,
             Err(e) => {
                 log_line(&format!("IPVS: {e}"));
@@ -122,8 +131,12 @@ impl Ipvs {
                 return false;
             }
         };
-        for (_, e) in reconcile::execute(c, &reconcile::diff(&current, want)) {
+        let errors = reconcile::execute(c, &reconcile::diff(&current, want));
+        for (_, e) in &errors {
             log_line(&e.to_string());
+        }
+        if errors.is_empty() {
+            self.kernel = Some(reconcile::applied(current, want));
         }
         true
     }
@@ -132,6 +145,7 @@ impl Ipvs {
     /// `lvs_flush_on_stop` flushes IPVS instead, `lvs_flush_on_stop VS`
     /// deletes our services whole.
     fn teardown(&mut self, want: &Desired, flush_on_stop: Option<bool>) {
+        self.kernel = None;
         let Some(c) = self.connect() else {
             return;
         };
@@ -155,11 +169,11 @@ impl Ipvs {
 /// code. `release` removes our IPVS services at stop (`-X` keeps them).
 /// On SIGHUP `reload` reads the configuration again (`None`: unusable,
 /// the old one stays); unchanged real servers keep their state.
-pub fn run(config: &Config, release: bool, reload: &dyn Fn() -> Option<Config>) -> u8 {
+pub fn run(config: Config, release: bool, reload: &dyn Fn() -> Option<Config>) -> u8 {
     let Some(rt) = super::runtime() else {
         return 1;
     };
-    rt.block_on(run_async(config.clone(), release, reload))
+    rt.block_on(run_async(config, release, reload))
 }
 
 /// The checkers of a configuration, with their warnings logged.
@@ -177,8 +191,7 @@ fn build_specs(config: &Config, run_as: RunAs) -> Vec<spec::CheckSpec> {
 }
 
 /// The `lvs_notify_fifo` and `notify_fifo` of a configuration, opened.
-fn open_fifos(config: &Config, run_as: RunAs, notifier: &Notifier) -> Vec<NotifyFifo> {
-    let g = &config.global;
+fn open_fifos(g: &GlobalDefs, run_as: RunAs, notifier: &Notifier) -> Vec<NotifyFifo> {
     let mut fifos = Vec::new();
     for f in [&g.notify_fifo, &g.lvs_notify_fifo] {
         if let Some((path, _, _)) = &f.path {
@@ -195,7 +208,7 @@ fn open_fifos(config: &Config, run_as: RunAs, notifier: &Notifier) -> Vec<Notify
     fifos
 }
 
-async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Option<Config>) -> u8 {
+async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Config>) -> u8 {
     use tokio::signal::unix::{signal, SignalKind};
     let g = &config.global;
     let run_as = match &g.script_user {
@@ -219,6 +232,7 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
     let mut mailer = Mailer::new(alert::smtp_config(g), super::log::log_mail);
     let mut ipvs = Ipvs {
         client: None,
+        kernel: None,
         reported: false,
         flush_at_start: g.lvs_flush,
         timeouts: mapping::timeouts(&g.lvs_timeouts),
@@ -236,10 +250,15 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
         return 1;
     };
     let notifier = Notifier::new();
-    let mut fifos = open_fifos(&config, run_as, &notifier);
+    let mut fifos = open_fifos(&config.global, run_as, &notifier);
+    // Of the configuration only this is needed from now on; the rest goes.
+    let mut layout = Layout::new(&config.lvs);
+    let mut flush_on_stop = config.global.lvs_flush_on_stop;
+    drop(config);
+    super::release_free_memory();
     crate::daemon::process::child_ready();
-    // The configuration a reload is switching to, until Action::Reloaded.
-    let mut pending: Option<Config> = None;
+    // What a reload is switching to, until Action::Reloaded.
+    let mut pending: Option<(Layout, GlobalDefs)> = None;
     // The destinations the pool wants, kept from its actions.
     let mut dests = Dests::new();
     let mut dirty = true;
@@ -250,13 +269,14 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
             _ = int.recv() => handle.stop(),
             _ = hup.recv() => match reload() {
                 Some(new) => {
-                    handle.reload(new.lvs.clone(), build_specs(&new, run_as));
-                    pending = Some(new);
+                    let specs = build_specs(&new, run_as);
+                    pending = Some((Layout::new(&new.lvs), new.global));
+                    handle.reload(new.lvs, specs);
                 }
                 None => crate::daemon::process::child_ready(),
             },
             _ = retry.tick(), if dirty => {
-                dirty = !ipvs.sync(&desired(&config, &dests));
+                dirty = !ipvs.sync(&desired(&layout, &dests));
             }
             Some(a) = rx.recv() => {
                 let mut batch = vec![a];
@@ -267,19 +287,22 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
                 let mut reloaded = false;
                 for a in batch {
                     if let Action::Reloaded(new_dests) = a {
-                        if let Some(new) = pending.take() {
+                        if let Some((new_layout, global)) = pending.take() {
                             // Services no longer configured leave IPVS.
-                            let old = desired(&config, &dests);
-                            config = new;
+                            let old = desired(&layout, &dests);
+                            layout = new_layout;
                             dests = new_dests;
-                            let gone = gone_services(old, &desired(&config, &dests));
+                            let gone = gone_services(old, &desired(&layout, &dests));
                             if ipvs.client.is_some() && !gone.services.is_empty() {
                                 ipvs.teardown(&gone, None);
                             }
+                            // A reload also repairs what was changed by hand.
+                            ipvs.kernel = None;
                             drop(std::mem::take(&mut fifos));
-                            fifos = open_fifos(&config, run_as, &notifier);
-                            mailer.reconfigure(alert::smtp_config(&config.global));
-                            ipvs.set_timeouts(mapping::timeouts(&config.global.lvs_timeouts));
+                            fifos = open_fifos(&global, run_as, &notifier);
+                            mailer.reconfigure(alert::smtp_config(&global));
+                            flush_on_stop = global.lvs_flush_on_stop;
+                            ipvs.set_timeouts(mapping::timeouts(&global.lvs_timeouts));
                             changed = true;
                             reloaded = true;
                         }
@@ -288,9 +311,10 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
                     changed |= apply(a, &mut dests, &notifier, run_as, &mut fifos, &mut mailer);
                 }
                 if changed {
-                    dirty = !ipvs.sync(&desired(&config, &dests));
+                    dirty = !ipvs.sync(&desired(&layout, &dests));
                 }
                 if reloaded {
+                    super::release_free_memory();
                     crate::daemon::process::child_ready();
                 }
             }
@@ -301,7 +325,7 @@ async fn run_async(mut config: Config, release: bool, reload: &dyn Fn() -> Optio
         apply(a, &mut dests, &notifier, run_as, &mut fifos, &mut mailer);
     }
     if release {
-        ipvs.teardown(&desired(&config, &dests), config.global.lvs_flush_on_stop);
+        ipvs.teardown(&desired(&layout, &dests), flush_on_stop);
     }
     ipvs.set_timeouts(None);
     drop(fifos);
@@ -314,17 +338,16 @@ type Dests = std::collections::BTreeMap<(usize, Server), u32>;
 
 /// The wanted IPVS state: the configuration's services with the
 /// destinations and weights the pool asked for.
-fn desired(config: &Config, dests: &Dests) -> Desired {
-    mapping::desired_with(&config.lvs, |i, vs| {
+fn desired(layout: &Layout, dests: &Dests) -> Desired {
+    layout.desired(|i| {
         let list = dests
-            .iter()
-            .filter(|((v, _), _)| *v == i)
-            .filter_map(|((_, server), &w)| {
+            .range((i, Server::Real(0))..=(i, Server::Sorry))
+            .filter_map(|(&(_, server), &w)| {
                 let rs = match server {
-                    Server::Real(r) => vs.real_servers.get(*r)?,
-                    Server::Sorry => vs.sorry_server.as_ref()?,
+                    Server::Real(r) => Some(r),
+                    Server::Sorry => None,
                 };
-                Some(mapping::dest(vs, rs, w))
+                layout.dest(i, rs, w)
             })
             .collect();
         // The quorum decisions are the pool's, already in `dests`.
@@ -334,8 +357,8 @@ fn desired(config: &Config, dests: &Dests) -> Desired {
 
 /// The services of `old` that `new` does not have.
 fn gone_services(mut old: Desired, new: &Desired) -> Desired {
-    old.services
-        .retain(|s| !new.services.iter().any(|n| n.service.key == s.service.key));
+    let kept: std::collections::HashSet<_> = new.services.iter().map(|n| n.service.key).collect();
+    old.services.retain(|s| !kept.contains(&s.service.key));
     old
 }
 
@@ -377,4 +400,52 @@ fn apply(
         Action::Smtp { subject, body } => mailer.send(subject, body),
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, ReaderOptions};
+
+    /// The pool's view of one virtual server becomes its service's
+    /// destinations, in configuration order with the sorry server last;
+    /// the other virtual servers' entries stay out of it.
+    #[test]
+    fn desired_takes_each_virtual_server_s_own_destinations() {
+        let cfg = load_str(
+            "t.conf",
+            "virtual_server 10.0.0.1 80 {\n protocol TCP\n sorry_server 10.0.9.9 80\n \
+             real_server 10.0.1.1 80 {\n }\n real_server 10.0.1.2 80 {\n }\n}\n\
+             virtual_server 10.0.0.2 80 {\n protocol TCP\n real_server 10.0.2.1 80 {\n }\n}\n",
+            ReaderOptions::default(),
+        )
+        .config;
+        let layout = Layout::new(&cfg.lvs);
+        let dests: Dests = [
+            ((0, Server::Sorry), 1),
+            ((0, Server::Real(1)), 5),
+            ((0, Server::Real(0)), 0),
+            ((1, Server::Real(0)), 2),
+        ]
+        .into_iter()
+        .collect();
+        let d = desired(&layout, &dests);
+        let got: Vec<Vec<String>> = d
+            .services
+            .iter()
+            .map(|s| {
+                s.dests
+                    .iter()
+                    .map(|d| format!("{} {}", d.addr, d.weight))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                vec!["10.0.1.1 0", "10.0.1.2 5", "10.0.9.9 1"],
+                vec!["10.0.2.1 2"]
+            ]
+        );
+    }
 }

@@ -25,3 +25,19 @@ pub fn runtime() -> Option<tokio::runtime::Runtime> {
         .map_err(|e| log::log_line(&format!("Unable to start the runtime: {e}")))
         .ok()
 }
+
+/// Hands the memory the allocator holds free back to the system; called
+/// once a parsed configuration has been dropped. mimalloc (the daemon's
+/// allocator, see `main.rs`) returns free pages only after a delay and only
+/// from within later allocator calls, which an idle process (the parent)
+/// does not make: it kept the 30 MB the parse of 10 000 real servers took.
+pub fn release_free_memory() {
+    // The mimalloc crate links the library but exposes no such call.
+    use mimalloc as _;
+    extern "C" {
+        fn mi_collect(force: bool);
+    }
+    // SAFETY: mi_collect takes no pointers and may be called at any time;
+    // under another global allocator it only tidies mimalloc's empty heap.
+    unsafe { mi_collect(true) }
+}

@@ -34,6 +34,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::config::addr::Vip;
+use crate::config::global::GlobalDefs;
 use crate::config::Config;
 use crate::daemon::log::{log_line, log_wrapped, quote_args};
 use crate::daemon::netlink::{AddrSpec, Netlink};
@@ -149,17 +151,39 @@ impl Options {
     }
 
     /// Whether `role` runs with this configuration.
-    pub fn runs(&self, role: Role, config: &Config) -> bool {
+    fn runs(&self, role: Role, config: &Kept) -> bool {
         match role {
-            Role::Vrrp => self.allow_vrrp && (self.all || config.has_vrrp()),
-            Role::Checker => self.allow_checker && (self.all || config.has_checker()),
+            Role::Vrrp => self.allow_vrrp && (self.all || config.has_vrrp),
+            Role::Checker => self.allow_checker && (self.all || config.has_checker),
+        }
+    }
+}
+
+/// What the parent keeps of a configuration: the children read their own
+/// and a reload reads the file again, so the rest (virtual servers,
+/// instances, checkers: most of it) is dropped once this is taken.
+struct Kept {
+    global: GlobalDefs,
+    has_vrrp: bool,
+    has_checker: bool,
+    /// [`configured_vips`], removed after a crash of the VRRP child.
+    vips: Vec<(String, Vip)>,
+}
+
+impl Kept {
+    fn new(config: Config) -> Kept {
+        Kept {
+            has_vrrp: config.has_vrrp(),
+            has_checker: config.has_checker(),
+            vips: configured_vips(&config),
+            global: config.global,
         }
     }
 }
 
 /// The virtual addresses a configuration puts on this host, with the
 /// interface each goes on: what a dead VRRP child may have left behind.
-pub fn configured_vips(config: &Config) -> Vec<(String, crate::config::addr::Vip)> {
+pub fn configured_vips(config: &Config) -> Vec<(String, Vip)> {
     let mut out = Vec::new();
     for inst in &config.vrrp.instances {
         let Some(ifname) = inst
@@ -178,7 +202,7 @@ pub fn configured_vips(config: &Config) -> Vec<(String, crate::config::addr::Vip
 
 /// Deletes the given virtual addresses where present (interfaces are
 /// looked up now). Returns what was removed, as `addr/len dev IF`.
-pub fn remove_vips(vips: &[(String, crate::config::addr::Vip)]) -> io::Result<Vec<String>> {
+pub fn remove_vips(vips: &[(String, Vip)]) -> io::Result<Vec<String>> {
     let specs: Vec<(String, AddrSpec)> = vips
         .iter()
         .filter_map(|(ifname, v)| {
@@ -385,7 +409,7 @@ impl Child {
 /// The parent's state.
 struct Parent<'a> {
     opts: Options,
-    config: Config,
+    config: Kept,
     reload_config: &'a dyn Fn() -> Option<Config>,
     children: Vec<Child>,
     sigfd: OwnedFd,
@@ -401,6 +425,8 @@ struct Parent<'a> {
 /// `reload_config` reads the configuration again on SIGHUP (`None` when it
 /// has a fatal error: the old one is kept).
 pub fn run(opts: Options, config: Config, reload_config: &dyn Fn() -> Option<Config>) -> u8 {
+    let config = Kept::new(config);
+    super::release_free_memory();
     let pids = &opts.pids;
     let roles: Vec<Role> = [Role::Vrrp, Role::Checker]
         .into_iter()
@@ -675,7 +701,8 @@ impl Parent<'_> {
             }
             return;
         };
-        self.config = cfg;
+        self.config = Kept::new(cfg);
+        super::release_free_memory();
         for c in &mut self.children {
             if let Some(pid) = c.pid {
                 c.pending = true;
@@ -796,11 +823,11 @@ impl Parent<'_> {
     }
 
     fn cleanup_vips(&self, pid: i32) {
-        let vips = configured_vips(&self.config);
+        let vips = &self.config.vips;
         if vips.is_empty() {
             return;
         }
-        match remove_vips(&vips) {
+        match remove_vips(vips) {
             Ok(removed) if removed.is_empty() => {}
             Ok(removed) => log_line(&format!(
                 "Removed VIPs left by VRRP child process({pid}): {}",

@@ -105,51 +105,105 @@ pub struct Desired {
 /// started with every real server alive (keepalived's start-up without
 /// `alpha`) and then moved to the current health.
 pub fn desired(cfg: &LvsConfig, health: &Health) -> Desired {
-    desired_with(cfg, |i, vs| pool(i, vs, health))
+    Layout::new(cfg).desired(|i| pool(i, &cfg.virtual_servers[i], health))
 }
 
-/// The services of `cfg` with destinations (and quorum state) from
-/// `dests`, called per virtual server that is not dropped: the checker
-/// process passes its aggregation's view here.
-pub fn desired_with(
-    cfg: &LvsConfig,
-    mut dests: impl FnMut(usize, &VirtualServer) -> (Vec<Dest>, bool),
-) -> Desired {
-    let mut out = Desired::default();
-    let mut index: HashMap<ServiceKey, usize> = HashMap::new();
-    for (i, vs) in cfg.virtual_servers.iter().enumerate() {
-        let (dests, up) = if vs.dropped {
-            (Vec::new(), true)
-        } else {
-            dests(i, vs)
-        };
-        out.quorum_up.push(up);
-        if vs.dropped {
-            continue;
-        }
-        let group = matches!(vs.addr, VsAddr::Group(..));
-        for service in services(cfg, vs) {
-            let dests: Vec<Dest> = if group {
-                dests.iter().map(|d| group_dest(&service.key, *d)).collect()
-            } else {
-                dests.clone()
-            };
-            match index.get(&service.key) {
-                Some(&at) => {
-                    let into = &mut out.services[at].dests;
-                    for d in &dests {
-                        into.retain(|x| (x.addr, x.port) != (d.addr, d.port));
-                        into.push(*d);
-                    }
+/// What IPVS makes of a configuration's virtual servers, worked out once:
+/// each one's services and the destination each of its servers becomes,
+/// weight aside. The checker process keeps this rather than the
+/// configuration (a few dozen bytes per real server instead of the whole
+/// `real_server` block).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layout {
+    vs: Vec<VsLayout>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct VsLayout {
+    /// Dropped by the validation: no services, no destinations.
+    dropped: bool,
+    /// A `group`: destinations follow each service's port.
+    group: bool,
+    services: Vec<Service>,
+    /// The real servers' destinations, in configuration order.
+    real: Vec<Dest>,
+    sorry: Option<Dest>,
+}
+
+impl Layout {
+    /// The layout of `cfg`'s virtual servers (indices as in the config).
+    pub fn new(cfg: &LvsConfig) -> Layout {
+        let vs = cfg
+            .virtual_servers
+            .iter()
+            .map(|vs| {
+                if vs.dropped {
+                    return VsLayout {
+                        dropped: true,
+                        ..VsLayout::default()
+                    };
                 }
-                None => {
-                    index.insert(service.key, out.services.len());
-                    out.services.push(VirtualService { service, dests });
+                VsLayout {
+                    dropped: false,
+                    group: matches!(vs.addr, VsAddr::Group(..)),
+                    services: services(cfg, vs),
+                    real: vs.real_servers.iter().map(|rs| dest(vs, rs, 0)).collect(),
+                    sorry: vs.sorry_server.as_ref().map(|rs| dest(vs, rs, 0)),
+                }
+            })
+            .collect();
+        Layout { vs }
+    }
+
+    /// The destination of real server `rs` (`None`: the sorry server) of
+    /// virtual server `vs`, with `weight`.
+    pub fn dest(&self, vs: usize, rs: Option<usize>, weight: u32) -> Option<Dest> {
+        let v = self.vs.get(vs)?;
+        let d = match rs {
+            Some(i) => v.real.get(i),
+            None => v.sorry.as_ref(),
+        }?;
+        Some(Dest { weight, ..*d })
+    }
+
+    /// The services with destinations (and quorum state) from `dests`,
+    /// called per virtual server that is not dropped.
+    pub fn desired(&self, mut dests: impl FnMut(usize) -> (Vec<Dest>, bool)) -> Desired {
+        let mut out = Desired::default();
+        let mut index: HashMap<ServiceKey, usize> = HashMap::new();
+        for (i, vs) in self.vs.iter().enumerate() {
+            if vs.dropped {
+                out.quorum_up.push(true);
+                continue;
+            }
+            let (dests, up) = dests(i);
+            out.quorum_up.push(up);
+            for service in &vs.services {
+                let dests: Vec<Dest> = if vs.group {
+                    dests.iter().map(|d| group_dest(&service.key, *d)).collect()
+                } else {
+                    dests.clone()
+                };
+                match index.get(&service.key) {
+                    Some(&at) => {
+                        let into = &mut out.services[at].dests;
+                        for d in &dests {
+                            into.retain(|x| (x.addr, x.port) != (d.addr, d.port));
+                            into.push(*d);
+                        }
+                    }
+                    None => {
+                        index.insert(service.key, out.services.len());
+                        out.services.push(VirtualService {
+                            service: service.clone(),
+                            dests,
+                        });
+                    }
                 }
             }
         }
+        out
     }
-    out
 }
 
 // ===== services =====

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
 use crate::config::{load_str, ReaderOptions};
-use crate::ipvs::reconcile::{diff, teardown, Op};
+use crate::ipvs::reconcile::{applied, diff, teardown, Op};
 
 fn lvs(text: &str) -> LvsConfig {
     load_str("t.conf", text, ReaderOptions::default())
@@ -460,6 +460,28 @@ fn diff_edits_a_service_whose_scheduler_changed() {
     let ops = diff(&[(have, want.services[0].dests.clone())], &want);
     assert_eq!(ops.len(), 1);
     assert!(matches!(ops[0], Op::SetService(_)));
+}
+
+/// After a successful pass the kernel is known without a dump: the
+/// desired services as wanted, a foreign one untouched.
+#[test]
+fn applied_is_what_a_successful_diff_leaves() {
+    let want = desired(&lvs(NAT), &Health::all_alive());
+    let mut stale = want.services[0].dests.clone();
+    stale[1].weight = 9;
+    let foreign = Service::new(ServiceKey::Fwmark {
+        family: Family::Inet,
+        mark: 99,
+    });
+    let current = vec![
+        (want.services[0].service.clone(), stale),
+        (foreign.clone(), vec![]),
+    ];
+    assert_eq!(diff(&current, &want).len(), 1);
+    let after = applied(current, &want);
+    assert!(diff(&after, &want).is_empty());
+    assert!(after.iter().any(|(s, _)| *s == foreign));
+    assert_eq!(after.len(), 2);
 }
 
 #[test]

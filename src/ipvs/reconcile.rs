@@ -5,10 +5,13 @@
 //! someone else, as keepalived leaves them); inside a desired service every
 //! destination is ours, so unknown ones are removed.
 
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
 use super::client::{Client, Transport};
 use super::error::Error;
 use super::mapping::Desired;
-use super::repr::{Dest, Forward, Service, ServiceFlags};
+use super::repr::{Dest, Forward, Service, ServiceFlags, ServiceKey};
 use super::request::Request;
 
 /// One change to IPVS.
@@ -87,12 +90,17 @@ fn same_dest(a: &Dest, b: &Dest) -> bool {
     fwd && a.weight == b.weight && a.u_threshold == b.u_threshold && a.l_threshold == b.l_threshold
 }
 
-/// The operations turning `current` (a dump) into `desired`.
+/// The operations turning `current` (a dump) into `desired`. Services and
+/// destinations are looked up by key: linear in their number.
 pub fn diff(current: &[(Service, Vec<Dest>)], desired: &Desired) -> Vec<Op> {
+    let mut have: HashMap<ServiceKey, &(Service, Vec<Dest>)> = HashMap::new();
+    for c in current {
+        have.entry(c.0.key).or_insert(c);
+    }
     let mut ops = Vec::new();
     for want in &desired.services {
         let s = &want.service;
-        let Some((have, have_dests)) = current.iter().find(|(c, _)| c.key == s.key) else {
+        let Some((have, have_dests)) = have.get(&s.key) else {
             ops.push(Op::AddService(s.clone()));
             ops.extend(want.dests.iter().map(|d| Op::AddDest(s.clone(), *d)));
             continue;
@@ -100,20 +108,16 @@ pub fn diff(current: &[(Service, Vec<Dest>)], desired: &Desired) -> Vec<Op> {
         if !same_service(have, s) {
             ops.push(Op::SetService(s.clone()));
         }
+        let wanted: HashSet<(IpAddr, u16)> = want.dests.iter().map(|w| (w.addr, w.port)).collect();
+        let mut had: HashMap<(IpAddr, u16), &Dest> = HashMap::new();
         for d in have_dests {
-            if !want
-                .dests
-                .iter()
-                .any(|w| (w.addr, w.port) == (d.addr, d.port))
-            {
+            had.entry((d.addr, d.port)).or_insert(d);
+            if !wanted.contains(&(d.addr, d.port)) {
                 ops.push(Op::DelDest(s.clone(), *d));
             }
         }
         for d in &want.dests {
-            match have_dests
-                .iter()
-                .find(|h| (h.addr, h.port) == (d.addr, d.port))
-            {
+            match had.get(&(d.addr, d.port)) {
                 None => ops.push(Op::AddDest(s.clone(), *d)),
                 Some(h) if !same_dest(h, d) => ops.push(Op::SetDest(s.clone(), *d)),
                 Some(_) => {}
@@ -121,6 +125,24 @@ pub fn diff(current: &[(Service, Vec<Dest>)], desired: &Desired) -> Vec<Op> {
         }
     }
     ops
+}
+
+/// What the kernel holds once every operation of `diff(&current,
+/// desired)` succeeded: the desired services as wanted, the others as
+/// they were.
+pub fn applied(
+    mut current: Vec<(Service, Vec<Dest>)>,
+    desired: &Desired,
+) -> Vec<(Service, Vec<Dest>)> {
+    let wanted: HashSet<ServiceKey> = desired.services.iter().map(|w| w.service.key).collect();
+    current.retain(|(s, _)| !wanted.contains(&s.key));
+    current.extend(
+        desired
+            .services
+            .iter()
+            .map(|w| (w.service.clone(), w.dests.clone())),
+    );
+    current
 }
 
 /// keepalived's shutdown without `lvs_flush_on_stop`: each destination

@@ -231,6 +231,9 @@ impl ScriptCommand {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
                     return Err(io::Error::last_os_error());
                 }
+                // The daemon turned transparent huge pages off for itself
+                // (main.rs); a script runs with the system's setting.
+                libc::prctl(libc::PR_SET_THP_DISABLE, 0, 0, 0, 0);
                 Ok(())
             });
         }
