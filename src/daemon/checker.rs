@@ -223,8 +223,16 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
         flush_at_start: g.lvs_flush,
         timeouts: mapping::timeouts(&g.lvs_timeouts),
     };
+    let notifier = Notifier::new();
+    let mut fifos = open_fifos(&config.global, run_as, &notifier);
+    // Of the configuration only this is needed from now on; the rest goes
+    // before the checker tasks take their memory.
+    let mut layout = Layout::new(&config.lvs);
+    let mut flush_on_stop = config.global.lvs_flush_on_stop;
+    drop(config);
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let (handle, fut) = driver::start(specs, pool, tx);
+    super::release_free_memory();
     let mut driver = std::pin::pin!(fut);
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -234,13 +242,6 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
         log_line("Unable to install signal handlers");
         return 1;
     };
-    let notifier = Notifier::new();
-    let mut fifos = open_fifos(&config.global, run_as, &notifier);
-    // Of the configuration only this is needed from now on; the rest goes.
-    let mut layout = Layout::new(&config.lvs);
-    let mut flush_on_stop = config.global.lvs_flush_on_stop;
-    drop(config);
-    super::release_free_memory();
     crate::daemon::process::child_ready();
     // What a reload is switching to, until Action::Reloaded.
     let mut pending: Option<(Layout, GlobalDefs)> = None;
