@@ -133,7 +133,7 @@ fn main() -> ExitCode {
         let ops = if args.stop {
             reconcile::teardown(&want)
         } else {
-            reconcile::diff(&[], &want)
+            reconcile::diff(&[], &want.services)
         };
         for op in ops {
             println!("{op}");
@@ -172,7 +172,7 @@ fn main() -> ExitCode {
         }
     } else {
         match reconcile::current(&mut client) {
-            Ok(cur) => reconcile::diff(&cur, &want),
+            Ok(cur) => reconcile::diff(&cur, &want.services),
             Err(e) => {
                 eprintln!("{e}");
                 return ExitCode::FAILURE;

@@ -12,6 +12,7 @@
 //! no IPVS the checkers keep running and notifying (keepalived 2.2.7 stops
 //! the whole daemon), and IPVS is retried every few seconds.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -113,15 +114,30 @@ impl Ipvs {
         }
     }
 
-    /// Makes the kernel match `want`; false if IPVS is unavailable.
-    fn sync(&mut self, want: &Desired) -> bool {
-        if want.services.is_empty() && self.client.is_none() {
-            // Nothing to program (yet): no need for IPVS.
-            return true;
+    /// Makes the kernel hold what the pool wants (`dests`) for the virtual
+    /// servers in `touched` (a batch's), at a cost that does not grow with
+    /// the others, or for all of them: when `touched` is `None`, and when
+    /// the kernel's content must be dumped first (at first contact, after
+    /// a failure: that pass repairs everything). False if IPVS is
+    /// unavailable: a batch then leaves it to the retry timer, as each try
+    /// may run modprobe.
+    fn sync(&mut self, layout: &Layout, dests: &Dests, touched: Option<&BTreeSet<usize>>) -> bool {
+        if self.client.is_none() {
+            if touched.is_some() {
+                return false;
+            }
+            if !layout.has_services() {
+                // Nothing to program (yet): no need for IPVS.
+                return true;
+            }
         }
         let known = self.kernel.take();
         let Some(c) = self.connect() else {
             return false;
+        };
+        let want = match (touched, &known) {
+            (Some(t), Some(_)) => layout.services_of(t, |i| wanted_dests(layout, dests, i)),
+            _ => desired(layout, dests).services,
         };
         let current = match known.map_or_else(|| reconcile::current(c), Ok) {
             Ok(cur) => cur,
@@ -131,12 +147,12 @@ impl Ipvs {
                 return false;
             }
         };
-        let errors = reconcile::execute(c, &reconcile::diff(&current, want));
+        let errors = reconcile::execute(c, &reconcile::diff(&current, &want));
         for (_, e) in &errors {
             log_line(&e.to_string());
         }
         if errors.is_empty() {
-            self.kernel = Some(reconcile::applied(current, want));
+            self.kernel = Some(reconcile::applied(current, &want));
         }
         true
     }
@@ -238,8 +254,16 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
         timeouts: mapping::timeouts(&g.lvs_timeouts),
         original: None,
     };
+    let notifier = Notifier::new();
+    let mut fifos = open_fifos(&config.global, run_as, &notifier);
+    // Of the configuration only this is needed from now on; the rest goes
+    // before the checker tasks take their memory.
+    let mut layout = Layout::new(&config.lvs);
+    let mut flush_on_stop = config.global.lvs_flush_on_stop;
+    drop(config);
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let (handle, fut) = driver::start(specs, pool, tx);
+    super::release_free_memory();
     let mut driver = std::pin::pin!(fut);
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -249,13 +273,6 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
         log_line("Unable to install signal handlers");
         return 1;
     };
-    let notifier = Notifier::new();
-    let mut fifos = open_fifos(&config.global, run_as, &notifier);
-    // Of the configuration only this is needed from now on; the rest goes.
-    let mut layout = Layout::new(&config.lvs);
-    let mut flush_on_stop = config.global.lvs_flush_on_stop;
-    drop(config);
-    super::release_free_memory();
     crate::daemon::process::child_ready();
     // What a reload is switching to, until Action::Reloaded.
     let mut pending: Option<(Layout, GlobalDefs)> = None;
@@ -276,14 +293,14 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
                 None => crate::daemon::process::child_ready(),
             },
             _ = retry.tick(), if dirty => {
-                dirty = !ipvs.sync(&desired(&layout, &dests));
+                dirty = !ipvs.sync(&layout, &dests, None);
             }
             Some(a) = rx.recv() => {
                 let mut batch = vec![a];
                 while let Ok(a) = rx.try_recv() {
                     batch.push(a);
                 }
-                let mut changed = false;
+                let mut touched = BTreeSet::new();
                 let mut reloaded = false;
                 for a in batch {
                     if let Action::Reloaded(new_dests) = a {
@@ -303,15 +320,16 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
                             mailer.reconfigure(alert::smtp_config(&global));
                             flush_on_stop = global.lvs_flush_on_stop;
                             ipvs.set_timeouts(mapping::timeouts(&global.lvs_timeouts));
-                            changed = true;
                             reloaded = true;
                         }
                         continue;
                     }
-                    changed |= apply(a, &mut dests, &notifier, run_as, &mut fifos, &mut mailer);
+                    touched.extend(apply(a, &mut dests, &notifier, run_as, &mut fifos, &mut mailer));
                 }
-                if changed {
-                    dirty = !ipvs.sync(&desired(&layout, &dests));
+                if reloaded {
+                    dirty = !ipvs.sync(&layout, &dests, None);
+                } else if !touched.is_empty() {
+                    dirty = !ipvs.sync(&layout, &dests, Some(&touched));
                 }
                 if reloaded {
                     super::release_free_memory();
@@ -339,20 +357,22 @@ type Dests = std::collections::BTreeMap<(usize, Server), u32>;
 /// The wanted IPVS state: the configuration's services with the
 /// destinations and weights the pool asked for.
 fn desired(layout: &Layout, dests: &Dests) -> Desired {
-    layout.desired(|i| {
-        let list = dests
-            .range((i, Server::Real(0))..=(i, Server::Sorry))
-            .filter_map(|(&(_, server), &w)| {
-                let rs = match server {
-                    Server::Real(r) => Some(r),
-                    Server::Sorry => None,
-                };
-                layout.dest(i, rs, w)
-            })
-            .collect();
-        // The quorum decisions are the pool's, already in `dests`.
-        (list, true)
-    })
+    // The quorum decisions are the pool's, already in `dests`.
+    layout.desired(|i| (wanted_dests(layout, dests, i), true))
+}
+
+/// The destinations the pool wants in virtual server `i`.
+fn wanted_dests(layout: &Layout, dests: &Dests, i: usize) -> Vec<Dest> {
+    dests
+        .range((i, Server::Real(0))..=(i, Server::Sorry))
+        .filter_map(|(&(_, server), &w)| {
+            let rs = match server {
+                Server::Real(r) => Some(r),
+                Server::Sorry => None,
+            };
+            layout.dest(i, rs, w)
+        })
+        .collect()
 }
 
 /// The services of `old` that `new` does not have.
@@ -362,7 +382,8 @@ fn gone_services(mut old: Desired, new: &Desired) -> Desired {
     old
 }
 
-/// Carries out one pool action; true when the IPVS view changed.
+/// Carries out one pool action; the virtual server whose IPVS view
+/// changed, if any.
 fn apply(
     a: Action,
     dests: &mut Dests,
@@ -370,16 +391,16 @@ fn apply(
     run_as: RunAs,
     fifos: &mut [NotifyFifo],
     mailer: &mut Mailer,
-) -> bool {
+) -> Option<usize> {
     match a {
         Action::Log(m) => log_line(&m),
         Action::AddDest { vs, server, weight } | Action::EditDest { vs, server, weight } => {
             dests.insert((vs, server), weight);
-            return true;
+            return Some(vs);
         }
         Action::DelDest { vs, server } => {
             dests.remove(&(vs, server));
-            return true;
+            return Some(vs);
         }
         Action::Script(s) => {
             let r = ScriptCommand::from_script(&s, run_as).and_then(|c| notifier.spawn_notify(&c));
@@ -399,7 +420,7 @@ fn apply(
         Action::Reloaded(new) => *dests = new,
         Action::Smtp { subject, body } => mailer.send(subject, body),
     }
-    false
+    None
 }
 
 #[cfg(test)]

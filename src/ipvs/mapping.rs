@@ -15,7 +15,7 @@
 //!   pool (inhibited ones drop to weight 0) and the sorry server enters
 //!   with weight 1; with `sorry_server_inhibit` it otherwise stays at 0.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::config::global::LvsTimeouts;
@@ -116,6 +116,9 @@ pub fn desired(cfg: &LvsConfig, health: &Health) -> Desired {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Layout {
     vs: Vec<VsLayout>,
+    /// Per virtual server, the lowest index of those it shares a service
+    /// with, directly or through others: they are computed together.
+    cluster: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,8 +154,33 @@ impl Layout {
                     sorry: vs.sorry_server.as_ref().map(|rs| dest(vs, rs, 0)),
                 }
             })
-            .collect();
-        Layout { vs }
+            .collect::<Vec<_>>();
+        // Union-find over the service keys.
+        let mut cluster: Vec<usize> = (0..vs.len()).collect();
+        fn root(c: &mut [usize], mut i: usize) -> usize {
+            while c[i] != i {
+                c[i] = c[c[i]];
+                i = c[i];
+            }
+            i
+        }
+        let mut owner: HashMap<ServiceKey, usize> = HashMap::new();
+        for (i, v) in vs.iter().enumerate() {
+            for s in &v.services {
+                let j = *owner.entry(s.key).or_insert(i);
+                let (a, b) = (root(&mut cluster, i), root(&mut cluster, j));
+                cluster[a.max(b)] = a.min(b);
+            }
+        }
+        for i in 0..cluster.len() {
+            cluster[i] = root(&mut cluster, i);
+        }
+        Layout { vs, cluster }
+    }
+
+    /// Whether any virtual server has a service (all may be dropped).
+    pub fn has_services(&self) -> bool {
+        self.vs.iter().any(|v| !v.services.is_empty())
     }
 
     /// The destination of real server `rs` (`None`: the sorry server) of
@@ -169,15 +197,51 @@ impl Layout {
     /// The services with destinations (and quorum state) from `dests`,
     /// called per virtual server that is not dropped.
     pub fn desired(&self, mut dests: impl FnMut(usize) -> (Vec<Dest>, bool)) -> Desired {
-        let mut out = Desired::default();
+        let mut quorum_up = vec![true; self.vs.len()];
+        let services = self.services(
+            |_| true,
+            |i| {
+                let (d, up) = dests(i);
+                quorum_up[i] = up;
+                d
+            },
+        );
+        Desired {
+            services,
+            quorum_up,
+        }
+    }
+
+    /// The services of the virtual servers in `touched` and of those they
+    /// share a service with (so that each service has all its
+    /// destinations), with destinations from `dests`: what a change of
+    /// these virtual servers affects, at a cost that does not grow with
+    /// the others.
+    pub fn services_of(
+        &self,
+        touched: &BTreeSet<usize>,
+        dests: impl FnMut(usize) -> Vec<Dest>,
+    ) -> Vec<VirtualService> {
+        let clusters: BTreeSet<usize> = touched
+            .iter()
+            .filter_map(|&i| self.cluster.get(i).copied())
+            .collect();
+        self.services(|i| clusters.contains(&self.cluster[i]), dests)
+    }
+
+    /// The services of the virtual servers `include` keeps, in order.
+    fn services(
+        &self,
+        include: impl Fn(usize) -> bool,
+        mut dests: impl FnMut(usize) -> Vec<Dest>,
+    ) -> Vec<VirtualService> {
+        let mut out: Vec<VirtualService> = Vec::new();
         let mut index: HashMap<ServiceKey, usize> = HashMap::new();
         for (i, vs) in self.vs.iter().enumerate() {
-            if vs.dropped {
-                out.quorum_up.push(true);
+            if vs.dropped || !include(i) {
                 continue;
             }
-            let (dests, up) = dests(i);
-            out.quorum_up.push(up);
+            let dests = dests(i);
             for service in &vs.services {
                 let dests: Vec<Dest> = if vs.group {
                     dests.iter().map(|d| group_dest(&service.key, *d)).collect()
@@ -186,15 +250,15 @@ impl Layout {
                 };
                 match index.get(&service.key) {
                     Some(&at) => {
-                        let into = &mut out.services[at].dests;
+                        let into = &mut out[at].dests;
                         for d in &dests {
                             into.retain(|x| (x.addr, x.port) != (d.addr, d.port));
                             into.push(*d);
                         }
                     }
                     None => {
-                        index.insert(service.key, out.services.len());
-                        out.services.push(VirtualService {
+                        index.insert(service.key, out.len());
+                        out.push(VirtualService {
                             service: service.clone(),
                             dests,
                         });

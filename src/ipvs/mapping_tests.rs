@@ -412,12 +412,53 @@ virtual_server group G {
     assert_eq!(d.services[0].dests.len(), 2);
 }
 
+/// A change of one virtual server recomputes only its services, but
+/// whole: with every destination of the virtual servers sharing them
+/// (here 0 and 2 through G, and 3 through 2's second service).
+#[test]
+fn services_of_takes_whoever_shares_a_service() {
+    let rs = |ip: &str| format!("  real_server {ip} 80 {{ }}\n");
+    let vs = |addr: &str, ip: &str| {
+        format!(
+            "virtual_server {addr} {{\n  protocol TCP\n  lb_kind NAT\n{}}}\n",
+            rs(ip)
+        )
+    };
+    let cfg = lvs(&format!(
+        "virtual_server_group G {{\n  10.0.0.1 80\n}}\n\
+         virtual_server_group H {{\n  10.0.0.1 80\n  10.0.0.3 80\n}}\n{}{}{}{}",
+        vs("group G", "10.0.1.1"),
+        vs("10.0.0.2 80", "10.0.1.2"),
+        vs("group H", "10.0.1.3"),
+        vs("10.0.0.3 80", "10.0.1.4"),
+    ));
+    let layout = Layout::new(&cfg);
+    let dests = |i: usize| vec![layout.dest(i, Some(0), 1).unwrap()];
+    let got = |touched: &[usize]| -> Vec<(String, usize)> {
+        layout
+            .services_of(&touched.iter().copied().collect(), dests)
+            .iter()
+            .map(|s| (s.service.key.to_string(), s.dests.len()))
+            .collect()
+    };
+    assert_eq!(got(&[1]), [("[10.0.0.2]:tcp:80".to_string(), 1)]);
+    let cluster = [
+        ("[10.0.0.1]:tcp:80".to_string(), 2),
+        ("[10.0.0.3]:tcp:80".to_string(), 2),
+    ];
+    assert_eq!(got(&[0]), cluster);
+    assert_eq!(got(&[3]), cluster);
+    // The whole computation agrees.
+    let all = layout.desired(|i| (dests(i), true)).services;
+    assert_eq!(all.len(), 3);
+}
+
 // ===== reconcile =====
 
 #[test]
 fn diff_from_empty_adds_services_then_their_dests() {
     let d = desired(&lvs(NAT), &Health::all_alive());
-    let ops = diff(&[], &d);
+    let ops = diff(&[], &d.services);
     assert!(matches!(ops[0], Op::AddService(_)));
     assert!(matches!(ops[1], Op::AddDest(_, _)));
     assert_eq!(ops.len(), 3);
@@ -441,7 +482,7 @@ fn diff_changes_only_what_differs_and_drops_unknown_dests() {
         family: Family::Inet,
         mark: 99,
     });
-    let ops = diff(&[(have_svc, have_dests), (foreign, vec![])], &want);
+    let ops = diff(&[(have_svc, have_dests), (foreign, vec![])], &want.services);
     let s: Vec<String> = ops.iter().map(|o| o.to_string()).collect();
     assert_eq!(
         s,
@@ -457,7 +498,7 @@ fn diff_edits_a_service_whose_scheduler_changed() {
     let want = desired(&lvs(NAT), &Health::all_alive());
     let mut have = want.services[0].service.clone();
     have.scheduler = "rr".into();
-    let ops = diff(&[(have, want.services[0].dests.clone())], &want);
+    let ops = diff(&[(have, want.services[0].dests.clone())], &want.services);
     assert_eq!(ops.len(), 1);
     assert!(matches!(ops[0], Op::SetService(_)));
 }
@@ -477,9 +518,9 @@ fn applied_is_what_a_successful_diff_leaves() {
         (want.services[0].service.clone(), stale),
         (foreign.clone(), vec![]),
     ];
-    assert_eq!(diff(&current, &want).len(), 1);
-    let after = applied(current, &want);
-    assert!(diff(&after, &want).is_empty());
+    assert_eq!(diff(&current, &want.services).len(), 1);
+    let after = applied(current, &want.services);
+    assert!(diff(&after, &want.services).is_empty());
     assert!(after.iter().any(|(s, _)| *s == foreign));
     assert_eq!(after.len(), 2);
 }

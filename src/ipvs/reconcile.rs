@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use super::client::{Client, Transport};
 use super::error::Error;
-use super::mapping::Desired;
+use super::mapping::{Desired, VirtualService};
 use super::repr::{Dest, Forward, Service, ServiceFlags, ServiceKey};
 use super::request::Request;
 
@@ -90,15 +90,16 @@ fn same_dest(a: &Dest, b: &Dest) -> bool {
     fwd && a.weight == b.weight && a.u_threshold == b.u_threshold && a.l_threshold == b.l_threshold
 }
 
-/// The operations turning `current` (a dump) into `desired`. Services and
-/// destinations are looked up by key: linear in their number.
-pub fn diff(current: &[(Service, Vec<Dest>)], desired: &Desired) -> Vec<Op> {
+/// The operations giving the `wanted` services (all of a [`Desired`], or
+/// some) their settings and destinations, from `current` (a dump).
+/// Services and destinations are looked up by key: linear in their number.
+pub fn diff(current: &[(Service, Vec<Dest>)], wanted: &[VirtualService]) -> Vec<Op> {
     let mut have: HashMap<ServiceKey, &(Service, Vec<Dest>)> = HashMap::new();
     for c in current {
         have.entry(c.0.key).or_insert(c);
     }
     let mut ops = Vec::new();
-    for want in &desired.services {
+    for want in wanted {
         let s = &want.service;
         let Some((have, have_dests)) = have.get(&s.key) else {
             ops.push(Op::AddService(s.clone()));
@@ -128,20 +129,15 @@ pub fn diff(current: &[(Service, Vec<Dest>)], desired: &Desired) -> Vec<Op> {
 }
 
 /// What the kernel holds once every operation of `diff(&current,
-/// desired)` succeeded: the desired services as wanted, the others as
-/// they were.
+/// wanted)` succeeded: the wanted services as wanted, the others as they
+/// were.
 pub fn applied(
     mut current: Vec<(Service, Vec<Dest>)>,
-    desired: &Desired,
+    wanted: &[VirtualService],
 ) -> Vec<(Service, Vec<Dest>)> {
-    let wanted: HashSet<ServiceKey> = desired.services.iter().map(|w| w.service.key).collect();
-    current.retain(|(s, _)| !wanted.contains(&s.key));
-    current.extend(
-        desired
-            .services
-            .iter()
-            .map(|w| (w.service.clone(), w.dests.clone())),
-    );
+    let keys: HashSet<ServiceKey> = wanted.iter().map(|w| w.service.key).collect();
+    current.retain(|(s, _)| !keys.contains(&s.key));
+    current.extend(wanted.iter().map(|w| (w.service.clone(), w.dests.clone())));
     current
 }
 
