@@ -9,7 +9,7 @@
 //! exist with their weights (what an IPVS reconciler needs). Nothing here
 //! talks to IPVS, runs a script or writes a FIFO.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::config::lvs::{LvsConfig, RealServer, VirtualServer};
 use crate::config::script::Script;
@@ -142,6 +142,13 @@ struct VsState {
     sorry: Option<RsState>,
 }
 
+impl VsState {
+    /// What a reload matches it by; none without real servers (dropped).
+    fn key(&self) -> Option<&str> {
+        (!self.rs.is_empty()).then_some(self.fmt.as_str())
+    }
+}
+
 /// The aggregation state of all virtual servers.
 #[derive(Debug, Clone)]
 pub struct Pool {
@@ -149,6 +156,22 @@ pub struct Pool {
     vs: Vec<VsState>,
     dests: BTreeMap<(usize, Server), u32>,
     out: Vec<Action>,
+}
+
+/// For each of `new` (`None`: none wanted), the first of `old` with the
+/// same key not matched yet, in order: looked up, not searched (a reload
+/// of thousands of virtual or real servers was quadratic).
+fn match_by_key<'a>(
+    old: impl Iterator<Item = Option<&'a str>>,
+    new: impl Iterator<Item = Option<&'a str>>,
+) -> Vec<Option<usize>> {
+    let mut free: HashMap<&str, VecDeque<usize>> = HashMap::new();
+    for (i, k) in old.enumerate() {
+        if let Some(k) = k {
+            free.entry(k).or_default().push_back(i);
+        }
+    }
+    new.map(|k| free.get_mut(k?)?.pop_front()).collect()
 }
 
 /// IPVS weight of an effective weight.
@@ -419,34 +442,29 @@ impl Pool {
         let mut old = std::mem::replace(self, Pool::new(cfg, self.opts.clone()));
         let mut out = std::mem::take(&mut old.out);
         // Match virtual servers, then their real servers, by their keys.
+        let vs_map = match_by_key(
+            old.vs.iter().map(VsState::key),
+            self.vs.iter().map(VsState::key),
+        );
         let mut old_vs_used = vec![false; old.vs.len()];
-        let mut vs_map: Vec<Option<usize>> = vec![None; self.vs.len()];
-        for (nv, slot) in vs_map.iter_mut().enumerate() {
-            if self.vs[nv].rs.is_empty() {
-                continue;
-            }
-            *slot = (0..old.vs.len()).find(|&o| {
-                !old_vs_used[o] && !old.vs[o].rs.is_empty() && old.vs[o].fmt == self.vs[nv].fmt
-            });
-            if let Some(o) = *slot {
-                old_vs_used[o] = true;
-            }
-        }
         let mut old_rs_used: Vec<Vec<bool>> =
             old.vs.iter().map(|v| vec![false; v.rs.len()]).collect();
         let mut rs_map: Vec<Vec<Option<usize>>> = Vec::with_capacity(self.vs.len());
         for (nv, m) in vs_map.iter().enumerate() {
-            let mut row = vec![None; self.vs[nv].rs.len()];
-            if let Some(ov) = *m {
-                for (i, slot) in row.iter_mut().enumerate() {
-                    let f = &self.vs[nv].rs[i].fmt;
-                    *slot = (0..old.vs[ov].rs.len())
-                        .find(|&j| !old_rs_used[ov][j] && &old.vs[ov].rs[j].fmt == f);
-                    if let Some(j) = *slot {
+            let row = match *m {
+                Some(ov) => {
+                    old_vs_used[ov] = true;
+                    let row = match_by_key(
+                        old.vs[ov].rs.iter().map(|r| Some(r.fmt.as_str())),
+                        self.vs[nv].rs.iter().map(|r| Some(r.fmt.as_str())),
+                    );
+                    for &j in row.iter().flatten() {
                         old_rs_used[ov][j] = true;
                     }
+                    row
                 }
-            }
+                None => vec![None; self.vs[nv].rs.len()],
+            };
             rs_map.push(row);
         }
         // What disappeared goes first, as in keepalived.

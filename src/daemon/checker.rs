@@ -328,12 +328,10 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
                 }
                 if reloaded {
                     dirty = !ipvs.sync(&layout, &dests, None);
-                } else if !touched.is_empty() {
-                    dirty = !ipvs.sync(&layout, &dests, Some(&touched));
-                }
-                if reloaded {
                     super::release_free_memory();
                     crate::daemon::process::child_ready();
+                } else if !touched.is_empty() {
+                    dirty = !ipvs.sync(&layout, &dests, Some(&touched));
                 }
             }
             _ = &mut driver => break,
