@@ -52,16 +52,7 @@ objcopy --strip-debug "$ours" "$work/keepalived-rs" 2>/dev/null || cp "$ours" "$
 objcopy --strip-debug "$sink" "$work/accept_sink" 2>/dev/null || cp "$sink" "$work/accept_sink"
 
 conf=$work/bench/bench.conf
-awk -v nvs="$VS" -v nrs="$RS" -v ports="$PORTS" 'BEGIN {
-  print "global_defs {\n  router_id bench\n}"
-  for (v = 0; v < nvs; v++) {
-    printf "virtual_server 192.168.%d.%d 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  alpha\n", int(v / 250), v % 250 + 1
-    for (r = 0; r < nrs; r++) {
-      printf "  real_server 10.%d.%d.%d 80 {\n    TCP_CHECK {\n      connect_ip 127.0.1.1\n      connect_port %d\n      connect_timeout 3\n    }\n  }\n", 1 + int(v / 250), v % 250, r + 1, 9000 + (v * nrs + r) % ports
-    }
-    print "}"
-  }
-}' >"$conf"
+awk -v nvs="$VS" -v nrs="$RS" -v ports="$PORTS" -f "$root/benches/tcp_check_conf.awk" >"$conf"
 n=$((VS * RS))
 cat >"$work/bench/params" <<EOF
 N=$n

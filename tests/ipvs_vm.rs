@@ -12,9 +12,10 @@
 //! A second boot (`tests/ipvs_vm/e2e.sh`) runs the whole daemon, ours and
 //! then keepalived 2.2.7, on the same configurations with busybox httpd
 //! listeners as the real servers' health-check targets, and compares IPVS
-//! after start, a real server down, its recovery, a reload (SIGHUP: real
-//! servers added and removed, weights changed) and stop, and the bytes
-//! written to `lvs_notify_fifo` and `notify_fifo`.
+//! (`-Sn`, and `-Ln` with tunnel info, thresholds, persistent connections
+//! and timeouts) after start, a real server down, its recovery, a reload
+//! (SIGHUP: real servers added and removed, weights changed) and stop, and
+//! the bytes written to `lvs_notify_fifo` and `notify_fifo`.
 //!
 //! Skipped with a message when the VM cannot be built here (no apt/dpkg,
 //! no Debian packages, no keepalived binary); failing instead when `CI` is

@@ -28,6 +28,8 @@ snap() { # FILE
   {
     canon
     echo '--- list'; ipvsadm -Ln --tun-info
+    echo '--- thresholds'; ipvsadm -Ln --thresholds
+    echo '--- persistent'; ipvsadm -Ln --persistent-conn
     echo '--- timeouts'; ipvsadm -L --timeout
   } >"$1" 2>&1
 }
