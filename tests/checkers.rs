@@ -215,7 +215,7 @@ fn start(lab: &Lab, conf: &str) -> Run {
                 .pool,
             );
             let (atx, mut arx) = tokio::sync::mpsc::unbounded_channel();
-            let (handle, fut) = driver::start(specs, pool, atx);
+            let (handle, fut) = driver::start(specs, pool, &Default::default(), atx);
             let fwd = tokio::spawn(async move {
                 while let Some(a) = arx.recv().await {
                     if tx.send((Instant::now(), a)).is_err() {
@@ -1210,6 +1210,96 @@ fn lvs_notify_fifo_lines_from_the_daemon() {
     );
     let logs = lab.log("ka.log") + &lab.log("ka.log.err");
     assert!(logs.contains("Reload complete"), "{logs}");
+    sh(&format!("kill -TERM {}", daemon.id()));
+    let st = daemon.wait().unwrap();
+    assert!(st.success(), "{st}");
+}
+
+/// `ha_suspend` in the whole daemon (`-C -D`): the checkers of a virtual
+/// server whose address is not on this host do not probe and keep their
+/// real servers' states; they start when the address is added and pause
+/// again when it is removed, with keepalived 2.2.7's log lines (measured
+/// in the IPVS VM: `Deactivating/Activating healthchecker for service RS
+/// for VS VS` at start and after each reload, `Netlink reflector reports
+/// IP … added/removed` with -D, then `Activating/Suspending …`). The other
+/// virtual server is not concerned.
+#[test]
+fn ha_suspend_follows_the_virtual_address() {
+    if !can_run("ha_suspend_follows_the_virtual_address") {
+        return;
+    }
+    let lab = Lab::new("ch");
+    let l = lab.listen(8085);
+    let _l2 = lab.listen(8086);
+    let conf = "virtual_server 10.77.0.100 8085 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  \
+                ha_suspend\n  alpha\n  delay_loop 0.5\n  real_server 10.77.0.2 8085 {\n    \
+                TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n  }\n}\n\
+                virtual_server 10.77.0.101 8086 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  \
+                alpha\n  delay_loop 0.5\n  real_server 10.77.0.2 8086 {\n    \
+                TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n";
+    let c = lab.write("ka.conf", conf);
+    let log = lab.path("ka.log");
+    let mut daemon = Command::new("ip")
+        .args(["netns", "exec", &lab.dir.name])
+        .arg(env!("CARGO_BIN_EXE_keepalived"))
+        .args(["-n", "-l", "-D", "-C", "-f", &c, "-p"])
+        .arg(lab.path("ka.pid"))
+        .arg("-c")
+        .arg(lab.path("ka-check.pid"))
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(format!("{log}.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let logs = || lab.log("ka.log") + &lab.log("ka.log.err");
+    let count = |s: &str| logs().matches(s).count();
+    let until = |s: &str, n: usize| {
+        let ok = wait_until(5 * S, || count(s) >= n);
+        assert!(ok, "no {s:?} (x{n}) in:\n{}", logs());
+    };
+    let rs = "[10.77.0.2]:tcp:8085 for VS [10.77.0.100]:tcp:8085";
+    let up = "TCP connection to [10.77.0.2]:tcp:8085 success.";
+    until("Registering Kernel netlink reflector", 1);
+    until(&format!("Deactivating healthchecker for service {rs}"), 1);
+    until(
+        "Activating healthchecker for service [10.77.0.2]:tcp:8086 for VS [10.77.0.101]:tcp:8086",
+        1,
+    );
+    // The other virtual server checks; this one does not.
+    until("TCP connection to [10.77.0.2]:tcp:8086 success.", 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(count(up), 0, "{}", logs());
+
+    lab.dir.ip("addr add 10.77.0.100/32 dev eth0");
+    until("Netlink reflector reports IP 10.77.0.100 added", 1);
+    until(&format!("Activating healthchecker for service {rs}"), 1);
+    until(up, 1);
+    until(
+        "Adding service [10.77.0.2]:tcp:8085 to VS [10.77.0.100]:tcp:8085",
+        1,
+    );
+
+    // Suspended, a real server that stops answering keeps its state.
+    lab.dir.ip("addr del 10.77.0.100/32 dev eth0");
+    until("Netlink reflector reports IP 10.77.0.100 removed", 1);
+    until(&format!("Suspending healthchecker for service {rs}"), 1);
+    drop(l);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        count("TCP_CHECK on service [10.77.0.2]:tcp:8085"),
+        0,
+        "{}",
+        logs()
+    );
+
+    // A reload logs every checker's state again.
+    sh(&format!("kill -HUP {}", daemon.id()));
+    until("Reinitializing ipvs", 1);
+    until(&format!("Deactivating healthchecker for service {rs}"), 2);
+
+    // Back, the failure is seen (retry 0: at the first failed probe).
+    lab.dir.ip("addr add 10.77.0.100/32 dev eth0");
+    until(&format!("Activating healthchecker for service {rs}"), 2);
+    until("TCP_CHECK on service [10.77.0.2]:tcp:8085 failed.", 1);
     sh(&format!("kill -TERM {}", daemon.id()));
     let st = daemon.wait().unwrap();
     assert!(st.success(), "{st}");

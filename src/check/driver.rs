@@ -4,7 +4,7 @@
 //! [`Pool`] and hands the resulting [`Action`]s to the caller. Like quinn's
 //! driver, the tasks only sleep until `poll_timeout` and run probes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,9 +104,16 @@ pub struct DriverOptions {
 /// A handle to a running driver.
 #[derive(Debug, Clone)]
 pub struct Handle {
-    suspended: Arc<HashMap<usize, Arc<AtomicBool>>>,
     stop: watch::Sender<bool>,
-    reload: mpsc::UnboundedSender<Reload>,
+    cmd: mpsc::UnboundedSender<Cmd>,
+}
+
+/// What the caller asks of a running driver, in order.
+#[derive(Debug)]
+enum Cmd {
+    Reload(Reload),
+    /// `ha_suspend`: the virtual servers whose checkers pause.
+    Suspend(BTreeSet<usize>),
 }
 
 /// A new configuration for a running driver.
@@ -114,15 +121,16 @@ pub struct Handle {
 struct Reload {
     lvs: LvsConfig,
     specs: Vec<CheckSpec>,
+    suspended: BTreeSet<usize>,
 }
 
 impl Handle {
-    /// `ha_suspend`: pause (or resume) every checker of virtual server
-    /// `vs` while its address is not configured locally.
-    pub fn set_suspended(&self, vs: usize, suspended: bool) {
-        if let Some(f) = self.suspended.get(&vs) {
-            f.store(suspended, Ordering::Relaxed);
-        }
+    /// `ha_suspend`: the checkers of the virtual servers in `suspended`
+    /// (indices of the running configuration) pause while their address is
+    /// not configured locally, the others run; each change is logged as
+    /// keepalived's `Suspending/Activating healthchecker for service …`.
+    pub fn set_suspended(&self, suspended: BTreeSet<usize>) {
+        let _ = self.cmd.send(Cmd::Suspend(suspended));
     }
 
     /// Stops the checkers; the driver then shuts the pool down and returns.
@@ -136,8 +144,13 @@ impl Handle {
     /// settings goes on running with its state; the others stop, the new
     /// ones start; the pool carries its state over ([`Pool::reload`]).
     /// The driver sends the reload's actions, then [`Action::Reloaded`].
-    pub fn reload(&self, lvs: LvsConfig, specs: Vec<CheckSpec>) {
-        let _ = self.reload.send(Reload { lvs, specs });
+    /// `suspended` is as in [`Self::set_suspended`], for the new indices.
+    pub fn reload(&self, lvs: LvsConfig, specs: Vec<CheckSpec>, suspended: BTreeSet<usize>) {
+        let _ = self.cmd.send(Cmd::Reload(Reload {
+            lvs,
+            specs,
+            suspended,
+        }));
     }
 }
 
@@ -277,6 +290,9 @@ struct Task {
     digest: u64,
     /// MISC_CHECK (its weights are absolute, FILE_CHECK's are offsets).
     misc: bool,
+    /// Runs probes (all but FILE_CHECK and BFD_CHECK, which keepalived
+    /// neither activates nor suspends).
+    probes: bool,
     abort: tokio::task::AbortHandle,
 }
 
@@ -293,7 +309,8 @@ struct Tasks {
     next: u64,
     tx: mpsc::UnboundedSender<Msg>,
     rng: AtomicU64,
-    flags: Arc<HashMap<usize, Arc<AtomicBool>>>,
+    /// `ha_suspend`: one flag per virtual server, shared by its tasks.
+    flags: HashMap<usize, Arc<AtomicBool>>,
 }
 
 impl Tasks {
@@ -302,12 +319,9 @@ impl Tasks {
         self.next += 1;
         let digest = settings_digest(&s);
         let misc = matches!(s.probe, ProbeSpec::Misc { .. });
+        let probes = !matches!(s.probe, ProbeSpec::File { .. } | ProbeSpec::Bfd);
         let id = s.id;
-        let flag = self
-            .flags
-            .get(&s.id.vs)
-            .cloned()
-            .unwrap_or_else(|| Arc::new(AtomicBool::new(false)));
+        let flag = self.flags.entry(id.vs).or_default().clone();
         let abort = tokio::spawn(checker_task(
             token,
             s,
@@ -322,9 +336,63 @@ impl Tasks {
                 id,
                 digest,
                 misc,
+                probes,
                 abort,
             },
         );
+    }
+
+    /// The probing tasks in the order they were started, with whether
+    /// their virtual server is suspended.
+    fn probing(&self) -> Vec<(CheckerId, bool)> {
+        let mut t: Vec<(&u64, &Task)> = self.info.iter().filter(|(_, t)| t.probes).collect();
+        t.sort_unstable_by_key(|(k, _)| **k);
+        t.into_iter()
+            .map(|(_, t)| {
+                let off = self.flags.get(&t.id.vs);
+                (t.id, off.is_some_and(|f| f.load(Ordering::Relaxed)))
+            })
+            .collect()
+    }
+
+    /// keepalived's `register_checkers_thread` log, at start and after a
+    /// reload: `Activating` (or `Deactivating`, suspended) `healthchecker
+    /// for service RS for VS VS` for every probing checker.
+    fn activation_log(&self, pool: &Pool) -> Vec<Action> {
+        self.probing()
+            .into_iter()
+            .filter_map(|(id, off)| {
+                let (vs, rs) = pool.server_key(id.vs, id.rs)?;
+                let what = if off { "Dea" } else { "A" };
+                Some(Action::Log(format!(
+                    "{what}ctivating healthchecker for service {rs} for VS {vs}"
+                )))
+            })
+            .collect()
+    }
+
+    /// Sets the `ha_suspend` flags: the virtual servers in `suspended`
+    /// pause, the others run. Returns keepalived's `update_checker_activity`
+    /// log line for each probing checker whose state changed.
+    fn suspend(&mut self, pool: &Pool, suspended: &BTreeSet<usize>) -> Vec<Action> {
+        let mut changed = BTreeSet::new();
+        for (vs, f) in &self.flags {
+            let off = suspended.contains(vs);
+            if f.swap(off, Ordering::Relaxed) != off {
+                changed.insert(*vs);
+            }
+        }
+        self.probing()
+            .into_iter()
+            .filter(|(id, _)| changed.contains(&id.vs))
+            .filter_map(|(id, off)| {
+                let (vs, rs) = pool.server_key(id.vs, id.rs)?;
+                let what = if off { "Suspend" } else { "Activat" };
+                Some(Action::Log(format!(
+                    "{what}ing healthchecker for service {rs} for VS {vs}"
+                )))
+            })
+            .collect()
     }
 
     /// The weight of real server `(vs, rs)`: configured plus offsets.
@@ -373,8 +441,14 @@ impl Tasks {
                 task.abort.abort();
             }
         }
+        // The tasks that go on keep their virtual server's flag, at its
+        // new index.
+        let old_flags = std::mem::take(&mut self.flags);
         for (t, id) in kept {
             if let Some(task) = self.info.get_mut(&t) {
+                if let Some(f) = old_flags.get(&task.id.vs) {
+                    self.flags.entry(id.vs).or_insert_with(|| f.clone());
+                }
                 task.id = id;
             }
         }
@@ -394,21 +468,13 @@ impl Tasks {
             let w = self.weight(pool, vs, rs);
             acts.extend(pool.set_weight(vs, rs, w));
         }
-        let mut flags: HashMap<usize, Arc<AtomicBool>> = HashMap::new();
-        for s in &new_specs {
-            flags
-                .entry(s.id.vs)
-                .or_insert_with(|| Arc::new(AtomicBool::new(false)));
-        }
-        // ha_suspend flags of new virtual servers start cleared.
-        let mut all = (*self.flags).clone();
-        for (k, v) in flags {
-            all.entry(k).or_insert(v);
-        }
-        self.flags = Arc::new(all);
         for s in new_specs {
             self.spawn(s);
         }
+        // Set before the new tasks first run (they have not yet: this
+        // runs on the runtime's only thread); logged below as a whole.
+        self.suspend(pool, &r.suspended);
+        acts.extend(self.activation_log(pool));
         acts
     }
 }
@@ -424,25 +490,20 @@ impl Drop for Tasks {
 /// Starts every checker in `specs` (spawned at once: call inside a tokio
 /// runtime, current-thread is enough); the future aggregates into `pool`,
 /// sending each [`Action`] to `out`, until [`Handle::stop`]; then the
-/// pool's shutdown actions are sent and the future completes.
+/// pool's shutdown actions are sent and the future completes. The
+/// checkers of the virtual servers in `suspended` start paused
+/// ([`Handle::set_suspended`]).
 pub fn start(
     specs: Vec<CheckSpec>,
     mut pool: Pool,
+    suspended: &BTreeSet<usize>,
     out: mpsc::UnboundedSender<Action>,
 ) -> (Handle, impl std::future::Future<Output = Pool>) {
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<Reload>();
-    let mut flags: HashMap<usize, Arc<AtomicBool>> = HashMap::new();
-    for s in &specs {
-        flags
-            .entry(s.id.vs)
-            .or_insert_with(|| Arc::new(AtomicBool::new(false)));
-    }
-    let flags = Arc::new(flags);
+    let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
     let handle = Handle {
-        suspended: flags.clone(),
         stop: stop_tx,
-        reload: reload_tx,
+        cmd: cmd_tx,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks = Tasks {
@@ -451,30 +512,38 @@ pub fn start(
         next: 0,
         tx,
         rng: AtomicU64::new(seed()),
-        flags,
+        flags: HashMap::new(),
     };
     // Spawned now, so that the specs are spent when this returns; what
     // the tasks report waits in the channel until the future has started
-    // the pool.
+    // the pool. They first run after this returns: the flags are set.
     for s in specs {
         tasks.spawn(s);
     }
+    tasks.suspend(&pool, suspended);
     let fut = async move {
-        for a in pool.start() {
+        for a in pool.start().into_iter().chain(tasks.activation_log(&pool)) {
             let _ = out.send(a);
         }
         loop {
             tokio::select! {
                 _ = stop_rx.changed() => break,
-                Some(r) = reload_rx.recv() => {
-                    for a in tasks.reload(&mut pool, r) {
-                        // The IPVS view is sent whole below.
-                        if !matches!(a, Action::AddDest { .. } | Action::EditDest { .. } | Action::DelDest { .. }) {
+                Some(cmd) = cmd_rx.recv() => match cmd {
+                    Cmd::Suspend(set) => {
+                        for a in tasks.suspend(&pool, &set) {
                             let _ = out.send(a);
                         }
                     }
-                    let _ = out.send(Action::Reloaded(pool.destinations().clone()));
-                }
+                    Cmd::Reload(r) => {
+                        for a in tasks.reload(&mut pool, r) {
+                            // The IPVS view is sent whole below.
+                            if !matches!(a, Action::AddDest { .. } | Action::EditDest { .. } | Action::DelDest { .. }) {
+                                let _ = out.send(a);
+                            }
+                        }
+                        let _ = out.send(Action::Reloaded(pool.destinations().clone()));
+                    }
+                },
                 Some(Msg { token, events }) = rx.recv() => {
                     let Some(task) = tasks.info.get(&token) else {
                         continue;
@@ -565,7 +634,12 @@ mod tests {
         };
         let (cfg, specs) = load(&[rs("10.0.1.1", "down"), rs("10.0.1.2", "b")]);
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let (handle, fut) = start(specs, Pool::new(&cfg.lvs, PoolOptions::default()), tx);
+        let (handle, fut) = start(
+            specs,
+            Pool::new(&cfg.lvs, PoolOptions::default()),
+            &BTreeSet::new(),
+            tx,
+        );
         let driver = tokio::spawn(fut);
         // Until 10.0.1.1 is down and 10.0.1.2 has its offset: 1 + 1×2.
         let (mut down, mut weighted) = (false, false);
@@ -580,7 +654,7 @@ mod tests {
         }
         // The unchanged checker moves to index 1; the other one changed.
         let (cfg, specs) = load(&[rs("10.0.1.2", "c"), rs("10.0.1.1", "down")]);
-        handle.reload(cfg.lvs, specs);
+        handle.reload(cfg.lvs, specs, BTreeSet::new());
         let dests = loop {
             if let Some(Action::Reloaded(d)) = rx.recv().await {
                 break d;

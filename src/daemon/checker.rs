@@ -31,7 +31,9 @@ use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
 use crate::notify::fifo::NotifyFifo;
 use crate::notify::mail::Mailer;
 
-use super::log::log_line;
+use super::ha_suspend::HaSuspend;
+use super::log::{log_detail, log_line};
+use super::netlink::{NetEvent, Netlink};
 
 /// How often IPVS is retried while the kernel has none (or refuses).
 const IPVS_RETRY: Duration = Duration::from_secs(5);
@@ -233,6 +235,7 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
         None => RunAs::keepalived_default(),
     };
     let specs = build_specs(&config, run_as);
+    log_line("Initializing ipvs");
     let router_id = g.router_id.clone().unwrap_or_else(crate::sys::nodename);
     let (rs_smtp_alert, vs_smtp_alert) = alert::checker_defaults(g);
     let pool = Pool::new(
@@ -260,9 +263,10 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
     // before the checker tasks take their memory.
     let mut layout = Layout::new(&config.lvs);
     let mut flush_on_stop = config.global.lvs_flush_on_stop;
+    let mut suspension = Suspension::new(HaSuspend::new(&config.lvs)).await;
     drop(config);
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
-    let (handle, fut) = driver::start(specs, pool, tx);
+    let (handle, fut) = driver::start(specs, pool, &suspension.told, tx);
     super::release_free_memory();
     let mut driver = std::pin::pin!(fut);
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
@@ -287,11 +291,18 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
             _ = hup.recv() => match reload() {
                 Some(new) => {
                     let specs = build_specs(&new, run_as);
+                    log_line("Reinitializing ipvs");
+                    let suspended = suspension.reconfigure(&new.lvs).await;
                     pending = Some((Layout::new(&new.lvs), new.global));
-                    handle.reload(new.lvs, specs);
+                    handle.reload(new.lvs, specs, suspended);
                 }
                 None => crate::daemon::process::child_ready(),
             },
+            e = suspension.next_event() => {
+                if let Some(set) = suspension.on_event(e).await {
+                    handle.set_suspended(set);
+                }
+            }
             _ = retry.tick(), if dirty => {
                 dirty = !ipvs.sync(&layout, &dests, None);
             }
@@ -348,6 +359,118 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
     notifier.shutdown(Duration::from_secs(1)).await;
     mailer.shutdown(alert::STOP_GRACE).await;
     0
+}
+
+/// `ha_suspend` with its netlink watch of the local addresses, opened
+/// only when a virtual server uses it (as keepalived's
+/// `using_ha_suspend`).
+struct Suspension {
+    ha: HaSuspend,
+    watch: Option<(Netlink, mpsc::UnboundedReceiver<NetEvent>)>,
+    /// What the driver was last told.
+    told: BTreeSet<usize>,
+}
+
+impl Suspension {
+    async fn new(ha: HaSuspend) -> Self {
+        let mut s = Suspension {
+            ha,
+            watch: None,
+            told: BTreeSet::new(),
+        };
+        s.ensure_watch().await;
+        s.told = s.suspended();
+        s
+    }
+
+    /// Opens the watch, then reads the addresses, when some virtual server
+    /// needs them and the watch is not open yet.
+    async fn ensure_watch(&mut self) {
+        if self.ha.is_empty() || self.watch.is_some() {
+            return;
+        }
+        let opened = match Netlink::new() {
+            Ok(nl) => nl.watch().await.map(|rx| (nl, rx)),
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(w) => {
+                // keepalived's kernel_netlink_init, which ha_suspend opens.
+                log_line("Registering Kernel netlink reflector");
+                log_line("Registering Kernel netlink command channel");
+                self.watch = Some(w);
+                self.resync().await;
+            }
+            Err(e) => log_line(&format!(
+                "ha_suspend: cannot watch the local addresses ({e}) - checkers not suspended"
+            )),
+        }
+    }
+
+    async fn resync(&mut self) {
+        let Some((nl, _)) = &self.watch else { return };
+        match nl.addresses(None).await {
+            Ok(a) => self.ha.reset(a.into_iter().map(|a| (a.ifindex, a.addr))),
+            Err(e) => log_line(&format!(
+                "ha_suspend: cannot read the local addresses ({e})"
+            )),
+        }
+    }
+
+    /// The virtual servers to suspend; none when addresses cannot be
+    /// watched (checking on is safer than never checking).
+    fn suspended(&self) -> BTreeSet<usize> {
+        if self.watch.is_some() {
+            self.ha.suspended()
+        } else {
+            BTreeSet::new()
+        }
+    }
+
+    async fn next_event(&mut self) -> Option<NetEvent> {
+        match &mut self.watch {
+            Some((_, rx)) => rx.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Takes in one netlink event; the new set to suspend if it changed.
+    async fn on_event(&mut self, e: Option<NetEvent>) -> Option<BTreeSet<usize>> {
+        let added = matches!(e, Some(NetEvent::AddressAdded(_)));
+        match e {
+            Some(NetEvent::AddressAdded(a)) | Some(NetEvent::AddressRemoved(a)) => {
+                if self.ha.is_watched(a.addr) {
+                    let how = if added { "added" } else { "removed" };
+                    log_detail(&format!("Netlink reflector reports IP {} {how}", a.addr));
+                }
+                self.ha.update(a.ifindex, a.addr, added);
+            }
+            Some(NetEvent::Overrun) => self.resync().await,
+            Some(_) => return None,
+            None => {
+                log_line("ha_suspend: the address watch stopped - checkers not suspended");
+                self.watch = None;
+            }
+        }
+        self.changed()
+    }
+
+    /// The set to suspend, if it differs from what the driver was told.
+    fn changed(&mut self) -> Option<BTreeSet<usize>> {
+        let now = self.suspended();
+        (now != self.told).then(|| {
+            self.told = now.clone();
+            now
+        })
+    }
+
+    /// A reload's virtual servers, the addresses known so far kept.
+    async fn reconfigure(&mut self, lvs: &crate::config::lvs::LvsConfig) -> BTreeSet<usize> {
+        self.ha.reconfigure(lvs);
+        self.ensure_watch().await;
+        self.told = self.suspended();
+        self.told.clone()
+    }
 }
 
 type Dests = std::collections::BTreeMap<(usize, Server), u32>;

@@ -3,6 +3,7 @@
 
 pub mod checker;
 pub mod dump;
+pub mod ha_suspend;
 pub mod log;
 pub mod netlink;
 pub mod parent;
