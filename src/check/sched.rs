@@ -15,6 +15,9 @@
 //!   retries remain, probe again after `delay_before_retry`; once `retry`
 //!   retries have failed the checker goes down and is probed every
 //!   `delay_loop`. The next probe is timed from the end of the previous one.
+//!   For TCP, UDP and PING the first probe decides at once (keepalived
+//!   2.2.7 measured in the IPVS VM: `TCP_CHECK on service … failed.` at the
+//!   first failure, even with `retry 2`).
 //! * [`Policy::Misc`]: failures only count while up; the next run is timed
 //!   from the *start* of the previous one.
 //! * [`Policy::Http`]: several URLs, one per probe; all must pass. While
@@ -26,7 +29,11 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
     /// `tcp_epilog`-style (TCP, SMTP, DNS, UDP, PING).
-    Simple,
+    Simple {
+        /// The first probe's failure takes the checker down with no retry
+        /// (TCP, UDP, PING).
+        first_decides: bool,
+    },
     /// MISC_CHECK.
     Misc {
         /// `misc_dynamic`.
@@ -394,7 +401,7 @@ impl CheckerSm {
         let started = self.running_since.take().unwrap_or(now);
         let mut ev = Vec::new();
         match self.policy {
-            Policy::Simple => self.simple(now, outcome, &mut ev),
+            Policy::Simple { first_decides } => self.simple(now, first_decides, outcome, &mut ev),
             Policy::Misc { dynamic } => self.misc(now, started, dynamic, outcome, &mut ev),
             Policy::Http {
                 urls,
@@ -413,7 +420,7 @@ impl CheckerSm {
     }
 
     /// keepalived's `tcp_epilog`.
-    fn simple(&mut self, now: Instant, outcome: Outcome, ev: &mut Vec<Event>) {
+    fn simple(&mut self, now: Instant, first_decides: bool, outcome: Outcome, ev: &mut Vec<Event>) {
         let success = matches!(outcome, Outcome::Success { .. });
         if let Outcome::Failure(f) = &outcome {
             if self.is_up && self.log_all_failures {
@@ -421,7 +428,8 @@ impl CheckerSm {
             }
         }
         let mut delay = self.timing.delay_loop;
-        if success || ((self.is_up || !self.has_run) && self.retry_it >= self.timing.retry) {
+        let no_retry_left = self.retry_it >= self.timing.retry || (first_decides && !self.has_run);
+        if success || ((self.is_up || !self.has_run) && no_retry_left) {
             self.retry_it = 0;
             if success && (!self.is_up || !self.has_run) {
                 ev.push(Event::Log(self.wording.success()));
@@ -587,7 +595,9 @@ mod tests {
 
     fn tcp(retry: u32, alpha: bool) -> CheckerSm {
         CheckerSm::new(
-            Policy::Simple,
+            Policy::Simple {
+                first_decides: true,
+            },
             timing(retry),
             Wording {
                 target: "[10.0.0.2]:tcp:80".into(),
@@ -742,23 +752,53 @@ mod tests {
         assert_eq!(states(&ev), [true]);
     }
 
+    /// keepalived 2.2.7 (IPVS VM, `retry 2`): the first TCP probe's
+    /// failure is final, `TCP_CHECK on service … failed.` with no retry,
+    /// whether the checker starts up or (alpha) down; an alpha one's
+    /// state report is the initial DOWN notification (FIFO `RS … DOWN`).
     #[test]
-    fn alpha_failing_at_start_reports_down_after_retries() {
+    fn first_tcp_probe_failing_is_final() {
+        for alpha in [false, true] {
+            let t0 = Instant::now();
+            let mut c = tcp(2, alpha);
+            c.start(t0, 0.0);
+            let (t, ev) = step(&mut c, fail());
+            assert_eq!(
+                logs(&ev),
+                ["TCP_CHECK on service [10.0.0.2]:tcp:80 failed."],
+                "alpha {alpha}"
+            );
+            assert_eq!(states(&ev), [false]);
+            // Down: probed every delay_loop, silently.
+            let (t2, ev) = step(&mut c, fail());
+            assert_eq!(t2 - t, 6 * S);
+            assert!(ev.is_empty());
+        }
+    }
+
+    /// SMTP (and DNS) keep their retries at start-up.
+    #[test]
+    fn first_probe_of_other_simple_checkers_is_retried() {
         let t0 = Instant::now();
-        let mut c = tcp(1, true);
+        let mut c = tcp(1, false);
+        c.policy = Policy::Simple {
+            first_decides: false,
+        };
         c.start(t0, 0.0);
-        let (_, ev) = step(&mut c, fail());
+        let (t, ev) = step(&mut c, fail());
         assert!(ev.is_empty());
-        let (_, ev) = step(&mut c, fail());
-        // Down already: keepalived reports nothing more once it has run.
-        assert!(states(&ev).is_empty());
+        let (t2, ev) = step(&mut c, fail());
+        assert_eq!(t2 - t, 2 * S, "after delay_before_retry");
+        assert_eq!(states(&ev), [false]);
     }
 
     #[test]
     fn warmup_spreads_first_probe() {
         let t0 = Instant::now();
         let mut c = CheckerSm::new(
-            Policy::Simple,
+            Policy::Simple {
+                first_decides: true,
+            },
             Timing {
                 warmup: 10 * S,
                 ..timing(1)
@@ -792,7 +832,9 @@ mod tests {
     fn log_all_failures_logs_each_failed_probe() {
         let t0 = Instant::now();
         let mut c = CheckerSm::new(
-            Policy::Simple,
+            Policy::Simple {
+                first_decides: true,
+            },
             timing(2),
             Wording {
                 target: "[10.0.0.2]:tcp:80".into(),

@@ -228,7 +228,13 @@ fn one(
     let t = target(&c.conn, rs, vs);
     let chk = fmt_checker(rs, vs);
     let (probe, policy, kind) = match &c.kind {
-        CheckerKind::Tcp => (ProbeSpec::Tcp, Policy::Simple, WordKind::Tcp),
+        CheckerKind::Tcp => (
+            ProbeSpec::Tcp,
+            Policy::Simple {
+                first_decides: true,
+            },
+            WordKind::Tcp,
+        ),
         CheckerKind::Http(h) => {
             let vhost = h
                 .virtualhost
@@ -275,7 +281,9 @@ fn one(
                 helo: helo_name.clone().unwrap_or_else(|| DEFAULT_HELO.into()),
                 hosts: hosts.iter().map(|h| target(h, rs, vs)).collect(),
             },
-            Policy::Simple,
+            Policy::Simple {
+                first_decides: false,
+            },
             WordKind::Smtp,
         ),
         CheckerKind::Misc {
@@ -306,7 +314,9 @@ fn one(
                 name: name.clone().unwrap_or_else(|| ".".into()),
                 qtype: *qtype,
             },
-            Policy::Simple,
+            Policy::Simple {
+                first_decides: false,
+            },
             WordKind::Dns,
         ),
         CheckerKind::Udp {
@@ -321,12 +331,16 @@ fn one(
                 min_len: *min_reply_length as usize,
                 max_len: max_reply_length.unwrap_or(255) as usize,
             }),
-            Policy::Simple,
+            Policy::Simple {
+                first_decides: true,
+            },
             WordKind::Udp,
         ),
         CheckerKind::Ping => (
             ProbeSpec::Ping,
-            Policy::Simple,
+            Policy::Simple {
+                first_decides: true,
+            },
             WordKind::Ping { vs: vs.fmt() },
         ),
         CheckerKind::File { track_file, weight } => {
@@ -345,11 +359,19 @@ fn one(
                     weight: w,
                     reverse: rev,
                 },
-                Policy::Simple,
+                Policy::Simple {
+                    first_decides: false,
+                },
                 WordKind::Tcp,
             )
         }
-        CheckerKind::Bfd { .. } => (ProbeSpec::Bfd, Policy::Simple, WordKind::Tcp),
+        CheckerKind::Bfd { .. } => (
+            ProbeSpec::Bfd,
+            Policy::Simple {
+                first_decides: false,
+            },
+            WordKind::Tcp,
+        ),
     };
     let sm = CheckerSm::new(
         policy,
