@@ -1125,6 +1125,83 @@ virtual_server 10.0.0.9 80 {
         victim: 8092,
         foreign: true,
     },
+    // An alpha real server failing its first check (its initial DOWN
+    // notification in the FIFO) and ha_suspend with an address that is
+    // not local (the checkers never probe: both servers stay).
+    E2e {
+        name: "alpha_ha_suspend",
+        a: "virtual_server 10.0.0.20 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  alpha
+  real_server 10.0.2.2 8080 {
+    CHECK(8029)
+  }
+}
+virtual_server 10.0.0.21 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  ha_suspend
+  real_server 10.0.2.3 8080 {
+    CHECK(8022)
+  }
+  real_server 10.0.2.4 8080 {
+    CHECK(8029)
+  }
+}
+virtual_server 10.0.0.22 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.2.5 8080 {
+    CHECK(8023)
+  }
+}
+",
+        b: "virtual_server 10.0.0.20 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  alpha
+  real_server 10.0.2.2 8080 {
+    CHECK(8029)
+  }
+}
+virtual_server 10.0.0.21 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  ha_suspend
+  real_server 10.0.2.3 8080 {
+    CHECK(8022)
+  }
+  real_server 10.0.2.4 8080 {
+    CHECK(8029)
+  }
+}
+virtual_server 10.0.0.22 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.2.5 8080 {
+    weight 2
+    CHECK(8023)
+  }
+}
+",
+        ports: &[8022, 8023],
+        ports6: &[],
+        victim: 8023,
+        foreign: false,
+    },
 ];
 
 /// `CHECK(port)` → a TCP_CHECK of 127.0.1.1:port that notices a stopped
