@@ -147,6 +147,31 @@ impl Lab {
     fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap_or_default()
     }
+
+    /// The whole daemon in the director namespace (`-n -l -C` and `args`)
+    /// on the configuration file `conf`, logging to `ka.log` and
+    /// `ka.log.err`.
+    fn daemon(&self, conf: &str, args: &[&str]) -> Child {
+        let log = self.path("ka.log");
+        Command::new("ip")
+            .args(["netns", "exec", &self.dir.name])
+            .arg(env!("CARGO_BIN_EXE_keepalived"))
+            .args(["-n", "-l", "-C"])
+            .args(args)
+            .args(["-f", conf, "-p"])
+            .arg(self.path("ka.pid"))
+            .arg("-c")
+            .arg(self.path("ka-check.pid"))
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(format!("{log}.err")).unwrap())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Both of the daemon's logs.
+    fn daemon_log(&self) -> String {
+        self.log("ka.log") + &self.log("ka.log.err")
+    }
 }
 
 impl Drop for Lab {
@@ -1127,18 +1152,7 @@ fn lvs_notify_fifo_lines_from_the_daemon() {
             check(8081)
         )),
     );
-    let log = lab.path("ka.log");
-    let mut daemon = Command::new("ip")
-        .args(["netns", "exec", &lab.dir.name])
-        .arg(env!("CARGO_BIN_EXE_keepalived"))
-        .args(["-n", "-l", "-C", "-f", &c, "-p"])
-        .arg(lab.path("ka.pid"))
-        .arg("-c")
-        .arg(lab.path("ka-check.pid"))
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::create(format!("{log}.err")).unwrap())
-        .spawn()
-        .unwrap();
+    let mut daemon = lab.daemon(&c, &[]);
     let mut got = Vec::new();
     let until = |want: &[u8], got: &mut Vec<u8>, reader: &mut std::fs::File| {
         let ok = wait_until(6 * S, || {
@@ -1150,7 +1164,7 @@ fn lvs_notify_fifo_lines_from_the_daemon() {
             "no {:?} in the FIFO: {:?}\nlog:\n{}",
             String::from_utf8_lossy(want),
             String::from_utf8_lossy(got),
-            lab.log("ka.log") + &lab.log("ka.log.err")
+            lab.daemon_log()
         );
     };
     // At start every VS has quorum; the servers nobody listens for go down.
@@ -1204,7 +1218,7 @@ fn lvs_notify_fifo_lines_from_the_daemon() {
         "log:\n{}",
         lab.log("ka.log")
     );
-    let logs = lab.log("ka.log") + &lab.log("ka.log.err");
+    let logs = lab.daemon_log();
     assert!(logs.contains("Reload complete"), "{logs}");
     sh(&format!("kill -TERM {}", daemon.id()));
     let st = daemon.wait().unwrap();
@@ -1234,19 +1248,8 @@ fn ha_suspend_follows_the_virtual_address() {
                 alpha\n  delay_loop 0.5\n  real_server 10.77.0.2 8086 {\n    \
                 TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n";
     let c = lab.write("ka.conf", conf);
-    let log = lab.path("ka.log");
-    let mut daemon = Command::new("ip")
-        .args(["netns", "exec", &lab.dir.name])
-        .arg(env!("CARGO_BIN_EXE_keepalived"))
-        .args(["-n", "-l", "-D", "-C", "-f", &c, "-p"])
-        .arg(lab.path("ka.pid"))
-        .arg("-c")
-        .arg(lab.path("ka-check.pid"))
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::create(format!("{log}.err")).unwrap())
-        .spawn()
-        .unwrap();
-    let logs = || lab.log("ka.log") + &lab.log("ka.log.err");
+    let mut daemon = lab.daemon(&c, &["-D"]);
+    let logs = || lab.daemon_log();
     let count = |s: &str| logs().matches(s).count();
     let until = |s: &str, n: usize| {
         let ok = wait_until(5 * S, || count(s) >= n);

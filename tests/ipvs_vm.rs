@@ -717,6 +717,50 @@ struct E2e {
 const E2E_GLOBAL: &str =
     "global_defs {\n  lvs_notify_fifo /run/lvs.fifo\n  notify_fifo /run/all.fifo\n}\n";
 
+/// The `alpha_ha_suspend` configuration, with the victim's weight.
+macro_rules! alpha_ha_suspend {
+    ($weight:literal) => {
+        concat!(
+            "virtual_server 10.0.0.20 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  alpha
+  real_server 10.0.2.2 8080 {
+    CHECK(8029)
+  }
+}
+virtual_server 10.0.0.21 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  ha_suspend
+  real_server 10.0.2.3 8080 {
+    CHECK(8022)
+  }
+  real_server 10.0.2.4 8080 {
+    CHECK(8029)
+  }
+}
+virtual_server 10.0.0.22 80 {
+  delay_loop 1
+  protocol TCP
+  lb_algo rr
+  lb_kind NAT
+  real_server 10.0.2.5 8080 {
+    weight ",
+            $weight,
+            "
+    CHECK(8023)
+  }
+}
+"
+        )
+    };
+}
+
 const E2E: &[E2e] = &[
     E2e {
         name: "nat_wrr",
@@ -1130,73 +1174,8 @@ virtual_server 10.0.0.9 80 {
     // not local (the checkers never probe: both servers stay).
     E2e {
         name: "alpha_ha_suspend",
-        a: "virtual_server 10.0.0.20 80 {
-  delay_loop 1
-  protocol TCP
-  lb_algo rr
-  lb_kind NAT
-  alpha
-  real_server 10.0.2.2 8080 {
-    CHECK(8029)
-  }
-}
-virtual_server 10.0.0.21 80 {
-  delay_loop 1
-  protocol TCP
-  lb_algo rr
-  lb_kind NAT
-  ha_suspend
-  real_server 10.0.2.3 8080 {
-    CHECK(8022)
-  }
-  real_server 10.0.2.4 8080 {
-    CHECK(8029)
-  }
-}
-virtual_server 10.0.0.22 80 {
-  delay_loop 1
-  protocol TCP
-  lb_algo rr
-  lb_kind NAT
-  real_server 10.0.2.5 8080 {
-    CHECK(8023)
-  }
-}
-",
-        b: "virtual_server 10.0.0.20 80 {
-  delay_loop 1
-  protocol TCP
-  lb_algo rr
-  lb_kind NAT
-  alpha
-  real_server 10.0.2.2 8080 {
-    CHECK(8029)
-  }
-}
-virtual_server 10.0.0.21 80 {
-  delay_loop 1
-  protocol TCP
-  lb_algo rr
-  lb_kind NAT
-  ha_suspend
-  real_server 10.0.2.3 8080 {
-    CHECK(8022)
-  }
-  real_server 10.0.2.4 8080 {
-    CHECK(8029)
-  }
-}
-virtual_server 10.0.0.22 80 {
-  delay_loop 1
-  protocol TCP
-  lb_algo rr
-  lb_kind NAT
-  real_server 10.0.2.5 8080 {
-    weight 2
-    CHECK(8023)
-  }
-}
-",
+        a: alpha_ha_suspend!(1),
+        b: alpha_ha_suspend!(2),
         ports: &[8022, 8023],
         ports6: &[],
         victim: 8023,
