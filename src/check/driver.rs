@@ -342,33 +342,42 @@ impl Tasks {
         );
     }
 
-    /// The probing tasks in the order they were started, with whether
-    /// their virtual server is suspended.
-    fn probing(&self) -> Vec<(CheckerId, bool)> {
-        let mut t: Vec<(&u64, &Task)> = self.info.iter().filter(|(_, t)| t.probes).collect();
+    /// keepalived's `VERB healthchecker for service RS for VS VS` line for
+    /// each probing task (in the order they were started) that `pick`
+    /// selects, given whether its virtual server is suspended.
+    fn log_probing(
+        &self,
+        pool: &Pool,
+        pick: impl Fn(CheckerId) -> bool,
+        verb: impl Fn(bool) -> &'static str,
+    ) -> Vec<Action> {
+        let mut t: Vec<(&u64, &Task)> = self
+            .info
+            .iter()
+            .filter(|(_, t)| t.probes && pick(t.id))
+            .collect();
         t.sort_unstable_by_key(|(k, _)| **k);
         t.into_iter()
-            .map(|(_, t)| {
+            .filter_map(|(_, t)| {
                 let off = self.flags.get(&t.id.vs);
-                (t.id, off.is_some_and(|f| f.load(Ordering::Relaxed)))
+                let verb = verb(off.is_some_and(|f| f.load(Ordering::Relaxed)));
+                let (vs, rs) = pool.server_key(t.id.vs, t.id.rs)?;
+                Some(Action::Log(format!(
+                    "{verb} healthchecker for service {rs} for VS {vs}"
+                )))
             })
             .collect()
     }
 
     /// keepalived's `register_checkers_thread` log, at start and after a
-    /// reload: `Activating` (or `Deactivating`, suspended) `healthchecker
-    /// for service RS for VS VS` for every probing checker.
+    /// reload: `Activating` (or `Deactivating`, suspended) for every
+    /// probing checker.
     fn activation_log(&self, pool: &Pool) -> Vec<Action> {
-        self.probing()
-            .into_iter()
-            .filter_map(|(id, off)| {
-                let (vs, rs) = pool.server_key(id.vs, id.rs)?;
-                let what = if off { "Dea" } else { "A" };
-                Some(Action::Log(format!(
-                    "{what}ctivating healthchecker for service {rs} for VS {vs}"
-                )))
-            })
-            .collect()
+        self.log_probing(
+            pool,
+            |_| true,
+            |off| if off { "Deactivating" } else { "Activating" },
+        )
     }
 
     /// Sets the `ha_suspend` flags: the virtual servers in `suspended`
@@ -382,17 +391,11 @@ impl Tasks {
                 changed.insert(*vs);
             }
         }
-        self.probing()
-            .into_iter()
-            .filter(|(id, _)| changed.contains(&id.vs))
-            .filter_map(|(id, off)| {
-                let (vs, rs) = pool.server_key(id.vs, id.rs)?;
-                let what = if off { "Suspend" } else { "Activat" };
-                Some(Action::Log(format!(
-                    "{what}ing healthchecker for service {rs} for VS {vs}"
-                )))
-            })
-            .collect()
+        self.log_probing(
+            pool,
+            |id| changed.contains(&id.vs),
+            |off| if off { "Suspending" } else { "Activating" },
+        )
     }
 
     /// The weight of real server `(vs, rs)`: configured plus offsets.
