@@ -6,6 +6,7 @@
 //! instants; the daemon's BFD child (`crate::daemon::bfd`) owns the
 //! sockets and the clock.
 
+pub mod event;
 pub mod packet;
 pub mod session;
 
