@@ -10,10 +10,12 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
@@ -170,6 +172,8 @@ struct Instances {
     if_trackers: HashMap<u32, TrackerId>,
     script_trackers: HashMap<String, TrackerId>,
     file_trackers: HashMap<String, TrackerId>,
+    /// `track_bfd` trackers by `bfd_instance` name.
+    bfd_trackers: HashMap<String, TrackerId>,
 }
 
 struct Driver {
@@ -341,6 +345,37 @@ impl Driver {
     /// An address went away: a MASTER that holds it as a tracked VIP steps
     /// down. Our own removals arrive after the instance left MASTER, so
     /// they are ignored here.
+    /// A BFD session went up or down (keepalived's `vrrp_handle_bfd_event`).
+    async fn bfd_event(&mut self, ev: &crate::bfd::event::Event) {
+        if self.detail {
+            let delivered = crate::bfd::event::monotonic_us().saturating_sub(ev.sent_us);
+            log_line(&format!(
+                "Received BFD event: instance {} is in state {} (delivered in {delivered} usec)",
+                ev.name,
+                ev.state_str()
+            ));
+        }
+        let Some(&t) = self.cur.bfd_trackers.get(&ev.name) else {
+            return;
+        };
+        let v = TrackerValue::Bfd(ev.up);
+        if self.cur.router.tracker_value(t) == v {
+            return;
+        }
+        for id in self.cur.router.instances_tracking(t) {
+            log_line(&format!(
+                "VRRP_Instance({}) Tracked BFD instance {} is {}",
+                self.cur.router.instance(id).config().name,
+                ev.name,
+                if ev.up { "UP" } else { "DOWN" }
+            ));
+        }
+        let mut out = Vec::new();
+        let now = self.now();
+        self.cur.router.set_tracker(now, t, v, &mut out);
+        self.execute(out).await;
+    }
+
     async fn address_removed(&mut self, a: &crate::daemon::netlink::Addr) {
         let now = self.now();
         let mut out = Vec::new();
@@ -753,6 +788,13 @@ impl Driver {
                 continue;
             };
             let vmac_name = vmac.as_ref().map(|(n, _)| n.as_str());
+            let group_bfds: Vec<crate::config::vrrp::TrackRef> = config
+                .vrrp
+                .sync_groups
+                .iter()
+                .filter(|sg| sg.members.iter().any(|(m, _)| *m == vi.name))
+                .flat_map(|sg| sg.track.bfds.iter().cloned())
+                .collect();
             let p = match plan::plan_instance(
                 vi,
                 g,
@@ -768,7 +810,10 @@ impl Driver {
                     }
                 },
             ) {
-                Ok(p) => p,
+                Ok(mut p) => {
+                    p.track_bfds = plan::track_bfds(vi, &config.bfd, &group_bfds);
+                    p
+                }
                 Err(e) => {
                     log_line(&e.to_string());
                     continue;
@@ -964,6 +1009,31 @@ impl Driver {
                         .add_tracker(TrackerValue::File(track_file::read_value(&path)));
                     b.cur.file_trackers.insert(t.name.clone(), id);
                     b.watched_files.push((t.name.clone(), path));
+                    id
+                }
+            };
+            tracks.push(TrackRef {
+                tracker: id,
+                weight: t.weight,
+                reverse: t.reverse,
+            });
+        }
+        for t in &p.track_bfds {
+            let id = match b.cur.bfd_trackers.get(&t.name) {
+                Some(&id) => id,
+                None => {
+                    // A session starts down (keepalived: bfd_up = false
+                    // until the BFD process says otherwise); a reload
+                    // keeps what the BFD process said last.
+                    let v = self
+                        .cur
+                        .bfd_trackers
+                        .get(&t.name)
+                        .map_or(TrackerValue::Bfd(false), |&old| {
+                            self.cur.router.tracker_value(old)
+                        });
+                    let id = b.cur.router.add_tracker(v);
+                    b.cur.bfd_trackers.insert(t.name.clone(), id);
                     id
                 }
             };
@@ -1246,6 +1316,62 @@ impl Driver {
 }
 
 /// A `vrrp_script`'s status as a tracker value.
+/// The read end of the BFD event pipe, when the parent gave one.
+pub struct BfdEvents {
+    fd: AsyncFd<OwnedFd>,
+    decoder: crate::bfd::event::Decoder,
+}
+
+impl BfdEvents {
+    /// The next events; `None` once the pipe is closed or broken.
+    pub async fn next(&mut self) -> Option<Vec<crate::bfd::event::Event>> {
+        loop {
+            let mut guard = self.fd.readable().await.ok()?;
+            let mut buf = [0u8; 4096];
+            match guard.try_io(|f| {
+                // SAFETY: read into our buffer from our non-blocking pipe.
+                let n = unsafe {
+                    libc::read(f.get_ref().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
+                };
+                if n < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            }) {
+                Ok(Ok(0)) => return None,
+                Ok(Ok(n)) => {
+                    let evs = self.decoder.feed(&buf[..n]);
+                    if !evs.is_empty() {
+                        return Some(evs);
+                    }
+                }
+                Ok(Err(_)) => return None,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// The BFD event pipe this process inherited, registered with the runtime.
+pub fn bfd_event_reader() -> Option<BfdEvents> {
+    let fd = crate::daemon::process::bfd_event_reader()?;
+    // SAFETY: the fd was inherited for this purpose and nothing else owns it.
+    let owned = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    // SAFETY: the AsyncFd owns the fd, so it stays open exactly as long
+    // as it is registered.
+    match unsafe { AsyncFd::register(owned) } {
+        Ok(fd) => Some(BfdEvents {
+            fd,
+            decoder: crate::bfd::event::Decoder::new(),
+        }),
+        Err(e) => {
+            log_line(&format!("Unable to watch the BFD event pipe: {e}"));
+            None
+        }
+    }
+}
+
 fn script_value(s: TrackStatus) -> TrackerValue {
     match s {
         TrackStatus::Good => TrackerValue::Up(true),
@@ -1365,6 +1491,7 @@ async fn run_async(
         }
     };
     drv.switch(b).await;
+    let mut bfd_events = bfd_event_reader();
     let mut current = config.clone();
     // Sockets open, instances started: the parent may report READY.
     crate::daemon::process::child_ready();
@@ -1432,6 +1559,16 @@ async fn run_async(
                     let now = drv.now();
                     drv.cur.router.set_tracker(now, t, TrackerValue::Up(up), &mut out);
                     drv.execute(out).await;
+                }
+            }
+            Some(evs) = async {
+                match bfd_events.as_mut() {
+                    Some(r) => r.next().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                for ev in evs {
+                    drv.bfd_event(&ev).await;
                 }
             }
             Some(ev) = file_rx.recv() => {
