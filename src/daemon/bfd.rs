@@ -24,7 +24,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::mem::size_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -470,6 +470,74 @@ impl Driver {
             log_line(&format!("Unable to write {}: {e}", path.display()));
         }
     }
+}
+
+// ===== the VRRP and checker side =====
+
+/// The read end of the BFD event pipe, when the parent gave one.
+pub struct BfdEvents {
+    fd: AsyncFd<OwnedFd>,
+    decoder: crate::bfd::event::Decoder,
+}
+
+impl BfdEvents {
+    /// The next events; `None` once the pipe is closed or broken.
+    pub async fn next(&mut self) -> Option<Vec<crate::bfd::event::Event>> {
+        loop {
+            let mut guard = self.fd.readable().await.ok()?;
+            let mut buf = [0u8; 4096];
+            match guard.try_io(|f| {
+                // SAFETY: read into our buffer from our non-blocking pipe.
+                let n = unsafe {
+                    libc::read(f.get_ref().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
+                };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            }) {
+                Ok(Ok(0)) => return None,
+                Ok(Ok(n)) => {
+                    let evs = self.decoder.feed(&buf[..n]);
+                    if !evs.is_empty() {
+                        return Some(evs);
+                    }
+                }
+                Ok(Err(_)) => return None,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// The BFD event pipe this process inherited, registered with the runtime.
+pub fn event_reader() -> Option<BfdEvents> {
+    let fd = crate::daemon::process::bfd_event_reader()?;
+    // SAFETY: the fd was inherited for this purpose and nothing else owns it.
+    let owned = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    // SAFETY: the AsyncFd owns the fd, so it stays open exactly as long
+    // as it is registered.
+    match unsafe { AsyncFd::register(owned) } {
+        Ok(fd) => Some(BfdEvents {
+            fd,
+            decoder: crate::bfd::event::Decoder::new(),
+        }),
+        Err(e) => {
+            log_line(&format!("Unable to watch the BFD event pipe: {e}"));
+            None
+        }
+    }
+}
+
+/// Logs a received event as keepalived does with `-D`.
+pub fn log_received(ev: &Event) {
+    let delivered = monotonic_us().saturating_sub(ev.sent_us);
+    log_line(&format!(
+        "Received BFD event: instance {} is in state {} (delivered in {delivered} usec)",
+        ev.name,
+        ev.state_str()
+    ));
 }
 
 /// `keepalived_bfd.data`: every session's settings and state.

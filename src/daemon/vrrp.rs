@@ -10,12 +10,10 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
@@ -348,12 +346,7 @@ impl Driver {
     /// A BFD session went up or down (keepalived's `vrrp_handle_bfd_event`).
     async fn bfd_event(&mut self, ev: &crate::bfd::event::Event) {
         if self.detail {
-            let delivered = crate::bfd::event::monotonic_us().saturating_sub(ev.sent_us);
-            log_line(&format!(
-                "Received BFD event: instance {} is in state {} (delivered in {delivered} usec)",
-                ev.name,
-                ev.state_str()
-            ));
+            crate::daemon::bfd::log_received(ev);
         }
         let Some(&t) = self.cur.bfd_trackers.get(&ev.name) else {
             return;
@@ -1316,62 +1309,6 @@ impl Driver {
 }
 
 /// A `vrrp_script`'s status as a tracker value.
-/// The read end of the BFD event pipe, when the parent gave one.
-pub struct BfdEvents {
-    fd: AsyncFd<OwnedFd>,
-    decoder: crate::bfd::event::Decoder,
-}
-
-impl BfdEvents {
-    /// The next events; `None` once the pipe is closed or broken.
-    pub async fn next(&mut self) -> Option<Vec<crate::bfd::event::Event>> {
-        loop {
-            let mut guard = self.fd.readable().await.ok()?;
-            let mut buf = [0u8; 4096];
-            match guard.try_io(|f| {
-                // SAFETY: read into our buffer from our non-blocking pipe.
-                let n = unsafe {
-                    libc::read(f.get_ref().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
-                };
-                if n < 0 {
-                    Err(std::io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
-                }
-            }) {
-                Ok(Ok(0)) => return None,
-                Ok(Ok(n)) => {
-                    let evs = self.decoder.feed(&buf[..n]);
-                    if !evs.is_empty() {
-                        return Some(evs);
-                    }
-                }
-                Ok(Err(_)) => return None,
-                Err(_would_block) => continue,
-            }
-        }
-    }
-}
-
-/// The BFD event pipe this process inherited, registered with the runtime.
-pub fn bfd_event_reader() -> Option<BfdEvents> {
-    let fd = crate::daemon::process::bfd_event_reader()?;
-    // SAFETY: the fd was inherited for this purpose and nothing else owns it.
-    let owned = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    // SAFETY: the AsyncFd owns the fd, so it stays open exactly as long
-    // as it is registered.
-    match unsafe { AsyncFd::register(owned) } {
-        Ok(fd) => Some(BfdEvents {
-            fd,
-            decoder: crate::bfd::event::Decoder::new(),
-        }),
-        Err(e) => {
-            log_line(&format!("Unable to watch the BFD event pipe: {e}"));
-            None
-        }
-    }
-}
-
 fn script_value(s: TrackStatus) -> TrackerValue {
     match s {
         TrackStatus::Good => TrackerValue::Up(true),
@@ -1491,7 +1428,7 @@ async fn run_async(
         }
     };
     drv.switch(b).await;
-    let mut bfd_events = bfd_event_reader();
+    let mut bfd_events = crate::daemon::bfd::event_reader();
     let mut current = config.clone();
     // Sockets open, instances started: the parent may report READY.
     crate::daemon::process::child_ready();
