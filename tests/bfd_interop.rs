@@ -94,6 +94,7 @@ impl Daemon {
             .open(&log)
             .unwrap();
         let child = Command::new("ip")
+            .env("TMPDIR", dir)
             .args(["netns", "exec", &ns.name, bin, "-n", "-l", "-D", "-f"])
             .arg(&cf)
             .arg("-p")
@@ -388,6 +389,134 @@ fn bfd_with_keepalived_up_down_and_track_bfd() {
             mark,
             "VRRP_Instance(VI_1) Tracked BFD instance bfd1 is UP",
             Duration::from_secs(2)
+        )
+        .is_some(),
+        "{}",
+        logs(&ours, &real)
+    );
+    drop(ours);
+    drop(real);
+}
+
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2) on a pid we started (or verified as its child).
+    unsafe { libc::kill(pid, sig) };
+}
+
+#[test]
+fn reload_dump_and_respawn_of_our_bfd_child() {
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("bfr");
+    let ours = Daemon::start(
+        &p.a,
+        &p.dir,
+        "ours",
+        false,
+        &conf("10.99.0.1", "10.99.0.2", 150),
+    );
+    let real = Daemon::start(
+        &p.b,
+        &p.dir,
+        "real",
+        true,
+        &conf("10.99.0.2", "10.99.0.1", 100),
+    );
+    let logs =
+        |o: &Daemon, r: &Daemon| format!("--- ours:\n{}\n--- keepalived:\n{}", o.log(), r.log());
+    for d in [&ours, &real] {
+        assert!(
+            wait_log(d, 0, "(bfd1) Entering Up state", Duration::from_secs(10)).is_some(),
+            "{}",
+            logs(&ours, &real)
+        );
+    }
+    let parent = ours.child.as_ref().unwrap().id() as i32;
+
+    // SIGHUP: the session goes on, neither side sees it go down.
+    let (mo, mr) = (ours.log().len(), real.log().len());
+    signal(parent, libc::SIGHUP);
+    assert!(
+        wait_log(&ours, mo, "Reload complete", Duration::from_secs(5)).is_some(),
+        "{}",
+        logs(&ours, &real)
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    for (d, m) in [(&ours, mo), (&real, mr)] {
+        assert!(
+            !d.log()[m..].contains("Entering Down state"),
+            "reload flapped the session\n{}",
+            logs(&ours, &real)
+        );
+    }
+
+    // SIGUSR1: keepalived_bfd.data in $TMPDIR, keepalived's layout.
+    signal(parent, libc::SIGUSR1);
+    let data = p.dir.join("keepalived_bfd.data");
+    assert!(
+        wait_for(Duration::from_secs(3), || std::fs::read_to_string(&data)
+            .is_ok_and(|d| d.contains("local state = Up")))
+        .is_some()
+    );
+    let d = std::fs::read_to_string(&data).unwrap();
+    for l in [
+        "------< Global definitions >------",
+        "------< BFD Topology >------",
+        " BFD Instance = bfd1",
+        "   Neighbor IP = 10.99.0.2",
+        "   Source IP = 10.99.0.1",
+        "   Required min RX interval = 100000 us",
+        "   Detection multiplier = 3",
+        "   TTL = 255",
+        "   send event to VRRP process = Yes",
+        "   remote state = Up",
+        "   local detection time = 300000 us",
+    ] {
+        assert!(d.lines().any(|x| x == l), "{l:?} missing from\n{d}");
+    }
+
+    // SIGKILL of our BFD child: the parent respawns it (new pid file), and
+    // the new child's session comes Up with keepalived again.
+    let old = ours.child_pid(1).expect("bfd child");
+    let mo = ours.log().len();
+    signal(old, libc::SIGKILL);
+    assert!(
+        wait_log(
+            &ours,
+            mo,
+            &format!("BFD child process({old}) died: Respawning"),
+            Duration::from_secs(5)
+        )
+        .is_some(),
+        "{}",
+        logs(&ours, &real)
+    );
+    assert!(
+        wait_for(Duration::from_secs(5), || ours
+            .child_pid(1)
+            .is_some_and(|n| n != old))
+        .is_some(),
+        "no new BFD child\n{}",
+        logs(&ours, &real)
+    );
+    assert!(
+        wait_log(
+            &ours,
+            mo,
+            "(bfd1) Entering Up state",
+            Duration::from_secs(10)
+        )
+        .is_some(),
+        "respawned BFD child never Up\n{}",
+        logs(&ours, &real)
+    );
+    assert!(
+        wait_log(
+            &ours,
+            mo,
+            "VRRP_Instance(VI_1) Tracked BFD instance bfd1 is UP",
+            Duration::from_secs(3)
         )
         .is_some(),
         "{}",

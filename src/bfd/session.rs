@@ -276,6 +276,38 @@ impl Session {
     pub fn polling(&self) -> bool {
         self.poll
     }
+    /// Whether the next packet carries the Final bit.
+    pub fn final_pending(&self) -> bool {
+        self.final_
+    }
+    /// bfd.RemoteDiag as last received.
+    pub fn remote_diag(&self) -> Diag {
+        self.remote_diag
+    }
+    /// The remote Desired Min TX Interval, µs.
+    pub fn remote_min_tx(&self) -> u32 {
+        self.remote_min_tx
+    }
+    /// The remote Required Min RX Interval, µs (bfd.RemoteMinRxInterval).
+    pub fn remote_min_rx(&self) -> u32 {
+        self.remote_min_rx
+    }
+    /// bfd.RemoteDemandMode.
+    pub fn remote_demand(&self) -> bool {
+        self.remote_demand
+    }
+    /// The remote Detect Mult.
+    pub fn remote_mult(&self) -> u8 {
+        self.remote_mult
+    }
+    /// The remote transmit interval we expect, µs.
+    pub fn remote_tx_interval(&self) -> u64 {
+        self.remote_tx
+    }
+    /// The Detection Time the remote should use, µs.
+    pub fn remote_detection_time(&self) -> u64 {
+        self.remote_detect
+    }
     /// Our transmit interval before jitter, µs.
     pub fn tx_interval(&self) -> u64 {
         self.local_tx

@@ -294,6 +294,8 @@ struct Running {
 
 struct Driver {
     run: Running,
+    /// For the data dump.
+    global: crate::daemon::dump::GlobalInfo,
     rng: Rng,
     origin: tokio::time::Instant,
     detail: bool,
@@ -466,7 +468,7 @@ impl Driver {
             "Printing BFD data for process({}) on signal",
             std::process::id()
         ));
-        if let Err(e) = crate::daemon::dump::write(&path, &data_dump(&self.run)) {
+        if let Err(e) = crate::daemon::dump::write(&path, &data_dump(&self.global, &self.run)) {
             log_line(&format!("Unable to write {}: {e}", path.display()));
         }
     }
@@ -540,11 +542,16 @@ pub fn log_received(ev: &Event) {
     ));
 }
 
-/// `keepalived_bfd.data`: every session's settings and state.
-fn data_dump(r: &Running) -> String {
-    let mut s = String::from("------< BFD Topology >------\n");
+/// `keepalived_bfd.data`: the global definitions, then every session's
+/// settings and state in keepalived 2.2.7's layout (its lines about
+/// threads and file descriptors are left out).
+fn data_dump(global: &crate::daemon::dump::GlobalInfo, r: &Running) -> String {
+    let mut s = crate::daemon::dump::global_section(global, false);
+    s.push_str("------< BFD Topology >------\n");
+    let yes = |b: bool| if b { "Yes" } else { "No" };
     for (i, sess) in r.sessions.sessions().iter().enumerate() {
         let c = sess.config();
+        let l = r.listeners[i];
         let _ = writeln!(s, " BFD Instance = {}", c.name);
         let _ = writeln!(s, "   Neighbor IP = {}", c.neighbor);
         if let Some(src) = c.source {
@@ -554,40 +561,42 @@ fn data_dump(r: &Running) -> String {
         let _ = writeln!(s, "   Desired min TX interval = {} us", c.min_tx);
         let _ = writeln!(s, "   Desired idle TX interval = {} us", c.idle_tx);
         let _ = writeln!(s, "   Detection multiplier = {}", c.multiplier);
-        let _ = writeln!(
-            s,
-            "   {} = {}",
-            if c.neighbor.is_ipv4() {
-                "TTL"
-            } else {
-                "hoplimit"
-            },
-            c.ttl
-        );
+        let ttl = if c.neighbor.is_ipv4() {
+            "TTL"
+        } else {
+            "hoplimit"
+        };
+        let _ = writeln!(s, "   {ttl} = {}", c.ttl);
         let _ = writeln!(s, "   max_hops = {}", c.max_hops);
+        let _ = writeln!(s, "   passive = {}", c.passive);
+        let _ = writeln!(s, "   send event to VRRP process = {}", yes(l.vrrp));
+        let _ = writeln!(s, "   send event to checker process = {}", yes(l.checker));
+        let _ = writeln!(s, "   send error = {}", r.send_error[i]);
+        let _ = writeln!(s, "   local state = {}", sess.state());
+        let _ = writeln!(s, "   remote state = {}", sess.remote_state());
+        let _ = writeln!(s, "   local discriminator = 0x{:x}", sess.local_discr());
+        let _ = writeln!(s, "   remote discriminator = 0x{:x}", sess.remote_discr());
+        let _ = writeln!(s, "   local diag = {}", sess.local_diag());
+        let _ = writeln!(s, "   remote diag = {}", sess.remote_diag());
+        let _ = writeln!(s, "   remote min tx intv = {} us", sess.remote_min_tx());
+        let _ = writeln!(s, "   remote min rx intv = {} us", sess.remote_min_rx());
+        let _ = writeln!(s, "   local demand = 0");
+        let _ = writeln!(s, "   remote demand = {}", u8::from(sess.remote_demand()));
+        let _ = writeln!(s, "   remote detect multiplier = {}", sess.remote_mult());
         let _ = writeln!(
             s,
-            "   Passive = {}",
-            if c.passive { "true" } else { "false" }
+            "   {}poll, {}final",
+            if sess.polling() { "" } else { "!" },
+            if sess.final_pending() { "" } else { "!" }
         );
-        let l = r.listeners[i];
+        let _ = writeln!(s, "   local tx intv = {} us", sess.tx_interval());
+        let _ = writeln!(s, "   remote tx intv = {} us", sess.remote_tx_interval());
+        let _ = writeln!(s, "   local detection time = {} us", sess.detection_time());
         let _ = writeln!(
             s,
-            "   Send event to VRRP process = {}",
-            if l.vrrp { "Yes" } else { "No" }
+            "   remote detection time = {} us",
+            sess.remote_detection_time()
         );
-        let _ = writeln!(
-            s,
-            "   Send event to checker process = {}",
-            if l.checker { "Yes" } else { "No" }
-        );
-        let _ = writeln!(s, "   Local state = {}", sess.state());
-        let _ = writeln!(s, "   Remote state = {}", sess.remote_state());
-        let _ = writeln!(s, "   Local discriminator = 0x{:08x}", sess.local_discr());
-        let _ = writeln!(s, "   Remote discriminator = 0x{:08x}", sess.remote_discr());
-        let _ = writeln!(s, "   Local diag = {}", sess.local_diag());
-        let _ = writeln!(s, "   TX interval = {} us", sess.tx_interval());
-        let _ = writeln!(s, "   Detection time = {} us", sess.detection_time());
     }
     s
 }
@@ -613,6 +622,7 @@ async fn run_async(config: &Config, detail: bool, reload: &dyn Fn() -> Option<Co
         }
     };
     let mut drv = Driver {
+        global: crate::daemon::dump::GlobalInfo::from_config(&config.global),
         run: Running {
             sessions: Sessions::new(Vec::new(), 0),
             configs: Vec::new(),
@@ -660,6 +670,7 @@ async fn run_async(config: &Config, detail: bool, reload: &dyn Fn() -> Option<Co
             _ = hup.recv() => {
                 match reload() {
                     Some(c) => {
+                        drv.global = crate::daemon::dump::GlobalInfo::from_config(&c.global);
                         let old = std::mem::replace(&mut drv.run, Running {
                             sessions: Sessions::new(Vec::new(), 0),
                             configs: Vec::new(),
