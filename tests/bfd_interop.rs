@@ -527,6 +527,78 @@ fn reload_dump_and_respawn_of_our_bfd_child() {
 }
 
 #[test]
+fn ipv6_session_with_keepalived() {
+    // IPv6 (hop limit 64 by default, GTSM against it): Up both ways, and
+    // Down within the Detection Time when keepalived dies.
+    if !privileged() {
+        return;
+    }
+    let p = Pair::new("bf6");
+    p.a.ip(&["addr", "add", "fd00:99::1/64", "dev", "eth0", "nodad"]);
+    p.b.ip(&["addr", "add", "fd00:99::2/64", "dev", "eth0", "nodad"]);
+    let conf = |me: &str, peer: &str| {
+        format!("bfd_instance bfd6 {{\n  neighbor_ip {peer}\n  source_ip {me}\n  min_rx 50\n  min_tx 50\n  multiplier 4\n}}\n")
+    };
+    let ours = Daemon::start(
+        &p.a,
+        &p.dir,
+        "ours",
+        false,
+        &conf("fd00:99::1", "fd00:99::2"),
+    );
+    let mut real = Daemon::start(
+        &p.b,
+        &p.dir,
+        "real",
+        true,
+        &conf("fd00:99::2", "fd00:99::1"),
+    );
+    let logs =
+        |o: &Daemon, r: &Daemon| format!("--- ours:\n{}\n--- keepalived:\n{}", o.log(), r.log());
+    for d in [&ours, &real] {
+        assert!(
+            wait_log(d, 0, "(bfd6) Entering Up state", Duration::from_secs(10)).is_some(),
+            "{}",
+            logs(&ours, &real)
+        );
+        assert!(
+            wait_log(d, 0, "Detection time is 200000 us", Duration::from_secs(3)).is_some(),
+            "{}",
+            logs(&ours, &real)
+        );
+    }
+    let mark = ours.log().len();
+    real.kill_all();
+    assert!(
+        wait_log(
+            &ours,
+            mark,
+            "(bfd6) Entering Down state (Local diagnostic - Control Detection Time Expired",
+            Duration::from_secs(3)
+        )
+        .is_some(),
+        "{}",
+        logs(&ours, &real)
+    );
+    let l = ours.log();
+    let ms: Vec<u64> = l[mark..]
+        .lines()
+        .filter_map(|x| {
+            x.split("(bfd6) Expired after ")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(
+        !ms.is_empty() && ms.iter().all(|&m| (150..=230).contains(&m)),
+        "{ms:?}"
+    );
+}
+
+#[test]
 fn no_bfd_option_starts_no_bfd_child() {
     if !privileged() {
         return;
