@@ -232,8 +232,16 @@ fn bfd_with_keepalived_up_down_and_track_bfd() {
             logs(&ours, &real)
         );
     }
-    // Our VRRP instance left FAULT on the BFD event, and the higher
-    // priority (ours) becomes MASTER.
+    // Our VRRP instance started in FAULT (the session starts down), as
+    // keepalived's does, left it on the BFD event, and the higher priority
+    // (ours) becomes MASTER.
+    for d in [&ours, &real] {
+        assert!(
+            d.log().contains("(VI_1) entering FAULT state"),
+            "{}",
+            logs(&ours, &real)
+        );
+    }
     assert!(ours
         .log()
         .contains("VRRP_Instance(VI_1) Tracked BFD instance bfd1 is UP"));
