@@ -137,16 +137,21 @@ mod tests {
         assert_eq!(p.parent, Path::new("/run/keepalived.pid"));
         assert_eq!(p.vrrp, Path::new("/run/vrrp.pid"));
         assert_eq!(p.checker, Path::new("/run/checkers.pid"));
+        assert_eq!(p.bfd, Path::new("/run/bfd.pid"));
         g.use_pid_dir = true;
         let p = PidFiles::resolve(&cli(&[]), &g);
         assert_eq!(p.parent, Path::new("/run/keepalived/keepalived.pid"));
         assert_eq!(p.vrrp, Path::new("/run/keepalived/vrrp.pid"));
+        assert_eq!(p.bfd, Path::new("/run/keepalived/bfd.pid"));
         g.use_pid_dir = false;
         g.instance = Some("lb".into());
         let p = PidFiles::resolve(&cli(&["-r", "/x/v.pid"]), &g);
         assert_eq!(p.parent, Path::new("/run/keepalived/keepalived_lb.pid"));
         assert_eq!(p.vrrp, Path::new("/x/v.pid"));
         assert_eq!(p.checker, Path::new("/run/keepalived/checkers_lb.pid"));
+        assert_eq!(p.bfd, Path::new("/run/keepalived/bfd_lb.pid"));
+        let p = PidFiles::resolve(&cli(&["-b", "/x/b.pid"]), &g);
+        assert_eq!(p.bfd, Path::new("/x/b.pid"));
     }
 
     #[test]
