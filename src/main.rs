@@ -269,6 +269,7 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
     let pid_file = match role {
         Role::Vrrp => pids.vrrp,
         Role::Checker => pids.checker,
+        Role::Bfd => pids.bfd,
     };
     let me = std::process::id();
     if let Err(e) = pidfile::write(&pid_file, me) {
@@ -289,6 +290,7 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
         Role::Checker => {
             keepalived_rs::daemon::checker::run(config, !cli.dont_release_ipvs, &reload)
         }
+        Role::Bfd => keepalived_rs::daemon::bfd::run(&config, cli.log_detail, &reload),
     };
     pidfile::remove(&pid_file, me);
     process::log_stopped_usage();

@@ -67,7 +67,7 @@ pub async fn run_probe(spec: &ProbeSpec, t: &probe::Target, url: usize, seq: u16
         ProbeSpec::Dns { name, qtype } => Box::pin(proto::dns_check(t, name, *qtype)).await,
         ProbeSpec::Udp(u) => Box::pin(proto::udp_check(t, u)).await,
         ProbeSpec::Ping => Box::pin(proto::ping_check(t, seq)).await,
-        ProbeSpec::File { .. } | ProbeSpec::Bfd => Outcome::OK,
+        ProbeSpec::File { .. } | ProbeSpec::Bfd { .. } => Outcome::OK,
     }
 }
 
@@ -106,6 +106,7 @@ pub struct DriverOptions {
 pub struct Handle {
     stop: watch::Sender<bool>,
     cmd: mpsc::UnboundedSender<Cmd>,
+    bfd: mpsc::UnboundedSender<(String, bool)>,
 }
 
 /// What the caller asks of a running driver, in order.
@@ -151,6 +152,13 @@ impl Handle {
             specs,
             suspended,
         }));
+    }
+
+    /// The BFD process reported session `name` up or down: every
+    /// `BFD_CHECK` of it whose state differs follows (keepalived's
+    /// `bfd_check_handle_event`).
+    pub fn bfd_event(&self, name: &str, up: bool) {
+        let _ = self.bfd.send((name.to_string(), up));
     }
 }
 
@@ -231,7 +239,8 @@ fn checker_task(
             // Boxed: inline, it would size the TCP checkers' tasks too.
             return Box::pin(file_task(token, path, *weight, *reverse, tx)).await;
         }
-        if matches!(probe, ProbeSpec::Bfd) {
+        if matches!(probe, ProbeSpec::Bfd { .. }) {
+            // Driven by the BFD process's events (the aggregation loop).
             return;
         }
         sm.start(Instant::now().into_std(), start_frac);
@@ -293,6 +302,8 @@ struct Task {
     /// Runs probes (all but FILE_CHECK and BFD_CHECK, which keepalived
     /// neither activates nor suspends).
     probes: bool,
+    /// BFD_CHECK: the `bfd_instance` name and the real server's label.
+    bfd: Option<Box<(String, String)>>,
     abort: tokio::task::AbortHandle,
 }
 
@@ -319,7 +330,11 @@ impl Tasks {
         self.next += 1;
         let digest = settings_digest(&s);
         let misc = matches!(s.probe, ProbeSpec::Misc { .. });
-        let probes = !matches!(s.probe, ProbeSpec::File { .. } | ProbeSpec::Bfd);
+        let probes = !matches!(s.probe, ProbeSpec::File { .. } | ProbeSpec::Bfd { .. });
+        let bfd = match &s.probe {
+            ProbeSpec::Bfd { name, rs } => Some(Box::new((name.clone(), rs.clone()))),
+            _ => None,
+        };
         let id = s.id;
         let flag = self.flags.entry(id.vs).or_default().clone();
         let abort = tokio::spawn(checker_task(
@@ -337,6 +352,7 @@ impl Tasks {
                 digest,
                 misc,
                 probes,
+                bfd,
                 abort,
             },
         );
@@ -504,9 +520,11 @@ pub fn start(
 ) -> (Handle, impl std::future::Future<Output = Pool>) {
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
+    let (bfd_tx, mut bfd_rx) = mpsc::unbounded_channel::<(String, bool)>();
     let handle = Handle {
         stop: stop_tx,
         cmd: cmd_tx,
+        bfd: bfd_tx,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks = Tasks {
@@ -547,6 +565,32 @@ pub fn start(
                         let _ = out.send(Action::Reloaded(pool.destinations().clone()));
                     }
                 },
+                Some((name, up)) = bfd_rx.recv() => {
+                    let hits: Vec<(CheckerId, String)> = tasks
+                        .info
+                        .values()
+                        .filter_map(|t| {
+                            let b = t.bfd.as_ref()?;
+                            (b.0 == name).then(|| (t.id, b.1.clone()))
+                        })
+                        .collect();
+                    for (id, rs) in hits {
+                        if pool.checker_up(id) == Some(up) {
+                            continue;
+                        }
+                        let word = if up { "UP" } else { "DOWN" };
+                        let _ = out.send(Action::Log(format!(
+                            "BFD check of [{name}] RS({rs}) is {word}"
+                        )));
+                        let smtp = format!(
+                            "=> BFD CHECK {name} {} on service <=",
+                            if up { "succeeded" } else { "failed" }
+                        );
+                        for a in pool.checker_state(id, up, &smtp) {
+                            let _ = out.send(a);
+                        }
+                    }
+                }
                 Some(Msg { token, events }) = rx.recv() => {
                     let Some(task) = tasks.info.get(&token) else {
                         continue;
@@ -677,6 +721,72 @@ mod tests {
         handle.stop();
         driver.await.unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn bfd_check_follows_the_bfd_process_events() {
+        use crate::check::pool::Server;
+        use crate::check::spec::{self, SpecOptions};
+        use crate::config::{load_str, ReaderOptions};
+        use crate::notify::exec::RunAs;
+        // keepalived's check_bfd.c: "BFD check of [NAME] RS(RS) is UP|DOWN",
+        // then update_svr_checker_state; an event matching the checker's
+        // state changes nothing.
+        let text = "bfd_instance b1 {\n neighbor_ip 10.0.1.1\n}\n\
+                    virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.1.1 80 {\n BFD_CHECK {\n name b1\n }\n }\n}\n";
+        let cfg = load_str("t.conf", text, ReaderOptions::default()).config;
+        let specs = spec::build(
+            &cfg,
+            SpecOptions {
+                script_user: RunAs::current(),
+            },
+        )
+        .0;
+        assert_eq!(specs.len(), 1);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (handle, fut) = start(
+            specs,
+            Pool::new(&cfg.lvs, PoolOptions::default()),
+            &BTreeSet::new(),
+            tx,
+        );
+        let driver = tokio::spawn(fut);
+        handle.bfd_event("other", false);
+        handle.bfd_event("b1", true);
+        handle.bfd_event("b1", false);
+        let mut logs = Vec::new();
+        loop {
+            match rx.recv().await {
+                Some(Action::Log(l)) => logs.push(l),
+                Some(Action::DelDest { server, .. }) => {
+                    assert_eq!(server, Server::Real(0));
+                    break;
+                }
+                Some(_) => {}
+                None => panic!("driver ended"),
+            }
+        }
+        assert!(
+            logs.contains(&"BFD check of [b1] RS([10.0.1.1]:tcp:80) is DOWN".to_string()),
+            "{logs:?}"
+        );
+        assert!(!logs.iter().any(|l| l.contains("is UP")), "{logs:?}");
+        handle.bfd_event("b1", true);
+        loop {
+            match rx.recv().await {
+                Some(Action::Log(l)) if l.starts_with("BFD check") => {
+                    assert_eq!(l, "BFD check of [b1] RS([10.0.1.1]:tcp:80) is UP");
+                }
+                Some(Action::AddDest { server, .. }) => {
+                    assert_eq!(server, Server::Real(0));
+                    break;
+                }
+                Some(_) => {}
+                None => panic!("driver ended"),
+            }
+        }
+        handle.stop();
+        driver.await.unwrap();
     }
 
     /// Every checker is a task whose future is allocated whole, idle or

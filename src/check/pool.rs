@@ -783,6 +783,15 @@ impl Pool {
         self.update_quorum(vs, false);
     }
 
+    /// A checker's current state (`None` for an unknown id).
+    pub fn checker_up(&self, id: CheckerId) -> Option<bool> {
+        self.vs
+            .get(id.vs)
+            .and_then(|v| v.rs.get(id.rs))
+            .and_then(|r| r.checkers.get(id.checker))
+            .map(|c| c.up)
+    }
+
     /// A checker reports its state (keepalived's
     /// `update_svr_checker_state`); `smtp` is the checker's alert body.
     pub fn checker_state(&mut self, id: CheckerId, up: bool, smtp: &str) -> Vec<Action> {

@@ -64,8 +64,14 @@ pub enum ProbeSpec {
         /// `reverse`.
         reverse: bool,
     },
-    /// BFD_CHECK: needs the BFD process; never changes state here.
-    Bfd,
+    /// BFD_CHECK: follows a `bfd_instance`'s session as the BFD process
+    /// reports it ([`crate::check::driver::Handle::bfd_event`]).
+    Bfd {
+        /// The `bfd_instance` name.
+        name: String,
+        /// The real server as keepalived's messages show it.
+        rs: String,
+    },
 }
 
 /// One runnable checker.
@@ -365,8 +371,11 @@ fn one(
                 WordKind::Tcp,
             )
         }
-        CheckerKind::Bfd { .. } => (
-            ProbeSpec::Bfd,
+        CheckerKind::Bfd { name } => (
+            ProbeSpec::Bfd {
+                name: name.clone().unwrap_or_default(),
+                rs: chk.clone(),
+            },
             Policy::Simple {
                 first_decides: false,
             },

@@ -153,7 +153,46 @@ fn source(ctx: &mut Ctx, s: &Stmt) -> Res {
     Ok(())
 }
 
-/// `min_rx`/`min_tx`/`idle_tx` in ms, [1, 4294967] (largest sensible 1000 / 10000).
+/// Why a decimal number of milliseconds was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecimalError {
+    /// Not a number at all.
+    Invalid,
+    /// More than three decimal places (finer than a microsecond).
+    TooPrecise,
+}
+
+/// keepalived's `read_decimal_unsigned_strvec(…, 3 places)`: milliseconds
+/// with up to three decimals (`3.312`), returned in microseconds.
+fn parse_ms_decimal(v: &str) -> Result<u64, DecimalError> {
+    let t = v.trim();
+    let (int, frac) = match t.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (t, ""),
+    };
+    let digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
+        return Err(DecimalError::Invalid);
+    }
+    if frac.len() > 3 {
+        return Err(DecimalError::TooPrecise);
+    }
+    let whole: u64 = if int.is_empty() {
+        0
+    } else {
+        // Longer than any u64: certainly out of range.
+        int.parse().unwrap_or(u64::MAX / 1000)
+    };
+    let mut f = frac.to_string();
+    while f.len() < 3 {
+        f.push('0');
+    }
+    let frac_us: u64 = f.parse().unwrap_or(0);
+    Ok(whole.saturating_mul(1000).saturating_add(frac_us))
+}
+
+/// `min_rx`/`min_tx`/`idle_tx` in ms with microsecond resolution, [1,
+/// 4294967] (largest sensible 1000 / 10000).
 fn interval(
     ctx: &mut Ctx,
     s: &Stmt,
@@ -164,9 +203,9 @@ fn interval(
     let v = ctx.arg(s, 1)?.to_string();
     let name = name_of(ctx);
     const MAX: u64 = u32::MAX as u64 / 1000;
-    match v.parse::<u64>() {
-        Ok(n) if (1..=MAX).contains(&n) => {
-            if n > sensible {
+    let first = match parse_ms_decimal(&v) {
+        Ok(us) if (1000..=MAX * 1000).contains(&us) => {
+            if us > sensible * 1000 {
                 ctx.err_at(
                     s,
                     1,
@@ -175,23 +214,30 @@ fn interval(
                 );
             }
             if let Some(b) = cur(ctx) {
-                set(b, Micros(n * 1000));
+                set(b, Micros(us));
             }
+            return Ok(());
         }
-        _ => {
-            let is = if what == "idle_tx" || what == "min_tx" || what == "min_rx" {
-                "is "
-            } else {
-                ""
-            };
+        Ok(_) => format!("number '{v}' outside range [1.000, {MAX}.000]"),
+        Err(DecimalError::Invalid) => format!("invalid number '{v}'"),
+        Err(DecimalError::TooPrecise) => {
+            // keepalived stops at this message.
             ctx.err_at(
                 s,
                 1,
-                format!("Configuration error: BFD instance {name} {what} value {v} {is}not valid (must be in range [1-{MAX}]), ignoring"),
-                "milliseconds",
+                format!("number '{v}' has too many decimal places"),
+                "at most three decimals (microseconds)",
             );
+            return Ok(());
         }
-    }
+    };
+    ctx.err_at(s, 1, first, "milliseconds, up to three decimals");
+    ctx.err_at(
+        s,
+        1,
+        format!("Configuration error: BFD instance {name} {what} value {v} is not valid (must be in range [1-{MAX}]), ignoring"),
+        "milliseconds",
+    );
     Ok(())
 }
 
@@ -395,3 +441,40 @@ pub static ROOT: &[Keyword] = &[block(
     INSTANCE,
     Some(instance_end),
 )];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> (crate::config::Config, Vec<String>) {
+        let l = crate::config::load_str("t.conf", text, Default::default());
+        let msgs = l.report.diags.iter().map(|d| d.headline()).collect();
+        (l.config, msgs)
+    }
+
+    #[test]
+    fn intervals_are_decimal_milliseconds_as_keepalived_reads_them() {
+        assert_eq!(parse_ms_decimal("3.312"), Ok(3312));
+        assert_eq!(parse_ms_decimal("2."), Ok(2000));
+        assert_eq!(parse_ms_decimal("100"), Ok(100_000));
+        assert_eq!(parse_ms_decimal("3.3125"), Err(DecimalError::TooPrecise));
+        assert_eq!(parse_ms_decimal("1.5e2"), Err(DecimalError::Invalid));
+        assert_eq!(parse_ms_decimal("abc"), Err(DecimalError::Invalid));
+        assert_eq!(parse_ms_decimal("."), Err(DecimalError::Invalid));
+        assert!(parse_ms_decimal("99999999999999999999999").unwrap() > 4_294_967_000);
+        let (c, m) = load("bfd_instance b1 {\n neighbor_ip 10.1.1.1\n min_rx 3.312\n min_tx 0.5\n idle_tx 3.3125\n}\n");
+        assert_eq!(c.bfd[0].min_rx, Micros(3312));
+        assert_eq!(c.bfd[0].min_tx, Micros(10_000));
+        assert_eq!(c.bfd[0].idle_tx, Micros(1_000_000));
+        // keepalived 2.2.7's `-t` output for the same lines.
+        let want = [
+            "(t.conf: Line 4) number '0.5' outside range [1.000, 4294967.000]",
+            "(t.conf: Line 4) Configuration error: BFD instance b1 min_tx value 0.5 is not valid (must be in range [1-4294967]), ignoring",
+            "(t.conf: Line 5) number '3.3125' has too many decimal places",
+        ];
+        for w in want {
+            assert!(m.iter().any(|x| x == w), "{w:?} not in {m:?}");
+        }
+        assert_eq!(m.len(), 3, "{m:?}");
+    }
+}

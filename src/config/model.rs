@@ -26,4 +26,9 @@ impl Config {
     pub fn has_checker(&self) -> bool {
         !self.lvs.virtual_servers.is_empty()
     }
+
+    /// Whether the BFD child has anything to do.
+    pub fn has_bfd(&self) -> bool {
+        !self.bfd.is_empty()
+    }
 }

@@ -277,6 +277,7 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
         log_line("Unable to install signal handlers");
         return 1;
     };
+    let mut bfd_events = crate::daemon::bfd::event_reader();
     crate::daemon::process::child_ready();
     // What a reload is switching to, until Action::Reloaded.
     let mut pending: Option<(Layout, GlobalDefs)> = None;
@@ -301,6 +302,19 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
             e = suspension.next_event() => {
                 if let Some(set) = suspension.on_event(e).await {
                     handle.set_suspended(set);
+                }
+            }
+            Some(evs) = async {
+                match bfd_events.as_mut() {
+                    Some(r) => r.next().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                for ev in evs {
+                    if crate::daemon::log::detail() {
+                        crate::daemon::bfd::log_received(&ev);
+                    }
+                    handle.bfd_event(&ev.name, ev.up);
                 }
             }
             _ = retry.tick(), if dirty => {

@@ -30,6 +30,8 @@ pub enum Ident {
     Vrrp,
     /// The health-checker child: `Keepalived_healthcheckers`.
     Checker,
+    /// The BFD child: `Keepalived_bfd`.
+    Bfd,
 }
 
 impl Ident {
@@ -39,6 +41,7 @@ impl Ident {
             Ident::Parent => "Keepalived",
             Ident::Vrrp => "Keepalived_vrrp",
             Ident::Checker => "Keepalived_healthcheckers",
+            Ident::Bfd => "Keepalived_bfd",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The daemon: processes, sockets, netlink and the drivers that run the
 //! sans-IO cores.
 
+pub mod bfd;
 pub mod checker;
 pub mod dump;
 pub mod ha_suspend;

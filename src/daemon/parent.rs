@@ -6,8 +6,13 @@
 //!
 //! * a VRRP child runs when the configuration has a `vrrp_instance`, a
 //!   checker child when it has a `virtual_server` (`--all` starts both,
-//!   `-P`/`-C` restrict to one). Each is this binary executed again, never
-//!   a bare `fork()`;
+//!   `-P`/`-C` restrict to one), a BFD child when it has a `bfd_instance`
+//!   (not with `-B`; `-P`/`-C` do not stop it, as in keepalived 2.2.7).
+//!   Each is this binary executed again, never a bare `fork()`;
+//! * the BFD child tells the others when a session goes up or down,
+//!   through two pipes the parent creates once and hands to every
+//!   (re)started child; when the VRRP or checker child is (re)started and
+//!   ready, the parent asks the BFD child to send every state again;
 //! * a child that exits 1 (FATAL), 2 (CONFIG) or 4 (missing permission)
 //!   stops the whole daemon with the same exit code; any other death is
 //!   restarted at once if the child ran for more than 60 s, otherwise
@@ -116,6 +121,8 @@ pub struct Options {
     pub allow_checker: bool,
     /// `--all`: start the allowed children even without configuration.
     pub all: bool,
+    /// `-B`: no BFD child.
+    pub no_bfd: bool,
     /// Restart dead children (not `-R`).
     pub respawn: bool,
     /// `-V`: leave VIPs in place when stopping.
@@ -144,6 +151,7 @@ impl Options {
             allow_vrrp,
             allow_checker,
             all: cli.all,
+            no_bfd: cli.no_bfd,
             respawn: !cli.dont_respawn,
             dont_release_vips: cli.dont_release_vrrp,
             pids: PidFiles::resolve(cli, &config.global),
@@ -155,6 +163,7 @@ impl Options {
         match role {
             Role::Vrrp => self.allow_vrrp && (self.all || config.has_vrrp),
             Role::Checker => self.allow_checker && (self.all || config.has_checker),
+            Role::Bfd => !self.no_bfd && (self.all || config.has_bfd),
         }
     }
 }
@@ -166,6 +175,7 @@ struct Kept {
     global: GlobalDefs,
     has_vrrp: bool,
     has_checker: bool,
+    has_bfd: bool,
     /// [`configured_vips`], removed after a crash of the VRRP child.
     vips: Vec<(String, Vip)>,
 }
@@ -175,6 +185,7 @@ impl Kept {
         Kept {
             has_vrrp: config.has_vrrp(),
             has_checker: config.has_checker(),
+            has_bfd: config.has_bfd(),
             vips: configured_vips(&config),
             global: config.global,
         }
@@ -407,8 +418,47 @@ impl Child {
 }
 
 /// The parent's state.
+/// The BFD event pipes: (read, write) for VRRP and for the checker.
+struct EventPipes {
+    vrrp: (OwnedFd, OwnedFd),
+    checker: (OwnedFd, OwnedFd),
+}
+
+impl EventPipes {
+    fn new() -> io::Result<EventPipes> {
+        let pipe = || -> io::Result<(OwnedFd, OwnedFd)> {
+            let mut fds = [0; 2];
+            // SAFETY: pipe2 fills two new fds that we own from here on.
+            unsafe {
+                if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])))
+            }
+        };
+        Ok(EventPipes {
+            vrrp: pipe()?,
+            checker: pipe()?,
+        })
+    }
+
+    /// The environment and inherited fds of a child.
+    fn for_child(&self, role: Role) -> Vec<(&'static str, RawFd)> {
+        match role {
+            Role::Bfd => vec![
+                (process::BFD_VRRP_FD_ENV, self.vrrp.1.as_raw_fd()),
+                (process::BFD_CHECKER_FD_ENV, self.checker.1.as_raw_fd()),
+            ],
+            Role::Vrrp => vec![(process::BFD_EVENT_FD_ENV, self.vrrp.0.as_raw_fd())],
+            Role::Checker => vec![(process::BFD_EVENT_FD_ENV, self.checker.0.as_raw_fd())],
+        }
+    }
+}
+
 struct Parent<'a> {
     opts: Options,
+    /// `None` with `-B` or when they could not be made.
+    pipes: Option<EventPipes>,
     config: Kept,
     reload_config: &'a dyn Fn() -> Option<Config>,
     children: Vec<Child>,
@@ -428,13 +478,14 @@ pub fn run(opts: Options, config: Config, reload_config: &dyn Fn() -> Option<Con
     let config = Kept::new(config);
     super::release_free_memory();
     let pids = &opts.pids;
-    let roles: Vec<Role> = [Role::Vrrp, Role::Checker]
+    let roles: Vec<Role> = [Role::Vrrp, Role::Checker, Role::Bfd]
         .into_iter()
         .filter(|&r| opts.runs(r, &config))
         .collect();
     if pidfile::running(&pids.parent)
         || (roles.contains(&Role::Vrrp) && pidfile::running(&pids.vrrp))
         || (roles.contains(&Role::Checker) && pidfile::running(&pids.checker))
+        || (roles.contains(&Role::Bfd) && pidfile::running(&pids.bfd))
     {
         log_line("daemon is already running");
         return 0;
@@ -455,8 +506,16 @@ pub fn run(opts: Options, config: Config, reload_config: &dyn Fn() -> Option<Con
             return EXIT_FATAL as u8;
         }
     };
+    let pipes = if opts.no_bfd {
+        None
+    } else {
+        EventPipes::new()
+            .map_err(|e| log_line(&format!("Unable to create BFD event pipes: {e}")))
+            .ok()
+    };
     let mut p = Parent {
         children: roles.into_iter().map(Child::new).collect(),
+        pipes,
         opts,
         config,
         reload_config,
@@ -495,7 +554,16 @@ impl Parent<'_> {
             (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
         };
         let tx_fd = tx.as_raw_fd();
+        let inherit = self
+            .pipes
+            .as_ref()
+            .map(|p| p.for_child(c.role))
+            .unwrap_or_default();
+        let inherit_fds: Vec<RawFd> = inherit.iter().map(|&(_, fd)| fd).collect();
         let mut cmd = Command::new("/proc/self/exe");
+        for (var, fd) in &inherit {
+            cmd.env(var, fd.to_string());
+        }
         if let Some(arg0) = self.opts.argv.first() {
             cmd.arg0(arg0);
         }
@@ -506,12 +574,17 @@ impl Parent<'_> {
             .env_remove(sdnotify::NOTIFY_SOCKET)
             .current_dir(&self.opts.cwd);
         // SAFETY: between fork and exec only fcntl(2) and sigprocmask(2),
-        // which are async-signal-safe, on an fd that exists in the child
-        // and a set on the stack.
+        // which are async-signal-safe, on fds that exist in the child
+        // and a set on the stack (the fd list was allocated before fork).
         unsafe {
             cmd.pre_exec(move || {
                 if libc::fcntl(tx_fd, libc::F_SETFD, 0) != 0 {
                     return Err(io::Error::last_os_error());
+                }
+                for &fd in &inherit_fds {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
                 }
                 // The mask is inherited across exec: unblock what the
                 // parent blocked for its signalfd.
@@ -620,6 +693,15 @@ impl Parent<'_> {
         let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         if n > 0 {
             c.pending = false;
+            // A VRRP or checker child that just started (or reloaded)
+            // learns the BFD sessions' states.
+            if c.role != Role::Bfd {
+                for o in &self.children {
+                    if let (Role::Bfd, Some(pid)) = (o.role, o.pid) {
+                        kill(pid, process::bfd_resend_signal());
+                    }
+                }
+            }
         } else if n == 0 {
             // The child closed it (exited): SIGCHLD follows.
             c.ready_rx = None;
@@ -710,7 +792,7 @@ impl Parent<'_> {
             }
         }
         // A child that now has a configuration is started.
-        for role in [Role::Vrrp, Role::Checker] {
+        for role in [Role::Vrrp, Role::Checker, Role::Bfd] {
             if self.opts.runs(role, &self.config) && !self.children.iter().any(|c| c.role == role) {
                 self.children.push(Child::new(role));
                 let i = self.children.len() - 1;
@@ -764,6 +846,7 @@ impl Parent<'_> {
         let own_pid = match role {
             Role::Vrrp => &self.opts.pids.vrrp,
             Role::Checker => &self.opts.pids.checker,
+            Role::Bfd => &self.opts.pids.bfd,
         };
         pidfile::remove(own_pid, pid as u32);
         if self.stopping.is_none() && death.permanent().is_none() {

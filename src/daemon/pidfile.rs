@@ -1,12 +1,12 @@
 //! Pid files, named and handled as keepalived 2.2.7 does.
 //!
-//! | condition | parent | VRRP | checker |
-//! |---|---|---|---|
-//! | default | `/run/keepalived.pid` | `/run/vrrp.pid` | `/run/checkers.pid` |
-//! | `use_pid_dir`, `net_namespace` or `instance` | `/run/keepalived/keepalived.pid` | `/run/keepalived/vrrp.pid` | `/run/keepalived/checkers.pid` |
-//! | `instance NAME` | `/run/keepalived/keepalived_NAME.pid` | `…/vrrp_NAME.pid` | `…/checkers_NAME.pid` |
+//! | condition | parent | VRRP | checker | BFD |
+//! |---|---|---|---|---|
+//! | default | `/run/keepalived.pid` | `/run/vrrp.pid` | `/run/checkers.pid` | `/run/bfd.pid` |
+//! | `use_pid_dir`, `net_namespace` or `instance` | `/run/keepalived/keepalived.pid` | `/run/keepalived/vrrp.pid` | `/run/keepalived/checkers.pid` | `/run/keepalived/bfd.pid` |
+//! | `instance NAME` | `/run/keepalived/keepalived_NAME.pid` | `…/vrrp_NAME.pid` | `…/checkers_NAME.pid` | `…/bfd_NAME.pid` |
 //!
-//! `-p`, `-r` and `-c` override each name. A file holds `PID\n`; each
+//! `-p`, `-r`, `-c` and `-b` override each name. A file holds `PID\n`; each
 //! process writes its own and removes it when it exits. A file naming a
 //! process that no longer exists is a "zombie" and is removed.
 
@@ -29,6 +29,8 @@ pub struct PidFiles {
     pub vrrp: PathBuf,
     /// The checker child's.
     pub checker: PathBuf,
+    /// The BFD child's.
+    pub bfd: PathBuf,
 }
 
 impl PidFiles {
@@ -49,6 +51,7 @@ impl PidFiles {
             parent: cli.pid.clone().unwrap_or_else(|| name("keepalived")),
             vrrp: cli.vrrp_pid.clone().unwrap_or_else(|| name("vrrp")),
             checker: cli.checkers_pid.clone().unwrap_or_else(|| name("checkers")),
+            bfd: cli.bfd_pid.clone().unwrap_or_else(|| name("bfd")),
         }
     }
 }
@@ -134,16 +137,21 @@ mod tests {
         assert_eq!(p.parent, Path::new("/run/keepalived.pid"));
         assert_eq!(p.vrrp, Path::new("/run/vrrp.pid"));
         assert_eq!(p.checker, Path::new("/run/checkers.pid"));
+        assert_eq!(p.bfd, Path::new("/run/bfd.pid"));
         g.use_pid_dir = true;
         let p = PidFiles::resolve(&cli(&[]), &g);
         assert_eq!(p.parent, Path::new("/run/keepalived/keepalived.pid"));
         assert_eq!(p.vrrp, Path::new("/run/keepalived/vrrp.pid"));
+        assert_eq!(p.bfd, Path::new("/run/keepalived/bfd.pid"));
         g.use_pid_dir = false;
         g.instance = Some("lb".into());
         let p = PidFiles::resolve(&cli(&["-r", "/x/v.pid"]), &g);
         assert_eq!(p.parent, Path::new("/run/keepalived/keepalived_lb.pid"));
         assert_eq!(p.vrrp, Path::new("/x/v.pid"));
         assert_eq!(p.checker, Path::new("/run/keepalived/checkers_lb.pid"));
+        assert_eq!(p.bfd, Path::new("/run/keepalived/bfd_lb.pid"));
+        let p = PidFiles::resolve(&cli(&["-b", "/x/b.pid"]), &g);
+        assert_eq!(p.bfd, Path::new("/x/b.pid"));
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub struct InstancePlan {
     pub track_scripts: Vec<TrackUse>,
     /// `track_file`s.
     pub track_files: Vec<TrackUse>,
+    /// `track_bfd`s (the instance's and its sync group's).
+    pub track_bfds: Vec<TrackUse>,
     /// `dont_track_primary`.
     pub dont_track_primary: bool,
 }
@@ -212,6 +214,38 @@ fn tracks(
         .collect()
 }
 
+/// An instance's `track_bfd`s: its own and its sync group's
+/// (`group_bfds`), each with the `bfd_instance`'s `weight [reverse]` unless
+/// the reference gives one; unknown names are left out.
+pub fn track_bfds(
+    inst: &VrrpInstance,
+    bfds: &[crate::config::bfd::BfdInstance],
+    group_bfds: &[crate::config::vrrp::TrackRef],
+) -> Vec<TrackUse> {
+    // track_bfd: the bfd_instance's `weight [reverse]` unless the
+    // reference gives one; a sync group's track_bfd applies to its members.
+    let bfd_default = |n: &str| bfds.iter().find(|b| b.name == n);
+    let mut track_bfds = Vec::new();
+    for r in inst.track.bfds.iter().chain(group_bfds) {
+        if track_bfds.iter().any(|t: &TrackUse| t.name == r.name) {
+            continue;
+        }
+        let Some(b) = bfd_default(&r.name) else {
+            continue;
+        };
+        let (weight, reverse) = match r.weight {
+            Some(w) => (i32::from(w.value), w.reverse),
+            None => (b.weight, b.reverse),
+        };
+        track_bfds.push(TrackUse {
+            name: r.name.clone(),
+            weight,
+            reverse,
+        });
+    }
+    track_bfds
+}
+
 /// Plans one instance. `primary` is the advert source (the caller picks
 /// `unicast_src`, `mcast_src`, or the interface's primary / link-local
 /// address); `vmac` names the instance's VMAC when it has one; `ifindex`
@@ -358,6 +392,7 @@ pub fn plan_instance(
         track_interfaces: tracks(&inst.track.interfaces, |_| 0),
         track_scripts,
         track_files,
+        track_bfds: Vec::new(),
         dont_track_primary: inst.dont_track_primary,
     })
 }
@@ -481,6 +516,20 @@ mod tests {
             |n| (n == "eth9").then_some(7),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn track_bfd_takes_the_bfd_instance_weight_unless_given() {
+        let c = load(
+            "bfd_instance b1 {\n neighbor_ip 10.0.0.2\n weight -20 reverse\n}\nbfd_instance b2 {\n neighbor_ip 10.0.0.3\n}\nvrrp_instance VI_1 {\n interface lo\n virtual_router_id 1\n track_bfd {\n  b1\n  b2 weight 5\n }\n}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n track_bfd {\n  b2\n }\n}\n",
+        );
+        let g = &c.vrrp.sync_groups[0].track.bfds;
+        let t = track_bfds(&c.vrrp.instances[0], &c.bfd, g);
+        let got: Vec<(&str, i32, bool)> = t
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight, t.reverse))
+            .collect();
+        assert_eq!(got, vec![("b1", -20, true), ("b2", 5, false)]);
     }
 
     #[test]

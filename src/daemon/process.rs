@@ -14,6 +14,11 @@
 //!   and "reload done" after each reload. The parent logs `Startup
 //!   complete` / `Reload complete` and tells systemd `READY=1` once every
 //!   child has written its byte.
+//! * `KEEPALIVED_RS_BFD_VRRP_FD` / `KEEPALIVED_RS_BFD_CHECKER_FD` (BFD
+//!   child) and `KEEPALIVED_RS_BFD_EVENT_FD` (VRRP and checker children):
+//!   the ends of the BFD event pipes ([`crate::bfd::event`]), which the
+//!   parent creates once and keeps open, so that a restarted child gets
+//!   them again.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -24,6 +29,8 @@ pub enum Role {
     Vrrp,
     /// The health-checker child.
     Checker,
+    /// The BFD child.
+    Bfd,
 }
 
 impl Role {
@@ -32,6 +39,7 @@ impl Role {
         match self {
             Role::Vrrp => "vrrp",
             Role::Checker => "checker",
+            Role::Bfd => "bfd",
         }
     }
 
@@ -40,6 +48,7 @@ impl Role {
         match s {
             "vrrp" => Some(Role::Vrrp),
             "checker" => Some(Role::Checker),
+            "bfd" => Some(Role::Bfd),
             _ => None,
         }
     }
@@ -50,6 +59,7 @@ impl Role {
         match self {
             Role::Vrrp => "VRRP",
             Role::Checker => "Healthcheck",
+            Role::Bfd => "BFD",
         }
     }
 
@@ -58,6 +68,7 @@ impl Role {
         match self {
             Role::Vrrp => crate::daemon::log::Ident::Vrrp,
             Role::Checker => crate::daemon::log::Ident::Checker,
+            Role::Bfd => crate::daemon::log::Ident::Bfd,
         }
     }
 }
@@ -69,7 +80,56 @@ pub const PARENT_ENV: &str = "KEEPALIVED_RS_PARENT";
 /// Environment: the readiness pipe's file descriptor.
 pub const READY_FD_ENV: &str = "KEEPALIVED_RS_READY_FD";
 
+/// Environment (BFD child): write end of the BFD → VRRP event pipe.
+pub const BFD_VRRP_FD_ENV: &str = "KEEPALIVED_RS_BFD_VRRP_FD";
+/// Environment (BFD child): write end of the BFD → checker event pipe.
+pub const BFD_CHECKER_FD_ENV: &str = "KEEPALIVED_RS_BFD_CHECKER_FD";
+/// Environment (VRRP and checker children): read end of their BFD event
+/// pipe.
+pub const BFD_EVENT_FD_ENV: &str = "KEEPALIVED_RS_BFD_EVENT_FD";
+
 static READY_FD: AtomicI32 = AtomicI32::new(-1);
+static BFD_VRRP_FD: AtomicI32 = AtomicI32::new(-1);
+static BFD_CHECKER_FD: AtomicI32 = AtomicI32::new(-1);
+static BFD_EVENT_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// The signal the parent sends the BFD child when the VRRP or checker
+/// child (re)started: send every session's state again. (keepalived's
+/// BFD child sends them at its own start and reload only, so a restarted
+/// VRRP child waits for the next change.)
+pub fn bfd_resend_signal() -> libc::c_int {
+    libc::SIGRTMIN() + 5
+}
+
+/// The BFD child's event pipe write ends: (to VRRP, to checker).
+pub fn bfd_event_writers() -> (Option<i32>, Option<i32>) {
+    let f = |a: &AtomicI32| Some(a.load(Ordering::Relaxed)).filter(|&fd| fd >= 0);
+    (f(&BFD_VRRP_FD), f(&BFD_CHECKER_FD))
+}
+
+/// The VRRP or checker child's BFD event pipe read end.
+pub fn bfd_event_reader() -> Option<i32> {
+    Some(BFD_EVENT_FD.load(Ordering::Relaxed)).filter(|&fd| fd >= 0)
+}
+
+/// Takes an inherited fd named by `var`: close-on-exec (scripts never
+/// see it) and non-blocking.
+fn take_fd(var: &str, slot: &AtomicI32) {
+    let Some(fd) = std::env::var(var).ok().and_then(|f| f.parse::<i32>().ok()) else {
+        return;
+    };
+    // SAFETY: fcntl on an fd number; a wrong number fails harmlessly.
+    unsafe {
+        if libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) != 0 {
+            return;
+        }
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+        }
+    }
+    slot.store(fd, Ordering::Relaxed);
+}
 
 /// Tells the parent that this child is ready: its configuration is loaded
 /// and its sockets are open (at start), or a reload is finished. Call it
@@ -114,12 +174,19 @@ pub fn setup(role: Role) {
             READY_FD.store(fd, Ordering::Relaxed);
         }
     }
+    take_fd(BFD_VRRP_FD_ENV, &BFD_VRRP_FD);
+    take_fd(BFD_CHECKER_FD_ENV, &BFD_CHECKER_FD);
+    take_fd(BFD_EVENT_FD_ENV, &BFD_EVENT_FD);
     // SAFETY (edition 2021: safe fns): single-threaded at this point.
+    for v in [BFD_VRRP_FD_ENV, BFD_CHECKER_FD_ENV, BFD_EVENT_FD_ENV] {
+        std::env::remove_var(v);
+    }
     std::env::remove_var(PARENT_ENV);
     std::env::remove_var(READY_FD_ENV);
     std::env::remove_var(crate::daemon::sdnotify::NOTIFY_SOCKET);
-    if role == Role::Vrrp {
-        for sig in forwarded_signals() {
+    if matches!(role, Role::Vrrp | Role::Bfd) {
+        let extra = (role == Role::Bfd).then(bfd_resend_signal);
+        for sig in forwarded_signals().into_iter().chain(extra) {
             // A no-op handler, not SIG_IGN: handlers are reset by exec, so
             // scripts started later still get the default actions.
             // SAFETY: the action does nothing, which is signal-safe.

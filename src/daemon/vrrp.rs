@@ -170,6 +170,8 @@ struct Instances {
     if_trackers: HashMap<u32, TrackerId>,
     script_trackers: HashMap<String, TrackerId>,
     file_trackers: HashMap<String, TrackerId>,
+    /// `track_bfd` trackers by `bfd_instance` name.
+    bfd_trackers: HashMap<String, TrackerId>,
 }
 
 struct Driver {
@@ -341,6 +343,32 @@ impl Driver {
     /// An address went away: a MASTER that holds it as a tracked VIP steps
     /// down. Our own removals arrive after the instance left MASTER, so
     /// they are ignored here.
+    /// A BFD session went up or down (keepalived's `vrrp_handle_bfd_event`).
+    async fn bfd_event(&mut self, ev: &crate::bfd::event::Event) {
+        if self.detail {
+            crate::daemon::bfd::log_received(ev);
+        }
+        let Some(&t) = self.cur.bfd_trackers.get(&ev.name) else {
+            return;
+        };
+        let v = TrackerValue::Bfd(ev.up);
+        if self.cur.router.tracker_value(t) == v {
+            return;
+        }
+        for id in self.cur.router.instances_tracking(t) {
+            log_line(&format!(
+                "VRRP_Instance({}) Tracked BFD instance {} is {}",
+                self.cur.router.instance(id).config().name,
+                ev.name,
+                if ev.up { "UP" } else { "DOWN" }
+            ));
+        }
+        let mut out = Vec::new();
+        let now = self.now();
+        self.cur.router.set_tracker(now, t, v, &mut out);
+        self.execute(out).await;
+    }
+
     async fn address_removed(&mut self, a: &crate::daemon::netlink::Addr) {
         let now = self.now();
         let mut out = Vec::new();
@@ -753,6 +781,13 @@ impl Driver {
                 continue;
             };
             let vmac_name = vmac.as_ref().map(|(n, _)| n.as_str());
+            let group_bfds: Vec<crate::config::vrrp::TrackRef> = config
+                .vrrp
+                .sync_groups
+                .iter()
+                .filter(|sg| sg.members.iter().any(|(m, _)| *m == vi.name))
+                .flat_map(|sg| sg.track.bfds.iter().cloned())
+                .collect();
             let p = match plan::plan_instance(
                 vi,
                 g,
@@ -768,7 +803,10 @@ impl Driver {
                     }
                 },
             ) {
-                Ok(p) => p,
+                Ok(mut p) => {
+                    p.track_bfds = plan::track_bfds(vi, &config.bfd, &group_bfds);
+                    p
+                }
                 Err(e) => {
                     log_line(&e.to_string());
                     continue;
@@ -964,6 +1002,31 @@ impl Driver {
                         .add_tracker(TrackerValue::File(track_file::read_value(&path)));
                     b.cur.file_trackers.insert(t.name.clone(), id);
                     b.watched_files.push((t.name.clone(), path));
+                    id
+                }
+            };
+            tracks.push(TrackRef {
+                tracker: id,
+                weight: t.weight,
+                reverse: t.reverse,
+            });
+        }
+        for t in &p.track_bfds {
+            let id = match b.cur.bfd_trackers.get(&t.name) {
+                Some(&id) => id,
+                None => {
+                    // A session starts down (keepalived: bfd_up = false
+                    // until the BFD process says otherwise); a reload
+                    // keeps what the BFD process said last.
+                    let v = self
+                        .cur
+                        .bfd_trackers
+                        .get(&t.name)
+                        .map_or(TrackerValue::Bfd(false), |&old| {
+                            self.cur.router.tracker_value(old)
+                        });
+                    let id = b.cur.router.add_tracker(v);
+                    b.cur.bfd_trackers.insert(t.name.clone(), id);
                     id
                 }
             };
@@ -1365,6 +1428,7 @@ async fn run_async(
         }
     };
     drv.switch(b).await;
+    let mut bfd_events = crate::daemon::bfd::event_reader();
     let mut current = config.clone();
     // Sockets open, instances started: the parent may report READY.
     crate::daemon::process::child_ready();
@@ -1432,6 +1496,16 @@ async fn run_async(
                     let now = drv.now();
                     drv.cur.router.set_tracker(now, t, TrackerValue::Up(up), &mut out);
                     drv.execute(out).await;
+                }
+            }
+            Some(evs) = async {
+                match bfd_events.as_mut() {
+                    Some(r) => r.next().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                for ev in evs {
+                    drv.bfd_event(&ev).await;
                 }
             }
             Some(ev) = file_rx.recv() => {

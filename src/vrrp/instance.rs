@@ -439,7 +439,14 @@ impl Instance {
     fn enter(&mut self, now: Instant, suffix: &str, out: &mut Vec<Action>) {
         if self.faults > 0 {
             self.state = State::Fault;
-            self.log(out, format!("Entering FAULT STATE{suffix}"));
+            // keepalived 2.2.7 at start-up (observed with track_bfd,
+            // track_file and a down interface): "(VI_1) entering FAULT state".
+            let line = if suffix.is_empty() {
+                "Entering FAULT STATE".to_string()
+            } else {
+                "entering FAULT state".to_string()
+            };
+            self.log(out, line);
             self.notify(out, NotifyState::Fault);
             return;
         }

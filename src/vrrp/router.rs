@@ -22,6 +22,12 @@ pub enum TrackerValue {
     Up(bool),
     /// A `track_file` value.
     File(i64),
+    /// A `track_bfd` session: up or down. Weights work as keepalived
+    /// 2.2.7 applies them to BFD (unlike scripts, `reverse` negates the
+    /// adjustment instead of inverting the state): a positive weight
+    /// counts while up, a negative one while down, `reverse` flips the
+    /// sign; weight 0 means FAULT while down (while up with `reverse`).
+    Bfd(bool),
     /// A `vrrp_script` that has not reported yet: neither good nor bad;
     /// an instance tracking one waits in INIT (keepalived 2.2.7 enters
     /// BACKUP only after the first result, with no FAULT before it).
@@ -298,6 +304,13 @@ impl Router {
         last
     }
 
+    /// The instances that track `tracker`.
+    pub fn instances_tracking(&self, tracker: TrackerId) -> Vec<InstanceId> {
+        (0..self.instances.len())
+            .filter(|&id| self.tracks[id].iter().any(|t| t.tracker == tracker))
+            .collect()
+    }
+
     /// A tracker's new value.
     pub fn set_tracker(
         &mut self,
@@ -442,6 +455,16 @@ pub fn track_sum(refs: &[TrackRef], values: &[TrackerValue]) -> Tracking {
                     delta += r.weight;
                 }
             }
+            TrackerValue::Bfd(up) => {
+                let sign = if r.reverse { -1 } else { 1 };
+                if r.weight == 0 {
+                    if up == r.reverse {
+                        faults += 1;
+                    }
+                } else if (r.weight > 0) == up {
+                    delta += r.weight * sign;
+                }
+            }
             TrackerValue::File(v) => {
                 if r.weight == 0 {
                     if v != 0 {
@@ -493,5 +516,39 @@ mod tests {
         assert_eq!(sum(false, -20, false), (-20, 0));
         assert_eq!(sum(false, 0, false), (0, 1));
         assert_eq!(sum(false, 10, true), (10, 0));
+    }
+
+    fn bfd(up: bool, weight: i32, reverse: bool) -> (i32, u32) {
+        let t = track_sum(
+            &[TrackRef {
+                tracker: 0,
+                weight,
+                reverse,
+            }],
+            &[TrackerValue::Bfd(up)],
+        );
+        (t.delta, t.faults)
+    }
+
+    #[test]
+    fn bfd_weights_as_keepalived_applies_them() {
+        // keepalived.conf(5): "positive weights are added to the vrrp
+        // instance priority when the bfd instance is up, negative weights
+        // reduce the priority when it is down. However, if reverse is
+        // specified, the priority is decreased when up and increased when
+        // down. 'weight 0 reverse' will cause the vrrp instance to be down
+        // when the bfd instance is up, and vice versa."
+        assert_eq!(bfd(true, 10, false), (10, 0));
+        assert_eq!(bfd(false, 10, false), (0, 0));
+        assert_eq!(bfd(true, -10, false), (0, 0));
+        assert_eq!(bfd(false, -10, false), (-10, 0));
+        assert_eq!(bfd(true, 10, true), (-10, 0));
+        assert_eq!(bfd(false, 10, true), (0, 0));
+        assert_eq!(bfd(false, -10, true), (10, 0));
+        assert_eq!(bfd(true, -10, true), (0, 0));
+        assert_eq!(bfd(false, 0, false), (0, 1));
+        assert_eq!(bfd(true, 0, false), (0, 0));
+        assert_eq!(bfd(true, 0, true), (0, 1));
+        assert_eq!(bfd(false, 0, true), (0, 0));
     }
 }
