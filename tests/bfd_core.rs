@@ -667,3 +667,38 @@ fn random_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn reload_carries_state_and_polls_new_timers() {
+    // keepalived (bfd_complete_init): a reloaded session of the same name
+    // keeps its state and timers and, when they changed, starts a Poll
+    // Sequence (RFC 5880 §6.8.3: "a Poll Sequence MUST be used" to change
+    // timers while Up).
+    let mut l = up_pair();
+    let mut c = cfg("b1", A, B);
+    c.min_tx = 200_000;
+    let old = l.a.sessions()[0].clone();
+    let mut fresh = Sessions::new(vec![c], 7);
+    let mut out = Vec::new();
+    fresh.session_mut(0).unwrap().take_over(&old, &mut out);
+    assert!(out.contains(&Action::Detail("(b1) Starting poll sequence".into())));
+    let s = &fresh.sessions()[0];
+    assert_eq!(s.state(), State::Up);
+    assert_eq!(s.local_discr(), old.local_discr());
+    assert!(s.polling());
+    l.a = fresh;
+    let start = l.now.0;
+    l.run_until(start + 3_000_000);
+    assert_eq!(l.state(true), State::Up);
+    assert_eq!(l.state(false), State::Up);
+    assert!(!l.events.iter().any(|e| e.1 .0 > start), "no flap");
+    assert_eq!(l.a.sessions()[0].tx_interval(), 200_000);
+    // The peer's Detection Time follows: 3 × max(100 ms, 200 ms).
+    assert_eq!(l.b.sessions()[0].detection_time(), 600_000);
+    // Unchanged timers: no poll.
+    let mut same = Sessions::new(vec![cfg("b1", A, B)], 8);
+    let mut out = Vec::new();
+    let old = l.b.sessions()[0].clone();
+    same.session_mut(0).unwrap().take_over(&old, &mut out);
+    assert!(out.is_empty());
+}

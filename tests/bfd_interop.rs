@@ -442,12 +442,27 @@ fn reload_dump_and_respawn_of_our_bfd_child() {
     }
     let parent = ours.child.as_ref().unwrap().id() as i32;
 
-    // SIGHUP: the session goes on, neither side sees it go down.
+    // SIGHUP with a slower min_tx: the session goes on (neither side
+    // sees it go down), and a Poll Sequence gives keepalived the new
+    // interval: its Detection Time becomes 3 × 200 ms.
     let (mo, mr) = (ours.log().len(), real.log().len());
+    let slower = conf("10.99.0.1", "10.99.0.2", 150).replace("min_tx 100", "min_tx 200");
+    std::fs::write(p.dir.join("ours.conf"), slower).unwrap();
     signal(parent, libc::SIGHUP);
     assert!(
         wait_log(&ours, mo, "Reload complete", Duration::from_secs(5)).is_some(),
         "{}",
+        logs(&ours, &real)
+    );
+    assert!(
+        wait_log(
+            &real,
+            mr,
+            "Detection time is 600000 us (was 300000 us)",
+            Duration::from_secs(3)
+        )
+        .is_some(),
+        "keepalived did not get the new interval\n{}",
         logs(&ours, &real)
     );
     std::thread::sleep(Duration::from_secs(1));
@@ -480,6 +495,8 @@ fn reload_dump_and_respawn_of_our_bfd_child() {
         "   send event to VRRP process = Yes",
         "   remote state = Up",
         "   local detection time = 300000 us",
+        "   Desired min TX interval = 200000 us",
+        "   local tx intv = 200000 us",
     ] {
         assert!(d.lines().any(|x| x == l), "{l:?} missing from\n{d}");
     }

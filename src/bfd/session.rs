@@ -321,6 +321,30 @@ impl Session {
         self.tx_at
     }
 
+    /// Reload (keepalived's `bfd_complete_init`): this freshly configured
+    /// session of the same name takes over `old`'s state and timers; when
+    /// the intervals or multiplier changed it starts a Poll Sequence so
+    /// that the peer learns them (RFC 5880 §6.8.3).
+    pub fn take_over(&mut self, old: &Session, out: &mut Vec<Action>) {
+        let cfg = std::mem::replace(&mut self.cfg, old.cfg.clone());
+        let rng = self.rng.clone();
+        *self = old.clone();
+        let o = &old.cfg;
+        let changed = (o.min_rx, o.min_tx, o.idle_tx, o.multiplier)
+            != (cfg.min_rx, cfg.min_tx, cfg.idle_tx, cfg.multiplier);
+        self.cfg = cfg;
+        self.rng = rng;
+        if changed && self.local_state != State::AdminDown {
+            out.push(Action::Detail(format!(
+                "({}) Starting poll sequence",
+                self.cfg.name
+            )));
+            if !self.final_ {
+                self.poll = true;
+            }
+        }
+    }
+
     /// Starts the session: its state goes to the other processes, and an
     /// active one sends a first packet at once and then periodically.
     pub fn start(&mut self, now: Instant, out: &mut Vec<Action>) {

@@ -329,7 +329,9 @@ impl Driver {
 
     /// Builds the sessions of `config`, keeping those of `old` whose
     /// settings did not change (state and timers go on).
-    fn build(&mut self, config: &Config, old: Option<Running>) -> (Running, Vec<usize>) {
+    /// Also returns the sessions that start afresh and what the carried
+    /// ones have to do (a Poll Sequence after a timer change).
+    fn build(&mut self, config: &Config, old: Option<Running>) -> (Running, Vec<usize>, Vec<Out>) {
         let (configs, listeners) = session_configs(config);
         let mut sessions = Sessions::new(configs.clone(), self.rng.next_u64());
         let mut senders: Vec<Option<Socket>> = Vec::new();
@@ -346,33 +348,51 @@ impl Driver {
                 }
             }
         }
+        let mut polls = Vec::new();
         for (i, c) in configs.iter().enumerate() {
-            match old_by_name.remove(&c.name) {
-                Some((s, sock)) if s.config() == c && sock.is_some() => {
-                    if let Some(slot) = sessions.session_mut(i) {
-                        *slot = s;
+            let (old_s, old_sock) = match old_by_name.remove(&c.name) {
+                Some((s, k)) => (Some(s), k),
+                None => (None, None),
+            };
+            // Same settings: the session and its socket go on as they are.
+            if old_s.as_ref().is_some_and(|s| s.config() == c) && old_sock.is_some() {
+                if let (Some(slot), Some(s)) = (sessions.session_mut(i), old_s) {
+                    *slot = s;
+                }
+                senders.push(old_sock);
+                continue;
+            }
+            // Same name and peer: keepalived carries the state over and
+            // polls if the timers changed; the socket is reopened.
+            let carried = old_s
+                .filter(|s| s.config().neighbor == c.neighbor && s.config().source == c.source);
+            let sock = match open_sender(c, &mut self.rng) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    log_line(&format!("({}) bind() error ({e})", c.name));
+                    log_line(&format!(
+                        "({}) Unable to open output socket, disabling instance",
+                        c.name
+                    ));
+                    let mut out = Vec::new();
+                    if let Some(s) = sessions.session_mut(i) {
+                        s.admin_down(&mut out);
                     }
-                    senders.push(sock);
-                }
-                _ => {
-                    let sock = match open_sender(c, &mut self.rng) {
-                        Ok(s) => Some(s),
-                        Err(e) => {
-                            log_line(&format!("({}) bind() error ({e})", c.name));
-                            log_line(&format!(
-                                "({}) Unable to open output socket, disabling instance",
-                                c.name
-                            ));
-                            let mut out = Vec::new();
-                            if let Some(s) = sessions.session_mut(i) {
-                                s.admin_down(&mut out);
-                            }
-                            None
-                        }
-                    };
-                    senders.push(sock);
+                    senders.push(None);
                     fresh.push(i);
+                    continue;
                 }
+            };
+            senders.push(sock);
+            match carried {
+                Some(o) => {
+                    if let Some(s) = sessions.session_mut(i) {
+                        let mut acts = Vec::new();
+                        s.take_over(&o, &mut acts);
+                        polls.extend(acts.into_iter().map(|action| Out { session: i, action }));
+                    }
+                }
+                None => fresh.push(i),
             }
         }
         let n = configs.len();
@@ -385,6 +405,7 @@ impl Driver {
                 send_error: vec![false; n],
             },
             fresh,
+            polls,
         )
     }
 
@@ -635,7 +656,7 @@ async fn run_async(config: &Config, detail: bool, reload: &dyn Fn() -> Option<Co
         detail,
         pipes: crate::daemon::process::bfd_event_writers(),
     };
-    let (run, _) = drv.build(config, None);
+    let (run, _, _) = drv.build(config, None);
     drv.run = run;
     let (mut term, mut int, mut hup, mut usr1, mut resend) = match (
         signal(SignalKind::terminate()),
@@ -678,10 +699,10 @@ async fn run_async(config: &Config, detail: bool, reload: &dyn Fn() -> Option<Co
                             senders: Vec::new(),
                             send_error: Vec::new(),
                         });
-                        let (run, fresh) = drv.build(&c, Some(old));
+                        let (run, fresh, polls) = drv.build(&c, Some(old));
                         drv.run = run;
                         let now = drv.now();
-                        let mut out = Vec::new();
+                        let mut out = polls;
                         // keepalived sends every state again on a reload;
                         // new sessions start (and send at once).
                         drv.run.sessions.resend_events(&mut out);
