@@ -227,11 +227,7 @@ fn open_fifos(g: &GlobalDefs, run_as: RunAs, notifier: &Notifier) -> Vec<NotifyF
 async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Config>) -> u8 {
     use tokio::signal::unix::{signal, SignalKind};
     let g = &config.global;
-    let run_as = match &g.script_user {
-        Some((u, grp)) => RunAs::resolve(Some(u), grp.as_deref(), RunAs::current())
-            .unwrap_or_else(|_| RunAs::current()),
-        None => RunAs::keepalived_default(),
-    };
+    let run_as = RunAs::from_global(g);
     let specs = build_specs(&config, run_as);
     let router_id = g.router_id.clone().unwrap_or_else(crate::sys::nodename);
     let (rs_smtp_alert, vs_smtp_alert) = alert::checker_defaults(g);

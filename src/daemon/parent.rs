@@ -659,7 +659,7 @@ impl Parent<'_> {
                 let path = crate::daemon::dump::path(crate::daemon::dump::PARENT_DATA_FILE);
                 if let Err(e) = crate::daemon::dump::write(
                     &path,
-                    &crate::daemon::dump::global_section(&g, true),
+                    &crate::daemon::dump::global_section(&g, crate::daemon::dump::Process::Parent),
                 ) {
                     log_line(&format!("Unable to write {}: {e}", path.display()));
                 }
