@@ -9,15 +9,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::http;
 use super::pool::{Action, CheckerId, Pool, PoolOptions};
 use super::probe;
 use super::proto;
-use super::sched::{Event, Failure, Outcome};
+use super::sched::{Event, Failure, Outcome, Progress};
 use super::spec::{CheckSpec, ProbeSpec};
+use super::status::{CheckerStatus, MiscRun, Snapshot};
 use crate::config::lvs::LvsConfig;
 use crate::notify::exec::{run_with_timeout, ScriptOutcome};
 
@@ -106,7 +107,15 @@ pub struct DriverOptions {
 pub struct Handle {
     suspended: Arc<HashMap<usize, Arc<AtomicBool>>>,
     stop: watch::Sender<bool>,
-    reload: mpsc::UnboundedSender<Reload>,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+/// What the driver is asked to do, in order: a snapshot asked for after a
+/// reload shows the new configuration.
+#[derive(Debug)]
+enum Command {
+    Reload(Reload),
+    Snapshot(oneshot::Sender<Snapshot>),
 }
 
 /// A new configuration for a running driver.
@@ -137,13 +146,32 @@ impl Handle {
     /// ones start; the pool carries its state over ([`Pool::reload`]).
     /// The driver sends the reload's actions, then [`Action::Reloaded`].
     pub fn reload(&self, lvs: LvsConfig, specs: Vec<CheckSpec>) {
-        let _ = self.reload.send(Reload { lvs, specs });
+        let _ = self.commands.send(Command::Reload(Reload { lvs, specs }));
+    }
+
+    /// Asks for the state of every server and checker (for the dump),
+    /// sent to `reply` once the commands sent before are done.
+    pub fn snapshot(&self, reply: oneshot::Sender<Snapshot>) {
+        let _ = self.commands.send(Command::Snapshot(reply));
     }
 }
 
+/// What a checker task reports: events, and its progress whenever it
+/// changed (failures, the first probe; every MISC_CHECK run).
 struct Msg {
     token: u64,
     events: Vec<Event>,
+    progress: Progress,
+    run: Option<MiscRun>,
+}
+
+/// How a MISC_CHECK run ended, for the dump.
+fn misc_status(o: &Outcome) -> i32 {
+    match o {
+        Outcome::Success { status, .. } => status.map_or(0, i32::from),
+        Outcome::Failure(Failure::Exit(c) | Failure::Signal(c)) => *c,
+        Outcome::Failure(_) => -1,
+    }
 }
 
 fn seed() -> u64 {
@@ -232,8 +260,28 @@ fn checker_task(
             };
             seq = seq.wrapping_add(1);
             let outcome = run_probe(&probe, &target, p.url, seq).await;
-            let events = sm.handle_outcome(Instant::now().into_std(), outcome);
-            if !events.is_empty() && tx.send(Msg { token, events }).is_err() {
+            // Nothing below lives across an await: the task stays small.
+            let now = Instant::now().into_std();
+            let run = match (&probe, sm.running_since()) {
+                (ProbeSpec::Misc { .. }, Some(started)) => Some(MiscRun {
+                    at: std::time::SystemTime::now() - now.saturating_duration_since(started),
+                    status: misc_status(&outcome),
+                }),
+                _ => None,
+            };
+            let before = sm.progress();
+            let events = sm.handle_outcome(now, outcome);
+            let progress = sm.progress();
+            if (!events.is_empty() || progress != before || run.is_some())
+                && tx
+                    .send(Msg {
+                        token,
+                        events,
+                        progress,
+                        run,
+                    })
+                    .is_err()
+            {
                 return;
             }
         }
@@ -261,7 +309,17 @@ async fn file_task(
             if weight != 0 {
                 events.push(Event::Weight(now.1));
             }
-            if tx.send(Msg { token, events }).is_err() {
+            let progress = Progress {
+                has_run: true,
+                ..Progress::default()
+            };
+            let msg = Msg {
+                token,
+                events,
+                progress,
+                run: None,
+            };
+            if tx.send(msg).is_err() {
                 return;
             }
             last = Some(now);
@@ -277,6 +335,8 @@ struct Task {
     digest: u64,
     /// MISC_CHECK (its weights are absolute, FILE_CHECK's are offsets).
     misc: bool,
+    /// What it last reported of its probes.
+    progress: Progress,
     abort: tokio::task::AbortHandle,
 }
 
@@ -294,6 +354,8 @@ struct Tasks {
     tx: mpsc::UnboundedSender<Msg>,
     rng: AtomicU64,
     flags: Arc<HashMap<usize, Arc<AtomicBool>>>,
+    /// The last run of each MISC_CHECK task (few: kept apart).
+    misc_runs: HashMap<u64, MiscRun>,
 }
 
 impl Tasks {
@@ -302,6 +364,7 @@ impl Tasks {
         self.next += 1;
         let digest = settings_digest(&s);
         let misc = matches!(s.probe, ProbeSpec::Misc { .. });
+        let progress = s.sm.progress();
         let id = s.id;
         let flag = self
             .flags
@@ -322,6 +385,7 @@ impl Tasks {
                 id,
                 digest,
                 misc,
+                progress,
                 abort,
             },
         );
@@ -372,6 +436,7 @@ impl Tasks {
             if let Some(task) = self.info.remove(&t) {
                 task.abort.abort();
             }
+            self.misc_runs.remove(&t);
         }
         for (t, id) in kept {
             if let Some(task) = self.info.get_mut(&t) {
@@ -413,6 +478,38 @@ impl Tasks {
     }
 }
 
+impl Tasks {
+    /// The state of every server and checker.
+    fn snapshot(&self, pool: &Pool) -> Snapshot {
+        let checkers = self
+            .info
+            .iter()
+            .map(|(token, t)| {
+                let suspended = self
+                    .flags
+                    .get(&t.id.vs)
+                    .is_some_and(|f| f.load(Ordering::Relaxed));
+                let status = CheckerStatus {
+                    enabled: !suspended,
+                    up: pool.checker_up(t.id).unwrap_or(true),
+                    progress: t.progress,
+                    weight: self
+                        .offsets
+                        .get(&(t.id.vs, t.id.rs, *token))
+                        .copied()
+                        .unwrap_or(0),
+                    last_run: self.misc_runs.get(token).copied(),
+                };
+                (t.id, status)
+            })
+            .collect();
+        Snapshot {
+            virtual_servers: pool.status(),
+            checkers,
+        }
+    }
+}
+
 impl Drop for Tasks {
     fn drop(&mut self) {
         for t in self.info.values() {
@@ -431,7 +528,7 @@ pub fn start(
     out: mpsc::UnboundedSender<Action>,
 ) -> (Handle, impl std::future::Future<Output = Pool>) {
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<Reload>();
+    let (command_tx, mut command_rx) = mpsc::unbounded_channel::<Command>();
     let mut flags: HashMap<usize, Arc<AtomicBool>> = HashMap::new();
     for s in &specs {
         flags
@@ -442,7 +539,7 @@ pub fn start(
     let handle = Handle {
         suspended: flags.clone(),
         stop: stop_tx,
-        reload: reload_tx,
+        commands: command_tx,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks = Tasks {
@@ -452,6 +549,7 @@ pub fn start(
         tx,
         rng: AtomicU64::new(seed()),
         flags,
+        misc_runs: HashMap::new(),
     };
     // Spawned now, so that the specs are spent when this returns; what
     // the tasks report waits in the channel until the future has started
@@ -466,20 +564,29 @@ pub fn start(
         loop {
             tokio::select! {
                 _ = stop_rx.changed() => break,
-                Some(r) = reload_rx.recv() => {
-                    for a in tasks.reload(&mut pool, r) {
-                        // The IPVS view is sent whole below.
-                        if !matches!(a, Action::AddDest { .. } | Action::EditDest { .. } | Action::DelDest { .. }) {
-                            let _ = out.send(a);
-                        }
+                Some(cmd) = command_rx.recv() => match cmd {
+                    Command::Snapshot(reply) => {
+                        let _ = reply.send(tasks.snapshot(&pool));
                     }
-                    let _ = out.send(Action::Reloaded(pool.destinations().clone()));
-                }
-                Some(Msg { token, events }) = rx.recv() => {
-                    let Some(task) = tasks.info.get(&token) else {
+                    Command::Reload(r) => {
+                        for a in tasks.reload(&mut pool, r) {
+                            // The IPVS view is sent whole below.
+                            if !matches!(a, Action::AddDest { .. } | Action::EditDest { .. } | Action::DelDest { .. }) {
+                                let _ = out.send(a);
+                            }
+                        }
+                        let _ = out.send(Action::Reloaded(pool.destinations().clone()));
+                    }
+                },
+                Some(Msg { token, events, progress, run }) = rx.recv() => {
+                    let Some(task) = tasks.info.get_mut(&token) else {
                         continue;
                     };
+                    task.progress = progress;
                     let (id, misc) = (task.id, task.misc);
+                    if let Some(r) = run {
+                        tasks.misc_runs.insert(token, r);
+                    }
                     for e in events {
                         let acts = match e {
                             Event::Log(l) => vec![Action::Log(l)],
