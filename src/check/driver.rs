@@ -191,12 +191,10 @@ fn frac(state: &AtomicU64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// A digest of a checker's settings as built, before it ran. With its
-/// virtual and real server ([`Pool::server_key`]) it is what identifies a
-/// checker across a reload; each task keeps these 8 bytes rather than the
-/// settings (hundreds of bytes). A real server's old and new settings
-/// colliding in 64 bits is not a practical concern.
-fn settings_digest(s: &CheckSpec) -> u64 {
+/// A 64-bit digest of a value's `Debug` text, streamed (no string is
+/// built): what identifies a checker's settings across a reload, and the
+/// configuration a dump describes.
+pub fn debug_digest(v: &impl std::fmt::Debug) -> u64 {
     use std::fmt::Write;
     use std::hash::Hasher;
     struct Digest(std::collections::hash_map::DefaultHasher);
@@ -207,8 +205,17 @@ fn settings_digest(s: &CheckSpec) -> u64 {
         }
     }
     let mut d = Digest(Default::default());
-    let _ = write!(d, "{:?}|{:?}|{:?}", s.probe, s.target, s.sm);
+    let _ = write!(d, "{v:?}");
     d.0.finish()
+}
+
+/// A digest of a checker's settings as built, before it ran. With its
+/// virtual and real server ([`Pool::server_key`]) it is what identifies a
+/// checker across a reload; each task keeps these 8 bytes rather than the
+/// settings (hundreds of bytes). A real server's old and new settings
+/// colliding in 64 bits is not a practical concern.
+fn settings_digest(s: &CheckSpec) -> u64 {
+    debug_digest(&(&s.probe, &s.target, &s.sm))
 }
 
 /// What a reload matches checkers by: virtual server, real server and
