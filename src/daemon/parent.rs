@@ -425,6 +425,7 @@ struct Parent<'a> {
 /// `reload_config` reads the configuration again on SIGHUP (`None` when it
 /// has a fatal error: the old one is kept).
 pub fn run(opts: Options, config: Config, reload_config: &dyn Fn() -> Option<Config>) -> u8 {
+    crate::daemon::dump::GlobalInfo::prepare(&config.global);
     let config = Kept::new(config);
     super::release_free_memory();
     let pids = &opts.pids;

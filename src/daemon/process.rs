@@ -92,7 +92,7 @@ pub fn child_ready() {
 /// installed its handlers does not kill it).
 ///
 /// Must run before any thread exists (it changes the environment).
-pub fn setup(role: Role) {
+pub fn setup() {
     let parent: Option<i32> = std::env::var(PARENT_ENV).ok().and_then(|p| p.parse().ok());
     if let Some(parent) = parent {
         // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a flag of this process;
@@ -118,13 +118,13 @@ pub fn setup(role: Role) {
     std::env::remove_var(PARENT_ENV);
     std::env::remove_var(READY_FD_ENV);
     std::env::remove_var(crate::daemon::sdnotify::NOTIFY_SOCKET);
-    if role == Role::Vrrp {
-        for sig in forwarded_signals() {
-            // A no-op handler, not SIG_IGN: handlers are reset by exec, so
-            // scripts started later still get the default actions.
-            // SAFETY: the action does nothing, which is signal-safe.
-            let _ = unsafe { signal_hook_registry::register(sig, || {}) };
-        }
+    // Both children: a dump signal forwarded while the checker still
+    // reads its configuration must not kill it (SIGUSR1's default).
+    for sig in forwarded_signals() {
+        // A no-op handler, not SIG_IGN: handlers are reset by exec, so
+        // scripts started later still get the default actions.
+        // SAFETY: the action does nothing, which is signal-safe.
+        let _ = unsafe { signal_hook_registry::register(sig, || {}) };
     }
 }
 

@@ -1274,6 +1274,7 @@ async fn run_async(
     opts: &DriverOptions,
     reload: &dyn Fn() -> Option<Config>,
 ) -> u8 {
+    dump::GlobalInfo::prepare(&config.global);
     let nl = match Netlink::new() {
         Ok(n) => n,
         Err(e) => {

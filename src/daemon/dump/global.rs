@@ -60,14 +60,22 @@ impl GlobalInfo {
     /// keepalived does (no `router_id`, or an SMTP server without HELO
     /// name or sender).
     pub fn from_config(g: &GlobalDefs) -> GlobalInfo {
-        let needs_name = g.router_id.is_none()
-            || (g.smtp_server.is_some()
-                && (g.smtp_helo_name.is_none() || g.notification_email_from.is_none()));
         GlobalInfo {
             defs: g.clone(),
-            local_name: needs_name.then(crate::sys::local_name).flatten(),
+            local_name: needs_local_name(g).then(crate::sys::local_name).flatten(),
             user_name: crate::sys::user_name(),
             script_user: RunAs::from_global(g),
+        }
+    }
+
+    /// Resolves the local name in the background when `g` needs it, as
+    /// keepalived does at start: a dump that an exporter reads 10 ms after
+    /// the signal must not wait for the resolver.
+    pub fn prepare(g: &GlobalDefs) {
+        if needs_local_name(g) {
+            let _ = std::thread::Builder::new()
+                .name("local-name".into())
+                .spawn(crate::sys::local_name);
         }
     }
 
@@ -100,6 +108,14 @@ impl GlobalInfo {
             interval: g.garp_interval.unwrap_or_default(),
         }
     }
+}
+
+/// keepalived needs its local name without a `router_id`, or with an
+/// SMTP server but no HELO name or sender.
+fn needs_local_name(g: &GlobalDefs) -> bool {
+    g.router_id.is_none()
+        || (g.smtp_server.is_some()
+            && (g.smtp_helo_name.is_none() || g.notification_email_from.is_none()))
 }
 
 pub(super) fn yes(b: bool) -> &'static str {
