@@ -17,8 +17,11 @@
 //! and some values are ours, not keepalived's internals:
 //!
 //! * `Retries iterations` is our state machine's retry count, which
-//!   follows keepalived's for TCP, UDP, PING, DNS and MISC; SMTP_CHECK and
-//!   HTTP_GET count their own way in keepalived (per host and per URL);
+//!   follows keepalived's while a checker is up; keepalived 2.2.7 also
+//!   retries a checker that is down (alternating `delay_before_retry` and
+//!   `delay_loop`), so there its count flips between 0 and `retry`, ours
+//!   stays 0; SMTP_CHECK and HTTP_GET count their own way in keepalived
+//!   (per host and per URL);
 //! * an SMTP_CHECK's `host` blocks show as one checker each, as in
 //!   keepalived, sharing the one state of our single checker;
 //! * `Enabled = no` only shows `ha_suspend` as far as we track it;
