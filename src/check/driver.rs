@@ -716,6 +716,74 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A snapshot shows each checker's progress and weight as the tasks
+    /// reported them: a MISC_CHECK's run and exit status, a FILE_CHECK's
+    /// weight, the real servers' weights.
+    #[tokio::test]
+    async fn snapshots_show_what_the_checkers_did() {
+        use crate::check::spec::{self, SpecOptions};
+        use crate::config::{load_str, ReaderOptions};
+        use crate::notify::exec::RunAs;
+        let dir = std::env::temp_dir().join(format!("ka-driver-snap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tf = dir.join("tf");
+        std::fs::write(&tf, "3\n").unwrap();
+        let text = format!(
+            "track_file tf {{\n file {}\n weight 2\n}}\n\
+             virtual_server 10.0.0.1 80 {{\n protocol TCP\n delay_loop 1\n warmup 0\n\
+             real_server 10.0.1.1 80 {{\n MISC_CHECK {{\n misc_path \"/bin/sh -c 'exit 4'\"\n misc_dynamic\n }}\n }}\n\
+             real_server 10.0.1.2 80 {{\n FILE_CHECK {{\n track_file tf\n }}\n }}\n}}\n",
+            tf.display()
+        );
+        let cfg = load_str("t.conf", &text, ReaderOptions::default()).config;
+        let specs = spec::build(
+            &cfg,
+            SpecOptions {
+                script_user: RunAs::current(),
+            },
+        )
+        .0;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (handle, fut) = start(specs, Pool::new(&cfg.lvs, PoolOptions::default()), tx);
+        let driver = tokio::spawn(fut);
+        // Until the MISC_CHECK set its weight (4 - 2) and the file its 3 × 2.
+        let mut weights = (false, false);
+        while weights != (true, true) {
+            if let Some(Action::EditDest { server, weight, .. }) = rx.recv().await {
+                match (server, weight) {
+                    (crate::check::pool::Server::Real(0), 2) => weights.0 = true,
+                    (crate::check::pool::Server::Real(1), 7) => weights.1 = true,
+                    _ => {}
+                }
+            }
+        }
+        let (reply, snap) = oneshot::channel();
+        handle.snapshot(reply);
+        let snap = snap.await.unwrap();
+        let id = |rs| CheckerId {
+            vs: 0,
+            rs,
+            checker: 0,
+        };
+        let misc = snap.checkers[&id(0)];
+        assert!(misc.up && misc.progress.has_run, "{misc:?}");
+        assert_eq!(misc.weight, 1, "2 - the configured 1");
+        let run = misc.last_run.expect("a run");
+        assert_eq!(run.status, 4);
+        assert!(run.at <= std::time::SystemTime::now());
+        let file = snap.checkers[&id(1)];
+        assert_eq!(
+            (file.weight, file.progress.has_run, file.enabled),
+            (6, true, true)
+        );
+        let rs = &snap.virtual_servers[0].real_servers;
+        assert_eq!((rs[0].effective, rs[1].effective), (2, 7));
+        assert!(rs.iter().all(|r| r.alive && r.set));
+        handle.stop();
+        driver.await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// Every checker is a task whose future is allocated whole, idle or
     /// not: it must not carry a probe's state inline (10 000 TCP_CHECKs
     /// took 170 MB when HTTP-over-TLS's ~9 KB was), only its settings, its

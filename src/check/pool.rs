@@ -1327,6 +1327,17 @@ mod tests {
         let d: Vec<_> = p.destinations().iter().map(|(k, w)| (*k, *w)).collect();
         assert_eq!(d, [((0, Server::Real(0)), 1), ((0, Server::Real(1)), 3)]);
         assert!(p.quorum_up(0));
+        // The dump's view: what the reload carried over, with its weight
+        // before; the new server as at start.
+        let st = p.status();
+        assert!(st[0].reloaded);
+        let (new_rs, kept) = (st[0].real_servers[0], st[0].real_servers[1]);
+        assert_eq!(
+            (kept.reloaded, kept.peffective, kept.iweight, kept.effective),
+            (true, 1, 3, 3)
+        );
+        assert_eq!((new_rs.reloaded, new_rs.peffective), (false, 0));
+        assert_eq!(p.checker_up(id(0)), Some(true));
         // The new server's checker is a new one: it reports as at start.
         let a = p.checker_state(id(0), false, "");
         assert_eq!(
