@@ -251,8 +251,12 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
     // path is made absolute for reloads, which run from "/". SIGHUP reads
     // the same file with the same options again.
     let conf = std::path::absolute(cli.conf_file()).unwrap_or_else(|_| cli.conf_file());
-    let load = || config::load(&conf, reader_options(cli));
-    let reload = || Some(load()).filter(|l| !l.report.fatal).map(|l| l.config);
+    let opts = reader_options(cli);
+    let load = move || config::load(&conf, opts.clone());
+    let reload: keepalived_rs::daemon::checker::Loader = {
+        let load = load.clone();
+        std::sync::Arc::new(move || Some(load()).filter(|l| !l.report.fatal).map(|l| l.config))
+    };
     // Only the configuration itself is kept, not the report about it.
     let config = match load() {
         l if l.report.fatal => return ExitCode::from(parent::EXIT_CONFIG as u8),
@@ -285,12 +289,12 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
                 dont_release_vips: cli.dont_release_vrrp,
                 detail: cli.log_detail,
             };
-            keepalived_rs::daemon::vrrp::run(&config, &opts, &reload)
+            keepalived_rs::daemon::vrrp::run(&config, &opts, &*reload)
         }
         Role::Checker => {
-            keepalived_rs::daemon::checker::run(config, !cli.dont_release_ipvs, &reload)
+            keepalived_rs::daemon::checker::run(config, !cli.dont_release_ipvs, reload)
         }
-        Role::Bfd => keepalived_rs::daemon::bfd::run(&config, cli.log_detail, &reload),
+        Role::Bfd => keepalived_rs::daemon::bfd::run(&config, cli.log_detail, &*reload),
     };
     pidfile::remove(&pid_file, me);
     process::log_stopped_usage();

@@ -75,6 +75,46 @@ pub fn nodename() -> String {
     utsname().map(|u| field(&u.nodename)).unwrap_or_default()
 }
 
+/// keepalived's `get_local_name`: the canonical name `getaddrinfo` gives
+/// the node name, `None` when it does not resolve (keepalived then says
+/// `[unknown]`). Looked up once per process, as keepalived keeps it across
+/// reloads: a resolver query must not be repeated on every dump.
+pub fn local_name() -> Option<String> {
+    static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| canonical_name(&nodename())).clone()
+}
+
+fn canonical_name(host: &str) -> Option<String> {
+    let c = CString::new(host).ok()?;
+    // SAFETY: zeroed addrinfo is a valid "no hints" value; we set flags.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_flags = libc::AI_CANONNAME;
+    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: getaddrinfo reads the NUL-terminated name and the hints and
+    // allocates a list that we read and then free.
+    unsafe {
+        if libc::getaddrinfo(c.as_ptr(), std::ptr::null(), &hints, &mut res) != 0 {
+            return None;
+        }
+        let name = (!res.is_null() && !(*res).ai_canonname.is_null()).then(|| {
+            std::ffi::CStr::from_ptr((*res).ai_canonname)
+                .to_string_lossy()
+                .into_owned()
+        });
+        libc::freeaddrinfo(res);
+        name
+    }
+}
+
+/// The login name of the user we run as (keepalived's default
+/// `notification_email_from` is `USER@LOCAL_NAME`).
+pub fn user_name() -> Option<String> {
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+}
+
 /// keepalived's default config id: the node name up to the first dot.
 pub fn default_config_id() -> String {
     let n = nodename();

@@ -337,3 +337,106 @@ fn dumps_parse_as_the_exporter_reads_them() {
     );
     assert!(d.log().contains("Printing VRRP data for process("));
 }
+
+/// A checker-only configuration: a TCP_CHECK that fails (nothing listens
+/// on 10.66.0.1:1), a MISC_CHECK that succeeds and a FILE_CHECK.
+fn checker_conf(dir: &Path, extra_rs: &str) -> String {
+    format!(
+        "global_defs {{\n  router_id dumps\n  script_user root\n}}\n\
+track_file tf {{\n  file {}\n  weight 2\n}}\n\
+virtual_server 10.66.0.200 80 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n\
+  real_server 10.66.0.10 80 {{\n    TCP_CHECK {{\n      connect_ip 10.66.0.1\n      connect_port 1\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n\
+  real_server 10.66.0.11 80 {{\n    weight 3\n    MISC_CHECK {{\n      misc_path /bin/true\n    }}\n    FILE_CHECK {{\n      track_file tf\n    }}\n  }}\n\
+{extra_rs}}}\n",
+        dir.join("tf").display()
+    )
+}
+
+/// The checker writes `keepalived_check.data` (in `$TMPDIR`) when the
+/// parent gets SIGUSR1, logs keepalived's line, and goes on running; after
+/// a reload the dump shows what was carried over; a configuration edited
+/// but not reloaded is not described as the running one.
+#[test]
+fn checker_writes_its_data_on_sigusr1() {
+    if !privileged("dumps") {
+        return;
+    }
+    let lab = Lab::new("ckdump");
+    let tmp = lab.dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(lab.dir.join("tf"), "2\n").unwrap();
+    let tmp_s = tmp.to_string_lossy().into_owned();
+    let conf = checker_conf(&lab.dir, "");
+    let d = Daemon::start(&lab, "c", &conf, &["-n", "-C"], &[("TMPDIR", &tmp_s)]);
+    d.wait_started();
+    assert!(
+        d.wait_log(Duration::from_secs(8), "TCP_CHECK on service", 1),
+        "the TCP_CHECK never failed\n{}",
+        d.log()
+    );
+    let checker = d.checker_pid().expect("checker pid");
+    let file = tmp.join("keepalived_check.data");
+    let (text, took) = dump(&d, libc::SIGUSR1, &file, |t| t.contains("Track file = tf"));
+    assert_eq!(mode(&file), 0o600);
+    assert!(d.log().contains(&format!(
+        "Printing checker data for process({checker}) on signal"
+    )));
+    assert!(text.starts_with("------< Global definitions >------\n"));
+    for want in [
+        " Router ID = dumps\n",
+        "------< LVS Topology >------\n System is compiled with LVS v1.2.1\n ------< Virtual server >------\n VS VIP = 10.66.0.200, VPORT = 80\n",
+        "   RIP = 10.66.0.10, RPORT = 80, WEIGHT = 1 EFF WEIGHT = 1\n",
+        // 3 + the file's 2 × 2.
+        "   RIP = 10.66.0.11, RPORT = 80, WEIGHT = 7 EFF WEIGHT = 7\n",
+        "   Tracked Files\n     tf, weight 2\n",
+        "------< Health checkers >------\n [10.66.0.200]:tcp:80 -> [10.66.0.10]:tcp:80\n   Enabled = yes\n   Up = no\n   Has run = yes\n",
+        "     Dest = [10.66.0.1]:1\n     Timeout = 1.000000\n   Keepalive method = TCP_CHECK\n",
+        "   Keepalive method = MISC_CHECK\n   script = '/bin/true'\n   timeout = 0\n   dynamic = NO\n   uid:gid = 0:0\n",
+        "   Current weight = 4\n   Log all failures = no\n   Keepalive method = FILE_CHECK\n     Tracked file = tf\n     Reloaded = No\n",
+        " Track file = tf\n",
+        "   Status = 2\n   Weight = 2\n   Tracking instances :\n     [10.66.0.200]:tcp:80 -> [10.66.0.11]:tcp:80, weight 2\n",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from\n{text}");
+    }
+    assert!(text.contains("   Last status = 0\n"), "{text}");
+    assert!(proclab::alive(checker), "the checker died\n{}", d.log());
+
+    // A reload adding a real server: the others are carried over.
+    std::fs::write(
+        &d.conf,
+        checker_conf(&lab.dir, "  real_server 10.66.0.12 80 {\n  }\n"),
+    )
+    .unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(
+        d.wait_log(Duration::from_secs(5), "Reload complete", 1),
+        "{}",
+        d.log()
+    );
+    let (text, _) = dump(&d, libc::SIGUSR1, &file, |t| t.contains("10.66.0.12"));
+    assert!(text.contains("   RIP = 10.66.0.12, RPORT = 80, WEIGHT = 1 EFF WEIGHT = 1\n"));
+    assert!(
+        text.contains("   quorum_state_up = 1\n   reloaded = 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("   previous effective_weight = 7\n   alive = 1\n"),
+        "{text}"
+    );
+
+    // Edited, not reloaded: no dump of a configuration that is not running.
+    std::fs::write(&d.conf, checker_conf(&lab.dir, "")).unwrap();
+    let _ = std::fs::remove_file(&file);
+    d.signal(libc::SIGUSR1);
+    assert!(
+        d.wait_log(
+            Duration::from_secs(3),
+            "the configuration changed since it was loaded",
+            1
+        ),
+        "{}",
+        d.log()
+    );
+    assert!(!file.exists());
+    eprintln!("checker dump latency (signal to file): {took:?}");
+}

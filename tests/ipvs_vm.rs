@@ -15,7 +15,9 @@
 //! (`-Sn`, and `-Ln` with tunnel info, thresholds, persistent connections
 //! and timeouts) after start, a real server down, its recovery, a reload
 //! (SIGHUP: real servers added and removed, weights changed) and stop, and
-//! the bytes written to `lvs_notify_fifo` and `notify_fifo`.
+//! the bytes written to `lvs_notify_fifo` and `notify_fifo`, and the
+//! checker's `keepalived_check.data` (SIGUSR1 to the parent after start, a
+//! real server down and the reload; see [`normalize_check_data`]).
 //!
 //! Skipped with a message when the VM cannot be built here (no apt/dpkg,
 //! no Debian packages, no keepalived binary); failing instead when `CI` is
@@ -511,6 +513,34 @@ fn normalize(snapshot: &str) -> String {
     out
 }
 
+/// `keepalived_check.data` with what differs from run to run taken out:
+/// the wall-clock time a MISC_CHECK last ran (the end-to-end
+/// configurations have none, but a dump of one would), and the `Retries
+/// iterations` of a checker that is down: keepalived 2.2.7 retries those
+/// too (`tcp_epilog` alternates `delay_before_retry` and `delay_loop`), so
+/// its count flips between 0 and `retry` with the moment of the dump (0
+/// in one capture, 1 in the next for the same configuration); ours probes
+/// a down checker every `delay_loop` and shows 0. Everything else must be
+/// the same bytes.
+fn normalize_check_data(text: &str) -> String {
+    let mut down = false;
+    text.lines()
+        .map(|l| {
+            if l.starts_with("   Up = ") {
+                down = l == "   Up = no";
+            }
+            if l.starts_with("   Last ran = ") {
+                "   Last ran = <time>"
+            } else if down && l.starts_with("   Retries iterations = ") {
+                "   Retries iterations = <while down>"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_else(|_| format!("<{name} missing>"))
 }
@@ -684,6 +714,30 @@ fn ipvs_apply_matches_keepalived_in_a_vm() {
             out.display()
         );
     }
+}
+
+#[test]
+fn normalize_check_data_hides_only_run_times() {
+    let a = "   Up = yes\n   Last ran = 1795814507.359646 (Fri Nov 27 21:21:47 2026.359646)\n   Last status = 5\n";
+    let b = a.replace(
+        "1795814507.359646 (Fri Nov 27 21:21:47 2026.359646)",
+        "0.000000 (Thu Jan  1 00:00:00 1970.000000)",
+    );
+    assert_eq!(normalize_check_data(a), normalize_check_data(&b));
+    assert_ne!(
+        normalize_check_data(a),
+        normalize_check_data(&b.replace("= 5", "= 0"))
+    );
+    let up = "   Up = yes\n   Retries iterations = 0\n";
+    let down = "   Up = no\n   Retries iterations = 0\n";
+    assert_eq!(
+        normalize_check_data(down),
+        normalize_check_data(&down.replace("= 0", "= 1"))
+    );
+    assert_ne!(
+        normalize_check_data(up),
+        normalize_check_data(&up.replace("= 0", "= 1"))
+    );
 }
 
 #[test]
@@ -1305,6 +1359,20 @@ fn daemon_matches_keepalived_end_to_end_in_a_vm() {
                     failures,
                     "{}: keepalived's IPVS did not change from {x} to {y}",
                     s.name
+                );
+            }
+        }
+        for step in ["start", "down", "reload"] {
+            let (a, b) = (
+                normalize_check_data(&read(&d, &format!("ours-{step}.data"))),
+                normalize_check_data(&read(&d, &format!("ka-{step}.data"))),
+            );
+            if a != b || !b.contains("------< Health checkers >------") {
+                let _ = writeln!(
+                    failures,
+                    "{}: keepalived_check.data after {step} differs:\n{}",
+                    s.name,
+                    diff_text(&a, &b)
                 );
             }
         }

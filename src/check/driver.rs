@@ -9,15 +9,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::http;
 use super::pool::{Action, CheckerId, Pool, PoolOptions};
 use super::probe;
 use super::proto;
-use super::sched::{Event, Failure, Outcome};
+use super::sched::{Event, Failure, Outcome, Progress};
 use super::spec::{CheckSpec, ProbeSpec};
+use super::status::{CheckerStatus, MiscRun, Snapshot};
 use crate::config::lvs::LvsConfig;
 use crate::notify::exec::{run_with_timeout, ScriptOutcome};
 
@@ -109,12 +110,14 @@ pub struct Handle {
     bfd: mpsc::UnboundedSender<(String, bool)>,
 }
 
-/// What the caller asks of a running driver, in order.
+/// What the caller asks of a running driver, in order: a snapshot asked
+/// for after a reload shows the new configuration.
 #[derive(Debug)]
 enum Cmd {
     Reload(Reload),
     /// `ha_suspend`: the virtual servers whose checkers pause.
     Suspend(BTreeSet<usize>),
+    Snapshot(oneshot::Sender<Snapshot>),
 }
 
 /// A new configuration for a running driver.
@@ -160,11 +163,30 @@ impl Handle {
     pub fn bfd_event(&self, name: &str, up: bool) {
         let _ = self.bfd.send((name.to_string(), up));
     }
+
+    /// Asks for the state of every server and checker (for the dump),
+    /// sent to `reply` once the commands sent before are done.
+    pub fn snapshot(&self, reply: oneshot::Sender<Snapshot>) {
+        let _ = self.cmd.send(Cmd::Snapshot(reply));
+    }
 }
 
+/// What a checker task reports: events, and its progress whenever it
+/// changed (failures, the first probe; every MISC_CHECK run).
 struct Msg {
     token: u64,
     events: Vec<Event>,
+    progress: Progress,
+    run: Option<MiscRun>,
+}
+
+/// How a MISC_CHECK run ended, for the dump.
+fn misc_status(o: &Outcome) -> i32 {
+    match o {
+        Outcome::Success { status, .. } => status.map_or(0, i32::from),
+        Outcome::Failure(Failure::Exit(c) | Failure::Signal(c)) => *c,
+        Outcome::Failure(_) => -1,
+    }
 }
 
 fn seed() -> u64 {
@@ -184,12 +206,10 @@ fn frac(state: &AtomicU64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// A digest of a checker's settings as built, before it ran. With its
-/// virtual and real server ([`Pool::server_key`]) it is what identifies a
-/// checker across a reload; each task keeps these 8 bytes rather than the
-/// settings (hundreds of bytes). A real server's old and new settings
-/// colliding in 64 bits is not a practical concern.
-fn settings_digest(s: &CheckSpec) -> u64 {
+/// A 64-bit digest of a value's `Debug` text, streamed (no string is
+/// built): what identifies a checker's settings across a reload, and the
+/// configuration a dump describes.
+pub fn debug_digest(v: &impl std::fmt::Debug) -> u64 {
     use std::fmt::Write;
     use std::hash::Hasher;
     struct Digest(std::collections::hash_map::DefaultHasher);
@@ -200,8 +220,17 @@ fn settings_digest(s: &CheckSpec) -> u64 {
         }
     }
     let mut d = Digest(Default::default());
-    let _ = write!(d, "{:?}|{:?}|{:?}", s.probe, s.target, s.sm);
+    let _ = write!(d, "{v:?}");
     d.0.finish()
+}
+
+/// A digest of a checker's settings as built, before it ran. With its
+/// virtual and real server ([`Pool::server_key`]) it is what identifies a
+/// checker across a reload; each task keeps these 8 bytes rather than the
+/// settings (hundreds of bytes). A real server's old and new settings
+/// colliding in 64 bits is not a practical concern.
+fn settings_digest(s: &CheckSpec) -> u64 {
+    debug_digest(&(&s.probe, &s.target, &s.sm))
 }
 
 /// What a reload matches checkers by: virtual server, real server and
@@ -254,8 +283,28 @@ fn checker_task(
             };
             seq = seq.wrapping_add(1);
             let outcome = run_probe(&probe, &target, p.url, seq).await;
-            let events = sm.handle_outcome(Instant::now().into_std(), outcome);
-            if !events.is_empty() && tx.send(Msg { token, events }).is_err() {
+            // Nothing below lives across an await: the task stays small.
+            let now = Instant::now().into_std();
+            let run = match (&probe, sm.running_since()) {
+                (ProbeSpec::Misc { .. }, Some(started)) => Some(MiscRun {
+                    at: std::time::SystemTime::now() - now.saturating_duration_since(started),
+                    status: misc_status(&outcome),
+                }),
+                _ => None,
+            };
+            let before = sm.progress();
+            let events = sm.handle_outcome(now, outcome);
+            let progress = sm.progress();
+            if (!events.is_empty() || progress != before || run.is_some())
+                && tx
+                    .send(Msg {
+                        token,
+                        events,
+                        progress,
+                        run,
+                    })
+                    .is_err()
+            {
                 return;
             }
         }
@@ -283,7 +332,17 @@ async fn file_task(
             if weight != 0 {
                 events.push(Event::Weight(now.1));
             }
-            if tx.send(Msg { token, events }).is_err() {
+            let progress = Progress {
+                has_run: true,
+                ..Progress::default()
+            };
+            let msg = Msg {
+                token,
+                events,
+                progress,
+                run: None,
+            };
+            if tx.send(msg).is_err() {
                 return;
             }
             last = Some(now);
@@ -304,6 +363,8 @@ struct Task {
     probes: bool,
     /// BFD_CHECK: the `bfd_instance` name and the real server's label.
     bfd: Option<Box<(String, String)>>,
+    /// What it last reported of its probes.
+    progress: Progress,
     abort: tokio::task::AbortHandle,
 }
 
@@ -322,6 +383,8 @@ struct Tasks {
     rng: AtomicU64,
     /// `ha_suspend`: one flag per virtual server, shared by its tasks.
     flags: HashMap<usize, Arc<AtomicBool>>,
+    /// The last run of each MISC_CHECK task (few: kept apart).
+    misc_runs: HashMap<u64, MiscRun>,
 }
 
 impl Tasks {
@@ -335,6 +398,7 @@ impl Tasks {
             ProbeSpec::Bfd { name, rs } => Some(Box::new((name.clone(), rs.clone()))),
             _ => None,
         };
+        let progress = s.sm.progress();
         let id = s.id;
         let flag = self.flags.entry(id.vs).or_default().clone();
         let abort = tokio::spawn(checker_task(
@@ -353,6 +417,7 @@ impl Tasks {
                 misc,
                 probes,
                 bfd,
+                progress,
                 abort,
             },
         );
@@ -459,6 +524,7 @@ impl Tasks {
             if let Some(task) = self.info.remove(&t) {
                 task.abort.abort();
             }
+            self.misc_runs.remove(&t);
         }
         // The tasks that go on keep their virtual server's flag, at its
         // new index.
@@ -498,6 +564,38 @@ impl Tasks {
     }
 }
 
+impl Tasks {
+    /// The state of every server and checker.
+    fn snapshot(&self, pool: &Pool) -> Snapshot {
+        let checkers = self
+            .info
+            .iter()
+            .map(|(token, t)| {
+                let suspended = self
+                    .flags
+                    .get(&t.id.vs)
+                    .is_some_and(|f| f.load(Ordering::Relaxed));
+                let status = CheckerStatus {
+                    enabled: !suspended,
+                    up: pool.checker_up(t.id).unwrap_or(true),
+                    progress: t.progress,
+                    weight: self
+                        .offsets
+                        .get(&(t.id.vs, t.id.rs, *token))
+                        .copied()
+                        .unwrap_or(0),
+                    last_run: self.misc_runs.get(token).copied(),
+                };
+                (t.id, status)
+            })
+            .collect();
+        Snapshot {
+            virtual_servers: pool.status(),
+            checkers,
+        }
+    }
+}
+
 impl Drop for Tasks {
     fn drop(&mut self) {
         for t in self.info.values() {
@@ -534,6 +632,7 @@ pub fn start(
         tx,
         rng: AtomicU64::new(seed()),
         flags: HashMap::new(),
+        misc_runs: HashMap::new(),
     };
     // Spawned now, so that the specs are spent when this returns; what
     // the tasks report waits in the channel until the future has started
@@ -550,6 +649,9 @@ pub fn start(
             tokio::select! {
                 _ = stop_rx.changed() => break,
                 Some(cmd) = cmd_rx.recv() => match cmd {
+                    Cmd::Snapshot(reply) => {
+                        let _ = reply.send(tasks.snapshot(&pool));
+                    }
                     Cmd::Suspend(set) => {
                         for a in tasks.suspend(&pool, &set) {
                             let _ = out.send(a);
@@ -591,11 +693,15 @@ pub fn start(
                         }
                     }
                 }
-                Some(Msg { token, events }) = rx.recv() => {
-                    let Some(task) = tasks.info.get(&token) else {
+                Some(Msg { token, events, progress, run }) = rx.recv() => {
+                    let Some(task) = tasks.info.get_mut(&token) else {
                         continue;
                     };
+                    task.progress = progress;
                     let (id, misc) = (task.id, task.misc);
+                    if let Some(r) = run {
+                        tasks.misc_runs.insert(token, r);
+                    }
                     for e in events {
                         let acts = match e {
                             Event::Log(l) => vec![Action::Log(l)],
@@ -787,6 +893,79 @@ mod tests {
         }
         handle.stop();
         driver.await.unwrap();
+    }
+
+    /// A snapshot shows each checker's progress and weight as the tasks
+    /// reported them: a MISC_CHECK's run and exit status, a FILE_CHECK's
+    /// weight, the real servers' weights.
+    #[tokio::test]
+    async fn snapshots_show_what_the_checkers_did() {
+        use crate::check::spec::{self, SpecOptions};
+        use crate::config::{load_str, ReaderOptions};
+        use crate::notify::exec::RunAs;
+        let dir = std::env::temp_dir().join(format!("ka-driver-snap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tf = dir.join("tf");
+        std::fs::write(&tf, "3\n").unwrap();
+        let text = format!(
+            "track_file tf {{\n file {}\n weight 2\n}}\n\
+             virtual_server 10.0.0.1 80 {{\n protocol TCP\n delay_loop 1\n warmup 0\n\
+             real_server 10.0.1.1 80 {{\n MISC_CHECK {{\n misc_path \"/bin/sh -c 'exit 4'\"\n misc_dynamic\n }}\n }}\n\
+             real_server 10.0.1.2 80 {{\n FILE_CHECK {{\n track_file tf\n }}\n }}\n}}\n",
+            tf.display()
+        );
+        let cfg = load_str("t.conf", &text, ReaderOptions::default()).config;
+        let specs = spec::build(
+            &cfg,
+            SpecOptions {
+                script_user: RunAs::current(),
+            },
+        )
+        .0;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (handle, fut) = start(
+            specs,
+            Pool::new(&cfg.lvs, PoolOptions::default()),
+            &BTreeSet::new(),
+            tx,
+        );
+        let driver = tokio::spawn(fut);
+        // Until the MISC_CHECK set its weight (4 - 2) and the file its 3 × 2.
+        let mut weights = (false, false);
+        while weights != (true, true) {
+            if let Some(Action::EditDest { server, weight, .. }) = rx.recv().await {
+                match (server, weight) {
+                    (crate::check::pool::Server::Real(0), 2) => weights.0 = true,
+                    (crate::check::pool::Server::Real(1), 7) => weights.1 = true,
+                    _ => {}
+                }
+            }
+        }
+        let (reply, snap) = oneshot::channel();
+        handle.snapshot(reply);
+        let snap = snap.await.unwrap();
+        let id = |rs| CheckerId {
+            vs: 0,
+            rs,
+            checker: 0,
+        };
+        let misc = snap.checkers[&id(0)];
+        assert!(misc.up && misc.progress.has_run, "{misc:?}");
+        assert_eq!(misc.weight, 1, "2 - the configured 1");
+        let run = misc.last_run.expect("a run");
+        assert_eq!(run.status, 4);
+        assert!(run.at <= std::time::SystemTime::now());
+        let file = snap.checkers[&id(1)];
+        assert_eq!(
+            (file.weight, file.progress.has_run, file.enabled),
+            (6, true, true)
+        );
+        let rs = &snap.virtual_servers[0].real_servers;
+        assert_eq!((rs[0].effective, rs[1].effective), (2, 7));
+        assert!(rs.iter().all(|r| r.alive && r.set));
+        handle.stop();
+        driver.await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Every checker is a task whose future is allocated whole, idle or

@@ -7,7 +7,8 @@
 //!   notifications as [`pool::Action`]s);
 //! * async probes ([`probe`], [`http`], [`proto`]) and a tokio [`driver`]
 //!   that runs thousands of checkers on a current-thread runtime;
-//!   [`spec`] resolves keepalived's defaults from the configuration once.
+//!   [`spec`] resolves keepalived's defaults from the configuration once;
+//!   [`status`] is what the dump shows of the running state.
 //!
 //! [`genhash`] is keepalived's `--genhash` / `genhash` tool.
 
@@ -20,3 +21,4 @@ pub mod probe;
 pub mod proto;
 pub mod sched;
 pub mod spec;
+pub mod status;

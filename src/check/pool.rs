@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use super::status::{RsStatus, VsStatus};
 use crate::config::lvs::{LvsConfig, RealServer, VirtualServer};
 use crate::config::script::Script;
 
@@ -121,6 +122,10 @@ struct RsState {
     inhibit: bool,
     iweight: i64,
     effective: i64,
+    /// The effective weight before the last reload (the dump's).
+    peffective: i64,
+    /// Carried over by the last reload (the dump's).
+    reloaded: bool,
     num_failed: u32,
     checkers: Vec<ChkState>,
     smtp_alert: bool,
@@ -140,6 +145,8 @@ struct VsState {
     quorum_down_script: Option<Script>,
     rs: Vec<RsState>,
     sorry: Option<RsState>,
+    /// Carried over by the last reload (the dump's).
+    reloaded: bool,
 }
 
 impl VsState {
@@ -189,6 +196,8 @@ fn rs_state(rs: &RealServer, vs: &VirtualServer, opts: &PoolOptions, sorry: bool
         inhibit: rs.inhibit.unwrap_or(vs.inhibit),
         iweight: w,
         effective: w,
+        peffective: 0,
+        reloaded: false,
         num_failed: 0,
         checkers: if sorry {
             Vec::new()
@@ -241,6 +250,7 @@ impl Pool {
                     .as_ref()
                     .filter(|_| !v.dropped)
                     .map(|s| rs_state(s, v, &opts, true)),
+                reloaded: false,
             })
             .collect();
         Pool {
@@ -274,6 +284,40 @@ impl Pool {
                 .map(|(i, r)| (i, real_weight(r.effective)))
                 .collect()
         })
+    }
+
+    /// The state of every virtual and real server, for the dump.
+    pub fn status(&self) -> Vec<VsStatus> {
+        let rs = |r: &RsState| RsStatus {
+            alive: r.alive,
+            set: r.set,
+            num_failed: r.num_failed,
+            iweight: r.iweight,
+            effective: r.effective,
+            peffective: r.peffective,
+            reloaded: r.reloaded,
+        };
+        self.vs
+            .iter()
+            .map(|v| VsStatus {
+                quorum_up: v.quorum_up,
+                reloaded: v.reloaded,
+                real_servers: v.rs.iter().map(rs).collect(),
+                sorry: v.sorry.as_ref().map(rs),
+            })
+            .collect()
+    }
+
+    /// Whether checker `id` counts as up (`None`: no such checker).
+    pub fn checker_up(&self, id: CheckerId) -> Option<bool> {
+        let c = self
+            .vs
+            .get(id.vs)?
+            .rs
+            .get(id.rs)?
+            .checkers
+            .get(id.checker)?;
+        Some(c.up)
     }
 
     /// Whether virtual server `vs` has quorum.
@@ -494,6 +538,7 @@ impl Pool {
                 continue;
             };
             self.vs[nv].quorum_up = old_quorum[ov];
+            self.vs[nv].reloaded = true;
             let mut reloaded = vec![None; self.vs[nv].rs.len()];
             for (i, m) in rs_map[nv].iter().enumerate() {
                 let Some(j) = *m else { continue };
@@ -503,6 +548,8 @@ impl Pool {
                 n.alive = o.alive;
                 n.set = o.set;
                 n.effective = o.effective;
+                n.peffective = o.effective;
+                n.reloaded = true;
                 for (c, st) in n.checkers.iter_mut().enumerate() {
                     let id = CheckerId {
                         vs: nv,
@@ -781,15 +828,6 @@ impl Pool {
         self.vs[vs].rs[i].alive = alive;
         self.rs_notifies(vs, i, false);
         self.update_quorum(vs, false);
-    }
-
-    /// A checker's current state (`None` for an unknown id).
-    pub fn checker_up(&self, id: CheckerId) -> Option<bool> {
-        self.vs
-            .get(id.vs)
-            .and_then(|v| v.rs.get(id.rs))
-            .and_then(|r| r.checkers.get(id.checker))
-            .map(|c| c.up)
     }
 
     /// A checker reports its state (keepalived's
@@ -1289,6 +1327,17 @@ mod tests {
         let d: Vec<_> = p.destinations().iter().map(|(k, w)| (*k, *w)).collect();
         assert_eq!(d, [((0, Server::Real(0)), 1), ((0, Server::Real(1)), 3)]);
         assert!(p.quorum_up(0));
+        // The dump's view: what the reload carried over, with its weight
+        // before; the new server as at start.
+        let st = p.status();
+        assert!(st[0].reloaded);
+        let (new_rs, kept) = (st[0].real_servers[0], st[0].real_servers[1]);
+        assert_eq!(
+            (kept.reloaded, kept.peffective, kept.iweight, kept.effective),
+            (true, 1, 3, 3)
+        );
+        assert_eq!((new_rs.reloaded, new_rs.peffective), (false, 0));
+        assert_eq!(p.checker_up(id(0)), Some(true));
         // The new server's checker is a new one: it reports as at start.
         let a = p.checker_state(id(0), false, "");
         assert_eq!(

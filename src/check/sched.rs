@@ -295,6 +295,20 @@ pub struct Probe {
     pub url: usize,
 }
 
+/// What a checker has done so far, as keepalived's dump shows it
+/// (`Has run`, `Retries iterations`, `Failed URL`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// A probe has completed.
+    pub has_run: bool,
+    /// keepalived's `retry_it`: the failed retries counted; `retry` until
+    /// the first probe (keepalived starts there, so that one failure at
+    /// start-up is enough).
+    pub retry_it: u32,
+    /// HTTP: the index of the URL that failed, while it is retried.
+    pub failed_url: Option<u16>,
+}
+
 /// One checker's state.
 #[derive(Debug, Clone)]
 pub struct CheckerSm {
@@ -350,6 +364,26 @@ impl CheckerSm {
     /// Whether the checker currently counts as up.
     pub fn is_up(&self) -> bool {
         self.is_up
+    }
+
+    /// What it has done so far (for the dumps).
+    pub fn progress(&self) -> Progress {
+        Progress {
+            has_run: self.has_run,
+            retry_it: if self.has_run {
+                self.retry_it
+            } else {
+                self.timing.retry
+            },
+            failed_url: self
+                .failed_url
+                .map(|u| u16::try_from(u).unwrap_or(u16::MAX)),
+        }
+    }
+
+    /// When the running probe started, if one is running.
+    pub fn running_since(&self) -> Option<Instant> {
+        self.running_since
     }
 
     /// The resolved timers.
@@ -636,6 +670,33 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The dump's view: `retry` before the first probe (keepalived's
+    /// start), then the retries counted while up, reset by a success.
+    #[test]
+    fn progress_follows_the_probes() {
+        let t0 = Instant::now();
+        let mut c = tcp(2, false);
+        assert_eq!(
+            c.progress(),
+            Progress {
+                has_run: false,
+                retry_it: 2,
+                failed_url: None
+            }
+        );
+        c.start(t0, 0.0);
+        step(&mut c, Outcome::OK);
+        assert_eq!((c.progress().has_run, c.progress().retry_it), (true, 0));
+        step(&mut c, fail());
+        assert_eq!(c.progress().retry_it, 1);
+        assert!(c.running_since().is_none());
+        let t = c.poll_timeout().unwrap();
+        c.handle_timeout(t);
+        assert_eq!(c.running_since(), Some(t));
+        c.handle_outcome(t, Outcome::OK);
+        assert_eq!(c.progress().retry_it, 0);
     }
 
     #[test]

@@ -569,15 +569,15 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("enable_script_security", gflag!(script_security)),
     kw("script_user", script_user),
     kw("vrrp_netlink_cmd_rcv_bufs", netlink_bufs),
-    kw("vrrp_netlink_cmd_rcv_bufs_force", ignore),
+    kw("vrrp_netlink_cmd_rcv_bufs_force", netlink_bufs_force),
     kw("vrrp_netlink_monitor_rcv_bufs", netlink_bufs),
-    kw("vrrp_netlink_monitor_rcv_bufs_force", ignore),
+    kw("vrrp_netlink_monitor_rcv_bufs_force", netlink_bufs_force),
     kw("lvs_netlink_cmd_rcv_bufs", netlink_bufs),
-    kw("lvs_netlink_cmd_rcv_bufs_force", ignore),
+    kw("lvs_netlink_cmd_rcv_bufs_force", netlink_bufs_force),
     kw("lvs_netlink_monitor_rcv_bufs", netlink_bufs),
-    kw("lvs_netlink_monitor_rcv_bufs_force", ignore),
+    kw("lvs_netlink_monitor_rcv_bufs_force", netlink_bufs_force),
     kw("process_monitor_rcv_bufs", netlink_bufs),
-    kw("process_monitor_rcv_bufs_force", ignore),
+    kw("process_monitor_rcv_bufs_force", netlink_bufs_force),
     kw("rs_init_notifies", gflag!(rs_init_notifies)),
     kw("vrrp_rx_bufs_policy", |c, s| {
         if bare(c, s) {
@@ -1260,6 +1260,17 @@ fn netlink_bufs(ctx: &mut Ctx, s: &Stmt) -> Res {
             .netlink_bufs
             .push((s.key().to_string(), v as u32));
     }
+    Ok(())
+}
+
+/// `*_rcv_bufs_force [BOOL]`: kept as 1 or 0 beside the sizes (the
+/// dumps show them).
+fn netlink_bufs_force(ctx: &mut Ctx, s: &Stmt) -> Res {
+    let on = !matches!(s.get(1), Some("false" | "no" | "off" | "0"));
+    ctx.cfg
+        .global
+        .netlink_bufs
+        .push((s.key().to_string(), u32::from(on)));
     Ok(())
 }
 

@@ -567,7 +567,7 @@ pub fn log_received(ev: &Event) {
 /// settings and state in keepalived 2.2.7's layout (its lines about
 /// threads and file descriptors are left out).
 fn data_dump(global: &crate::daemon::dump::GlobalInfo, r: &Running) -> String {
-    let mut s = crate::daemon::dump::global_section(global, false);
+    let mut s = crate::daemon::dump::global_section(global, crate::daemon::dump::Process::Checker);
     s.push_str("------< BFD Topology >------\n");
     let yes = |b: bool| if b { "Yes" } else { "No" };
     for (i, sess) in r.sessions.sessions().iter().enumerate() {

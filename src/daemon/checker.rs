@@ -11,15 +11,23 @@
 //! repaired once an operation fails or a reload comes. When the kernel has
 //! no IPVS the checkers keep running and notifying (keepalived 2.2.7 stops
 //! the whole daemon), and IPVS is retried every few seconds.
+//!
+//! SIGUSR1 writes `keepalived_check.data` ([`crate::daemon::dump::check`])
+//! off the event loop: the driver hands over a snapshot of the state, and
+//! a thread reads the configuration again (the process keeps none of it,
+//! to stay small with thousands of real servers), checks that it is the
+//! one running, and streams the file.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::check::driver;
 use crate::check::pool::{Action, Pool, PoolOptions, Server};
 use crate::check::spec::{self, SpecOptions};
+use crate::check::status::Snapshot;
 use crate::config::global::GlobalDefs;
 use crate::config::Config;
 use crate::ipvs::client::Client;
@@ -31,9 +39,14 @@ use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
 use crate::notify::fifo::NotifyFifo;
 use crate::notify::mail::Mailer;
 
+use super::dump;
 use super::ha_suspend::HaSuspend;
 use super::log::{log_detail, log_line};
 use super::netlink::{NetEvent, Netlink};
+
+/// Reads the configuration again (`None`: unusable), for reloads and
+/// dumps; shared with the dump thread.
+pub type Loader = Arc<dyn Fn() -> Option<Config> + Send + Sync>;
 
 /// How often IPVS is retried while the kernel has none (or refuses).
 const IPVS_RETRY: Duration = Duration::from_secs(5);
@@ -187,11 +200,68 @@ impl Ipvs {
 /// code. `release` removes our IPVS services at stop (`-X` keeps them).
 /// On SIGHUP `reload` reads the configuration again (`None`: unusable,
 /// the old one stays); unchanged real servers keep their state.
-pub fn run(config: Config, release: bool, reload: &dyn Fn() -> Option<Config>) -> u8 {
+pub fn run(config: Config, release: bool, reload: Loader) -> u8 {
     let Some(rt) = super::runtime() else {
         return 1;
     };
     rt.block_on(run_async(config, release, reload))
+}
+
+/// Writes `keepalived_check.data` for `state`, taken while the
+/// configuration with `fingerprint` ran, in a thread of its own (the file
+/// of 10 000 real servers is some 15 MB); one dump at a time.
+fn spawn_check_dump(load: Loader, fingerprint: u64, state: Snapshot) {
+    let spawned = std::thread::Builder::new()
+        .name("check-dump".into())
+        .spawn(move || {
+            static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+            let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+            write_check_dump(&load, fingerprint, &state);
+            super::release_free_memory();
+        });
+    if let Err(e) = spawned {
+        log_line(&format!("Unable to write the checker data: {e}"));
+    }
+}
+
+fn write_check_dump(load: &Loader, fingerprint: u64, state: &Snapshot) {
+    let path = dump::path(dump::CHECK_DATA_FILE);
+    let Some(config) = load() else {
+        return log_line(&format!(
+            "Not writing {}: the configuration cannot be read",
+            path.display()
+        ));
+    };
+    if dump::check::fingerprint(&config) != fingerprint {
+        return log_line(&format!(
+            "Not writing {}: the configuration changed since it was loaded (reload to apply it)",
+            path.display()
+        ));
+    }
+    let specs = spec::build(
+        &config,
+        SpecOptions {
+            script_user: RunAs::from_global(&config.global),
+        },
+    )
+    .0;
+    let track_values = config
+        .vrrp
+        .track_files
+        .iter()
+        .filter_map(|t| Some((t.name.clone(), driver::read_track_file(t.file.as_deref()?))))
+        .collect();
+    let global = dump::GlobalInfo::from_config(&config.global);
+    let facts = dump::check::CheckFacts {
+        global: &global,
+        config: &config,
+        specs: &specs,
+        state,
+        track_values: &track_values,
+    };
+    if let Err(e) = dump::write_with(&path, |w| dump::check::write(w, &facts)) {
+        log_line(&format!("Unable to write {}: {e}", path.display()));
+    }
 }
 
 /// The checkers of a configuration, with their warnings logged.
@@ -226,14 +296,10 @@ fn open_fifos(g: &GlobalDefs, run_as: RunAs, notifier: &Notifier) -> Vec<NotifyF
     fifos
 }
 
-async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Config>) -> u8 {
+async fn run_async(config: Config, release: bool, reload: Loader) -> u8 {
     use tokio::signal::unix::{signal, SignalKind};
     let g = &config.global;
-    let run_as = match &g.script_user {
-        Some((u, grp)) => RunAs::resolve(Some(u), grp.as_deref(), RunAs::current())
-            .unwrap_or_else(|_| RunAs::current()),
-        None => RunAs::keepalived_default(),
-    };
+    let run_as = RunAs::from_global(g);
     let specs = build_specs(&config, run_as);
     log_line("Initializing ipvs");
     let router_id = g.router_id.clone().unwrap_or_else(crate::sys::nodename);
@@ -264,15 +330,18 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
     let mut layout = Layout::new(&config.lvs);
     let mut flush_on_stop = config.global.lvs_flush_on_stop;
     let mut suspension = Suspension::new(HaSuspend::new(&config.lvs)).await;
+    // What a dump checks the configuration it reads against.
+    let mut fingerprint = dump::check::fingerprint(&config);
     drop(config);
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let (handle, fut) = driver::start(specs, pool, &suspension.told, tx);
     super::release_free_memory();
     let mut driver = std::pin::pin!(fut);
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+    let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
     ) else {
         log_line("Unable to install signal handlers");
         return 1;
@@ -289,8 +358,25 @@ async fn run_async(config: Config, release: bool, reload: &dyn Fn() -> Option<Co
         tokio::select! {
             _ = term.recv() => handle.stop(),
             _ = int.recv() => handle.stop(),
+            _ = usr1.recv() => {
+                log_line(&format!(
+                    "Printing checker data for process({}) on signal",
+                    std::process::id()
+                ));
+                // The driver answers once it is done with what was asked
+                // before (a reload): the snapshot is of `fingerprint`'s.
+                let (tx, rx) = oneshot::channel();
+                handle.snapshot(tx);
+                let (load, fp) = (reload.clone(), fingerprint);
+                tokio::spawn(async move {
+                    if let Ok(state) = rx.await {
+                        spawn_check_dump(load, fp, state);
+                    }
+                });
+            }
             _ = hup.recv() => match reload() {
                 Some(new) => {
+                    fingerprint = dump::check::fingerprint(&new);
                     let specs = build_specs(&new, run_as);
                     log_line("Reinitializing ipvs");
                     let suspended = suspension.reconfigure(&new.lvs).await;

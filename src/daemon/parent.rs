@@ -475,6 +475,7 @@ struct Parent<'a> {
 /// `reload_config` reads the configuration again on SIGHUP (`None` when it
 /// has a fatal error: the old one is kept).
 pub fn run(opts: Options, config: Config, reload_config: &dyn Fn() -> Option<Config>) -> u8 {
+    crate::daemon::dump::GlobalInfo::prepare(&config.global);
     let config = Kept::new(config);
     super::release_free_memory();
     let pids = &opts.pids;
@@ -741,7 +742,7 @@ impl Parent<'_> {
                 let path = crate::daemon::dump::path(crate::daemon::dump::PARENT_DATA_FILE);
                 if let Err(e) = crate::daemon::dump::write(
                     &path,
-                    &crate::daemon::dump::global_section(&g, true),
+                    &crate::daemon::dump::global_section(&g, crate::daemon::dump::Process::Parent),
                 ) {
                     log_line(&format!("Unable to write {}: {e}", path.display()));
                 }

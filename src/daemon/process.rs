@@ -184,14 +184,15 @@ pub fn setup(role: Role) {
     std::env::remove_var(PARENT_ENV);
     std::env::remove_var(READY_FD_ENV);
     std::env::remove_var(crate::daemon::sdnotify::NOTIFY_SOCKET);
-    if matches!(role, Role::Vrrp | Role::Bfd) {
-        let extra = (role == Role::Bfd).then(bfd_resend_signal);
-        for sig in forwarded_signals().into_iter().chain(extra) {
-            // A no-op handler, not SIG_IGN: handlers are reset by exec, so
-            // scripts started later still get the default actions.
-            // SAFETY: the action does nothing, which is signal-safe.
-            let _ = unsafe { signal_hook_registry::register(sig, || {}) };
-        }
+    // Every child: a signal forwarded while it still reads its
+    // configuration must not kill it (SIGUSR1's default); the BFD child
+    // also waits for its resend signal.
+    let extra = (role == Role::Bfd).then(bfd_resend_signal);
+    for sig in forwarded_signals().into_iter().chain(extra) {
+        // A no-op handler, not SIG_IGN: handlers are reset by exec, so
+        // scripts started later still get the default actions.
+        // SAFETY: the action does nothing, which is signal-safe.
+        let _ = unsafe { signal_hook_registry::register(sig, || {}) };
     }
 }
 

@@ -674,11 +674,7 @@ pub fn run(config: &Config, opts: &DriverOptions, reload: &dyn Fn() -> Option<Co
 
 /// The `script_user` scripts run as.
 fn run_as(config: &Config) -> RunAs {
-    match &config.global.script_user {
-        Some((u, grp)) => RunAs::resolve(Some(u), grp.as_deref(), RunAs::current())
-            .unwrap_or_else(|_| RunAs::current()),
-        None => RunAs::keepalived_default(),
-    }
+    RunAs::from_global(&config.global)
 }
 
 impl Driver {
@@ -1341,6 +1337,7 @@ async fn run_async(
     opts: &DriverOptions,
     reload: &dyn Fn() -> Option<Config>,
 ) -> u8 {
+    dump::GlobalInfo::prepare(&config.global);
     let nl = match Netlink::new() {
         Ok(n) => n,
         Err(e) => {

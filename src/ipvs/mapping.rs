@@ -281,7 +281,9 @@ fn protocol(p: Option<CfgProtocol>) -> Protocol {
     }
 }
 
-fn sched_flags(vs: &VirtualServer) -> u32 {
+/// The IPVS scheduler flags of a virtual server's `ops`, `flag-N`,
+/// `sh-*` and `mh-*` keywords.
+pub fn sched_flags(vs: &VirtualServer) -> u32 {
     vs.flags.iter().fold(0, |f, name| {
         f | match name.as_str() {
             "ops" => ServiceFlags::ONEPACKET,

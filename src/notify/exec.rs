@@ -70,6 +70,17 @@ impl RunAs {
         Self::lookup_user(DEFAULT_SCRIPT_USER).unwrap_or_else(Self::current)
     }
 
+    /// The user scripts run as by default: the global `script_user`
+    /// (our own uid/gid if it cannot be resolved), else keepalived's
+    /// default.
+    pub fn from_global(g: &crate::config::global::GlobalDefs) -> RunAs {
+        match &g.script_user {
+            Some((u, grp)) => Self::resolve(Some(u), grp.as_deref(), Self::current())
+                .unwrap_or_else(|_| Self::current()),
+            None => Self::keepalived_default(),
+        }
+    }
+
     /// A user name or numeric uid, with its primary group.
     pub fn lookup_user(name: &str) -> Option<RunAs> {
         let user = match name.parse::<u32>() {

@@ -16,6 +16,8 @@
 #   IMPL.log     the daemon's console log
 #   IMPL.fifo    everything written to lvs_notify_fifo /run/lvs.fifo
 #   IMPL.all     everything written to notify_fifo /run/all.fifo
+#   IMPL-start.data IMPL-down.data IMPL-reload.data   keepalived_check.data
+#                after SIGUSR1 to the parent at those steps
 # keepalived runs first: each of its steps waits for IPVS to change and
 # then stay unchanged for STABLE seconds; ours must then reach the same
 # state within WAIT seconds (and keep it for a second). The host compares.
@@ -63,6 +65,20 @@ settle() { # WANT
     i=$((i + 1))
   done
   echo "@@ no convergence within $WAIT s"
+}
+
+# SIGUSR1 to the parent: the checker's keepalived_check.data of step $1
+# (keepalived writes it in place: given half a second once it appears)
+checkdump() { # STEP
+  rm -f /tmp/keepalived_check.data
+  kill -USR1 "$pid"
+  i=0
+  while [ ! -s /tmp/keepalived_check.data ] && [ "$i" -lt 50 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  sleep 0.5
+  cp /tmp/keepalived_check.data "$o/$impl-$1.data" 2>>"$o/$impl.log"
 }
 
 listen() { # ADDR PORT
@@ -121,13 +137,16 @@ for d in /opt/e2e/*/; do
       >"$o/$impl.log" 2>&1 &
     pid=$!
     step start
+    checkdump start
     unlisten "$victim"
     step down
+    checkdump down
     listen "$(cat "/run/httpd-$victim.addr")" "$victim"
     step up
     cp "$d/b.conf" /run/e2e.conf
     kill -HUP "$pid"
     step reload
+    checkdump reload
     kill -TERM "$pid"
     wait "$pid"
     echo "@@ exit $?" >>"$o/$impl.log"

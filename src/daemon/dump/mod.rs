@@ -6,6 +6,14 @@
 //! fds, "Flags", sockpool, script results) are left out rather than
 //! invented. The formatting is pure: the driver gathers the facts only it
 //! knows into [`InstanceInfo`] / [`ScriptInfo`] / [`GlobalInfo`].
+//!
+//! [`global`] is the section every dump starts with, [`check`] the
+//! checker process's `keepalived_check.data`.
+
+pub mod check;
+pub mod global;
+
+pub use global::{global_section, GlobalInfo, Process};
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -17,9 +25,10 @@ use std::time::{Duration, SystemTime};
 use serde_json::{json, Value};
 
 use crate::daemon::netlink::{scope, AddrSpec};
-use crate::vrrp::instance::{AuthConfig, GarpConfig, Instance, State};
+use crate::vrrp::instance::{AuthConfig, Instance, State};
 use crate::vrrp::packet::Version;
 use crate::vrrp::router::Router;
+use global::yes;
 
 /// Where SIGUSR2 writes the VRRP statistics.
 pub const STATS_FILE: &str = "/tmp/keepalived.stats";
@@ -29,6 +38,8 @@ pub const DATA_FILE: &str = "/tmp/keepalived.data";
 pub const PARENT_DATA_FILE: &str = "/tmp/keepalived_parent.data";
 /// Where `--signum=JSON` (SIGRTMIN+2) writes the JSON dump.
 pub const JSON_FILE: &str = "/tmp/keepalived.json";
+/// Where SIGUSR1 makes the checker process write its state.
+pub const CHECK_DATA_FILE: &str = "/tmp/keepalived_check.data";
 
 /// A dump path: keepalived uses `$TMPDIR` when it is an absolute path to a
 /// directory, else `/tmp`.
@@ -78,6 +89,15 @@ pub fn stats(router: &Router) -> String {
 /// passwords): to a temporary file renamed into place, so that a reader
 /// never sees a half-written dump.
 pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    write_with(path, |f| f.write_all(text.as_bytes()))
+}
+
+/// [`write`] with the content streamed by `fill` into a buffered writer,
+/// for dumps too large to build in memory first.
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
@@ -87,7 +107,11 @@ pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            fill(&mut w)?;
+            w.flush()
+        })
         .and_then(|()| std::fs::rename(&tmp, path));
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -123,106 +147,6 @@ impl Transitions {
     /// When instance `name` last changed state.
     pub fn last(&self, name: &str) -> SystemTime {
         self.seen.get(name).map_or(SystemTime::UNIX_EPOCH, |s| s.1)
-    }
-}
-
-/// Global settings as the dumps show them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GlobalInfo {
-    /// `net_namespace`.
-    pub net_namespace: Option<String>,
-    /// `router_id`, else the host name.
-    pub router_id: String,
-    /// `vrrp_mcast_group4`.
-    pub mcast4: IpAddr,
-    /// `vrrp_mcast_group6`.
-    pub mcast6: IpAddr,
-    /// The global GARP settings, resolved (the parent leaves the lower
-    /// priority ones unset).
-    pub garp: GarpConfig,
-    /// Whether `vrrp_garp_lower_prio_*` resolve to their defaults: the
-    /// parent then shows them unset.
-    pub lower_prio_set: (bool, bool),
-    /// `vrrp_gna_interval`.
-    pub gna_interval: Duration,
-    /// `vrrp_down_timer_adverts`.
-    pub down_timer_adverts: u32,
-    /// `vrrp_lower_prio_no_advert`.
-    pub lower_prio_no_advert: bool,
-    /// `vrrp_higher_prio_send_advert`.
-    pub higher_prio_send_advert: bool,
-    /// `vrrp_version`.
-    pub vrrp_version: u8,
-    /// `vrrp_check_unicast_src`.
-    pub check_unicast_src: bool,
-    /// `vrrp_skip_check_adv_addr`.
-    pub skip_check_adv_addr: bool,
-    /// `vrrp_strict`.
-    pub strict: bool,
-    /// `enable_script_security`.
-    pub script_security: bool,
-    /// `checker_log_all_failures`.
-    pub checker_log_all_failures: bool,
-    /// `default_interface` (keepalived's default: eth0).
-    pub default_interface: String,
-    /// `disable_local_igmp`.
-    pub disable_local_igmp: bool,
-    /// `lvs_flush`.
-    pub lvs_flush: bool,
-    /// `fifo_write_vrrp_states_on_reload`.
-    pub fifo_write_vrrp_states_on_reload: bool,
-    /// `vrrp_notify_priority_changes`.
-    pub notify_priority_changes: bool,
-    /// `umask` (keepalived's default: 0177).
-    pub umask: u32,
-}
-
-impl GlobalInfo {
-    /// From the parsed `global_defs`.
-    pub fn from_config(g: &crate::config::global::GlobalDefs) -> GlobalInfo {
-        let d = GarpConfig::default();
-        let delay = g.garp.master_delay.unwrap_or(d.master_delay);
-        let repeat = g.garp.master_repeat.unwrap_or(d.master_repeat);
-        GlobalInfo {
-            net_namespace: g.net_namespace.clone(),
-            router_id: g.router_id.clone().unwrap_or_else(crate::sys::nodename),
-            mcast4: g.mcast_group4.unwrap_or(IpAddr::from([224, 0, 0, 18])),
-            mcast6: g
-                .mcast_group6
-                .unwrap_or(IpAddr::from([0xff02, 0, 0, 0, 0, 0, 0, 0x12])),
-            garp: GarpConfig {
-                master_delay: delay,
-                master_repeat: repeat,
-                master_refresh: g.garp.master_refresh.unwrap_or(d.master_refresh),
-                master_refresh_repeat: g
-                    .garp
-                    .master_refresh_repeat
-                    .unwrap_or(d.master_refresh_repeat),
-                lower_prio_delay: g.garp.lower_prio_delay.unwrap_or(delay),
-                lower_prio_repeat: g.garp.lower_prio_repeat.unwrap_or(repeat),
-                interval: g.garp_interval.unwrap_or_default(),
-            },
-            lower_prio_set: (
-                g.garp.lower_prio_delay.is_some(),
-                g.garp.lower_prio_repeat.is_some(),
-            ),
-            gna_interval: g.gna_interval.unwrap_or_default(),
-            down_timer_adverts: g.down_timer_adverts.map_or(3, u32::from),
-            lower_prio_no_advert: g.lower_prio_no_advert.unwrap_or(false),
-            higher_prio_send_advert: g.higher_prio_send_advert.unwrap_or(false),
-            vrrp_version: g.vrrp_version.unwrap_or(2),
-            check_unicast_src: g.check_unicast_src,
-            skip_check_adv_addr: g.skip_check_adv_addr,
-            strict: g.vrrp_strict,
-            script_security: g.script_security,
-            checker_log_all_failures: g.checker_log_all_failures,
-            default_interface: g.default_interface.clone().unwrap_or_else(|| "eth0".into()),
-            disable_local_igmp: g.disable_local_igmp,
-            lvs_flush: g.lvs_flush,
-            fifo_write_vrrp_states_on_reload: g.fifo_write_vrrp_states_on_reload,
-            notify_priority_changes: g.vrrp_notify_priority_changes.unwrap_or(false),
-            umask: g.umask.unwrap_or(0o177),
-        }
     }
 }
 
@@ -327,128 +251,12 @@ fn timeval(t: SystemTime) -> String {
     )
 }
 
-fn yes(b: bool) -> &'static str {
-    if b {
-        "true"
-    } else {
-        "false"
-    }
-}
-
 fn enabled(b: bool) -> &'static str {
     if b {
         "enabled"
     } else {
         "disabled"
     }
-}
-
-/// The `------< Global definitions >------` section. The parent shows the
-/// lower priority GARP settings unset when they were not configured.
-pub fn global_section(g: &GlobalInfo, parent: bool) -> String {
-    let mut s = String::from("------< Global definitions >------\n");
-    let ns = g.net_namespace.as_deref().unwrap_or("(default)");
-    let _ = writeln!(s, " Network namespace = {ns}");
-    let _ = writeln!(s, " Router ID = {}", g.router_id);
-    let _ = writeln!(
-        s,
-        " Checkers log all failures = {}",
-        yes(g.checker_log_all_failures)
-    );
-    if !parent {
-        // Only the VRRP process resolves the default interface.
-        let _ = writeln!(s, " Default interface = {}", g.default_interface);
-    }
-    let no = |b: bool| if b { "yes" } else { "no" };
-    let _ = writeln!(s, " Disable local IGMP = {}", no(g.disable_local_igmp));
-    let _ = writeln!(s, " LVS flush = {}", yes(g.lvs_flush));
-    let _ = writeln!(
-        s,
-        " FIFO write vrrp states on reload = {}",
-        yes(g.fifo_write_vrrp_states_on_reload)
-    );
-    let _ = writeln!(
-        s,
-        " VRRP notify priority changes = {}",
-        yes(g.notify_priority_changes)
-    );
-    let _ = writeln!(s, " VRRP IPv4 mcast group = {}", g.mcast4);
-    let _ = writeln!(s, " VRRP IPv6 mcast group = {}", g.mcast6);
-    let gp = &g.garp;
-    let _ = writeln!(s, " Gratuitous ARP delay = {}", gp.master_delay.as_secs());
-    let _ = writeln!(s, " Gratuitous ARP repeat = {}", gp.master_repeat);
-    let _ = writeln!(
-        s,
-        " Gratuitous ARP refresh timer = {}",
-        gp.master_refresh.as_secs()
-    );
-    let _ = writeln!(
-        s,
-        " Gratuitous ARP refresh repeat = {}",
-        gp.master_refresh_repeat
-    );
-    let unset = u64::from(u32::MAX);
-    let (lpd, lpr) = if parent {
-        (
-            if g.lower_prio_set.0 {
-                gp.lower_prio_delay.as_secs()
-            } else {
-                unset
-            },
-            if g.lower_prio_set.1 {
-                u64::from(gp.lower_prio_repeat)
-            } else {
-                unset
-            },
-        )
-    } else {
-        (
-            gp.lower_prio_delay.as_secs(),
-            u64::from(gp.lower_prio_repeat),
-        )
-    };
-    let _ = writeln!(s, " Gratuitous ARP lower priority delay = {lpd}");
-    let _ = writeln!(s, " Gratuitous ARP lower priority repeat = {lpr}");
-    let _ = writeln!(s, " Num adverts before down = {}", g.down_timer_adverts);
-    let _ = writeln!(
-        s,
-        " Send advert after receive lower priority advert = {}",
-        yes(!g.lower_prio_no_advert)
-    );
-    let _ = writeln!(
-        s,
-        " Send advert after receive higher priority advert = {}",
-        yes(g.higher_prio_send_advert)
-    );
-    let _ = writeln!(
-        s,
-        " Gratuitous ARP interval = {:.6}",
-        gp.interval.as_secs_f64()
-    );
-    let _ = writeln!(
-        s,
-        " Gratuitous NA interval = {:.6}",
-        g.gna_interval.as_secs_f64()
-    );
-    let _ = writeln!(s, " VRRP default protocol version = {}", g.vrrp_version);
-    let _ = writeln!(s, " VRRP check unicast_src = {}", yes(g.check_unicast_src));
-    let _ = writeln!(
-        s,
-        " VRRP skip check advert addresses = {}",
-        yes(g.skip_check_adv_addr)
-    );
-    let _ = writeln!(s, " VRRP strict mode = {}", yes(g.strict));
-    let _ = writeln!(
-        s,
-        " Script security {}",
-        if g.script_security {
-            "enabled"
-        } else {
-            "disabled"
-        }
-    );
-    let _ = writeln!(s, " umask = 0{:o}", g.umask);
-    s
 }
 
 /// keepalived's name for a state in dumps.
@@ -635,7 +443,7 @@ fn instance_section(s: &mut String, i: &Instance, info: &InstanceInfo, group: Op
 }
 
 /// C's `%g` for the small positive values dumps show (preempt delay).
-fn g_format(v: f64) -> String {
+pub(crate) fn g_format(v: f64) -> String {
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     s.to_string()
@@ -667,7 +475,7 @@ pub fn data(
     infos: &[InstanceInfo],
     scripts: &[ScriptInfo],
 ) -> String {
-    let mut s = global_section(global, false);
+    let mut s = global_section(global, Process::Vrrp);
     s.push_str("------< VRRP Topology >------\n");
     for (id, (i, info)) in router.instances().iter().zip(infos).enumerate() {
         instance_section(&mut s, i, info, router.group_of(id));
@@ -955,9 +763,9 @@ mod tests {
              Tracking instances :\n     VI_1, weight -20\n   State = idle\n"
         );
         let mut g = GlobalInfo::from_config(&Default::default());
-        g.router_id = "node1".into();
-        g.script_security = true;
-        let text = global_section(&g, false);
+        g.defs.router_id = Some("node1".into());
+        g.defs.script_security = true;
+        let text = global_section(&g, Process::Vrrp);
         for l in [
             " Router ID = node1",
             " Default interface = eth0",
@@ -971,7 +779,7 @@ mod tests {
             assert!(text.lines().any(|x| x == l), "{l:?} missing from\n{text}");
         }
         // The parent leaves the lower priority GARP settings unset.
-        let parent = global_section(&g, true);
+        let parent = global_section(&g, Process::Parent);
         assert!(parent.contains(" Gratuitous ARP lower priority delay = 4294967295\n"));
         assert!(!parent.contains("Default interface"));
     }
