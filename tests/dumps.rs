@@ -1,7 +1,10 @@
 //! The dump files, read the way mehdy/keepalived-exporter reads them: a
 //! signal to the parent, a 10 ms sleep, then `keepalived.data`,
 //! `keepalived.stats` and `keepalived.json` parsed with the exporter's
-//! line rules (mirrored below, not copied).
+//! line rules (mirrored below, not copied); and the checker's
+//! `keepalived_check.data` (its exact text is pinned by the unit tests of
+//! `daemon::dump::check` and compared with keepalived's in
+//! `tests/ipvs_vm.rs`).
 //!
 //! The daemon runs with `TMPDIR` set to the lab's scratch directory
 //! (keepalived writes its dumps there when `TMPDIR` is an absolute

@@ -181,8 +181,8 @@ fn match_by_key<'a>(
     new.map(|k| free.get_mut(k?)?.pop_front()).collect()
 }
 
-/// IPVS weight of an effective weight.
-fn real_weight(w: i64) -> u32 {
+/// IPVS weight of an effective weight (keepalived's `real_weight`).
+pub fn real_weight(w: i64) -> u32 {
     w.clamp(0, IPVS_WEIGHT_MAX) as u32
 }
 

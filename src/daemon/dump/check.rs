@@ -33,13 +33,13 @@ use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
-use super::global::{global_section, GlobalInfo, Process};
+use super::global::{global_section, yes_no, GlobalInfo, Process};
 use super::quote_command;
-use crate::check::pool::{CheckerId, IPVS_WEIGHT_MAX};
+use crate::check::pool::{real_weight, CheckerId};
 use crate::check::probe::Target;
 use crate::check::proto::DEFAULT_HELO;
 use crate::check::sched::Progress;
-use crate::check::spec::{CheckSpec, ProbeSpec};
+use crate::check::spec::{CheckSpec, ProbeSpec, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_LOOP};
 use crate::check::status::{CheckerStatus, RsStatus, Snapshot, VsStatus};
 use crate::config::check::{Checker, CheckerKind, DnsType, HttpCheck, HttpProtocol, Url};
 use crate::config::lvs::{
@@ -53,10 +53,6 @@ use crate::notify::exec::RunAs;
 
 /// keepalived's `IP_VS_VERSION_CODE`, a constant of its build.
 const LVS_VERSION: &str = "1.2.1";
-
-/// keepalived's default `connect_timeout` and `delay_loop`.
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const DEFAULT_DELAY_LOOP: Duration = Duration::from_secs(60);
 
 /// keepalived's `regex_options` table, in its order: 2.2.7 prints every
 /// name as soon as one option is set.
@@ -150,14 +146,7 @@ pub fn write(out: &mut dyn Write, f: &CheckFacts) -> io::Result<()> {
     track_files(out, f)
 }
 
-fn yes_no(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "no"
-    }
-}
-
+/// `ON` / `OFF`, as the LVS lines say it.
 fn on_off(b: bool) -> &'static str {
     if b {
         "ON"
@@ -178,11 +167,6 @@ fn dur(m: Option<Micros>) -> Option<Duration> {
 /// `inet_sockaddrtopair`: `[addr]:port`.
 fn pair(a: SocketAddr) -> String {
     format!("[{}]:{}", a.ip(), a.port())
-}
-
-/// keepalived's `real_weight`: an effective weight clamped for IPVS.
-fn real_weight(w: i64) -> i64 {
-    w.clamp(0, IPVS_WEIGHT_MAX)
 }
 
 fn script_line(out: &mut dyn Write, what: &str, sc: &Script, default: RunAs) -> io::Result<()> {
@@ -265,20 +249,23 @@ fn group_alive(f: &CheckFacts, name: &str) -> [u64; 5] {
     n
 }
 
+/// keepalived's `have_ipv4` / `have_ipv6` of a group: an address of
+/// that family, or a fwmark given it.
+fn group_has(g: &VsGroup, v6: bool) -> bool {
+    g.entries.iter().any(|e| match e {
+        VsgEntry::Range { start, .. } => start.is_ipv6() == v6,
+        VsgEntry::Fwmark { v6: fam, .. } => *fam == Some(v6),
+    })
+}
+
 fn group(out: &mut dyn Write, f: &CheckFacts, g: &VsGroup) -> io::Result<()> {
-    let has = |v6: bool| {
-        g.entries.iter().any(|e| match e {
-            VsgEntry::Range { start, .. } => start.is_ipv6() == v6,
-            VsgEntry::Fwmark { v6: fam, .. } => *fam == Some(v6),
-        })
-    };
     writeln!(out, " ------< Virtual server group >------")?;
     writeln!(
         out,
         " Virtual Server Group = {}, IPv4 = {}, IPv6 = {}",
         g.name,
-        yes_no(has(false)),
-        yes_no(has(true))
+        yes_no(group_has(g, false)),
+        yes_no(group_has(g, true))
     )?;
     let alive = group_alive(f, &g.name);
     let reloaded = f
@@ -354,15 +341,7 @@ fn virtual_server(
                     .groups
                     .iter()
                     .find(|g| &g.name == name)
-                    .is_some_and(|g| {
-                        let fam = |v6: bool| {
-                            g.entries.iter().any(|e| match e {
-                                VsgEntry::Range { start, .. } => start.is_ipv6() == v6,
-                                VsgEntry::Fwmark { v6: f, .. } => *f == Some(v6),
-                            })
-                        };
-                        fam(false) && fam(true)
-                    }),
+                    .is_some_and(|g| group_has(g, false) && group_has(g, true)),
                 _ => false,
             };
             if both {
@@ -671,26 +650,26 @@ fn checker(
         });
     // An SMTP_CHECK with `host` blocks is one checker per host in
     // keepalived, preceded by its own when it has connection settings.
-    let targets: Vec<(Target, bool)> = match (&s.probe, &c.kind) {
+    let targets: Vec<Target> = match (&s.probe, &c.kind) {
         (ProbeSpec::Smtp { hosts, .. }, CheckerKind::Smtp { hosts: conf, .. })
             if !hosts.is_empty() =>
         {
             let own = c.conn != Default::default();
-            let mut t: Vec<(Target, bool)> = Vec::new();
+            let mut t = Vec::new();
             if own {
-                t.push((s.target.clone(), false));
+                t.push(s.target.clone());
             }
             for (h, co) in hosts.iter().zip(conf) {
                 // keepalived leaves a host's unset timeout at 0.
                 let mut h = h.clone();
                 h.timeout = dur(co.connect_timeout).unwrap_or_default();
-                t.push((h, true));
+                t.push(h);
             }
             t
         }
-        _ => vec![(s.target.clone(), false)],
+        _ => vec![s.target.clone()],
     };
-    for (target, _) in targets {
+    for target in targets {
         writeln!(out, " {} -> {}", vs.fmt(), rs.fmt(vs))?;
         writeln!(out, "   Enabled = {}", yes_no(st.enabled))?;
         writeln!(out, "   Up = {}", yes_no(st.up))?;

@@ -118,6 +118,14 @@ fn needs_local_name(g: &GlobalDefs) -> bool {
             && (g.smtp_helo_name.is_none() || g.notification_email_from.is_none()))
 }
 
+pub(super) fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
 pub(super) fn yes(b: bool) -> &'static str {
     if b {
         "true"
@@ -345,8 +353,7 @@ pub fn global_section(info: &GlobalInfo, process: Process) -> String {
         let d = g.default_interface.as_deref().unwrap_or("eth0");
         let _ = writeln!(s, " Default interface = {d}");
     }
-    let no = |b: bool| if b { "yes" } else { "no" };
-    let _ = writeln!(s, " Disable local IGMP = {}", no(g.disable_local_igmp));
+    let _ = writeln!(s, " Disable local IGMP = {}", yes_no(g.disable_local_igmp));
     if let Some(sd) = &g.lvs_sync_daemon {
         // The VRRP process has the instance itself; the others only its
         // name, and no VRID to default the sync id to (keepalived's
