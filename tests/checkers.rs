@@ -150,10 +150,10 @@ impl Lab {
 
     /// The whole daemon in the director namespace (`-n -l -C` and `args`)
     /// on the configuration file `conf`, logging to `ka.log` and
-    /// `ka.log.err`.
-    fn daemon(&self, conf: &str, args: &[&str]) -> Child {
+    /// `ka.log.err`; its pid. The lab stops it if the test fails first.
+    fn daemon(&mut self, conf: &str, args: &[&str]) -> u32 {
         let log = self.path("ka.log");
-        Command::new("ip")
+        let child = Command::new("ip")
             .args(["netns", "exec", &self.dir.name])
             .arg(env!("CARGO_BIN_EXE_keepalived"))
             .args(["-n", "-l", "-C"])
@@ -165,7 +165,19 @@ impl Lab {
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::create(format!("{log}.err")).unwrap())
             .spawn()
-            .unwrap()
+            .unwrap();
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    /// Stops the daemon `pid` started by [`Self::daemon`] (SIGTERM); how it
+    /// exited.
+    fn stop_daemon(&mut self, pid: u32) -> std::process::ExitStatus {
+        let i = self.children.iter().position(|c| c.id() == pid).unwrap();
+        let mut c = self.children.remove(i);
+        sh(&format!("kill -TERM {pid}"));
+        c.wait().unwrap()
     }
 
     /// Both of the daemon's logs.
@@ -1115,7 +1127,7 @@ fn lvs_notify_fifo_lines_from_the_daemon() {
         return;
     }
     use std::os::unix::fs::OpenOptionsExt;
-    let lab = Lab::new("cf");
+    let mut lab = Lab::new("cf");
     let l = lab.listen(8080);
     let fifo = lab.path("lvs.fifo");
     sh(&format!("mkfifo {fifo}"));
@@ -1152,7 +1164,7 @@ fn lvs_notify_fifo_lines_from_the_daemon() {
             check(8081)
         )),
     );
-    let mut daemon = lab.daemon(&c, &[]);
+    let daemon = lab.daemon(&c, &[]);
     let mut got = Vec::new();
     let until = |want: &[u8], got: &mut Vec<u8>, reader: &mut std::fs::File| {
         let ok = wait_until(6 * S, || {
@@ -1204,7 +1216,7 @@ fn lvs_notify_fifo_lines_from_the_daemon() {
     )
     .unwrap();
     let mark = got.len();
-    sh(&format!("kill -HUP {}", daemon.id()));
+    sh(&format!("kill -HUP {}", daemon));
     until(
         b"RS [10.77.0.2]:tcp:8084 [10.77.0.100]:tcp:8080 DOWN\n",
         &mut got,
@@ -1220,8 +1232,7 @@ fn lvs_notify_fifo_lines_from_the_daemon() {
     );
     let logs = lab.daemon_log();
     assert!(logs.contains("Reload complete"), "{logs}");
-    sh(&format!("kill -TERM {}", daemon.id()));
-    let st = daemon.wait().unwrap();
+    let st = lab.stop_daemon(daemon);
     assert!(st.success(), "{st}");
 }
 
@@ -1238,7 +1249,7 @@ fn ha_suspend_follows_the_virtual_address() {
     if !can_run("ha_suspend_follows_the_virtual_address") {
         return;
     }
-    let lab = Lab::new("ch");
+    let mut lab = Lab::new("ch");
     let l = lab.listen(8085);
     let _l2 = lab.listen(8086);
     let conf = "virtual_server 10.77.0.100 8085 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  \
@@ -1248,7 +1259,7 @@ fn ha_suspend_follows_the_virtual_address() {
                 alpha\n  delay_loop 0.5\n  real_server 10.77.0.2 8086 {\n    \
                 TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n";
     let c = lab.write("ka.conf", conf);
-    let mut daemon = lab.daemon(&c, &["-D"]);
+    let daemon = lab.daemon(&c, &["-D"]);
     let logs = || lab.daemon_log();
     let count = |s: &str| logs().matches(s).count();
     let until = |s: &str, n: usize| {
@@ -1291,7 +1302,7 @@ fn ha_suspend_follows_the_virtual_address() {
     );
 
     // A reload logs every checker's state again.
-    sh(&format!("kill -HUP {}", daemon.id()));
+    sh(&format!("kill -HUP {}", daemon));
     until("Reinitializing ipvs", 1);
     until(&format!("Deactivating healthchecker for service {rs}"), 2);
 
@@ -1299,7 +1310,6 @@ fn ha_suspend_follows_the_virtual_address() {
     lab.dir.ip("addr add 10.77.0.100/32 dev eth0");
     until(&format!("Activating healthchecker for service {rs}"), 2);
     until("TCP_CHECK on service [10.77.0.2]:tcp:8085 failed.", 1);
-    sh(&format!("kill -TERM {}", daemon.id()));
-    let st = daemon.wait().unwrap();
+    let st = lab.stop_daemon(daemon);
     assert!(st.success(), "{st}");
 }
