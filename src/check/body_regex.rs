@@ -45,7 +45,9 @@
 
 use regex::bytes::{Regex, RegexBuilder};
 
-/// The `regex_options` keepalived 2.2.7 knows (others are ignored).
+/// The `regex_options` keepalived 2.2.7 knows (others are ignored), in
+/// its table's order (its checker dump prints them all in this order as
+/// soon as one is set).
 pub const OPTIONS: &[&str] = &[
     "allow_empty_class",
     "alt_bsux",

@@ -54,35 +54,6 @@ use crate::notify::exec::RunAs;
 /// keepalived's `IP_VS_VERSION_CODE`, a constant of its build.
 const LVS_VERSION: &str = "1.2.1";
 
-/// keepalived's `regex_options` table, in its order: 2.2.7 prints every
-/// name as soon as one option is set.
-const REGEX_OPTIONS: &[&str] = &[
-    "allow_empty_class",
-    "alt_bsux",
-    "auto_callout",
-    "caseless",
-    "dollar_endonly",
-    "dotall",
-    "dupnames",
-    "extended",
-    "firstline",
-    "match_unset_backref",
-    "multiline",
-    "never_ucp",
-    "never_utf",
-    "no_auto_capture",
-    "no_auto_possess",
-    "no_dotstar_anchor",
-    "no_start_optimize",
-    "ucp",
-    "ungreedy",
-    "utf",
-    "never_backslash_c",
-    "alt_circumflex",
-    "alt_verbnames",
-    "use_offset_limit",
-];
-
 /// Everything the checker dump shows.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckFacts<'a> {
@@ -937,7 +908,10 @@ fn url(out: &mut dyn Write, f: &CheckFacts, u: &Url) -> io::Result<()> {
     let options = if u.regex_options.is_empty() {
         String::new()
     } else {
-        REGEX_OPTIONS.iter().map(|o| format!(" {o}")).collect()
+        crate::check::body_regex::OPTIONS
+            .iter()
+            .map(|o| format!(" {o}"))
+            .collect()
     };
     writeln!(out, "     Regex options:{options}")?;
     // keepalived shares one compiled regex between the URLs with the same
