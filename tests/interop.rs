@@ -14,7 +14,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "common/proclab.rs"]
+mod proclab;
 use common::lab::{self, wait_for, Ns, Pair};
+use proclab::{parent_of, read_pid};
 
 const KEEPALIVED: &str = "/usr/sbin/keepalived";
 
@@ -31,19 +34,6 @@ fn privileged() -> bool {
         return false;
     }
     true
-}
-
-fn read_pid(p: &Path) -> Option<i32> {
-    std::fs::read_to_string(p).ok()?.trim().parse().ok()
-}
-
-fn parent_of(pid: i32) -> Option<i32> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("PPid:"))?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// One daemon (ours or the real keepalived), killed (SIGKILL) by pid on
