@@ -534,6 +534,18 @@ impl BfdEvents {
     }
 }
 
+/// The next events from `reader`, for a `select!` branch: never when
+/// there is no pipe, or once it closed (the reader is then dropped).
+pub async fn next_events(reader: &mut Option<BfdEvents>) -> Vec<Event> {
+    if let Some(r) = reader.as_mut() {
+        if let Some(evs) = r.next().await {
+            return evs;
+        }
+    }
+    *reader = None;
+    std::future::pending().await
+}
+
 /// The BFD event pipe this process inherited, registered with the runtime.
 pub fn event_reader() -> Option<BfdEvents> {
     let fd = crate::daemon::process::bfd_event_reader()?;

@@ -390,12 +390,7 @@ async fn run_async(config: Config, release: bool, reload: Loader) -> u8 {
                     handle.set_suspended(set);
                 }
             }
-            Some(evs) = async {
-                match bfd_events.as_mut() {
-                    Some(r) => r.next().await,
-                    None => std::future::pending().await,
-                }
-            } => {
+            evs = crate::daemon::bfd::next_events(&mut bfd_events) => {
                 for ev in evs {
                     if crate::daemon::log::detail() {
                         crate::daemon::bfd::log_received(&ev);

@@ -1495,12 +1495,7 @@ async fn run_async(
                     drv.execute(out).await;
                 }
             }
-            Some(evs) = async {
-                match bfd_events.as_mut() {
-                    Some(r) => r.next().await,
-                    None => std::future::pending().await,
-                }
-            } => {
+            evs = crate::daemon::bfd::next_events(&mut bfd_events) => {
                 for ev in evs {
                     drv.bfd_event(&ev).await;
                 }
