@@ -734,6 +734,22 @@ pub fn start(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{load_str, Config, ReaderOptions};
+
+    /// The configuration `text` and the checkers built from it.
+    fn load(text: &str) -> (Config, Vec<CheckSpec>) {
+        use crate::check::spec::{self, SpecOptions};
+        use crate::notify::exec::RunAs;
+        let cfg = load_str("t.conf", text, ReaderOptions::default()).config;
+        let specs = spec::build(
+            &cfg,
+            SpecOptions {
+                script_user: RunAs::current(),
+            },
+        )
+        .0;
+        (cfg, specs)
+    }
 
     #[test]
     fn file_states() {
@@ -750,9 +766,6 @@ mod tests {
     #[tokio::test]
     async fn reload_keeps_unchanged_checkers_and_restarts_changed_ones() {
         use crate::check::pool::Server;
-        use crate::check::spec::{self, SpecOptions};
-        use crate::config::{load_str, ReaderOptions};
-        use crate::notify::exec::RunAs;
         let dir = std::env::temp_dir().join(format!("ka-driver-reload-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = |name: &str, v: &str| {
@@ -770,22 +783,14 @@ mod tests {
         let rs = |ip: &str, track: &str| {
             format!(" real_server {ip} 80 {{\n FILE_CHECK {{\n track_file {track}\n }}\n }}\n")
         };
-        let load = |servers: &[String]| {
+        let load_servers = |servers: &[String]| {
             let text = format!(
                 "{tracks}virtual_server 10.0.0.1 80 {{\n protocol TCP\n{}}}\n",
                 servers.concat()
             );
-            let cfg = load_str("t.conf", &text, ReaderOptions::default()).config;
-            let specs = spec::build(
-                &cfg,
-                SpecOptions {
-                    script_user: RunAs::current(),
-                },
-            )
-            .0;
-            (cfg, specs)
+            load(&text)
         };
-        let (cfg, specs) = load(&[rs("10.0.1.1", "down"), rs("10.0.1.2", "b")]);
+        let (cfg, specs) = load_servers(&[rs("10.0.1.1", "down"), rs("10.0.1.2", "b")]);
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (handle, fut) = start(
             specs,
@@ -806,7 +811,7 @@ mod tests {
             }
         }
         // The unchanged checker moves to index 1; the other one changed.
-        let (cfg, specs) = load(&[rs("10.0.1.2", "c"), rs("10.0.1.1", "down")]);
+        let (cfg, specs) = load_servers(&[rs("10.0.1.2", "c"), rs("10.0.1.1", "down")]);
         handle.reload(cfg.lvs, specs, BTreeSet::new());
         let dests = loop {
             if let Some(Action::Reloaded(d)) = rx.recv().await {
@@ -832,22 +837,12 @@ mod tests {
     #[tokio::test]
     async fn bfd_check_follows_the_bfd_process_events() {
         use crate::check::pool::Server;
-        use crate::check::spec::{self, SpecOptions};
-        use crate::config::{load_str, ReaderOptions};
-        use crate::notify::exec::RunAs;
         // keepalived's check_bfd.c: "BFD check of [NAME] RS(RS) is UP|DOWN",
         // then update_svr_checker_state; an event matching the checker's
         // state changes nothing.
         let text = "bfd_instance b1 {\n neighbor_ip 10.0.1.1\n}\n\
                     virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.1.1 80 {\n BFD_CHECK {\n name b1\n }\n }\n}\n";
-        let cfg = load_str("t.conf", text, ReaderOptions::default()).config;
-        let specs = spec::build(
-            &cfg,
-            SpecOptions {
-                script_user: RunAs::current(),
-            },
-        )
-        .0;
+        let (cfg, specs) = load(text);
         assert_eq!(specs.len(), 1);
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (handle, fut) = start(
@@ -900,9 +895,6 @@ mod tests {
     /// weight, the real servers' weights.
     #[tokio::test]
     async fn snapshots_show_what_the_checkers_did() {
-        use crate::check::spec::{self, SpecOptions};
-        use crate::config::{load_str, ReaderOptions};
-        use crate::notify::exec::RunAs;
         let dir = std::env::temp_dir().join(format!("ka-driver-snap-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let tf = dir.join("tf");
@@ -914,14 +906,7 @@ mod tests {
              real_server 10.0.1.2 80 {{\n FILE_CHECK {{\n track_file tf\n }}\n }}\n}}\n",
             tf.display()
         );
-        let cfg = load_str("t.conf", &text, ReaderOptions::default()).config;
-        let specs = spec::build(
-            &cfg,
-            SpecOptions {
-                script_user: RunAs::current(),
-            },
-        )
-        .0;
+        let (cfg, specs) = load(&text);
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (handle, fut) = start(
             specs,
