@@ -6,10 +6,11 @@
 //! Every namespace and process is removed by Drop guards, also on panic.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
+use common::daemon::Daemon;
 use common::capture::{last_advert_to_garp, resign_to_garp, Capture};
 use common::lab::{privileged as lab_privileged, wait_for, Ns, Pair};
 
@@ -18,99 +19,6 @@ fn privileged() -> bool {
 }
 
 const VIP: &str = "10.99.0.100";
-
-struct Daemon {
-    child: Option<Child>,
-    log: PathBuf,
-    /// The VRRP child's pid file.
-    vrrp_pid: PathBuf,
-}
-
-impl Daemon {
-    fn start(ns: &Ns, dir: &std::path::Path, tag: &str, conf: &str) -> Daemon {
-        let cf = dir.join(format!("{tag}.conf"));
-        std::fs::write(&cf, conf).unwrap();
-        let log = dir.join(format!("{tag}.log"));
-        let vrrp_pid = dir.join(format!("{tag}-vrrp.pid"));
-        let child = Command::new("ip")
-            .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_keepalived")])
-            .args(["-n", "-l", "-f"])
-            .arg(&cf)
-            .arg("-p")
-            .arg(dir.join(format!("{tag}.pid")))
-            .arg("-r")
-            .arg(&vrrp_pid)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start keepalived");
-        Daemon {
-            child: Some(child),
-            log,
-            vrrp_pid,
-        }
-    }
-
-    /// A crash of the whole daemon. Killing only the parent is not one:
-    /// its VRRP child gets SIGTERM (PR_SET_PDEATHSIG, as keepalived's) and
-    /// stops gracefully. So the parent is frozen first (it can neither
-    /// restart the child nor clean up), then both are killed.
-    fn crash(&mut self) {
-        self.signal(libc::SIGSTOP);
-        let child = std::fs::read_to_string(&self.vrrp_pid)
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
-        if let Some(p) = child {
-            let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
-            let ppid = format!("PPid:\t{}\n", self.pid());
-            if status.contains(&ppid) {
-                // SAFETY: kill(2) on a verified child of our child.
-                unsafe { libc::kill(p, libc::SIGKILL) };
-            }
-        }
-        self.signal(libc::SIGKILL);
-        assert!(self.wait(Duration::from_secs(2)));
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.as_ref().unwrap().id() as i32
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on the pid of our own child (`ip netns exec`
-        // execs the daemon in place, so it is the daemon's pid).
-        unsafe { libc::kill(self.pid(), sig) };
-    }
-
-    /// Waits for the process to exit, up to `t`.
-    fn wait(&mut self, t: Duration) -> bool {
-        let end = Instant::now() + t;
-        while Instant::now() < end {
-            if let Some(c) = self.child.as_mut() {
-                if c.try_wait().ok().flatten().is_some() {
-                    self.child = None;
-                    return true;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        false
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn conf(prio: u8, extra: &str) -> String {
     format!(
@@ -386,7 +294,7 @@ fn virtual_routes_rules_and_statics_follow_the_master() {
     );
     let rules = p.a.ip(&["rule", "show"]);
     assert!(
-        rules.contains("1000:\tfrom 10.99.0.100 lookup 100"),
+        rules.contains("1000:\tfrom 10.99.0.100 lookup 100 proto keepalived"),
         "{rules}"
     );
     // Stop: everything goes, statics too.

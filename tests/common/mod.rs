@@ -85,4 +85,5 @@ impl Drop for Netns {
     }
 }
 pub mod capture;
+pub mod daemon;
 pub mod lab;
