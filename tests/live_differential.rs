@@ -32,7 +32,8 @@
 //! run at once, default 6), `LIVE_DIFF_REPORT_ONLY=1` (never fail),
 //! `KEEPALIVED`, `KEEPALIVED_SAMPLES`, `KEEPALIVED_CORPUS` as in
 //! `tests/differential.rs`. Logs, snapshots and `report.txt` are kept in
-//! `target/tmp/live_differential/`.
+//! `target/tmp/live_differential/` (`live_differential_all/` for the whole
+//! corpus).
 //!
 //! Without root, keepalived, `nft` or the corpus the test is skipped,
 //! except when `CI` is set: then that is a failure.
@@ -82,6 +83,7 @@ struct Row {
     label: String,
     outcome: Outcome,
     took: Duration,
+    scan: scan::Scan,
 }
 
 fn skip_or_fail(why: &str) {
@@ -189,7 +191,12 @@ fn setup() -> Option<Setup> {
         .ok()
         .and_then(|v| v.parse().ok())
         .map_or(Duration::from_secs(12), Duration::from_secs_f64);
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("live_differential");
+    let dir = if sample {
+        "live_differential"
+    } else {
+        "live_differential_all"
+    };
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir);
     std::fs::create_dir_all(&out).expect("create output directory");
     Some(Setup {
         keepalived,
@@ -246,8 +253,7 @@ fn side(
     Ok(snap)
 }
 
-fn run_config(s: &Setup, config: &Path) -> Outcome {
-    let sc = scan::scan(config, s.max_settle);
+fn run_config(s: &Setup, config: &Path, sc: &scan::Scan) -> Outcome {
     if !sc.vrrp {
         return Outcome::Skipped("no vrrp_instance".into());
     }
@@ -261,7 +267,7 @@ fn run_config(s: &Setup, config: &Path) -> Outcome {
         dir: dir.clone(),
         tag: "keepalived".into(),
     };
-    let k = match side(&s.keepalived, config, &sc, &kf, true) {
+    let k = match side(&s.keepalived, config, sc, &kf, true) {
         Ok(k) => k,
         Err(o) => return o,
     };
@@ -269,7 +275,7 @@ fn run_config(s: &Setup, config: &Path) -> Outcome {
         dir,
         tag: "ours".into(),
     };
-    match side(&s.ours, config, &sc, &of, false) {
+    match side(&s.ours, config, sc, &of, false) {
         Ok(o) => Outcome::Ran(snapshot::diff(&k, &o)),
         Err(o) => o,
     }
@@ -292,11 +298,13 @@ fn run_all(s: &Setup) -> Vec<Row> {
                     break;
                 };
                 let start = Instant::now();
-                let outcome = run_config(s, config);
+                let scan = scan::scan(config, s.max_settle);
+                let outcome = run_config(s, config, &scan);
                 let row = Row {
                     label: label(config),
                     outcome,
                     took: start.elapsed(),
+                    scan,
                 };
                 if let Outcome::Ran(d) = &row.outcome {
                     let _ = writeln!(
@@ -386,6 +394,12 @@ fn report(s: &Setup, rows: &[Row], known: &Known, took: Duration) -> (String, Ve
         })
         .collect();
     let _ = writeln!(r, "skipped: {}", skipped.len());
+    let covered: std::collections::BTreeSet<&str> = ran
+        .iter()
+        .flat_map(|row| row.scan.features.iter().copied())
+        .collect();
+    let covered: Vec<&str> = covered.into_iter().collect();
+    let _ = writeln!(r, "VRRP features run: {}", covered.join(" "));
     if unlisted > 0 {
         failures.push(format!("{unlisted} unlisted differences"));
     }
@@ -412,6 +426,20 @@ fn live_differential() {
         })
         .collect();
     let _ = std::fs::write(s.out.join("skipped.txt"), skipped);
+    let features: String = rows
+        .iter()
+        .filter(|row| matches!(row.outcome, Outcome::Ran(_)))
+        .map(|row| {
+            let f: Vec<&str> = row.scan.features.iter().copied().collect();
+            format!(
+                "{} {:.1} {}\n",
+                row.label,
+                row.scan.settle.as_secs_f64(),
+                f.join(",")
+            )
+        })
+        .collect();
+    let _ = std::fs::write(s.out.join("features.txt"), features);
     if env_flag("LIVE_DIFF_REPORT_ONLY") {
         return;
     }

@@ -13,7 +13,8 @@ use super::run::{output, NetBox};
 /// Section name → normalised lines.
 pub type Snapshot = BTreeMap<String, Vec<String>>;
 
-/// The sysctls compared, for every interface and `all`/`default`.
+/// The IPv4 sysctls compared, for every interface and `all`/`default`
+/// (and IPv6's `disable_ipv6`).
 const SYSCTLS: &[&str] = &["arp_ignore", "arp_filter", "accept_local", "rp_filter"];
 
 /// Takes a snapshot of `nb` (without the daemon's instance states).
@@ -36,7 +37,7 @@ pub fn take(nb: &NetBox) -> Snapshot {
         sorted(addr.lines().map(|l| random.line(l, true))),
     );
     for (name, args) in [
-        ("route", &["route", "show", "table", "all"][..]),
+        ("route", &["-4", "route", "show", "table", "all"][..]),
         ("route6", &["-6", "route", "show", "table", "all"][..]),
         ("rule", &["rule"][..]),
         ("rule6", &["-6", "rule"][..]),
@@ -53,6 +54,9 @@ pub fn take(nb: &NetBox) -> Snapshot {
     }
     let sysctl = output(Command::new("ip").args(["netns", "exec", &nb.name, "sh", "-c", &script]));
     s.insert("sysctl".into(), sorted(sysctl.lines().map(str::to_string)));
+    let six = "cd /proc/sys/net/ipv6/conf && grep -H . */disable_ipv6";
+    let six = output(Command::new("ip").args(["netns", "exec", &nb.name, "sh", "-c", six]));
+    s.insert("sysctl6".into(), sorted(six.lines().map(str::to_string)));
     let nft =
         output(Command::new("ip").args(["netns", "exec", &nb.name, "nft", "list", "ruleset"]));
     s.insert(
