@@ -218,7 +218,7 @@ fn side(
     files: &Files,
     gate: bool,
 ) -> Result<Snapshot, Outcome> {
-    let nb = NetBox::new(&files.tag, &sc.interfaces).map_err(Outcome::Error)?;
+    let nb = NetBox::new(&files.tag, sc).map_err(Outcome::Error)?;
     if gate {
         let code = run::config_test(&nb, bin, config, &files.path("t.log"));
         if code != Some(0) {

@@ -1,6 +1,7 @@
 //! One daemon run in a fresh network namespace: the namespace ("box")
 //! holds the configuration's interfaces (veth, up, an IPv4 address each,
-//! IPv6 link-local usable at once since DAD is off); their peers live in
+//! IPv6 link-local usable at once since DAD is off, plus the instances'
+//! `unicast_src_ip`/`mcast_src_ip` addresses); their peers live in
 //! a second namespace (the "sink") so the daemon sees only its own side.
 //!
 //! The daemon runs through `ip netns exec BOX sh -c 'mount tmpfs on /tmp
@@ -61,7 +62,8 @@ pub struct NetBox {
 impl NetBox {
     /// Creates the namespaces and the interfaces. Names `ip` refuses are
     /// left out (the `-t` run then decides whether the config is usable).
-    pub fn new(tag: &str, interfaces: &[String]) -> Result<NetBox, String> {
+    pub fn new(tag: &str, sc: &super::scan::Scan) -> Result<NetBox, String> {
+        let interfaces = &sc.interfaces;
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let name = format!("kalive-{tag}-{}-{n}", std::process::id());
@@ -101,6 +103,19 @@ impl NetBox {
             ip(&["-n", &b.sink, "link", "set", &peer, "up"])?;
             ip(&["-n", &b.name, "link", "set", ifname, "up"])?;
             b.interfaces.push(ifname.clone());
+        }
+        for (ifname, addr) in &sc.sources {
+            let len = if addr.contains(':') { "64" } else { "24" };
+            // Refused when already there (or the name was refused).
+            let _ = ip(&[
+                "-n",
+                &b.name,
+                "addr",
+                "add",
+                &format!("{addr}/{len}"),
+                "dev",
+                ifname,
+            ]);
         }
         b.wait_link_locals();
         Ok(b)

@@ -23,6 +23,10 @@ const MAX_INTERFACES: usize = 48;
 pub struct Scan {
     /// Interfaces to create (veth, in the order first named).
     pub interfaces: Vec<String>,
+    /// Source addresses the instances name (`unicast_src_ip`,
+    /// `mcast_src_ip`) with the interface to put them on (the instance's,
+    /// else the first one): a host running such a configuration has them.
+    pub sources: Vec<(String, String)>,
     /// At least one `vrrp_instance`.
     pub vrrp: bool,
     /// `net_namespace` or `instance` is set: the daemons would leave the
@@ -115,6 +119,9 @@ pub fn scan(path: &Path, max_settle: Duration) -> Scan {
     let mut script = Script::default();
     let mut script_time = 0.0f64;
     let mut v3 = false;
+    // The current instance's interface and source addresses.
+    let mut inst_if: Option<String> = None;
+    let mut inst_src: Vec<String> = Vec::new();
     while let Some(line) = reader.next_line() {
         let words: Vec<String> = line
             .text
@@ -130,9 +137,18 @@ pub fn scan(path: &Path, max_settle: Duration) -> Scan {
                 continue;
             }
             "}" => {
-                if stack.pop().as_deref() == Some("vrrp_script") {
-                    script_time = script_time.max(script.time());
-                    script = Script::default();
+                match stack.pop().as_deref() {
+                    Some("vrrp_script") => {
+                        script_time = script_time.max(script.time());
+                        script = Script::default();
+                    }
+                    Some("vrrp_instance") => {
+                        for a in inst_src.drain(..) {
+                            s.sources.push((inst_if.clone().unwrap_or_default(), a));
+                        }
+                        inst_if = None;
+                    }
+                    _ => {}
                 }
                 continue;
             }
@@ -171,6 +187,10 @@ pub fn scan(path: &Path, max_settle: Duration) -> Scan {
             (_, "use_vmac") => {
                 vmacs.insert(arg.unwrap_or("").to_string());
             }
+            ("vrrp_instance", "interface") => inst_if = arg.map(str::to_string),
+            ("vrrp_instance", "unicast_src_ip" | "mcast_src_ip") => {
+                inst_src.extend(arg.map(str::to_string));
+            }
             ("vrrp_instance", "advert_int") => advert = advert.max(num.unwrap_or(1.0)),
             ("vrrp_instance", "version") | ("global_defs", "vrrp_version") => {
                 v3 |= arg == Some("3");
@@ -195,6 +215,16 @@ pub fn scan(path: &Path, max_settle: Duration) -> Scan {
         s.features.insert("v3");
     }
     s.interfaces.retain(|i| !vmacs.contains(i));
+    let first = s.interfaces.first().cloned().unwrap_or_default();
+    for (i, _) in &mut s.sources {
+        if !s.interfaces.contains(i) {
+            i.clone_from(&first);
+        }
+    }
+    s.sources
+        .retain(|(i, a)| !i.is_empty() && a.parse::<std::net::IpAddr>().is_ok());
+    s.sources.sort();
+    s.sources.dedup();
     // Master_Down_Interval is below 4 advert intervals; a failing script
     // needs `fall` (or `rise`) runs; one second more for start-up.
     let secs = 4.0 * advert + delay + script_time + 1.5;
