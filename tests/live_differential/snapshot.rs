@@ -251,19 +251,26 @@ fn nft_line(l: &str) -> String {
     out.join(" ")
 }
 
-/// The last `(NAME) Entering X STATE` of each instance in a log.
+/// The last state each instance entered according to a log: `(NAME)
+/// Entering X STATE`, and keepalived's start-up form `(NAME) entering
+/// FAULT state (why)` (also `(NAME): entering ...`).
 pub fn states(log: &str) -> Vec<String> {
     let mut last: BTreeMap<String, String> = BTreeMap::new();
     for l in log.lines() {
-        let Some(pos) = l.find(") Entering ") else {
+        let Some(pos) = l
+            .find(") Entering ")
+            .or_else(|| l.find(") entering "))
+            .or_else(|| l.find("): entering "))
+        else {
             continue;
         };
         let Some(open) = l[..pos].rfind('(') else {
             continue;
         };
         let name = &l[open + 1..pos];
-        let rest = &l[pos + ") Entering ".len()..];
-        let Some(end) = rest.find(" STATE") else {
+        let rest = &l[pos..];
+        let rest = &rest[rest.find("ntering ").unwrap() + "ntering ".len()..];
+        let Some(end) = rest.find(" STATE").or_else(|| rest.find(" state")) else {
             continue;
         };
         last.insert(name.to_string(), rest[..end].to_string());
