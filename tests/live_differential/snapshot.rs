@@ -91,7 +91,7 @@ impl RandomIds {
         };
         for l in links.lines() {
             let name = link_name(l);
-            if !created.iter().any(|c| *c == name) {
+            if !created.contains(&name) {
                 continue;
             }
             let w: Vec<&str> = l.split_whitespace().collect();
