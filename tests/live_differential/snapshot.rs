@@ -273,7 +273,11 @@ pub fn states(log: &str) -> Vec<String> {
         let Some(end) = rest.find(" STATE").or_else(|| rest.find(" state")) else {
             continue;
         };
-        last.insert(name.to_string(), rest[..end].to_string());
+        // VRRP states only (a BFD session also "enters" Up/Down/AdminDown).
+        let state = &rest[..end];
+        if matches!(state, "MASTER" | "BACKUP" | "FAULT") {
+            last.insert(name.to_string(), state.to_string());
+        }
     }
     last.into_iter().map(|(n, s)| format!("{n} {s}")).collect()
 }
