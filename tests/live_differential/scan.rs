@@ -215,16 +215,7 @@ pub fn scan(path: &Path, max_settle: Duration) -> Scan {
         s.features.insert("v3");
     }
     s.interfaces.retain(|i| !vmacs.contains(i));
-    let first = s.interfaces.first().cloned().unwrap_or_default();
-    for (i, _) in &mut s.sources {
-        if !s.interfaces.contains(i) {
-            i.clone_from(&first);
-        }
-    }
-    s.sources
-        .retain(|(i, a)| !i.is_empty() && a.parse::<std::net::IpAddr>().is_ok());
-    s.sources.sort();
-    s.sources.dedup();
+    s.place_sources();
     // Master_Down_Interval is below 4 advert intervals; a failing script
     // needs `fall` (or `rise`) runs; one second more for start-up.
     let secs = 4.0 * advert + delay + script_time + 1.5;
@@ -256,6 +247,21 @@ impl Script {
 }
 
 impl Scan {
+    /// Puts each source address on its instance's interface, or on the
+    /// first one when that interface is not created.
+    fn place_sources(&mut self) {
+        let first = self.interfaces.first().cloned().unwrap_or_default();
+        for (i, _) in &mut self.sources {
+            if !self.interfaces.contains(i) {
+                i.clone_from(&first);
+            }
+        }
+        self.sources
+            .retain(|(i, a)| !i.is_empty() && a.parse::<std::net::IpAddr>().is_ok());
+        self.sources.sort();
+        self.sources.dedup();
+    }
+
     /// Adds an interface name if it is one we can and should create.
     fn add(&mut self, name: &str) {
         if valid_ifname(name)
