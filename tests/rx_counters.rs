@@ -309,7 +309,7 @@ impl Frames<'_> {
             Prio0 => a.prio = 0,
             Runt => {
                 let m = a.bytes(src, dst)[..6].to_vec();
-                return self.wrap(i, (dmac, t.mac), src, dst, 255, &m, None);
+                return self.wrap((dmac, t.mac), src, dst, 255, &m, None);
             }
             Short => {
                 a.count = Some(2);
@@ -347,14 +347,12 @@ impl Frames<'_> {
             AhIcv => ah_key = Some(*b"wrongkey"),
         }
         let m = a.bytes(src, dst);
-        self.wrap(i, (dmac, t.mac), src, dst, ttl, &m, ah_key)
+        self.wrap((dmac, t.mac), src, dst, ttl, &m, ah_key)
     }
 
     /// The IP packet (AH-protected with `ah_key`) in an Ethernet frame.
-    #[allow(clippy::too_many_arguments)]
     fn wrap(
         &self,
-        _i: &Inst,
         mac: ([u8; 6], [u8; 6]),
         src: IpAddr,
         dst: IpAddr,
@@ -432,8 +430,25 @@ impl Recorder {
 
     /// Lets the daemon process what was sent, then takes the differences.
     fn step(&mut self, sent: BTreeMap<String, usize>) -> Step {
-        std::thread::sleep(Duration::from_millis(80));
-        let now = self.flat_stats();
+        // Settled once two dumps 50 ms apart agree (adverts a master
+        // sends every second aside).
+        let quiet = |m: &BTreeMap<String, i64>| -> BTreeMap<String, i64> {
+            m.iter()
+                .filter(|(k, _)| !k.ends_with("Advertisements/Sent"))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect()
+        };
+        std::thread::sleep(Duration::from_millis(60));
+        let mut now = self.flat_stats();
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(50));
+            let again = self.flat_stats();
+            let same = quiet(&again) == quiet(&now);
+            now = again;
+            if same {
+                break;
+            }
+        }
         let mut counters = BTreeMap::new();
         for (k, v) in &now {
             let d = v - self.stats.get(k).copied().unwrap_or(0);
@@ -572,7 +587,6 @@ fn scenario(which: Impl) -> Run {
         .join(format!("rx_counters-{}.log", which.name()));
     let _ = std::fs::write(&keep, &run.log);
     drop(rec);
-    drop(frames);
     drop(lab);
     run
 }
