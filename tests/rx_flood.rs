@@ -429,6 +429,11 @@ fn scenario(which: Impl) -> Outcome {
     let (sent, took) = flood(&lab.tx, &lab.f_port);
     std::thread::sleep(Duration::from_millis(300));
     let (a1, b1) = (snap(&da, &lab.a), snap(&db, &lab.b));
+    for (ns, tag) in [(&lab.a, "A"), (&lab.b, "B")] {
+        for l in rxlab::raw_drop_lines(ns) {
+            println!("{}: {tag}: {l}", which.name());
+        }
+    }
     let out = Outcome {
         sent,
         took,

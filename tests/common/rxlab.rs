@@ -679,6 +679,28 @@ pub fn raw_drops(ns: &Ns) -> u64 {
     n
 }
 
+/// The raw sockets of a namespace that dropped packets: `file local
+/// remote drops` (addresses in `/proc/net/raw*`'s hex; the local port is
+/// the IP protocol).
+pub fn raw_drop_lines(ns: &Ns) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in ["/proc/net/raw", "/proc/net/raw6"] {
+        let t = run(&["ip", "netns", "exec", &ns.name, "cat", f]);
+        for l in t.lines().skip(1) {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.last().and_then(|x| x.parse::<u64>().ok()).unwrap_or(0) > 0 {
+                out.push(format!(
+                    "{f} local {} remote {} drops {}",
+                    w[1],
+                    w[2],
+                    w[w.len() - 1]
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// A veth pair `a` (in `na`) – `b` (in `nb`), both up.
 pub fn veth(na: &Ns, a: &str, nb: &Ns, b: &str) {
     na.ip(&[
