@@ -317,6 +317,8 @@ pub fn parse_data(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
 /// keepalived 2.2.7's lines and of ours.
 pub fn reason(line: &str) -> Option<&'static str> {
     const TABLE: &[(&[&str], &str)] = &[
+        // Ours, beyond keepalived: the count of rate-limited lines.
+        (&["similar log lines suppressed"], "suppressed"),
         (&["AH header but auth type"], "ah_mismatch"),
         (&["VRRP packet too short -", "with AH too short"], "runt"),
         (&["too short, length", "too long, length"], "length"),
