@@ -600,6 +600,12 @@ fn allowed(kind: Kind, key: &str, k: i64, ours: i64, n: i64) -> Option<&'static 
     if counter == "Advertisements/Sent" && (ours - k).abs() <= 1 {
         return Some("adverts sent by a master: timing (one a second)");
     }
+    if reason == "suppressed" {
+        return Some("beyond keepalived: ours rate-limits drop lines (5 a second per kind), then logs their count");
+    }
+    if key.contains('/') && !key.contains(':') && ours < k && ours >= k.min(5) {
+        return Some("beyond keepalived: rate limit, 5 lines a second per instance and kind");
+    }
     match kind {
         Naddr if counter == "Advertisements/Received" && ours == k + n => Some(
             "RFC 9568 §7.1: ours accepts an advert whose VIP list differs \
