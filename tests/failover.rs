@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::daemon::Daemon;
 use common::capture::{last_advert_to_garp, resign_to_garp, Capture};
+use common::daemon::Daemon;
 use common::lab::{privileged as lab_privileged, wait_for, Ns, Pair};
 
 fn privileged() -> bool {
@@ -678,7 +678,8 @@ fn vrrpv3_at_advert_int_0_1_on_the_wire() {
 
 /// Sends SIGUSR2 to the daemon and returns its `keepalived.stats`.
 fn stats_of(d: &Daemon) -> String {
-    let path = std::path::Path::new("/tmp/keepalived.stats");
+    // The daemon writes its dumps in its own TMPDIR, the log's directory.
+    let path = &d.log.with_file_name("keepalived.stats");
     let _ = std::fs::remove_file(path);
     d.signal(libc::SIGUSR2);
     wait_for(Duration::from_secs(2), || path.exists());

@@ -36,7 +36,13 @@ fn ipv6_instances_start_while_the_link_local_is_tentative() {
     let (ns, dir) = router("tent");
     let conf = [
         instance("VI_6", "eth0", 6, "  version 3\n", "fd00:97::6/128"),
-        instance("VI_M", "eth0", 7, "  version 3\n  use_vmac\n", "fd00:97::7/128"),
+        instance(
+            "VI_M",
+            "eth0",
+            7,
+            "  version 3\n  use_vmac\n",
+            "fd00:97::7/128",
+        ),
         instance("VI_4", "eth0", 4, "", "10.97.0.4/32"),
     ]
     .concat();
@@ -56,7 +62,9 @@ fn ipv6_instances_start_while_the_link_local_is_tentative() {
     assert!(t.is_some(), "not every instance became MASTER:\n{log}");
     assert!(!log.contains("unable to open"), "{log}");
     // The VMAC carries its VIP.
-    assert!(ns.ip(&["-o", "addr", "show", "dev", "vrrp.7"]).contains("fd00:97::7/128"));
+    assert!(ns
+        .ip(&["-o", "addr", "show", "dev", "vrrp.7"])
+        .contains("fd00:97::7/128"));
 }
 
 #[test]
@@ -105,7 +113,11 @@ fn an_interface_created_after_start_is_used_and_the_others_run_on() {
     assert!(log.contains("(VI_L) Entering BACKUP STATE\n"), "{log}");
     assert!(log.contains("(VI_A) Entering BACKUP STATE\n"), "{log}");
     // VI_1 went on: one MASTER transition, its VIP never left.
-    assert_eq!(log.matches("(VI_1) Entering MASTER STATE").count(), 1, "{log}");
+    assert_eq!(
+        log.matches("(VI_1) Entering MASTER STATE").count(),
+        1,
+        "{log}"
+    );
     assert!(ns.has_addr("10.97.0.100"));
 }
 
@@ -129,9 +141,27 @@ fn scripts_that_have_not_reported_hold_back_as_keepalived_s() {
         "global_defs {{\n  enable_script_security\n  script_user root\n}}\n\
          vrrp_script chk_hang {{\n  script \"/bin/sleep 600\"\n  interval 1\n  timeout 2\n}}\n\
          vrrp_script chk_fail {{\n  script \"/bin/false\"\n  interval 1\n}}\n{}{}{}",
-        instance("VI_H0", "eth0", 12, "  track_script {\n    chk_hang weight 0\n  }\n", "10.97.0.12/32"),
-        instance("VI_H60", "eth0", 13, "  track_script {\n    chk_hang weight -60\n  }\n", "10.97.0.13/32"),
-        instance("VI_F", "eth0", 11, "  track_script {\n    chk_fail weight 0\n  }\n", "10.97.0.11/32"),
+        instance(
+            "VI_H0",
+            "eth0",
+            12,
+            "  track_script {\n    chk_hang weight 0\n  }\n",
+            "10.97.0.12/32"
+        ),
+        instance(
+            "VI_H60",
+            "eth0",
+            13,
+            "  track_script {\n    chk_hang weight -60\n  }\n",
+            "10.97.0.13/32"
+        ),
+        instance(
+            "VI_F",
+            "eth0",
+            11,
+            "  track_script {\n    chk_fail weight 0\n  }\n",
+            "10.97.0.11/32"
+        ),
     );
     let run = |tag: &str, keepalived: bool| -> String {
         let (ns, dir) = router(tag);
@@ -148,19 +178,27 @@ fn scripts_that_have_not_reported_hold_back_as_keepalived_s() {
         d.log()
     };
     if !std::path::Path::new("/usr/sbin/keepalived").exists() {
-        assert!(std::env::var_os("CI").is_none(), "keepalived 2.2.7 is needed in CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "keepalived 2.2.7 is needed in CI"
+        );
         eprintln!("skipping: keepalived 2.2.7 not installed");
         return;
     }
     let theirs = run("sk", true);
     let ours = run("so", false);
     let names = ["VI_H0", "VI_H60", "VI_F"];
-    let (t, o) = (instance_lines(&theirs, &names), instance_lines(&ours, &names));
+    let (t, o) = (
+        instance_lines(&theirs, &names),
+        instance_lines(&ours, &names),
+    );
     assert_eq!(o, t, "keepalived:\n{theirs}\nours:\n{ours}");
     // What keepalived does, spelled out: the weighted one starts, becomes
     // MASTER and drops its priority at the timeout; the weight-0 ones stay
     // silent (held in FAULT).
     assert!(t.contains(&"(VI_H60) Changing effective priority from 150 to 90".to_string()));
     assert!(t.contains(&"(VI_H60) Entering MASTER STATE".to_string()));
-    assert!(!t.iter().any(|l| l.starts_with("(VI_H0)") || l.starts_with("(VI_F)")));
+    assert!(!t
+        .iter()
+        .any(|l| l.starts_with("(VI_H0)") || l.starts_with("(VI_F)")));
 }

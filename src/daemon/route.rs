@@ -322,11 +322,12 @@ pub fn route_message(s: &RouteSpec) -> RouteMessage {
     m.header.protocol = RouteProtocol::from(PROTO_KEEPALIVED);
     m.header.kind = RouteType::from(s.kind);
     m.header.table = u8::try_from(s.table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
-    // As `ip route`: link scope for a direct unicast route, host for
-    // local, global otherwise.
+    // keepalived 2.2.7: host scope for a local route, global otherwise,
+    // also for a direct route on a device (`ip route` would say link;
+    // the live differential shows keepalived's `... dev eth2 proto
+    // keepalived` without it).
     m.header.scope = RouteScope::from(s.scope.unwrap_or(match s.kind {
         2 => 254,
-        1 if s.via.is_none() && s.nexthops.is_empty() && s.oif.is_some() => 253,
         _ => 0,
     }));
     if s.onlink {
@@ -490,7 +491,7 @@ mod tests {
     }
 
     #[test]
-    fn direct_route_on_a_device_is_link_scope() {
+    fn direct_route_on_a_device_is_global_scope_as_keepalived_s() {
         let mut s = route_spec(
             &Route {
                 dst: Prefix::parse("10.57.0.0/16"),
@@ -500,7 +501,7 @@ mod tests {
             |_| Some(7),
         )
         .unwrap();
-        assert_eq!(route_message(&s).header.scope, RouteScope::Link);
+        assert_eq!(route_message(&s).header.scope, RouteScope::Universe);
         s.kind = route_type("blackhole").unwrap();
         s.oif = None;
         assert_eq!(route_message(&s).header.kind, RouteType::BlackHole);

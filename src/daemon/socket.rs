@@ -228,6 +228,9 @@ impl VrrpSocket {
         let fd = s.as_raw_fd();
         setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, &1i32)?;
         setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, &1i32)?;
+        // The kernel checks the VRRPv3 checksum (at offset 6) and drops bad
+        // packets, as for keepalived's socket.
+        setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, &6i32)?;
         setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_ALL, &0i32)?;
         s.set_nonblocking(true)?;
         Ok(VrrpSocket {

@@ -776,11 +776,16 @@ impl Driver {
             // adverts unless vmac_xmit_base; IPv6 adverts always use the
             // base, whose link-local address is unique on the LAN).
             let mut vip_link = link.clone();
-            let vmac = plan::vmac_of(vi, g);
-            if let Some((name, mac)) = &vmac {
-                let Some(v) = self.vmac(&vi.name, name, *mac, &link).await else {
+            let mut vmac = plan::vmac_of(vi, g);
+            if let Some((name, mac)) = &mut vmac {
+                let named = vi.vmac.as_ref().is_some_and(|v| v.name.is_some());
+                let Some(v) = self
+                    .vmac(&vi.name, name, *mac, &link, vi.is_v6(), named)
+                    .await
+                else {
                     continue;
                 };
+                name.clone_from(&v.name);
                 if !vi.is_v6() {
                     if let Err(e) = self.res.sysctls.setup_vmac(name, &ifname) {
                         log_line(&format!("({}) VMAC sysctls: {e}", vi.name));
@@ -995,24 +1000,54 @@ impl Driver {
         self.switch(b).await;
     }
 
-    /// The VMAC `name` on `link`: ours from before a reload, else created.
-    async fn vmac(&mut self, inst: &str, name: &str, mac: [u8; 6], link: &Link) -> Option<Link> {
-        if let Some(&idx) = self.res.vmacs.get(name) {
-            if let Ok(Some(v)) = self.nl.link_by_index(idx).await {
-                log_line(&format!("({inst}) Found matching interface {name}"));
-                return Some(v);
+    /// The VMAC `name` on `link`: ours from before a reload (same parent
+    /// and MAC), else created. A default name taken by another VMAC (the
+    /// same VRID on another interface or family) or interface becomes, as
+    /// keepalived's, `PREFIX6.VRID` for IPv6 and then `PREFIX1.VRID`,
+    /// `PREFIX2.VRID`, ...
+    async fn vmac(
+        &mut self,
+        inst: &str,
+        name: &str,
+        mac: [u8; 6],
+        link: &Link,
+        v6: bool,
+        named: bool,
+    ) -> Option<Link> {
+        let mut names = vec![name.to_string()];
+        if let (false, Some((prefix, vrid))) = (named, name.rsplit_once('.')) {
+            if v6 {
+                names.push(format!("{prefix}6.{vrid}"));
             }
+            names.extend((1..10).map(|k| format!("{prefix}{k}.{vrid}")));
         }
-        let made = match self.nl.create_vmac(link.index, name, mac).await {
-            Ok(idx) => self.nl.link_by_index(idx).await.ok().flatten(),
-            Err(e) => {
-                log_line(&format!("({inst}) unable to create VMAC {name}: {e}"));
-                None
+        for n in &names {
+            if let Some(&idx) = self.res.vmacs.get(n) {
+                match self.nl.link_by_index(idx).await {
+                    Ok(Some(v)) if v.parent == Some(link.index) && v.mac == mac => {
+                        log_line(&format!("({inst}) Found matching interface {n}"));
+                        return Some(v);
+                    }
+                    Ok(Some(_)) => continue,
+                    _ => {}
+                }
             }
-        }?;
-        log_line(&format!("({inst}) Success creating VMAC interface {name}"));
-        self.res.vmacs.insert(name.to_string(), made.index);
-        Some(made)
+            let made = match self.nl.create_vmac(link.index, n, mac).await {
+                Ok(idx) => self.nl.link_by_index(idx).await.ok().flatten(),
+                Err(crate::daemon::netlink::Error::LinkExists(_)) if !named => continue,
+                Err(e) => {
+                    log_line(&format!("({inst}) unable to create VMAC {n}: {e}"));
+                    None
+                }
+            }?;
+            log_line(&format!("({inst}) Success creating VMAC interface {n}"));
+            self.res.vmacs.insert(n.clone(), made.index);
+            return Some(made);
+        }
+        log_line(&format!(
+            "({inst}) unable to create VMAC {name}: every name is taken"
+        ));
+        None
     }
 
     /// The trackers of one instance: its own interface (weight 0) unless

@@ -3,7 +3,8 @@
 
 use std::net::IpAddr;
 
-use super::instance::{InstanceConfig, Received};
+use super::instance::{AuthConfig, InstanceConfig, Received};
+use super::packet::Packet;
 use super::types::{Centiseconds, Priority};
 
 /// One side effect requested by the core.
@@ -177,6 +178,13 @@ pub enum DropReason {
     },
     /// TTL / hop limit not 255 (`ip_ttl_err`).
     Ttl(u8),
+    /// Longer than its header and address count say (`packet_len_err`).
+    TooLong {
+        /// Bytes received.
+        len: usize,
+        /// Bytes expected.
+        expected: usize,
+    },
     /// A unicast peer's TTL outside its `min_ttl`..`max_ttl` (`ip_ttl_err`).
     TtlRange {
         /// Received TTL / hop limit.
@@ -229,7 +237,7 @@ impl DropReason {
     pub fn kind(&self) -> &'static str {
         match self {
             DropReason::AuthTypeMismatch => "auth type mismatch",
-            DropReason::TooShort { .. } => "packet length",
+            DropReason::TooShort { .. } | DropReason::TooLong { .. } => "packet length",
             DropReason::Ttl(_) | DropReason::TtlRange { .. } => "invalid TTL/HL",
             DropReason::Version(_) => "wrong version",
             DropReason::WrongVrid => "unknown VRID",
@@ -250,20 +258,35 @@ impl DropReason {
         Some(match *self {
             DropReason::AuthTypeMismatch => format!(
                 "received a {} auth, expecting {}!",
-                u8::from(rx.ah) * 2,
-                u8::from(matches!(cfg.auth, super::instance::AuthConfig::Ah(_))) * 2
+                u8::from(Packet::new_unchecked(rx.msg).auth_type()),
+                match cfg.auth {
+                    AuthConfig::None => 0,
+                    AuthConfig::Pass(_) => 1,
+                    AuthConfig::Ah(_) => 2,
+                }
             ),
-            DropReason::TooShort { len, expected } => {
+            // keepalived gives IPv4 lengths with the IP (and AH) header.
+            DropReason::TooShort { len, expected } | DropReason::TooLong { len, expected } => {
+                let ip = match (rx.src, rx.ah) {
+                    (IpAddr::V4(_), false) => 20,
+                    (IpAddr::V4(_), true) => 20 + 24,
+                    _ => 0,
+                };
+                let how = if len < expected { "short" } else { "long" };
                 format!(
-                    "vrrp packet from {} too short, length {len} and expect {expected}",
-                    rx.src
+                    "vrrp packet too {how}, length {} and expect {}",
+                    len + ip,
+                    expected + ip
                 )
             }
             DropReason::Ttl(t) => format!("invalid TTL/HL. Received {t} and expect 255"),
             DropReason::TtlRange { ttl, min, max } => {
                 format!("TTL/HL {ttl} not in range {min} - {max}")
             }
-            DropReason::Version(v) => format!("wrong VRRP version ({v}) received from {}", rx.src),
+            DropReason::Version(v) => format!(
+                "wrong version. Received {v} and expect {}",
+                u8::from(cfg.version)
+            ),
             DropReason::WrongVrid | DropReason::Inactive => return None,
             DropReason::InvalidAuthType(t) => format!("Invalid auth type: {t}"),
             DropReason::AuthFailure => "received an invalid passwd!".into(),
@@ -272,7 +295,7 @@ impl DropReason {
                 mine.0 / 100,
                 theirs.0 / 100
             ),
-            DropReason::InvalidType(t) => format!("Invalid packet type {t}"),
+            DropReason::InvalidType(t) => format!("Invalid packet type. {t} and expect 1"),
             DropReason::Checksum => format!(
                 "Invalid VRRPv{} checksum",
                 if cfg.version == super::packet::Version::V2 {

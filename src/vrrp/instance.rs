@@ -845,7 +845,7 @@ impl Instance {
         let s = &mut self.stats;
         match r {
             DropReason::AuthTypeMismatch => s.authtype_mismatch += 1,
-            DropReason::TooShort { .. } => s.packet_len_err += 1,
+            DropReason::TooShort { .. } | DropReason::TooLong { .. } => s.packet_len_err += 1,
             DropReason::Ttl(_) | DropReason::TtlRange { .. } => s.ip_ttl_err += 1,
             DropReason::Version(_) => s.version_err += 1,
             DropReason::InvalidAuthType(_) => s.invalid_authtype += 1,
@@ -875,9 +875,16 @@ impl Instance {
                 expected: super::packet::HEADER_LEN,
             });
         }
+        // keepalived compares for equality: a longer packet is as wrong.
         let expected = p.expected_len(cfg.family);
         if rx.msg.len() < expected {
             return Err(DropReason::TooShort {
+                len: rx.msg.len(),
+                expected,
+            });
+        }
+        if rx.msg.len() > expected {
+            return Err(DropReason::TooLong {
                 len: rx.msg.len(),
                 expected,
             });

@@ -162,7 +162,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
             Family::V4 => 4,
             Family::V6 => 16,
         };
-        let auth = if self.version() == Version::V2 {
+        // keepalived 2.2.7: the 8 authentication bytes only over IPv4.
+        let auth = if self.version() == Version::V2 && family == Family::V4 {
             AUTH_LEN
         } else {
             0

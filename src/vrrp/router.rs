@@ -343,6 +343,14 @@ impl Router {
             }
             return Err(DropReason::WrongVrid);
         };
+        // keepalived opens AH and plain VRRP sockets apart: an advert of
+        // the other kind never reaches the instance (no counter, no log).
+        let cfg = self.instances[id].config();
+        let wants_ah = cfg.version == super::packet::Version::V2
+            && matches!(cfg.auth, super::instance::AuthConfig::Ah(_));
+        if rx.ah != wants_ah {
+            return Err(DropReason::WrongVrid);
+        }
         let r = self.instances[id].handle_advert(now, rx, out).map(|()| id);
         self.sync(now, out);
         r

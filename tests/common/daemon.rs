@@ -115,4 +115,3 @@ impl Drop for Daemon {
         }
     }
 }
-
