@@ -22,7 +22,9 @@
 //! usage (as root): `cargo bench --bench vrrp_scale`
 //! env: PER_LINK (250), WINDOW seconds (60), SCENARIOS (kk,oo,ok,ko: o =
 //! ours, k = keepalived, A first), KEEPALIVED (/usr/sbin/keepalived),
-//! SCALE_KEEP (keep every scratch directory with the logs).
+//! START (`simultaneous`, the default: both daemons at once; `staggered`:
+//! B once A holds every VIP), SCALE_KEEP (keep every scratch directory
+//! with the logs).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -191,12 +193,14 @@ fn main() {
         window,
         stable: Duration::from_secs(3),
         converge_max: Duration::from_secs(30),
+        stagger: std::env::var("START").is_ok_and(|v| v == "staggered"),
     };
     println!(
         "vrrp_scale: {} instances ({per_link} per link on 4 links), advert_int 1, steady window {} s, \
-         crash bound Master_Down {:.1} ms + {} ms",
+         {} start, crash bound Master_Down {:.1} ms + {} ms",
         4 * usize::from(per_link),
         window.as_secs(),
+        if p.stagger { "staggered" } else { "simultaneous" },
         ms(MASTER_DOWN),
         MARGIN.as_millis()
     );

@@ -55,6 +55,7 @@ fn scenario(name: &str, a: Impl, b: Impl, tag: &str) {
         window: Duration::from_secs(15),
         stable: Duration::from_secs(2),
         converge_max: Duration::from_secs(15),
+        stagger: false,
     };
     let rep = run_scenario(name, a, b, &p, tag);
     eprint!("{}", rep.summary());
