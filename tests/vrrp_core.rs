@@ -10,7 +10,7 @@ use keepalived_rs::vrrp::packet::{ChecksumCtx, Version};
 use keepalived_rs::vrrp::router::{Router, TrackRef, TrackerValue};
 use keepalived_rs::vrrp::sim::{Lan, Rng};
 use keepalived_rs::vrrp::time::Instant;
-use keepalived_rs::vrrp::{Centiseconds, Family, Priority};
+use keepalived_rs::vrrp::{Centiseconds, Family, IfIndex, Priority};
 
 fn ip(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 99, 0, last))
@@ -209,6 +209,7 @@ fn advert_bytes(c: &InstanceConfig, prio: u8, src: IpAddr) -> Vec<u8> {
 
 fn deliver(r: &mut Router, now: u64, msg: &[u8], ttl: u8) -> Result<usize, DropReason> {
     let rx = Received {
+        ifindex: IfIndex(1),
         src: ip(2),
         dst: IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
         ttl,
@@ -631,6 +632,7 @@ fn master_router(f: impl FnOnce(&mut InstanceConfig)) -> (Router, InstanceConfig
 
 fn deliver_out(r: &mut Router, now: u64, msg: &[u8]) -> Vec<Action> {
     let rx = Received {
+        ifindex: IfIndex(1),
         src: ip(2),
         dst: IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
         ttl: 255,
@@ -891,6 +893,7 @@ fn unicast_peer_ttl_outside_min_max_is_dropped_and_counted() {
         .advert_repr(Priority(150))
         .to_bytes(&i.checksum_ctx(ip(2), ip(1)));
     let rx = |ttl| Received {
+        ifindex: IfIndex(1),
         src: ip(2),
         dst: ip(1),
         ttl,
@@ -1095,7 +1098,10 @@ fn a_script_that_has_not_reported_keeps_the_instance_in_init() {
         ]
     );
     assert_eq!(r.poll_timeout(), Some(t(5_000 + 3_609_375)));
-    // A first result that fails: FAULT, also without "(init)".
+    // A first result that fails: FAULT, notified but not logged (keepalived
+    // 2.2.7 holds the instance in FAULT silently; measured with `/bin/false`
+    // at weight 0: `VRRP_Script(chk_fail) failed (exited with status 1)`
+    // and no state line).
     let mut r = Router::new();
     let s = r.add_tracker(TrackerValue::Pending);
     let refs = vec![TrackRef {
@@ -1108,5 +1114,44 @@ fn a_script_that_has_not_reported_keeps_the_instance_in_init() {
     let mut out = Vec::new();
     r.set_tracker(t(5_000), s, TrackerValue::Up(false), &mut out);
     assert_eq!(r.instance(0).state(), State::Fault);
-    assert_eq!(out[0], Action::Log("(VI_1) Entering FAULT STATE".into()));
+    assert_eq!(
+        out,
+        vec![Action::Notify(NotifyEvent {
+            target: Target::Instance("VI_1".into()),
+            state: NotifyState::Fault,
+            priority: Priority(100)
+        })]
+    );
+}
+
+#[test]
+fn a_weighted_script_that_has_not_reported_holds_nothing_back() {
+    // keepalived 2.2.7 (`initialise_track_script_state`: only weight-0
+    // scripts hold an instance back), measured with a hanging script,
+    // `timeout 2`, `weight -60`: `(VI_H60) Entering BACKUP STATE (init)` at
+    // once, `Changing effective priority from 150 to 90` at the timeout.
+    let mut r = Router::new();
+    let s = r.add_tracker(TrackerValue::Pending);
+    let refs = vec![TrackRef {
+        tracker: s,
+        weight: -60,
+        reverse: false,
+    }];
+    r.add_instance(cfg(150), refs);
+    let mut out = Vec::new();
+    r.start(t(0), &mut out);
+    assert_eq!(
+        out[0],
+        Action::Log("(VI_1) Entering BACKUP STATE (init)".into())
+    );
+    assert_eq!(r.poll_timeout(), Some(t(3_414_062)));
+    let mut out = Vec::new();
+    r.set_tracker(t(2_000_000), s, TrackerValue::Up(false), &mut out);
+    assert_eq!(
+        out,
+        vec![Action::Log(
+            "(VI_1) Changing effective priority from 150 to 90".into()
+        )]
+    );
+    assert_eq!(r.instance(0).state(), State::Backup);
 }

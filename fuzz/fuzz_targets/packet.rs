@@ -10,7 +10,7 @@ use keepalived_rs::vrrp::ip::{AhRepr, Ipv4Repr};
 use keepalived_rs::vrrp::packet::{ChecksumCtx, Packet, Repr};
 use keepalived_rs::vrrp::router::Router;
 use keepalived_rs::vrrp::time::Instant;
-use keepalived_rs::vrrp::Family;
+use keepalived_rs::vrrp::{Family, IfIndex};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -41,6 +41,6 @@ fuzz_target!(|data: &[u8]| {
     router.add_instance(cfg, vec![]);
     let mut out = Vec::new();
     router.start(Instant(0), &mut out);
-    let rx = Received { src: v4(10, 0, 0, 2), dst: v4(224, 0, 0, 18), ttl: 255, ah: false, ah_valid: false, msg: data };
+    let rx = Received { ifindex: IfIndex(1), src: v4(10, 0, 0, 2), dst: v4(224, 0, 0, 18), ttl: 255, ah: false, ah_valid: false, msg: data };
     let _ = router.handle_advert(Instant(1), Family::V4, &rx, &mut out);
 });

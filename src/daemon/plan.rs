@@ -14,7 +14,7 @@ use crate::daemon::netlink::{broadcast_plus, AddrSpec};
 use crate::daemon::route::{route_spec, rule_spec, RouteSpec, RuleSpec, SpecError};
 use crate::vrrp::instance::{AuthConfig, GarpConfig, InstanceConfig};
 use crate::vrrp::packet::{Version, AUTH_LEN};
-use crate::vrrp::types::{Centiseconds, Family, Vrid};
+use crate::vrrp::types::{Centiseconds, Family, IfIndex, Vrid};
 
 /// keepalived's IPv4 multicast group.
 pub const MCAST_GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
@@ -304,6 +304,8 @@ pub fn plan_instance(
     let config = InstanceConfig {
         name: name.clone(),
         interface: interface.clone(),
+        // The receiving socket's interface, which the driver knows.
+        ifindex: IfIndex::default(),
         vrid,
         version,
         family,

@@ -73,6 +73,10 @@ pub struct RuleSpec {
     pub tos: u8,
     /// `type blackhole|unreachable|prohibit` (else "to table").
     pub action: u8,
+    /// `RTPROT_*`: keepalived's (18) for a tracked rule, which is how it
+    /// recognises its own rules; a `no_track` rule carries its
+    /// `protocol`, if any.
+    pub protocol: Option<u8>,
 }
 
 impl RouteSpec {
@@ -263,7 +267,44 @@ pub fn rule_spec(r: &Rule) -> Result<RuleSpec, SpecError> {
             .transpose()?
             .map_or(0, |t| t as u8),
         action,
+        protocol: if r.no_track {
+            attr("protocol").map(rt_protocol).transpose()?
+        } else {
+            Some(PROTO_KEEPALIVED)
+        },
     })
+}
+
+/// A routing protocol by name (iproute2's `rt_protos`) or number.
+fn rt_protocol(v: &str) -> Result<u8, SpecError> {
+    const NAMES: &[(&str, u8)] = &[
+        ("redirect", 1),
+        ("kernel", 2),
+        ("boot", 3),
+        ("static", 4),
+        ("gated", 8),
+        ("ra", 9),
+        ("mrt", 10),
+        ("zebra", 11),
+        ("bird", 12),
+        ("dnrouted", 13),
+        ("xorp", 14),
+        ("ntk", 15),
+        ("dhcp", 16),
+        ("keepalived", PROTO_KEEPALIVED),
+        ("babel", 42),
+        ("bgp", 186),
+        ("isis", 187),
+        ("ospf", 188),
+        ("rip", 189),
+        ("eigrp", 192),
+    ];
+    NAMES
+        .iter()
+        .find(|(n, _)| *n == v)
+        .map(|&(_, p)| p)
+        .or_else(|| v.parse().ok())
+        .ok_or_else(|| SpecError::Invalid("protocol", v.into()))
 }
 
 fn family(v6: bool) -> AddressFamily {
@@ -345,6 +386,9 @@ pub fn rule_message(s: &RuleSpec) -> RuleMessage {
     }
     if let Some(p) = s.preference {
         a.push(RuleAttribute::Priority(p));
+    }
+    if let Some(p) = s.protocol {
+        a.push(RuleAttribute::Protocol(RouteProtocol::from(p)));
     }
     if let Some(t) = s.table {
         m.header.table = u8::try_from(t).unwrap_or(0);
@@ -495,5 +539,25 @@ mod tests {
         assert!(m.attributes.contains(&RuleAttribute::Priority(100)));
         assert!(m.attributes.contains(&RuleAttribute::FwMark(0x10)));
         assert!(m.attributes.contains(&RuleAttribute::FwMask(0xff)));
+        // keepalived 2.2.7: `1000: from 10.99.37.100 lookup 100 proto keepalived`.
+        assert!(m
+            .attributes
+            .contains(&RuleAttribute::Protocol(RouteProtocol::from(18))));
+    }
+
+    #[test]
+    fn a_no_track_rule_carries_its_own_protocol_or_none() {
+        let mut r = Rule {
+            from: Prefix::parse("10.55.0.0/24"),
+            preference: Some(100),
+            table: Some("100".into()),
+            no_track: true,
+            ..Rule::default()
+        };
+        assert_eq!(rule_spec(&r).unwrap().protocol, None);
+        r.attrs.push(("protocol".into(), Some("static".into())));
+        assert_eq!(rule_spec(&r).unwrap().protocol, Some(4));
+        r.attrs[0].1 = Some("99".into());
+        assert_eq!(rule_spec(&r).unwrap().protocol, Some(99));
     }
 }

@@ -21,6 +21,8 @@ pub const VRRP_TOS: u32 = 0xc0;
 /// A received advert with the IP-level facts the core checks.
 #[derive(Debug, Clone)]
 pub struct RxAdvert {
+    /// The interface of the socket it arrived on.
+    pub ifindex: u32,
     /// Sender.
     pub src: IpAddr,
     /// Destination.
@@ -38,6 +40,7 @@ pub struct VrrpSocket {
     fd: AsyncFd<Socket>,
     tx: AsyncFd<Socket>,
     v6: bool,
+    ifindex: u32,
 }
 
 fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, val: &T) -> io::Result<()> {
@@ -56,6 +59,30 @@ fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, val: &T) -> i
     } else {
         Ok(())
     }
+}
+
+/// A send-only raw socket would still get a copy of every VRRP packet of
+/// its interface: like keepalived (`if_setsockopt_no_receive`), give it
+/// no receive buffer and a filter that drops everything, so each packet
+/// is queued once, on the receiving socket.
+fn no_receive(s: &Socket) -> io::Result<()> {
+    let mut drop_all = [libc::sock_filter {
+        code: 0x06, // BPF_RET | BPF_K
+        jt: 0,
+        jf: 0,
+        k: 0,
+    }];
+    let prog = libc::sock_fprog {
+        len: 1,
+        filter: drop_all.as_mut_ptr(),
+    };
+    setsockopt(
+        s.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_ATTACH_FILTER,
+        &prog,
+    )?;
+    s.set_recv_buffer_size(0)
 }
 
 fn register(s: Socket) -> io::Result<AsyncFd<Socket>> {
@@ -111,6 +138,7 @@ impl VrrpSocket {
         tx.set_ttl_v4(ttl)?;
         tx.set_multicast_ttl_v4(255)?;
         tx.set_multicast_loop_v4(false)?;
+        no_receive(&tx)?;
         tx.set_nonblocking(true)?;
         let s = Socket::new(
             Domain::IPV4,
@@ -149,6 +177,7 @@ impl VrrpSocket {
             fd: register(s)?,
             tx: register(tx)?,
             v6: false,
+            ifindex,
         })
     }
 
@@ -165,12 +194,22 @@ impl VrrpSocket {
             Some(Protocol::from(i32::from(IPPROTO_VRRP))),
         )?;
         tx.bind_device(Some(ifname.as_bytes()))?;
+        // A link-local address still tentative (DAD running, as just after
+        // the link came up) cannot be bound otherwise; keepalived starts
+        // such an instance at once, and so do we.
+        setsockopt(
+            tx.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_FREEBIND,
+            &1i32,
+        )?;
         tx.bind(&SockAddr::from(SocketAddrV6::new(src, 0, 0, ifindex)))?;
         tx.set_multicast_hops_v6(255)?;
         tx.set_unicast_hops_v6(255)?;
         tx.set_multicast_loop_v6(false)?;
         tx.set_multicast_if_v6(ifindex)?;
         tx.set_tclass_v6(VRRP_TOS)?;
+        no_receive(&tx)?;
         tx.set_nonblocking(true)?;
         let s = Socket::new(
             Domain::IPV6,
@@ -195,6 +234,7 @@ impl VrrpSocket {
             fd: register(s)?,
             tx: register(tx)?,
             v6: true,
+            ifindex,
         })
     }
 
@@ -212,9 +252,9 @@ impl VrrpSocket {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|s| {
                 if self.v6 {
-                    recv_v6(s.get_ref())
+                    recv_v6(s.get_ref(), self.ifindex)
                 } else {
-                    recv_v4(s.get_ref())
+                    recv_v4(s.get_ref(), self.ifindex)
                 }
             }) {
                 Ok(r) => return r,
@@ -224,7 +264,7 @@ impl VrrpSocket {
     }
 }
 
-fn recv_v4(s: &Socket) -> io::Result<RxAdvert> {
+fn recv_v4(s: &Socket, ifindex: u32) -> io::Result<RxAdvert> {
     let mut buf = vec![0u8; 2048];
     // SAFETY: recv into our own buffer.
     let n = unsafe { libc::recv(s.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
@@ -233,14 +273,19 @@ fn recv_v4(s: &Socket) -> io::Result<RxAdvert> {
     }
     buf.truncate(n as usize);
     if buf.len() < 20 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "short IPv4 packet",
-        ));
+        // Too short for an IP header: the driver logs it as keepalived does.
+        return Ok(RxAdvert {
+            ifindex,
+            src: Ipv4Addr::UNSPECIFIED.into(),
+            dst: Ipv4Addr::UNSPECIFIED.into(),
+            ttl: 0,
+            bytes: buf,
+        });
     }
     let src = Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]);
     let dst = Ipv4Addr::new(buf[16], buf[17], buf[18], buf[19]);
     Ok(RxAdvert {
+        ifindex,
         src: src.into(),
         dst: dst.into(),
         ttl: buf[8],
@@ -248,7 +293,7 @@ fn recv_v4(s: &Socket) -> io::Result<RxAdvert> {
     })
 }
 
-fn recv_v6(s: &Socket) -> io::Result<RxAdvert> {
+fn recv_v6(s: &Socket, ifindex: u32) -> io::Result<RxAdvert> {
     let mut buf = vec![0u8; 2048];
     // cmsghdr needs 8-byte alignment.
     let mut cbuf = [0u64; 16];
@@ -291,6 +336,7 @@ fn recv_v6(s: &Socket) -> io::Result<RxAdvert> {
     }
     let src = Ipv6Addr::from(from.sin6_addr.s6_addr);
     Ok(RxAdvert {
+        ifindex,
         src: src.into(),
         dst: dst.into(),
         ttl,

@@ -34,13 +34,15 @@ use crate::notify::exec::{Notifier, RunAs, ScriptCommand};
 use crate::notify::fifo::NotifyFifo;
 use crate::notify::mail::Mailer;
 use crate::notify::track::{ScriptTracker, TrackConfig, TrackEvent, TrackRunner, TrackStatus};
+use crate::vrrp::action::DropReason;
 use crate::vrrp::action::{Action, NotifyState, Target};
 use crate::vrrp::garp::{arp_frame, na_frame};
 use crate::vrrp::instance::{AuthConfig, Received, State};
 use crate::vrrp::ip::{ah_icv, ah_packet, AhRepr, Ipv4Repr, IPPROTO_AH};
+use crate::vrrp::log_limit::{suppressed_line, LogLimit};
 use crate::vrrp::router::{InstanceId, Router, TrackRef, TrackerId, TrackerValue};
 use crate::vrrp::time::Instant;
-use crate::vrrp::types::Family;
+use crate::vrrp::types::{Family, IfIndex};
 
 /// How the driver was asked to run.
 #[derive(Debug, Clone, Default)]
@@ -149,6 +151,9 @@ struct Built {
     used_vmacs: Vec<String>,
     /// Interface names by index, for log lines.
     ifnames: HashMap<u32, String>,
+    /// Instances waiting for their interface or its address, and the
+    /// interface: netlink events for it rebuild the configuration.
+    waiting: Vec<(String, String)>,
 }
 
 /// Channels the tasks feed the main loop through.
@@ -191,6 +196,10 @@ struct Driver {
     transitions: dump::Transitions,
     /// `lvs_sync_daemon`, following its instance.
     lvs_sync: LvsSync,
+    /// Budget of the "too short" lines, which name no instance.
+    short_log: LogLimit,
+    /// Instances waiting for their interface or address ([`Built::waiting`]).
+    waiting: Vec<(String, String)>,
 }
 
 impl Driver {
@@ -387,6 +396,25 @@ impl Driver {
         self.execute(out).await;
     }
 
+    /// An address some waiting instance may need: build again.
+    async fn address_added(&mut self, a: &crate::daemon::netlink::Addr, config: &Config) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        let Ok(Some(link)) = self.nl.link_by_index(a.ifindex).await else {
+            return;
+        };
+        if self.awaits(&link.name) {
+            if self.detail {
+                log_line(&format!(
+                    "Assigned address {} for interface {}",
+                    a.addr, link.name
+                ));
+            }
+            self.rebuild(config).await;
+        }
+    }
+
     fn ifname(&self, ifindex: u32) -> String {
         self.cur
             .insts
@@ -401,22 +429,27 @@ impl Driver {
         } else {
             Family::V6
         };
+        let ifindex = IfIndex(rx.ifindex);
+        let mut out = Vec::new();
         let (mut ah, mut ah_valid) = (false, false);
         let (msg, ttl, src, dst) = match family {
             Family::V4 => match Ipv4Repr::parse(&rx.bytes) {
                 Ok((h, ihl)) if h.protocol == IPPROTO_AH => {
                     let Ok(a) = AhRepr::parse(&rx.bytes[ihl..]) else {
+                        self.too_short("IPv4 VRRP packet with AH", rx.bytes.len());
                         return;
                     };
                     let msg = &rx.bytes[ihl + AhRepr::LEN..];
-                    // The key is the one of the instance the VRID names.
+                    // The key is the one of the instance the advert is for.
                     let vrid = msg.get(1).copied().unwrap_or(0);
-                    let key = self.cur.router.instances().iter().find_map(|i| {
-                        match (i.config().vrid.get() == vrid, &i.config().auth) {
-                            (true, AuthConfig::Ah(k)) => Some(*k),
+                    let key = self
+                        .cur
+                        .router
+                        .lookup(ifindex, vrid, family, h.src.into())
+                        .and_then(|id| match &self.cur.router.instance(id).config().auth {
+                            AuthConfig::Ah(k) => Some(*k),
                             _ => None,
-                        }
-                    });
+                        });
                     ah = true;
                     ah_valid = key.is_some_and(|k| {
                         ah_icv(&rx.bytes, ihl, &k, !h.dst.is_multicast()) == a.icv
@@ -424,11 +457,15 @@ impl Driver {
                     (msg, h.ttl, h.src.into(), h.dst.into())
                 }
                 Ok((h, ihl)) => (&rx.bytes[ihl..], h.ttl, h.src.into(), h.dst.into()),
-                Err(_) => return,
+                Err(_) => {
+                    self.too_short("IPv4 VRRP packet", rx.bytes.len());
+                    return;
+                }
             },
             Family::V6 => (&rx.bytes[..], rx.ttl, rx.src, rx.dst),
         };
         let r = Received {
+            ifindex,
             src,
             dst,
             ttl,
@@ -437,22 +474,30 @@ impl Driver {
             msg,
         };
         let now = self.now();
-        let mut out = Vec::new();
-        if let Err(reason) = self.cur.router.handle_advert(now, family, &r, &mut out) {
-            let vrid = msg.get(1).copied().unwrap_or(0);
-            if let Some(inst) = self
-                .cur
-                .router
-                .instances()
-                .iter()
-                .find(|i| i.config().vrid.get() == vrid && i.config().family == family)
-            {
-                if let Some(line) = reason.log_line(inst.config(), &r) {
-                    out.push(Action::Log(format!("({}) {line}", inst.config().name)));
-                }
-            }
+        // The instance logs its own drops; only a packet too short to
+        // name one is the driver's to log.
+        if let Err(DropReason::TooShort { .. }) =
+            self.cur.router.handle_advert(now, family, &r, &mut out)
+        {
+            let what = match family {
+                Family::V4 => "IPv4 VRRP packet",
+                Family::V6 => "IPv6 VRRP packet",
+            };
+            self.too_short(what, rx.bytes.len());
         }
         self.execute(out).await;
+    }
+
+    /// keepalived's line for a packet too short to carry a VRRP header
+    /// (no instance, no counter), rate-limited like the instances' drops.
+    fn too_short(&mut self, what: &str, len: usize) {
+        let Some(suppressed) = self.short_log.admit(self.now()) else {
+            return;
+        };
+        if suppressed > 0 {
+            log_line(&suppressed_line(suppressed, "too short"));
+        }
+        log_line(&format!("{what} too short - {len} bytes"));
     }
 }
 
@@ -700,18 +745,31 @@ impl Driver {
                 .values()
                 .map(|l| (l.index, l.name.clone()))
                 .collect(),
+            waiting: Vec::new(),
         };
 
+        b.cur.router.set_log_unknown_vrids(g.log_unknown_vrids);
+        let dynamic = g.dynamic_interfaces.is_some() || config.vrrp.early.dynamic_interfaces;
         for vi in &config.vrrp.instances {
             let Some(ifname) = vi.interface.clone().or_else(|| g.default_interface.clone()) else {
                 log_line(&format!("({}) no interface - ignoring instance", vi.name));
                 continue;
             };
             let Some(link) = by_ifname.get(&ifname).cloned() else {
-                log_line(&format!(
-                    "({}) interface {ifname} not found - ignoring instance",
-                    vi.name
-                ));
+                if !dynamic {
+                    log_line(&format!(
+                        "({}) interface {ifname} not found - ignoring instance",
+                        vi.name
+                    ));
+                    continue;
+                }
+                let family = if vi.is_v6() { 6 } else { 4 };
+                self.wait_for(&mut b, &vi.name, &ifname, &[
+                    format!("Configuration specifies interface {ifname} which doesn't currently exist - will use if created"),
+                    format!("({}): entering FAULT state (interface {ifname} down)", vi.name),
+                    format!("({}) entering FAULT state (no IPv{family} address for interface)", vi.name),
+                    format!("({}) entering FAULT state", vi.name),
+                ]);
                 continue;
             };
             // use_vmac: the private macvlan carries the VIPs (and the
@@ -738,8 +796,10 @@ impl Driver {
                 (ifname.clone(), link.index)
             };
             // A kept instance keeps its source address (its interface now
-            // also holds its VIPs); a new one looks it up, waiting a
-            // little for an interface that just came up.
+            // also holds its VIPs); a new one looks it up. An IPv6
+            // link-local still tentative (DAD running) is used at once, as
+            // keepalived does; without one the instance waits in FAULT for
+            // the address event, the others run meanwhile.
             let kept = self
                 .cur
                 .by_name
@@ -747,33 +807,35 @@ impl Driver {
                 .map(|&id| &self.cur.insts[id])
                 .filter(|i| i.link.index == link.index)
                 .map(|i| i.plan.config.primary);
-            let mut primary = plan::configured_source(vi).or(kept);
-            for _ in 0..50 {
-                if primary.is_some() {
-                    break;
-                }
-                primary = if vi.is_v6() {
-                    nl.link_local_v6(link.index)
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(IpAddr::V6)
-                } else {
-                    nl.primary_v4(link.index)
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(IpAddr::V4)
-                };
-                if primary.is_none() {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
+            let primary = match plan::configured_source(vi).or(kept) {
+                Some(p) => Some(p),
+                None if vi.is_v6() => nl
+                    .link_local_v6(link.index)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(IpAddr::V6),
+                None => nl
+                    .primary_v4(link.index)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(IpAddr::V4),
+            };
             let Some(primary) = primary else {
-                log_line(&format!(
-                    "({}) no usable address on {ifname} - ignoring instance",
-                    vi.name
-                ));
+                let family = if vi.is_v6() { 6 } else { 4 };
+                self.wait_for(
+                    &mut b,
+                    &vi.name,
+                    &ifname,
+                    &[
+                        format!(
+                            "({}) entering FAULT state (no IPv{family} address for interface)",
+                            vi.name
+                        ),
+                        format!("({}) entering FAULT state", vi.name),
+                    ],
+                );
                 continue;
             };
             let vmac_name = vmac.as_ref().map(|(n, _)| n.as_str());
@@ -784,7 +846,7 @@ impl Driver {
                 .filter(|sg| sg.members.iter().any(|(m, _)| *m == vi.name))
                 .flat_map(|sg| sg.track.bfds.iter().cloned())
                 .collect();
-            let p = match plan::plan_instance(
+            let mut p = match plan::plan_instance(
                 vi,
                 g,
                 &config.vrrp.scripts,
@@ -852,7 +914,12 @@ impl Driver {
             };
             b.used_sockets.push(key);
             let tracks = self.trackers(config, &p, &link, &by_ifname, run_as, &mut b);
+            p.config.ifindex = IfIndex(sock_index);
             let id = b.cur.router.add_instance(p.config.clone(), tracks);
+            if self.waiting.iter().any(|(i, _)| *i == vi.name) {
+                // Out of FAULT: keepalived's "Entering BACKUP STATE".
+                b.cur.router.late_start(id);
+            }
             b.cur.by_name.insert(p.config.name.clone(), id);
             // The AH sequence goes on over a reload.
             let (ah_seq, ip_id) = match self.cur.by_name.get(&vi.name) {
@@ -902,6 +969,30 @@ impl Driver {
             }
         }
         b
+    }
+
+    /// Instance `inst` waits for interface `ifname` or its address:
+    /// keepalived's FAULT lines the first time only.
+    fn wait_for(&self, b: &mut Built, inst: &str, ifname: &str, lines: &[String]) {
+        if !self.waiting.iter().any(|(i, _)| i == inst) {
+            for l in lines {
+                log_line(l);
+            }
+        }
+        b.waiting.push((inst.into(), ifname.into()));
+    }
+
+    /// Whether a netlink event about `ifname` may let a waiting instance start.
+    fn awaits(&self, ifname: &str) -> bool {
+        self.waiting.iter().any(|(_, i)| i == ifname)
+    }
+
+    /// Builds the running configuration again, after an interface or an
+    /// address some instance waited for appeared: the running instances
+    /// are kept as by a reload, with no transition.
+    async fn rebuild(&mut self, config: &Config) {
+        let b = self.build(config).await;
+        self.switch(b).await;
     }
 
     /// The VMAC `name` on `link`: ours from before a reload, else created.
@@ -1095,6 +1186,7 @@ impl Driver {
     /// configured and adds new ones), new ones start; then what the old
     /// configuration alone used is released.
     async fn switch(&mut self, mut b: Built) {
+        self.waiting = std::mem::take(&mut b.waiting);
         let now = self.now();
         let mut out = Vec::new();
         self.cur
@@ -1257,7 +1349,7 @@ impl Driver {
             .1
             .reconfigure(alert::smtp_config(&config.global));
         let b = self.build(config).await;
-        if b.cur.insts.is_empty() && !config.vrrp.instances.is_empty() {
+        if b.cur.insts.is_empty() && b.waiting.is_empty() && !config.vrrp.instances.is_empty() {
             log_line("No VRRP instance of the new configuration could be started - keeping the running ones");
             return;
         }
@@ -1385,11 +1477,13 @@ async fn run_async(
         detail: opts.detail,
         transitions: dump::Transitions::default(),
         lvs_sync: LvsSync::default(),
+        short_log: LogLimit::default(),
+        waiting: Vec::new(),
     };
     drv.lvs_sync.configure(config);
     drv.open_fifos(config);
     let b = drv.build(config).await;
-    if b.cur.insts.is_empty() {
+    if b.cur.insts.is_empty() && b.waiting.is_empty() {
         log_line("No VRRP instance could be started");
         drv.remove_vmacs().await;
         return 1;
@@ -1481,8 +1575,15 @@ async fn run_async(
                         drv.address_removed(&a).await;
                         continue;
                     }
+                    NetEvent::AddressAdded(a) => {
+                        drv.address_added(&a, &current).await;
+                        continue;
+                    }
                     _ => continue,
                 };
+                if up && drv.awaits(&link.name) {
+                    drv.rebuild(&current).await;
+                }
                 if let Some(&t) = drv.cur.if_trackers.get(&link.index) {
                     log_line(&format!(
                         "Netlink reports {} {}",

@@ -188,8 +188,12 @@ pub enum DropReason {
     },
     /// Not our VRRP version.
     Version(u8),
-    /// Not our VRID (the driver demultiplexes; counted nowhere).
+    /// No instance of the receiving interface has this VRID and family
+    /// (counted nowhere, logged only with `log_unknown_vrids`).
     WrongVrid,
+    /// The instance is in INIT, FAULT or stopped: keepalived 2.2.7's
+    /// dispatcher drops the advert before any check, uncounted and unlogged.
+    Inactive,
     /// Unknown v2 auth type (`invalid_authtype`).
     InvalidAuthType(u8),
     /// Wrong password or AH ICV (`auth_failure`).
@@ -221,6 +225,26 @@ pub enum DropReason {
 }
 
 impl DropReason {
+    /// A short name of the kind of drop, for the rate limiter's count.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DropReason::AuthTypeMismatch => "auth type mismatch",
+            DropReason::TooShort { .. } => "packet length",
+            DropReason::Ttl(_) | DropReason::TtlRange { .. } => "invalid TTL/HL",
+            DropReason::Version(_) => "wrong version",
+            DropReason::WrongVrid => "unknown VRID",
+            DropReason::Inactive => "inactive instance",
+            DropReason::InvalidAuthType(_) => "invalid auth type",
+            DropReason::AuthFailure => "authentication failure",
+            DropReason::IntervalMismatch { .. } => "advert interval mismatch",
+            DropReason::InvalidType(_) => "invalid packet type",
+            DropReason::Checksum => "checksum",
+            DropReason::UnicastMismatch => "unicast/multicast mismatch",
+            DropReason::AddrCount { .. } | DropReason::AddrMissing(_) => "address list",
+            DropReason::NotAPeer => "not a unicast peer",
+        }
+    }
+
     /// keepalived 2.2.7's log line for this drop (without the `(VI)` prefix).
     pub fn log_line(&self, cfg: &InstanceConfig, rx: &Received) -> Option<String> {
         Some(match *self {
@@ -240,7 +264,7 @@ impl DropReason {
                 format!("TTL/HL {ttl} not in range {min} - {max}")
             }
             DropReason::Version(v) => format!("wrong VRRP version ({v}) received from {}", rx.src),
-            DropReason::WrongVrid => return None,
+            DropReason::WrongVrid | DropReason::Inactive => return None,
             DropReason::InvalidAuthType(t) => format!("Invalid auth type: {t}"),
             DropReason::AuthFailure => "received an invalid passwd!".into(),
             DropReason::IntervalMismatch { mine, theirs } => format!(

@@ -7,10 +7,11 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::action::{Action, DropReason, NotifyEvent, NotifyState, Target};
+use super::log_limit::{suppressed_line, LogLimit};
 use super::packet::{pass_bytes, Auth, ChecksumCtx, DecodeError, Packet, Repr, Version, AUTH_LEN};
 use super::router::Tracking;
 use super::time::{us, Instant};
-use super::types::{Centiseconds, Family, Priority, Vrid};
+use super::types::{Centiseconds, Family, IfIndex, Priority, Vrid};
 
 /// Authentication configured for a VRRPv2 instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,10 @@ pub struct InstanceConfig {
     pub name: String,
     /// Interface name, for log lines.
     pub interface: String,
+    /// Where its adverts arrive: the receiving socket's interface (the
+    /// VMAC unless `vmac_xmit_base`). Received adverts are matched on it
+    /// first, then on VRID and family.
+    pub ifindex: IfIndex,
     /// `virtual_router_id`.
     pub vrid: Vrid,
     /// 2 or 3.
@@ -132,6 +137,7 @@ impl InstanceConfig {
         InstanceConfig {
             name: name.into(),
             interface: "eth0".into(),
+            ifindex: IfIndex(1),
             vrid: Vrid::new(vrid).expect("vrid 1..255"),
             version: if family == Family::V6 {
                 Version::V3
@@ -229,6 +235,8 @@ pub struct Stats {
 /// A received advert as the driver hands it over.
 #[derive(Debug, Clone, Copy)]
 pub struct Received<'a> {
+    /// The interface it arrived on.
+    pub ifindex: IfIndex,
     /// IP source.
     pub src: IpAddr,
     /// IP destination.
@@ -273,9 +281,13 @@ pub struct Instance {
     last_master: Option<IpAddr>,
     /// The last VIP-list mismatch logged, and from whom (logged once).
     addr_warned: Option<(IpAddr, DropReason)>,
+    /// Log budgets of dropped adverts, per kind of drop.
+    drop_logs: Vec<(std::mem::Discriminant<DropReason>, LogLimit)>,
     /// Wants MASTER but is held back by its sync group.
     pub(crate) want_master: bool,
     pub(crate) in_group: bool,
+    /// Starts after waiting in FAULT ([`super::router::Router::late_start`]).
+    pub(crate) late: bool,
     /// Statistics.
     pub stats: Stats,
 }
@@ -303,8 +315,10 @@ impl Instance {
             refresh_at: None,
             last_master: None,
             addr_warned: None,
+            drop_logs: Vec::new(),
             want_master: false,
             in_group: false,
+            late: false,
             stats: Stats::default(),
         }
     }
@@ -432,7 +446,8 @@ impl Instance {
             self.waiting = true;
             return;
         }
-        self.enter(now, " (init)", out);
+        let suffix = if self.late { "" } else { " (init)" };
+        self.enter(now, suffix, out);
     }
 
     /// The first state after INIT.
@@ -440,13 +455,13 @@ impl Instance {
         if self.faults > 0 {
             self.state = State::Fault;
             // keepalived 2.2.7 at start-up (observed with track_bfd,
-            // track_file and a down interface): "(VI_1) entering FAULT state".
-            let line = if suffix.is_empty() {
-                "Entering FAULT STATE".to_string()
-            } else {
-                "entering FAULT state".to_string()
-            };
-            self.log(out, line);
+            // track_file and a down interface): "(VI_1) entering FAULT
+            // state". An instance held back by a weight-0 script is
+            // already FAULT there (silently): a failing first result
+            // notifies FAULT without a line.
+            if !suffix.is_empty() {
+                self.log(out, "entering FAULT state".to_string());
+            }
             self.notify(out, NotifyState::Fault);
             return;
         }
@@ -748,6 +763,9 @@ impl Instance {
         rx: &Received,
         out: &mut Vec<Action>,
     ) -> Result<(), DropReason> {
+        if matches!(self.state, State::Init | State::Fault | State::Stop) {
+            return Err(DropReason::Inactive);
+        }
         let r = self.check(rx);
         match r {
             Ok(repr) => {
@@ -758,9 +776,7 @@ impl Instance {
             }
             Err(reason) => {
                 self.count(reason);
-                if let Some(msg) = reason.log_line(&self.cfg, rx) {
-                    self.log(out, msg);
-                }
+                self.log_drop(now, reason, rx, out);
                 Err(reason)
             }
         }
@@ -803,6 +819,28 @@ impl Instance {
         }
     }
 
+    /// keepalived's line for a dropped advert, rate-limited per kind
+    /// ([`LogLimit`]).
+    fn log_drop(&mut self, now: Instant, reason: DropReason, rx: &Received, out: &mut Vec<Action>) {
+        let key = std::mem::discriminant(&reason);
+        let at = match self.drop_logs.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                self.drop_logs.push((key, LogLimit::default()));
+                self.drop_logs.len() - 1
+            }
+        };
+        let Some(suppressed) = self.drop_logs[at].1.admit(now) else {
+            return;
+        };
+        if suppressed > 0 {
+            self.log(out, suppressed_line(suppressed, reason.kind()));
+        }
+        if let Some(msg) = reason.log_line(&self.cfg, rx) {
+            self.log(out, msg);
+        }
+    }
+
     fn count(&mut self, r: DropReason) {
         let s = &mut self.stats;
         match r {
@@ -818,7 +856,7 @@ impl Instance {
             DropReason::UnicastMismatch
             | DropReason::AddrCount { .. }
             | DropReason::AddrMissing(_) => s.addr_list_err += 1,
-            DropReason::NotAPeer | DropReason::WrongVrid => {}
+            DropReason::NotAPeer | DropReason::WrongVrid | DropReason::Inactive => {}
         }
     }
 

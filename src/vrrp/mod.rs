@@ -8,10 +8,11 @@ pub mod action;
 pub mod garp;
 pub mod instance;
 pub mod ip;
+pub mod log_limit;
 pub mod packet;
 pub mod router;
 pub mod sim;
 pub mod time;
 pub mod types;
 
-pub use types::{Centiseconds, Family, Priority, Vrid};
+pub use types::{Centiseconds, Family, IfIndex, Priority, Vrid};

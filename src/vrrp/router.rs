@@ -1,14 +1,17 @@
-//! All instances of one VRRP process: packet demultiplexing by VRID and
-//! family, trackers shared between instances, and sync groups that move
-//! their members together (keepalived's `vrrp_sync_group`).
+//! All instances of one VRRP process: packet demultiplexing by receiving
+//! interface, VRID and family (and the unicast peer where several unicast
+//! instances share them), trackers shared between instances, and sync
+//! groups that move their members together (keepalived's
+//! `vrrp_sync_group`).
 
 use std::collections::HashMap;
 
 use super::action::{Action, DropReason, NotifyEvent, NotifyState, Target};
 use super::instance::{Instance, InstanceConfig, Received, State};
+use super::log_limit::{suppressed_line, LogLimit};
 use super::packet::{Packet, HEADER_LEN};
 use super::time::{us, Instant};
-use super::types::{Family, Priority};
+use super::types::{Family, IfIndex, Priority};
 
 /// Index of an instance in the router.
 pub type InstanceId = usize;
@@ -29,8 +32,9 @@ pub enum TrackerValue {
     /// sign; weight 0 means FAULT while down (while up with `reverse`).
     Bfd(bool),
     /// A `vrrp_script` that has not reported yet: neither good nor bad;
-    /// an instance tracking one waits in INIT (keepalived 2.2.7 enters
-    /// BACKUP only after the first result, with no FAULT before it).
+    /// an instance tracking one with weight 0 waits in INIT (keepalived
+    /// 2.2.7 enters BACKUP only after the first result, with no FAULT
+    /// line before it); with another weight it starts as usual.
     Pending,
 }
 
@@ -74,8 +78,15 @@ pub struct Router {
     tracks: Vec<Vec<TrackRef>>,
     trackers: Vec<TrackerValue>,
     groups: Vec<SyncGroup>,
-    by_vrid: HashMap<(u8, bool), Vec<InstanceId>>,
+    /// A VRID names a virtual router on one LAN: the same VRID on two
+    /// interfaces is two routers (keepalived's sockpool, then VRID).
+    by_vrid: HashMap<RxKey, Vec<InstanceId>>,
+    log_unknown_vrids: bool,
+    unknown_log: LogLimit,
 }
+
+/// Where a received advert is looked up: interface, VRID, IPv6.
+type RxKey = (IfIndex, u8, bool);
 
 impl Router {
     /// An empty router.
@@ -87,12 +98,50 @@ impl Router {
     pub fn add_instance(&mut self, cfg: InstanceConfig, tracks: Vec<TrackRef>) -> InstanceId {
         let id = self.instances.len();
         self.by_vrid
-            .entry((cfg.vrid.get(), cfg.family == Family::V6))
+            .entry((cfg.ifindex, cfg.vrid.get(), cfg.family == Family::V6))
             .or_default()
             .push(id);
         self.instances.push(Instance::new(cfg));
         self.tracks.push(tracks);
         id
+    }
+
+    /// `log_unknown_vrids`: log adverts no instance of their interface
+    /// takes (keepalived's `Unknown VRID(N) received on interface(IF)`).
+    pub fn set_log_unknown_vrids(&mut self, on: bool) {
+        self.log_unknown_vrids = on;
+    }
+
+    /// The instance a received advert belongs to: the one of its
+    /// interface, VRID and family; where several unicast instances share
+    /// those (keepalived's duplicate unicast VRID), the one whose current
+    /// master or unicast peer sent it.
+    pub fn lookup(
+        &self,
+        ifindex: IfIndex,
+        vrid: u8,
+        family: Family,
+        src: std::net::IpAddr,
+    ) -> Option<InstanceId> {
+        let ids = self.by_vrid.get(&(ifindex, vrid, family == Family::V6))?;
+        match ids.as_slice() {
+            [id] => Some(*id),
+            ids => ids
+                .iter()
+                .copied()
+                .find(|&id| self.instances[id].master_addr() == Some(src))
+                .or_else(|| {
+                    ids.iter()
+                        .copied()
+                        .find(|&id| self.instances[id].config().unicast_peers.contains(&src))
+                }),
+        }
+    }
+
+    /// The instance starts out of a FAULT it waited in (its interface or
+    /// address came late): no `(init)` in its first state's log line.
+    pub fn late_start(&mut self, id: InstanceId) {
+        self.instances[id].late = true;
     }
 
     /// Adds a tracker with its initial value.
@@ -271,7 +320,9 @@ impl Router {
         self.sync(now, out);
     }
 
-    /// A received advert, demultiplexed by VRID and family.
+    /// A received advert, demultiplexed by [`Router::lookup`]: an advert
+    /// is handed to one instance at most, and only to one of the LAN it
+    /// arrived from.
     pub fn handle_advert(
         &mut self,
         now: Instant,
@@ -286,22 +337,41 @@ impl Router {
             });
         }
         let vrid = Packet::new_unchecked(rx.msg).vrid();
-        let ids = self
-            .by_vrid
-            .get(&(vrid, family == Family::V6))
-            .cloned()
-            .unwrap_or_default();
-        // Several instances may share a VRID on different interfaces or
-        // unicast peers: the first whose checks pass takes it.
-        let mut last = Err(DropReason::WrongVrid);
-        for id in ids {
-            last = self.instances[id].handle_advert(now, rx, out).map(|()| id);
-            if last.is_ok() {
-                break;
+        let Some(id) = self.lookup(rx.ifindex, vrid, family, rx.src) else {
+            if self.log_unknown_vrids {
+                self.log_unknown_vrid(now, rx.ifindex, vrid, out);
             }
-        }
+            return Err(DropReason::WrongVrid);
+        };
+        let r = self.instances[id].handle_advert(now, rx, out).map(|()| id);
         self.sync(now, out);
-        last
+        r
+    }
+
+    fn log_unknown_vrid(
+        &mut self,
+        now: Instant,
+        ifindex: IfIndex,
+        vrid: u8,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(suppressed) = self.unknown_log.admit(now) else {
+            return;
+        };
+        if suppressed > 0 {
+            out.push(Action::Log(suppressed_line(suppressed, "unknown VRID")));
+        }
+        // The socket exists for some instance of this interface.
+        if let Some(i) = self
+            .instances
+            .iter()
+            .find(|i| i.config().ifindex == ifindex)
+        {
+            out.push(Action::Log(format!(
+                "Unknown VRID({vrid}) received on interface({}). ignoring...",
+                i.config().interface
+            )));
+        }
     }
 
     /// The instances that track `tracker`.
@@ -442,7 +512,12 @@ pub fn track_sum(refs: &[TrackRef], values: &[TrackerValue]) -> Tracking {
     let mut pending = 0u32;
     for r in refs {
         match values[r.tracker] {
-            TrackerValue::Pending => pending += 1,
+            // keepalived 2.2.7 (`initialise_track_script_state`): a
+            // script that has not reported yet holds back the instances
+            // that track it with weight 0 only; a weighted one changes
+            // nothing until its first result.
+            TrackerValue::Pending if r.weight == 0 => pending += 1,
+            TrackerValue::Pending => {}
             TrackerValue::Up(up) => {
                 // `reverse` inverts the state, also for weight 0.
                 let ok = up != r.reverse;

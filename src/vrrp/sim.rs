@@ -11,7 +11,7 @@ use super::action::Action;
 use super::instance::{InstanceConfig, Received, State};
 use super::router::{Router, TrackRef};
 use super::time::Instant;
-use super::types::Family;
+use super::types::{Family, IfIndex};
 
 /// A seeded SplitMix64, so scenarios replay exactly.
 #[derive(Debug, Clone)]
@@ -60,6 +60,9 @@ pub struct Node {
 
 struct Delivery {
     to: usize,
+    /// The LAN segment: the sender's interface; every node numbers its
+    /// interfaces alike, so the same index names the same segment.
+    ifindex: IfIndex,
     from_addr: IpAddr,
     family: Family,
     msg: Vec<u8>,
@@ -187,6 +190,7 @@ impl Lan {
             return;
         };
         let family = inst.config().family;
+        let ifindex = inst.config().ifindex;
         let dst = match family {
             Family::V4 => IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
             Family::V6 => IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
@@ -204,6 +208,7 @@ impl Lan {
             self.seq += 1;
             self.in_flight.push(Some(Delivery {
                 to,
+                ifindex,
                 from_addr: addr,
                 family,
                 msg: msg.clone(),
@@ -254,6 +259,7 @@ impl Lan {
                     Family::V6 => IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
                 };
                 let rx = Received {
+                    ifindex: d.ifindex,
                     src: d.from_addr,
                     dst,
                     ttl: 255,

@@ -82,6 +82,17 @@ pub enum Family {
     V6,
 }
 
+/// The interface an advert arrived on (a kernel ifindex): a VRID names a
+/// virtual router on one LAN only, so demultiplexing starts here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct IfIndex(pub u32);
+
+impl fmt::Display for IfIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
