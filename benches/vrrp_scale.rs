@@ -3,8 +3,8 @@
 //! Two routers A (priority 150) and B (priority 100) in network
 //! namespaces, four links between them, 1000 VRRP instances (250 per link,
 //! VRIDs 1..250 reused on every link, one /32 VIP each, advert_int 1); the
-//! lab is `tests/common/scale.rs`, the one `tests/scale.rs` runs with 400
-//! instances. Scenarios (A/B): keepalived/keepalived (the baseline),
+//! lab is `tests/common/scale.rs` and `scale_run.rs`, the one
+//! `tests/scale.rs` runs with 400 instances. Scenarios (A/B): keepalived/keepalived (the baseline),
 //! ours/ours, ours/keepalived, keepalived/ours. For each:
 //! - convergence: from the start of both daemons until the VIP counts are
 //!   final (and stable for 3 s); the master must hold all, the backup none;
@@ -30,10 +30,13 @@
 mod common;
 #[path = "../tests/common/scale.rs"]
 mod scale;
+#[path = "../tests/common/scale_run.rs"]
+mod scale_run;
 
 use std::time::Duration;
 
-use scale::{ms, run_scenario, Impl, Params, Report, Side, MARGIN, MASTER_DOWN};
+use scale::{Impl, MARGIN, MASTER_DOWN};
+use scale_run::{ms, run_scenario, Params, Report, Side};
 
 fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
     std::env::var(key)

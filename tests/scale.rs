@@ -1,7 +1,8 @@
 //! Scale: 400 VRRP instances between two routers over four links, with
-//! the VRIDs 1..100 reused on every link (see `tests/common/scale.rs` for
-//! the lab). For our daemon on both routers, ours as master against
-//! keepalived 2.2.7 as backup, and keepalived as master against ours:
+//! the VRIDs 1..100 reused on every link (the lab: `tests/common/scale.rs`;
+//! a scenario: `tests/common/scale_run.rs`). For our daemon on both
+//! routers, ours as master against keepalived 2.2.7 as backup, and
+//! keepalived as master against ours:
 //! - after convergence the backup holds no VIP and the master all 400;
 //! - in a 15 s steady window no VIP is added or deleted on either router;
 //! - after a crash of the master (SIGKILL to all of its processes) the
@@ -23,8 +24,11 @@ use std::time::Duration;
 mod common;
 #[path = "common/scale.rs"]
 mod scale;
+#[path = "common/scale_run.rs"]
+mod scale_run;
 
-use scale::{run_scenario, Impl, Params};
+use scale::Impl;
+use scale_run::{run_scenario, Params};
 
 /// One scenario at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
