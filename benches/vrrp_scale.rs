@@ -118,56 +118,62 @@ fn print_resources(reps: &[Report]) {
     }
 }
 
-/// Mean (CPU s, RSS MiB, PSS MiB) of one role's side for one
-/// implementation, over the reports whose convergence was right.
-fn mean(reps: &[Report], master: bool, imp: Impl) -> Option<(f64, f64, f64, usize)> {
-    let v: Vec<&Side> = reps
+/// One role's figure for one implementation over the scenarios whose
+/// convergence was right: the mean, and each scenario's value.
+struct Figure {
+    mean: f64,
+    each: String,
+}
+
+fn figure(reps: &[Report], master: bool, imp: Impl, f: &dyn Fn(&Side) -> f64) -> Option<Figure> {
+    let v: Vec<(&str, f64)> = reps
         .iter()
         .filter(|r| r.converge.is_some())
-        .map(|r| if master { &r.a } else { &r.b })
-        .filter(|s| s.imp == Some(imp))
+        .map(|r| (r.name.as_str(), if master { &r.a } else { &r.b }))
+        .filter(|(_, s)| s.imp == Some(imp))
+        .map(|(n, s)| (n, f(s)))
         .collect();
     if v.is_empty() {
         return None;
     }
-    let n = v.len() as f64;
-    let sum = |f: &dyn Fn(&Side) -> f64| v.iter().map(|s| f(s)).sum::<f64>() / n;
-    Some((
-        sum(&|s| s.cpu.as_secs_f64()),
-        sum(&|s| mib(s.rss_kib)),
-        sum(&|s| mib(s.pss_kib)),
-        v.len(),
-    ))
+    let each: Vec<String> = v.iter().map(|(n, x)| format!("{n} {x:.2}")).collect();
+    Some(Figure {
+        mean: v.iter().map(|(_, x)| x).sum::<f64>() / v.len() as f64,
+        each: each.join(", "),
+    })
 }
 
 fn print_comparison(reps: &[Report], window: Duration) {
     println!();
     println!(
-        "ours vs keepalived per role, steady window of {:.0} s (means over the scenarios that converged right):",
+        "ours vs keepalived per role, steady window of {:.0} s (means over the scenarios that \
+         converged right; each scenario's value in brackets):",
         window.as_secs_f64()
     );
     println!("| role | measure | keepalived 2.2.7 | keepalived-rs | ours/keepalived |");
     println!("|---|---|---|---|---|");
+    let measures: [(&str, &str, &dyn Fn(&Side) -> f64); 3] = [
+        ("CPU (utime+stime)", "s", &|s| s.cpu.as_secs_f64()),
+        ("RSS at the end", "MiB", &|s| mib(s.rss_kib)),
+        ("PSS at the end", "MiB", &|s| mib(s.pss_kib)),
+    ];
     for (master, role) in [(true, "master (A)"), (false, "backup (B)")] {
-        let (Some(k), Some(o)) = (
-            mean(reps, master, Impl::Keepalived),
-            mean(reps, master, Impl::Ours),
-        ) else {
-            println!("| {role} | - | no converged scenario for both | | |");
-            continue;
-        };
-        let rows = [
-            ("CPU (utime+stime)", "s", k.0, o.0),
-            ("RSS at the end", "MiB", k.1, o.1),
-            ("PSS at the end", "MiB", k.2, o.2),
-        ];
-        for (what, unit, kv, ov) in rows {
-            println!(
-                "| {role} | {what} | {kv:.2} {unit} | {ov:.2} {unit} | {:.2} |",
-                ov / kv
-            );
+        for (what, unit, f) in measures {
+            match (
+                figure(reps, master, Impl::Keepalived, f),
+                figure(reps, master, Impl::Ours, f),
+            ) {
+                (Some(k), Some(o)) => println!(
+                    "| {role} | {what} | {:.2} {unit} ({}) | {:.2} {unit} ({}) | {:.2} |",
+                    k.mean,
+                    k.each,
+                    o.mean,
+                    o.each,
+                    o.mean / k.mean
+                ),
+                _ => println!("| {role} | {what} | no converged scenario for both | | |"),
+            }
         }
-        println!("| {role} | scenarios averaged | {} | {} | |", k.3, o.3);
     }
 }
 
