@@ -143,6 +143,9 @@ fn figure(reps: &[Report], master: bool, imp: Impl, f: &dyn Fn(&Side) -> f64) ->
     })
 }
 
+/// A measure's name, unit and value for one router.
+type Measure<'a> = (&'a str, &'a str, &'a dyn Fn(&Side) -> f64);
+
 fn print_comparison(reps: &[Report], window: Duration) {
     println!();
     println!(
@@ -152,7 +155,7 @@ fn print_comparison(reps: &[Report], window: Duration) {
     );
     println!("| role | measure | keepalived 2.2.7 | keepalived-rs | ours/keepalived |");
     println!("|---|---|---|---|---|");
-    let measures: [(&str, &str, &dyn Fn(&Side) -> f64); 3] = [
+    let measures: [Measure; 3] = [
         ("CPU (utime+stime)", "s", &|s| s.cpu.as_secs_f64()),
         ("RSS at the end", "MiB", &|s| mib(s.rss_kib)),
         ("PSS at the end", "MiB", &|s| mib(s.pss_kib)),
