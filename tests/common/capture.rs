@@ -125,6 +125,16 @@ fn open_socket(ifname: &str) -> std::os::fd::OwnedFd {
             (&on as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as u32,
         );
+        // Room for bursts (a takeover of hundreds of VIPs sends a few
+        // gratuitous ARPs each at once); SO_RCVBUFFORCE as root.
+        let size: libc::c_int = 8 << 20;
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as u32,
+        );
         let tv = libc::timeval {
             tv_sec: 0,
             tv_usec: 20_000,
