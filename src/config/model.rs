@@ -27,6 +27,12 @@ impl Config {
         !self.lvs.virtual_servers.is_empty()
     }
 
+    /// `dynamic_interfaces`, wherever it was written: interfaces named by
+    /// the configuration may appear later.
+    pub fn dynamic_interfaces(&self) -> bool {
+        self.global.dynamic_interfaces.is_some() || self.vrrp.early.dynamic_interfaces
+    }
+
     /// Whether the BFD child has anything to do.
     pub fn has_bfd(&self) -> bool {
         !self.bfd.is_empty()

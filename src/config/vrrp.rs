@@ -778,9 +778,7 @@ fn read_weight(
 
 /// Whether an interface exists, or need not (`dynamic_interfaces`).
 pub fn interface_ok(ctx: &Ctx, name: &str) -> bool {
-    ctx.cfg.global.dynamic_interfaces.is_some()
-        || ctx.cfg.vrrp.early.dynamic_interfaces
-        || crate::sys::interface_exists(name)
+    ctx.cfg.dynamic_interfaces() || crate::sys::interface_exists(name)
 }
 
 // ===================== vrrp_instance =====================

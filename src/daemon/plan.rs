@@ -447,15 +447,24 @@ pub fn plan_static(
     })
 }
 
-/// The VMAC of an instance: its name (`use_vmac NAME`, else
-/// `vmac_prefix.VRID`, default `vrrp.VRID`) and MAC (given, else
+/// The VMAC of an instance: the names to try in turn (`use_vmac NAME`,
+/// else `vmac_prefix.VRID`, default `vrrp.VRID`, and the clash names) and MAC (given, else
 /// 00:00:5e:00:01:VRID, or 00:00:5e:00:02:VRID for IPv6; a 5-octet MAC
 /// gets the VRID appended).
-pub fn vmac_of(inst: &VrrpInstance, global: &GlobalDefs) -> Option<(String, [u8; 6])> {
+pub fn vmac_of(inst: &VrrpInstance, global: &GlobalDefs) -> Option<(Vec<String>, [u8; 6])> {
     let v = inst.vmac.as_ref()?;
     let vrid = inst.vrid?.get();
     let prefix = global.vmac_prefix.as_deref().unwrap_or("vrrp");
-    let name = v.name.clone().unwrap_or_else(|| format!("{prefix}.{vrid}"));
+    // A default name taken by another VMAC (the same VRID on another
+    // interface or family) or interface becomes, as keepalived's,
+    // PREFIX6.VRID for IPv6, then PREFIX1.VRID, PREFIX2.VRID, ...
+    let names = match &v.name {
+        Some(n) => vec![n.clone()],
+        None => std::iter::once(format!("{prefix}.{vrid}"))
+            .chain(inst.is_v6().then(|| format!("{prefix}6.{vrid}")))
+            .chain((1..10).map(|k| format!("{prefix}{k}.{vrid}")))
+            .collect(),
+    };
     let default = [0, 0, 0x5e, 0, if inst.is_v6() { 2 } else { 1 }, vrid];
     let mac = v
         .mac
@@ -472,7 +481,7 @@ pub fn vmac_of(inst: &VrrpInstance, global: &GlobalDefs) -> Option<(String, [u8;
             }
         })
         .unwrap_or(default);
-    Some((name, mac))
+    Some((names, mac))
 }
 
 /// The advert source of an instance: `unicast_src` / `mcast_src` when
@@ -532,6 +541,28 @@ mod tests {
             .map(|t| (t.name.as_str(), t.weight, t.reverse))
             .collect();
         assert_eq!(got, vec![("b1", -20, true), ("b2", 5, false)]);
+    }
+
+    #[test]
+    fn vmac_names_on_a_clash_are_keepalived_s() {
+        // keepalived 2.2.7 (live differential, corpus configurations with
+        // the same VRID on two interfaces or families): `vrrp.1`, then
+        // `vrrp6.1` for IPv6 and `vrrp1.1`, `vrrp2.1` ...; a given name
+        // is the only one.
+        let c = load(
+            "vrrp_instance V4 {\n interface lo\n virtual_router_id 1\n use_vmac\n}\n\
+             vrrp_instance V6 {\n interface lo\n virtual_router_id 1\n use_vmac\n \
+             virtual_ipaddress {\n  fe80::1\n }\n}\n\
+             vrrp_instance N {\n interface lo\n virtual_router_id 2\n use_vmac mine\n}\n",
+        );
+        let names = |i: usize| vmac_of(&c.vrrp.instances[i], &c.global).unwrap();
+        let (v4, mac) = names(0);
+        assert_eq!(&v4[..3], ["vrrp.1", "vrrp1.1", "vrrp2.1"]);
+        assert_eq!(mac, [0, 0, 0x5e, 0, 1, 1]);
+        let (v6, mac) = names(1);
+        assert_eq!(&v6[..3], ["vrrp.1", "vrrp6.1", "vrrp1.1"]);
+        assert_eq!(mac, [0, 0, 0x5e, 0, 2, 1]);
+        assert_eq!(names(2).0, ["mine"]);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::config::global::Fifo;
-use crate::config::vrrp::VrrpScript;
+use crate::config::vrrp::{VrrpInstance, VrrpScript};
 use crate::config::Config;
 use crate::daemon::dump;
 pub use crate::daemon::log::log_line;
@@ -39,7 +39,7 @@ use crate::vrrp::action::{Action, NotifyState, Target};
 use crate::vrrp::garp::{arp_frame, na_frame};
 use crate::vrrp::instance::{AuthConfig, Received, State};
 use crate::vrrp::ip::{ah_icv, ah_packet, AhRepr, Ipv4Repr, IPPROTO_AH};
-use crate::vrrp::log_limit::{suppressed_line, LogLimit};
+use crate::vrrp::log_limit::LogLimit;
 use crate::vrrp::router::{InstanceId, Router, TrackRef, TrackerId, TrackerValue};
 use crate::vrrp::time::Instant;
 use crate::vrrp::types::{Family, IfIndex};
@@ -430,9 +430,16 @@ impl Driver {
             Family::V6
         };
         let ifindex = IfIndex(rx.ifindex);
-        let mut out = Vec::new();
-        let (mut ah, mut ah_valid) = (false, false);
-        let (msg, ttl, src, dst) = match family {
+        let plain = |src: IpAddr, dst: IpAddr, ttl: u8, msg| Received {
+            ifindex,
+            src,
+            dst,
+            ttl,
+            ah: false,
+            ah_valid: false,
+            msg,
+        };
+        let r = match family {
             Family::V4 => match Ipv4Repr::parse(&rx.bytes) {
                 Ok((h, ihl)) if h.protocol == IPPROTO_AH => {
                     let Ok(a) = AhRepr::parse(&rx.bytes[ihl..]) else {
@@ -440,39 +447,29 @@ impl Driver {
                         return;
                     };
                     let msg = &rx.bytes[ihl + AhRepr::LEN..];
+                    let mut r = plain(h.src.into(), h.dst.into(), h.ttl, msg);
+                    r.ah = true;
                     // The key is the one of the instance the advert is for.
-                    let vrid = msg.get(1).copied().unwrap_or(0);
-                    let key = self
-                        .cur
-                        .router
-                        .lookup(ifindex, vrid, family, h.src.into())
-                        .and_then(|id| match &self.cur.router.instance(id).config().auth {
+                    let key = self.cur.router.lookup(&r, family).and_then(|id| {
+                        match &self.cur.router.instance(id).config().auth {
                             AuthConfig::Ah(k) => Some(*k),
                             _ => None,
-                        });
-                    ah = true;
-                    ah_valid = key.is_some_and(|k| {
+                        }
+                    });
+                    r.ah_valid = key.is_some_and(|k| {
                         ah_icv(&rx.bytes, ihl, &k, !h.dst.is_multicast()) == a.icv
                     });
-                    (msg, h.ttl, h.src.into(), h.dst.into())
+                    r
                 }
-                Ok((h, ihl)) => (&rx.bytes[ihl..], h.ttl, h.src.into(), h.dst.into()),
+                Ok((h, ihl)) => plain(h.src.into(), h.dst.into(), h.ttl, &rx.bytes[ihl..]),
                 Err(_) => {
                     self.too_short("IPv4 VRRP packet", rx.bytes.len());
                     return;
                 }
             },
-            Family::V6 => (&rx.bytes[..], rx.ttl, rx.src, rx.dst),
+            Family::V6 => plain(rx.src, rx.dst, rx.ttl, &rx.bytes[..]),
         };
-        let r = Received {
-            ifindex,
-            src,
-            dst,
-            ttl,
-            ah,
-            ah_valid,
-            msg,
-        };
+        let mut out = Vec::new();
         let now = self.now();
         // The instance logs its own drops; only a packet too short to
         // name one is the driver's to log.
@@ -491,13 +488,11 @@ impl Driver {
     /// keepalived's line for a packet too short to carry a VRRP header
     /// (no instance, no counter), rate-limited like the instances' drops.
     fn too_short(&mut self, what: &str, len: usize) {
-        let Some(suppressed) = self.short_log.admit(self.now()) else {
-            return;
-        };
-        if suppressed > 0 {
-            log_line(&suppressed_line(suppressed, "too short"));
+        let now = self.now();
+        let line = || Some(format!("{what} too short - {len} bytes"));
+        for l in self.short_log.lines(now, "too short", line) {
+            log_line(&l);
         }
-        log_line(&format!("{what} too short - {len} bytes"));
     }
 }
 
@@ -749,50 +744,39 @@ impl Driver {
         };
 
         b.cur.router.set_log_unknown_vrids(g.log_unknown_vrids);
-        let dynamic = g.dynamic_interfaces.is_some() || config.vrrp.early.dynamic_interfaces;
         for vi in &config.vrrp.instances {
             let Some(ifname) = vi.interface.clone().or_else(|| g.default_interface.clone()) else {
                 log_line(&format!("({}) no interface - ignoring instance", vi.name));
                 continue;
             };
             let Some(link) = by_ifname.get(&ifname).cloned() else {
-                if !dynamic {
+                if !config.dynamic_interfaces() {
                     log_line(&format!(
                         "({}) interface {ifname} not found - ignoring instance",
                         vi.name
                     ));
                     continue;
                 }
-                let family = if vi.is_v6() { 6 } else { 4 };
-                self.wait_for(&mut b, &vi.name, &ifname, &[
-                    format!("Configuration specifies interface {ifname} which doesn't currently exist - will use if created"),
-                    format!("({}): entering FAULT state (interface {ifname} down)", vi.name),
-                    format!("({}) entering FAULT state (no IPv{family} address for interface)", vi.name),
-                    format!("({}) entering FAULT state", vi.name),
-                ]);
+                self.wait_for(&mut b, vi, &ifname, true);
                 continue;
             };
             // use_vmac: the private macvlan carries the VIPs (and the
             // adverts unless vmac_xmit_base; IPv6 adverts always use the
             // base, whose link-local address is unique on the LAN).
             let mut vip_link = link.clone();
-            let mut vmac = plan::vmac_of(vi, g);
-            if let Some((name, mac)) = &mut vmac {
-                let named = vi.vmac.as_ref().is_some_and(|v| v.name.is_some());
-                let Some(v) = self
-                    .vmac(&vi.name, name, *mac, &link, vi.is_v6(), named)
-                    .await
-                else {
+            let mut vmac = None;
+            if let Some((names, mac)) = plan::vmac_of(vi, g) {
+                let Some(v) = self.vmac(&vi.name, &names, mac, &link).await else {
                     continue;
                 };
-                name.clone_from(&v.name);
                 if !vi.is_v6() {
-                    if let Err(e) = self.res.sysctls.setup_vmac(name, &ifname) {
+                    if let Err(e) = self.res.sysctls.setup_vmac(&v.name, &ifname) {
                         log_line(&format!("({}) VMAC sysctls: {e}", vi.name));
                     }
                 }
-                b.used_vmacs.push(name.clone());
+                b.used_vmacs.push(v.name.clone());
                 b.ifnames.insert(v.index, v.name.clone());
+                vmac = Some(v.name.clone());
                 vip_link = v;
             }
             let (sock_ifname, sock_index) = if vmac.is_some() && !vi.vmac_xmit_base && !vi.is_v6() {
@@ -828,22 +812,10 @@ impl Driver {
                     .map(IpAddr::V4),
             };
             let Some(primary) = primary else {
-                let family = if vi.is_v6() { 6 } else { 4 };
-                self.wait_for(
-                    &mut b,
-                    &vi.name,
-                    &ifname,
-                    &[
-                        format!(
-                            "({}) entering FAULT state (no IPv{family} address for interface)",
-                            vi.name
-                        ),
-                        format!("({}) entering FAULT state", vi.name),
-                    ],
-                );
+                self.wait_for(&mut b, vi, &ifname, false);
                 continue;
             };
-            let vmac_name = vmac.as_ref().map(|(n, _)| n.as_str());
+            let vmac_name = vmac.as_deref();
             let group_bfds: Vec<crate::config::vrrp::TrackRef> = config
                 .vrrp
                 .sync_groups
@@ -976,15 +948,24 @@ impl Driver {
         b
     }
 
-    /// Instance `inst` waits for interface `ifname` or its address:
-    /// keepalived's FAULT lines the first time only.
-    fn wait_for(&self, b: &mut Built, inst: &str, ifname: &str, lines: &[String]) {
-        if !self.waiting.iter().any(|(i, _)| i == inst) {
-            for l in lines {
-                log_line(l);
+    /// Instance `vi` waits for interface `ifname` (`missing`) or its
+    /// address: keepalived's FAULT lines, the first time only.
+    fn wait_for(&self, b: &mut Built, vi: &VrrpInstance, ifname: &str, missing: bool) {
+        let name = &vi.name;
+        if !self.waiting.iter().any(|(i, _)| i == name) {
+            if missing {
+                log_line(&format!("Configuration specifies interface {ifname} which doesn't currently exist - will use if created"));
+                log_line(&format!(
+                    "({name}): entering FAULT state (interface {ifname} down)"
+                ));
             }
+            let family = if vi.is_v6() { 6 } else { 4 };
+            log_line(&format!(
+                "({name}) entering FAULT state (no IPv{family} address for interface)"
+            ));
+            log_line(&format!("({name}) entering FAULT state"));
         }
-        b.waiting.push((inst.into(), ifname.into()));
+        b.waiting.push((name.clone(), ifname.into()));
     }
 
     /// Whether a netlink event about `ifname` may let a waiting instance start.
@@ -1000,28 +981,17 @@ impl Driver {
         self.switch(b).await;
     }
 
-    /// The VMAC `name` on `link`: ours from before a reload (same parent
-    /// and MAC), else created. A default name taken by another VMAC (the
-    /// same VRID on another interface or family) or interface becomes, as
-    /// keepalived's, `PREFIX6.VRID` for IPv6 and then `PREFIX1.VRID`,
-    /// `PREFIX2.VRID`, ...
+    /// The VMAC on `link`: the first of `names` ([`plan::vmac_of`]) that is
+    /// ours from before a reload (same parent and MAC) or can be created;
+    /// a name taken by another VMAC or interface passes to the next.
     async fn vmac(
         &mut self,
         inst: &str,
-        name: &str,
+        names: &[String],
         mac: [u8; 6],
         link: &Link,
-        v6: bool,
-        named: bool,
     ) -> Option<Link> {
-        let mut names = vec![name.to_string()];
-        if let (false, Some((prefix, vrid))) = (named, name.rsplit_once('.')) {
-            if v6 {
-                names.push(format!("{prefix}6.{vrid}"));
-            }
-            names.extend((1..10).map(|k| format!("{prefix}{k}.{vrid}")));
-        }
-        for n in &names {
+        for n in names {
             if let Some(&idx) = self.res.vmacs.get(n) {
                 match self.nl.link_by_index(idx).await {
                     Ok(Some(v)) if v.parent == Some(link.index) && v.mac == mac => {
@@ -1034,7 +1004,7 @@ impl Driver {
             }
             let made = match self.nl.create_vmac(link.index, n, mac).await {
                 Ok(idx) => self.nl.link_by_index(idx).await.ok().flatten(),
-                Err(crate::daemon::netlink::Error::LinkExists(_)) if !named => continue,
+                Err(crate::daemon::netlink::Error::LinkExists(_)) if names.len() > 1 => continue,
                 Err(e) => {
                     log_line(&format!("({inst}) unable to create VMAC {n}: {e}"));
                     None
@@ -1045,7 +1015,8 @@ impl Driver {
             return Some(made);
         }
         log_line(&format!(
-            "({inst}) unable to create VMAC {name}: every name is taken"
+            "({inst}) unable to create VMAC {}: every name is taken",
+            names[0]
         ));
         None
     }

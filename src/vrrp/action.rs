@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::instance::{AuthConfig, InstanceConfig, Received};
+use super::instance::{InstanceConfig, Received};
 use super::packet::Packet;
 use super::types::{Centiseconds, Priority};
 
@@ -233,12 +233,15 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    /// A short name of the kind of drop, for the rate limiter's count.
+    /// A short name of the kind of drop: the rate limiter keeps one budget
+    /// per kind and names it in its count line.
     pub fn kind(&self) -> &'static str {
         match self {
             DropReason::AuthTypeMismatch => "auth type mismatch",
-            DropReason::TooShort { .. } | DropReason::TooLong { .. } => "packet length",
-            DropReason::Ttl(_) | DropReason::TtlRange { .. } => "invalid TTL/HL",
+            DropReason::TooShort { .. } => "packet too short",
+            DropReason::TooLong { .. } => "packet too long",
+            DropReason::Ttl(_) => "invalid TTL/HL",
+            DropReason::TtlRange { .. } => "TTL/HL out of range",
             DropReason::Version(_) => "wrong version",
             DropReason::WrongVrid => "unknown VRID",
             DropReason::Inactive => "inactive instance",
@@ -248,7 +251,8 @@ impl DropReason {
             DropReason::InvalidType(_) => "invalid packet type",
             DropReason::Checksum => "checksum",
             DropReason::UnicastMismatch => "unicast/multicast mismatch",
-            DropReason::AddrCount { .. } | DropReason::AddrMissing(_) => "address list",
+            DropReason::AddrCount { .. } => "address count",
+            DropReason::AddrMissing(_) => "address missing",
             DropReason::NotAPeer => "not a unicast peer",
         }
     }
@@ -259,11 +263,7 @@ impl DropReason {
             DropReason::AuthTypeMismatch => format!(
                 "received a {} auth, expecting {}!",
                 u8::from(Packet::new_unchecked(rx.msg).auth_type()),
-                match cfg.auth {
-                    AuthConfig::None => 0,
-                    AuthConfig::Pass(_) => 1,
-                    AuthConfig::Ah(_) => 2,
-                }
+                u8::from(cfg.auth.auth_type())
             ),
             // keepalived gives IPv4 lengths with the IP (and AH) header.
             DropReason::TooShort { len, expected } | DropReason::TooLong { len, expected } => {

@@ -7,8 +7,10 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::action::{Action, DropReason, NotifyEvent, NotifyState, Target};
-use super::log_limit::{suppressed_line, LogLimit};
-use super::packet::{pass_bytes, Auth, ChecksumCtx, DecodeError, Packet, Repr, Version, AUTH_LEN};
+use super::log_limit::LogLimit;
+use super::packet::{
+    pass_bytes, Auth, AuthType, ChecksumCtx, DecodeError, Packet, Repr, Version, AUTH_LEN,
+};
 use super::router::Tracking;
 use super::time::{us, Instant};
 use super::types::{Centiseconds, Family, IfIndex, Priority, Vrid};
@@ -28,6 +30,15 @@ impl AuthConfig {
     /// `auth_type PASS` / `auth_pass`.
     pub fn pass(p: &str) -> AuthConfig {
         AuthConfig::Pass(pass_bytes(p))
+    }
+
+    /// The auth type a VRRPv2 advert carries for it.
+    pub fn auth_type(&self) -> AuthType {
+        match self {
+            AuthConfig::None => AuthType::None,
+            AuthConfig::Pass(_) => AuthType::Pass,
+            AuthConfig::Ah(_) => AuthType::Ah,
+        }
     }
 }
 
@@ -121,6 +132,11 @@ pub struct InstanceConfig {
 }
 
 impl InstanceConfig {
+    /// Whether its adverts come inside IPsec AH (VRRPv2 `auth_type AH`).
+    pub fn wants_ah(&self) -> bool {
+        self.version == Version::V2 && matches!(self.auth, AuthConfig::Ah(_))
+    }
+
     /// A v2 IPv4 instance with keepalived's defaults, for tests and tools.
     pub fn new(
         name: &str,
@@ -281,8 +297,8 @@ pub struct Instance {
     last_master: Option<IpAddr>,
     /// The last VIP-list mismatch logged, and from whom (logged once).
     addr_warned: Option<(IpAddr, DropReason)>,
-    /// Log budgets of dropped adverts, per kind of drop.
-    drop_logs: Vec<(std::mem::Discriminant<DropReason>, LogLimit)>,
+    /// Log budgets of dropped adverts, per [`DropReason::kind`].
+    drop_logs: Vec<(&'static str, LogLimit)>,
     /// Wants MASTER but is held back by its sync group.
     pub(crate) want_master: bool,
     pub(crate) in_group: bool,
@@ -822,7 +838,7 @@ impl Instance {
     /// keepalived's line for a dropped advert, rate-limited per kind
     /// ([`LogLimit`]).
     fn log_drop(&mut self, now: Instant, reason: DropReason, rx: &Received, out: &mut Vec<Action>) {
-        let key = std::mem::discriminant(&reason);
+        let key = reason.kind();
         let at = match self.drop_logs.iter().position(|(k, _)| *k == key) {
             Some(at) => at,
             None => {
@@ -830,14 +846,12 @@ impl Instance {
                 self.drop_logs.len() - 1
             }
         };
-        let Some(suppressed) = self.drop_logs[at].1.admit(now) else {
-            return;
-        };
-        if suppressed > 0 {
-            self.log(out, suppressed_line(suppressed, reason.kind()));
-        }
-        if let Some(msg) = reason.log_line(&self.cfg, rx) {
-            self.log(out, msg);
+        let cfg = &self.cfg;
+        for l in self.drop_logs[at]
+            .1
+            .lines(now, key, || reason.log_line(cfg, rx))
+        {
+            self.log(out, l);
         }
     }
 
@@ -863,8 +877,7 @@ impl Instance {
     fn check(&self, rx: &Received) -> Result<Repr, DropReason> {
         let cfg = &self.cfg;
         // 1. AH expected / not expected.
-        let want_ah = cfg.version == Version::V2 && matches!(cfg.auth, AuthConfig::Ah(_));
-        if rx.ah != want_ah {
+        if rx.ah != cfg.wants_ah() {
             return Err(DropReason::AuthTypeMismatch);
         }
         // 2. Length against the header and address count.
@@ -903,11 +916,7 @@ impl Instance {
         // 5. v2 authentication.
         if cfg.version == Version::V2 {
             let t = p.auth_type();
-            let mine = match cfg.auth {
-                AuthConfig::None => super::packet::AuthType::None,
-                AuthConfig::Pass(_) => super::packet::AuthType::Pass,
-                AuthConfig::Ah(_) => super::packet::AuthType::Ah,
-            };
+            let mine = cfg.auth.auth_type();
             if let super::packet::AuthType::Unknown(n) = t {
                 return Err(DropReason::InvalidAuthType(n));
             }

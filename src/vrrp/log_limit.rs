@@ -41,11 +41,23 @@ impl LogLimit {
         self.shown += 1;
         Some(std::mem::take(&mut self.suppressed))
     }
-}
 
-/// The line reporting `n` suppressed lines of `kind`.
-pub fn suppressed_line(n: u32, kind: &str) -> String {
-    format!("{n} similar log lines suppressed ({kind})")
+    /// The lines to log for one more occurrence of `kind`: none while
+    /// suppressed, else the count of those suppressed before (if any) and
+    /// `line()`, which is built only then.
+    pub fn lines(
+        &mut self,
+        now: Instant,
+        kind: &str,
+        line: impl FnOnce() -> Option<String>,
+    ) -> Vec<String> {
+        let Some(suppressed) = self.admit(now) else {
+            return Vec::new();
+        };
+        let count =
+            (suppressed > 0).then(|| format!("{suppressed} similar log lines suppressed ({kind})"));
+        count.into_iter().chain(line()).collect()
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::action::{Action, DropReason, NotifyEvent, NotifyState, Target};
 use super::instance::{Instance, InstanceConfig, Received, State};
-use super::log_limit::{suppressed_line, LogLimit};
+use super::log_limit::LogLimit;
 use super::packet::{Packet, HEADER_LEN};
 use super::time::{us, Instant};
 use super::types::{Family, IfIndex, Priority};
@@ -115,17 +115,19 @@ impl Router {
     /// The instance a received advert belongs to: the one of its
     /// interface, VRID and family; where several unicast instances share
     /// those (keepalived's duplicate unicast VRID), the one whose current
-    /// master or unicast peer sent it.
-    pub fn lookup(
-        &self,
-        ifindex: IfIndex,
-        vrid: u8,
-        family: Family,
-        src: std::net::IpAddr,
-    ) -> Option<InstanceId> {
-        let ids = self.by_vrid.get(&(ifindex, vrid, family == Family::V6))?;
-        match ids.as_slice() {
-            [id] => Some(*id),
+    /// master or unicast peer sent it. keepalived opens AH and plain VRRP
+    /// sockets apart, so an advert of the other kind (`ah`) has none.
+    pub fn lookup(&self, rx: &Received, family: Family) -> Option<InstanceId> {
+        if rx.msg.len() < HEADER_LEN {
+            return None;
+        }
+        let vrid = Packet::new_unchecked(rx.msg).vrid();
+        let ids = self
+            .by_vrid
+            .get(&(rx.ifindex, vrid, family == Family::V6))?;
+        let src = rx.src;
+        let id = match ids.as_slice() {
+            [id] => *id,
             ids => ids
                 .iter()
                 .copied()
@@ -134,8 +136,9 @@ impl Router {
                     ids.iter()
                         .copied()
                         .find(|&id| self.instances[id].config().unicast_peers.contains(&src))
-                }),
-        }
+                })?,
+        };
+        (self.instances[id].config().wants_ah() == rx.ah).then_some(id)
     }
 
     /// The instance starts out of a FAULT it waited in (its interface or
@@ -336,21 +339,13 @@ impl Router {
                 expected: HEADER_LEN,
             });
         }
-        let vrid = Packet::new_unchecked(rx.msg).vrid();
-        let Some(id) = self.lookup(rx.ifindex, vrid, family, rx.src) else {
+        let Some(id) = self.lookup(rx, family) else {
             if self.log_unknown_vrids {
+                let vrid = Packet::new_unchecked(rx.msg).vrid();
                 self.log_unknown_vrid(now, rx.ifindex, vrid, out);
             }
             return Err(DropReason::WrongVrid);
         };
-        // keepalived opens AH and plain VRRP sockets apart: an advert of
-        // the other kind never reaches the instance (no counter, no log).
-        let cfg = self.instances[id].config();
-        let wants_ah = cfg.version == super::packet::Version::V2
-            && matches!(cfg.auth, super::instance::AuthConfig::Ah(_));
-        if rx.ah != wants_ah {
-            return Err(DropReason::WrongVrid);
-        }
         let r = self.instances[id].handle_advert(now, rx, out).map(|()| id);
         self.sync(now, out);
         r
@@ -363,23 +358,21 @@ impl Router {
         vrid: u8,
         out: &mut Vec<Action>,
     ) {
-        let Some(suppressed) = self.unknown_log.admit(now) else {
-            return;
-        };
-        if suppressed > 0 {
-            out.push(Action::Log(suppressed_line(suppressed, "unknown VRID")));
-        }
         // The socket exists for some instance of this interface.
-        if let Some(i) = self
+        let ifname = self
             .instances
             .iter()
             .find(|i| i.config().ifindex == ifindex)
-        {
-            out.push(Action::Log(format!(
-                "Unknown VRID({vrid}) received on interface({}). ignoring...",
-                i.config().interface
-            )));
-        }
+            .map(|i| i.config().interface.as_str());
+        let line = || {
+            ifname.map(|n| format!("Unknown VRID({vrid}) received on interface({n}). ignoring..."))
+        };
+        out.extend(
+            self.unknown_log
+                .lines(now, "unknown VRID", line)
+                .into_iter()
+                .map(Action::Log),
+        );
     }
 
     /// The instances that track `tracker`.
