@@ -193,10 +193,10 @@ fn main() {
     let needs_k = scenarios
         .iter()
         .any(|&(a, b)| a == Impl::Keepalived || b == Impl::Keepalived);
-    if needs_k && !std::path::Path::new(&scale::keepalived_bin()).exists() {
+    if needs_k && !std::path::Path::new(&common::lab::keepalived_bin()).exists() {
         eprintln!(
             "vrrp_scale benchmark: {} missing (set KEEPALIVED or SCENARIOS=oo)",
-            scale::keepalived_bin()
+            common::lab::keepalived_bin()
         );
         return;
     }

@@ -38,6 +38,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::lab::files_in;
+
 const KEEPALIVED_TIMEOUT: Duration = Duration::from_secs(5);
 const OURS_TIMEOUT: Duration = Duration::from_secs(10);
 const OURS_MAX: Duration = Duration::from_secs(1);
@@ -244,21 +247,6 @@ fn skip_or_fail(why: &str) {
     }
     // Straight to stderr: libtest captures eprintln! of passing tests.
     let _ = writeln!(std::io::stderr(), "SKIPPED differential test: {why}");
-}
-
-fn files_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                // Like `[ -f ]`: follows symlinks, skips directories.
-                .filter(|p| p.is_file())
-                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
 }
 
 struct Row {

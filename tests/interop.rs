@@ -19,21 +19,8 @@ mod proclab;
 use common::lab::{self, wait_for, Ns, Pair};
 use proclab::{parent_of, read_pid};
 
-const KEEPALIVED: &str = "/usr/sbin/keepalived";
-
 fn privileged() -> bool {
-    if !lab::privileged("interop") {
-        return false;
-    }
-    if !Path::new(KEEPALIVED).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "interop tests need {KEEPALIVED} (CI is set)"
-        );
-        eprintln!("skipping interop test: {KEEPALIVED} missing");
-        return false;
-    }
-    true
+    lab::with_keepalived("interop")
 }
 
 /// One daemon (ours or the real keepalived), killed (SIGKILL) by pid on
@@ -54,7 +41,7 @@ impl Daemon {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &ns.name]);
         if real {
-            cmd.args([KEEPALIVED, "-n", "-l", "-P", "-f"]);
+            cmd.args([&lab::keepalived_bin(), "-n", "-l", "-P", "-f"]);
         } else {
             cmd.args([env!("CARGO_BIN_EXE_keepalived"), "-n", "-l", "-f"]);
         }

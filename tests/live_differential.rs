@@ -56,6 +56,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::lab::files_in;
+
 use known::Known;
 use run::{Files, NetBox};
 use snapshot::Snapshot;
@@ -102,20 +105,6 @@ fn env_path(var: &str, default: PathBuf) -> PathBuf {
 
 fn env_flag(var: &str) -> bool {
     std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-fn files_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.is_file())
-                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
 }
 
 fn label(p: &Path) -> String {

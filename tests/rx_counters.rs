@@ -220,8 +220,8 @@ impl Lab {
     fn new(tag: &str) -> Lab {
         let r = Ns::new(&format!("{tag}r"));
         let t = Ns::new(&format!("{tag}t"));
-        rxlab::no_dad(&r);
-        rxlab::no_dad(&t);
+        r.no_dad();
+        t.no_dad();
         // Fixed MAC addresses: the same link-local addresses (and log
         // lines) in every run.
         for (n, (a, b)) in [("eth0", "t0"), ("eth1", "t1")].into_iter().enumerate() {
@@ -792,7 +792,7 @@ fn print_texts(k: &Run, o: &Run) {
 
 #[test]
 fn receive_counters_match_keepalived() {
-    if !rxlab::prerequisites("rx_counters") {
+    if !common::lab::with_keepalived("rx_counters") {
         return;
     }
     let k = scenario(Impl::Keepalived);

@@ -83,7 +83,7 @@ impl Lab {
         let b = Ns::new(&format!("{tag}b"));
         let f = Ns::new(&format!("{tag}f"));
         for ns in [&a, &b, &f] {
-            rxlab::no_dad(ns);
+            ns.no_dad();
         }
         f.ip(&[
             "link",
@@ -603,7 +603,7 @@ fn check(o: &Outcome) -> Vec<String> {
 
 #[test]
 fn flood_of_invalid_packets() {
-    if !rxlab::prerequisites("rx_flood") {
+    if !common::lab::with_keepalived("rx_flood") {
         return;
     }
     let k = scenario(Impl::Keepalived);

@@ -17,7 +17,6 @@
 //! `CI` is set. Every namespace and process is removed by Drop guards,
 //! also on panic.
 
-use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -33,24 +32,13 @@ use scale_run::{run_scenario, Params};
 /// One scenario at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn ready(needs_keepalived: bool) -> bool {
-    if !common::lab::privileged("scale") {
-        return false;
-    }
-    let bin = scale::keepalived_bin();
-    if needs_keepalived && !Path::new(&bin).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "scale tests need {bin} (CI is set)"
-        );
-        eprintln!("skipping scale test: {bin} missing");
-        return false;
-    }
-    true
-}
-
 fn scenario(name: &str, a: Impl, b: Impl, tag: &str) {
-    if !ready(a == Impl::Keepalived || b == Impl::Keepalived) {
+    let ready = if a == Impl::Keepalived || b == Impl::Keepalived {
+        common::lab::with_keepalived("scale")
+    } else {
+        common::lab::privileged("scale")
+    };
+    if !ready {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);

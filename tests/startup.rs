@@ -9,7 +9,7 @@ use std::time::Duration;
 
 mod common;
 use common::daemon::Daemon;
-use common::lab::{privileged, wait_for, Ns};
+use common::lab::{privileged, wait_for, with_keepalived, Ns};
 
 /// A namespace with `eth0` (and its peer `p0`) still down, DAD on.
 fn router(tag: &str) -> (Ns, std::path::PathBuf) {
@@ -134,7 +134,7 @@ fn instance_lines(log: &str, names: &[&str]) -> Vec<String> {
 
 #[test]
 fn scripts_that_have_not_reported_hold_back_as_keepalived_s() {
-    if !privileged("startup") {
+    if !with_keepalived("startup") {
         return;
     }
     let conf = format!(
@@ -177,14 +177,6 @@ fn scripts_that_have_not_reported_hold_back_as_keepalived_s() {
         d.wait(Duration::from_secs(3));
         d.log()
     };
-    if !std::path::Path::new("/usr/sbin/keepalived").exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "keepalived 2.2.7 is needed in CI"
-        );
-        eprintln!("skipping: keepalived 2.2.7 not installed");
-        return;
-    }
     let theirs = run("sk", true);
     let ours = run("so", false);
     let names = ["VI_H0", "VI_H60", "VI_F"];

@@ -23,7 +23,7 @@ impl Daemon {
 
     /// keepalived 2.2.7 itself, started the same way.
     pub fn start_keepalived(ns: &Ns, dir: &std::path::Path, tag: &str, conf: &str) -> Daemon {
-        Self::start_bin("/usr/sbin/keepalived", ns, dir, tag, conf)
+        Self::start_bin(&crate::common::lab::keepalived_bin(), ns, dir, tag, conf)
     }
 
     fn start_bin(bin: &str, ns: &Ns, dir: &std::path::Path, tag: &str, conf: &str) -> Daemon {
@@ -62,9 +62,7 @@ impl Daemon {
     /// restart the child nor clean up), then both are killed.
     pub fn crash(&mut self) {
         self.signal(libc::SIGSTOP);
-        let child = std::fs::read_to_string(&self.vrrp_pid)
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
+        let child = crate::common::lab::read_pid(&self.vrrp_pid);
         if let Some(p) = child {
             let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
             let ppid = format!("PPid:\t{}\n", self.pid());

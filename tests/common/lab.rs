@@ -21,6 +21,79 @@ pub fn privileged(what: &str) -> bool {
     false
 }
 
+/// keepalived 2.2.7, the oracle (override with `KEEPALIVED`).
+pub const KEEPALIVED: &str = "/usr/sbin/keepalived";
+
+/// The keepalived binary to compare with.
+pub fn keepalived_bin() -> String {
+    std::env::var("KEEPALIVED").unwrap_or_else(|_| KEEPALIVED.into())
+}
+
+/// Whether a test may run: `ok`, or a message and a skip outside CI; in CI
+/// (`CI` set) a missing prerequisite fails the test.
+pub fn requires(test: &str, ok: bool, what: &str) -> bool {
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test} tests need {what} (CI is set, refusing to skip)"
+        );
+        eprintln!("skipping {test} test: {what} missing");
+    }
+    ok
+}
+
+/// Root and keepalived 2.2.7 ([`keepalived_bin`]).
+pub fn with_keepalived(test: &str) -> bool {
+    let bin = keepalived_bin();
+    privileged(test) && requires(test, std::path::Path::new(&bin).exists(), &bin)
+}
+
+/// Which implementation a test runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Impl {
+    /// keepalived 2.2.7.
+    Keepalived,
+    /// keepalived-rs.
+    Ours,
+}
+
+impl Impl {
+    pub fn name(self) -> &'static str {
+        match self {
+            Impl::Keepalived => "keepalived",
+            Impl::Ours => "ours",
+        }
+    }
+
+    pub fn binary(self) -> String {
+        match self {
+            Impl::Keepalived => keepalived_bin(),
+            Impl::Ours => env!("CARGO_BIN_EXE_keepalived").to_string(),
+        }
+    }
+}
+
+/// The pid in a pid file.
+pub fn read_pid(p: &std::path::Path) -> Option<i32> {
+    std::fs::read_to_string(p).ok()?.trim().parse().ok()
+}
+
+/// The files of `dir` (following symlinks, as `[ -f ]`) whose names
+/// `keep` accepts, sorted.
+pub fn files_in(dir: &std::path::Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 pub fn run(args: &[&str]) -> String {
     let o = Command::new(args[0])
         .args(&args[1..])
@@ -60,6 +133,20 @@ impl Ns {
         run(&v)
     }
 
+    /// Turns duplicate address detection off, so link-locals are usable at once.
+    pub fn no_dad(&self) {
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            &self.name,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.accept_dad=0",
+            "net.ipv6.conf.default.accept_dad=0",
+        ]);
+    }
+
     pub fn has_addr(&self, a: &str) -> bool {
         self.ip(&["-o", "addr", "show", "dev", "eth0"])
             .contains(&format!(" {a}/"))
@@ -88,18 +175,8 @@ impl Pair {
         let b = Ns::new(&format!("{tag}b"));
         // No duplicate address detection: link-local addresses (the IPv6
         // advert source) are usable at once.
-        for ns in [&a, &b] {
-            run(&[
-                "ip",
-                "netns",
-                "exec",
-                &ns.name,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-            ]);
-        }
+        a.no_dad();
+        b.no_dad();
         a.ip(&[
             "link", "add", "eth0", "type", "veth", "peer", "name", "peer0", "netns", &b.name,
         ]);

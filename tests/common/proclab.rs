@@ -67,10 +67,7 @@ pub fn checker_conf() -> String {
         .to_string()
 }
 
-/// Reads the pid a pid file holds.
-pub fn read_pid(p: &Path) -> Option<i32> {
-    std::fs::read_to_string(p).ok()?.trim().parse().ok()
-}
+pub use crate::common::lab::read_pid;
 
 /// The parent pid of a process.
 pub fn parent_of(pid: i32) -> Option<i32> {

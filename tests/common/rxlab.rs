@@ -15,50 +15,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::lab::{run, wait_for, Ns};
 
-/// The reference implementation.
-pub const KEEPALIVED: &str = "/usr/sbin/keepalived";
-
-/// Whether the test may run: root and keepalived 2.2.7; in CI (`CI` set)
-/// a missing prerequisite fails instead of skipping.
-pub fn prerequisites(test: &str) -> bool {
-    if !crate::common::lab::privileged(test) {
-        return false;
-    }
-    if !Path::new(KEEPALIVED).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test} needs {KEEPALIVED} (CI is set, refusing to skip)"
-        );
-        eprintln!("skipping {test}: {KEEPALIVED} missing");
-        return false;
-    }
-    true
-}
-
-/// Which daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Impl {
-    /// keepalived 2.2.7.
-    Keepalived,
-    /// keepalived-rs.
-    Ours,
-}
-
-impl Impl {
-    pub fn name(self) -> &'static str {
-        match self {
-            Impl::Keepalived => "keepalived",
-            Impl::Ours => "ours",
-        }
-    }
-
-    fn binary(self) -> &'static str {
-        match self {
-            Impl::Keepalived => KEEPALIVED,
-            Impl::Ours => env!("CARGO_BIN_EXE_keepalived"),
-        }
-    }
-}
+use crate::common::lab::read_pid;
+pub use crate::common::lab::Impl;
 
 /// A daemon run as `keepalived -n -l -D -P -f CONF -p -r -c` in a
 /// namespace, `TMPDIR` private; its processes are killed by the pids of
@@ -73,11 +31,6 @@ pub struct Daemon {
     vrrp_pid: PathBuf,
 }
 
-/// The pid in a pid file.
-fn read_pid(p: &Path) -> Option<i32> {
-    std::fs::read_to_string(p).ok()?.trim().parse().ok()
-}
-
 impl Daemon {
     pub fn start(which: Impl, ns: &Ns, dir: &Path, tag: &str, conf: &str) -> Daemon {
         let tag = format!("{tag}-{}", which.name());
@@ -90,7 +43,7 @@ impl Daemon {
         let vrrp_pid = dir.join(format!("{tag}-vrrp.pid"));
         let f = std::fs::File::create(&log).unwrap();
         let child = Command::new("ip")
-            .args(["netns", "exec", &ns.name, which.binary()])
+            .args(["netns", "exec", &ns.name, &which.binary()])
             .args(["-n", "-l", "-D", "-P", "-f"])
             .arg(&cf)
             .arg("-p")
@@ -710,18 +663,4 @@ pub fn veth(na: &Ns, a: &str, nb: &Ns, b: &str) {
     ]);
     na.ip(&["link", "set", a, "up"]);
     nb.ip(&["link", "set", b, "up"]);
-}
-
-/// Turns duplicate address detection off, so link-locals are usable at once.
-pub fn no_dad(ns: &Ns) {
-    run(&[
-        "ip",
-        "netns",
-        "exec",
-        &ns.name,
-        "sysctl",
-        "-qw",
-        "net.ipv6.conf.all.accept_dad=0",
-        "net.ipv6.conf.default.accept_dad=0",
-    ]);
 }

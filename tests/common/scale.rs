@@ -27,10 +27,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::common::lab::{run, wait_for, Ns};
+pub use crate::common::lab::Impl;
+use crate::common::lab::{wait_for, Ns};
 
-/// keepalived 2.2.7 (override with `KEEPALIVED`).
-pub const KEEPALIVED: &str = "/usr/sbin/keepalived";
 /// Links between the routers.
 pub const LINKS: usize = 4;
 /// Priorities of A (the master) and B.
@@ -43,27 +42,6 @@ pub const MARGIN: Duration = Duration::from_millis(200);
 /// A takeover sooner than this after the kill was no crash: the master
 /// resigned (priority 0) instead of falling silent.
 pub const TOO_SOON: Duration = Duration::from_millis(2500);
-
-/// The keepalived binary to compare with.
-pub fn keepalived_bin() -> String {
-    std::env::var("KEEPALIVED").unwrap_or_else(|_| KEEPALIVED.into())
-}
-
-/// Which implementation runs on a router.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Impl {
-    Ours,
-    Keepalived,
-}
-
-impl Impl {
-    pub fn name(self) -> &'static str {
-        match self {
-            Impl::Ours => "ours",
-            Impl::Keepalived => "keepalived",
-        }
-    }
-}
 
 /// The VIP of the instance with `vrid` on link `link`.
 pub fn vip(link: usize, vrid: u8) -> Ipv4Addr {
@@ -100,18 +78,8 @@ impl Routers {
     pub fn new(tag: &str) -> Routers {
         let a = Ns::new(&format!("{tag}a"));
         let b = Ns::new(&format!("{tag}b"));
-        for ns in [&a, &b] {
-            run(&[
-                "ip",
-                "netns",
-                "exec",
-                &ns.name,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-            ]);
-        }
+        a.no_dad();
+        b.no_dad();
         for l in 0..LINKS {
             let (eth, peer) = (format!("eth{l}"), format!("peer{l}"));
             a.ip(&[
@@ -336,10 +304,7 @@ impl Daemon {
             .iter()
             .map(|s| dir.join(format!("{tag}{s}.pid")))
             .collect();
-        let bin = match imp {
-            Impl::Ours => env!("CARGO_BIN_EXE_keepalived").to_string(),
-            Impl::Keepalived => keepalived_bin(),
-        };
+        let bin = imp.binary();
         let f = std::fs::File::create(&log).unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", &ns.name, &bin, "-n", "-l", "-P", "-f"])
