@@ -398,7 +398,17 @@ impl Driver {
 
     /// An address some waiting instance may need: build again.
     async fn address_added(&mut self, a: &crate::daemon::netlink::Addr, config: &Config) {
-        if self.waiting.is_empty() {
+        // Our own VIPs are no source address (keepalived takes the first
+        // address that is not a VIP): a master adding hundreds of them
+        // must not rebuild the configuration once each.
+        let ours = || {
+            self.cur
+                .insts
+                .iter()
+                .flat_map(|i| i.plan.vips.iter().chain(&i.plan.evips))
+                .any(|v| v.addr == a.addr)
+        };
+        if self.waiting.is_empty() || ours() {
             return;
         }
         let Ok(Some(link)) = self.nl.link_by_index(a.ifindex).await else {
