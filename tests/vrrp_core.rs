@@ -778,19 +778,25 @@ fn unicast_instance_drops_multicast_adverts() {
 #[test]
 fn the_core_imports_no_io_crates() {
     // The core is sans-IO: no runtime, sockets, netlink or system calls.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/vrrp");
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        let text = std::fs::read_to_string(&p).unwrap();
-        for bad in [
-            "tokio",
-            "socket2",
-            "rtnetlink",
-            "nix::",
-            "std::net::UdpSocket",
-            "SystemTime",
-        ] {
-            assert!(!text.contains(bad), "{} mentions {bad}", p.display());
+    let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/vrrp")];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for bad in [
+                "tokio",
+                "socket2",
+                "rtnetlink",
+                "nix::",
+                "std::net::UdpSocket",
+                "SystemTime",
+            ] {
+                assert!(!text.contains(bad), "{} mentions {bad}", p.display());
+            }
         }
     }
 }

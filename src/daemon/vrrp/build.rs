@@ -1,0 +1,488 @@
+//! Building a configuration's instances: interfaces, VMACs, sockets,
+//! plans and trackers, reusing what the running configuration has.
+
+use super::*;
+
+impl Driver {
+    /// Builds the instances of `config`, reusing the sockets, VMACs and
+    /// running scripts the current configuration has where they match.
+    pub(super) async fn build(&mut self, config: &Config) -> Built {
+        let nl = self.nl.clone();
+        let links = nl.links().await.unwrap_or_else(|e| {
+            log_line(&format!("Netlink: unable to list interfaces: {e}"));
+            Vec::new()
+        });
+        let by_ifname: HashMap<String, Link> =
+            links.into_iter().map(|l| (l.name.clone(), l)).collect();
+        let g = &config.global;
+        let run_as = run_as(config);
+        let mut b = Built {
+            cur: Instances::default(),
+            watched_files: Vec::new(),
+            statics: plan::StaticPlan::default(),
+            used_sockets: Vec::new(),
+            used_vmacs: Vec::new(),
+            ifnames: by_ifname
+                .values()
+                .map(|l| (l.index, l.name.clone()))
+                .collect(),
+            waiting: Vec::new(),
+        };
+
+        b.cur.router.set_log_unknown_vrids(g.log_unknown_vrids);
+        for vi in &config.vrrp.instances {
+            self.build_instance(config, vi, &by_ifname, &mut b).await;
+        }
+        for sg in &config.vrrp.sync_groups {
+            let members: Vec<InstanceId> = sg
+                .members
+                .iter()
+                .filter_map(|(n, _)| b.cur.by_name.get(n).copied())
+                .collect();
+            if members.len() > 1 {
+                b.cur.router.add_group(&sg.name, members);
+                b.cur
+                    .groups
+                    .insert(sg.name.clone(), Notify::new(&sg.notify, run_as));
+            }
+        }
+        b.statics = plan::plan_static(&config.vrrp, g, |n| by_ifname.get(n).map(|l| l.index))
+            .unwrap_or_else(|e| {
+                log_line(&e.to_string());
+                plan::StaticPlan::default()
+            });
+        // Links may have changed while instances were set up (waiting for
+        // an address): start from their current state.
+        if let Ok(links) = nl.links().await {
+            for l in links {
+                if let Some(&t) = b.cur.if_trackers.get(&l.index) {
+                    b.cur.router.reset_tracker(t, TrackerValue::Up(l.up));
+                }
+            }
+        }
+        b
+    }
+
+    /// One instance of `config` into `b`; nothing (logged) when it cannot
+    /// start, or a place in `b.waiting` when its interface or address is
+    /// missing.
+    async fn build_instance(
+        &mut self,
+        config: &Config,
+        vi: &VrrpInstance,
+        by_ifname: &HashMap<String, Link>,
+        b: &mut Built,
+    ) {
+        let g = &config.global;
+        let run_as = run_as(config);
+        let Some(ifname) = vi.interface.clone().or_else(|| g.default_interface.clone()) else {
+            log_line(&format!("({}) no interface - ignoring instance", vi.name));
+            return;
+        };
+        let Some(link) = by_ifname.get(&ifname).cloned() else {
+            if !config.dynamic_interfaces() {
+                log_line(&format!(
+                    "({}) interface {ifname} not found - ignoring instance",
+                    vi.name
+                ));
+                return;
+            }
+            self.wait_for(b, vi, &ifname, true);
+            return;
+        };
+        // use_vmac: the private macvlan carries the VIPs (and the
+        // adverts unless vmac_xmit_base; IPv6 adverts always use the
+        // base, whose link-local address is unique on the LAN).
+        let vmac = match plan::vmac_of(vi, g) {
+            Some((names, mac)) => match self.vmac(vi, &names, mac, &link, b).await {
+                Some(v) => Some(v),
+                None => return,
+            },
+            None => None,
+        };
+        let vip_link = vmac.clone().unwrap_or_else(|| link.clone());
+        let (sock_ifname, sock_index) = if vmac.is_some() && !vi.vmac_xmit_base && !vi.is_v6() {
+            (vip_link.name.clone(), vip_link.index)
+        } else {
+            (ifname.clone(), link.index)
+        };
+        let primary = self.source_address(vi, &link).await;
+        let Some(primary) = primary else {
+            self.wait_for(b, vi, &ifname, false);
+            return;
+        };
+        let vmac_name = vmac.as_ref().map(|v| v.name.as_str());
+        let group_bfds: Vec<crate::config::vrrp::TrackRef> = config
+            .vrrp
+            .sync_groups
+            .iter()
+            .filter(|sg| sg.members.iter().any(|(m, _)| *m == vi.name))
+            .flat_map(|sg| sg.track.bfds.iter().cloned())
+            .collect();
+        let mut p = match plan::plan_instance(
+            vi,
+            g,
+            &config.vrrp.scripts,
+            &config.vrrp.track_files,
+            primary,
+            vmac_name,
+            |n| {
+                if Some(n) == vmac_name {
+                    Some(vip_link.index)
+                } else {
+                    by_ifname.get(n).map(|l| l.index)
+                }
+            },
+        ) {
+            Ok(mut p) => {
+                p.track_bfds = plan::track_bfds(vi, &config.bfd, &group_bfds);
+                p
+            }
+            Err(e) => {
+                log_line(&e.to_string());
+                return;
+            }
+        };
+        let key = (
+            sock_index,
+            p.config.family == Family::V6,
+            p.config.wants_ah(),
+        );
+        let Some(sock) = self.socket(key, &p, primary, (&sock_ifname, &ifname, link.index)) else {
+            return;
+        };
+        b.used_sockets.push(key);
+        let tracks = self.trackers(config, &p, &link, by_ifname, run_as, b);
+        p.config.ifindex = IfIndex(sock_index);
+        let id = b.cur.router.add_instance(p.config.clone(), tracks);
+        if self.waiting.iter().any(|(i, _)| *i == vi.name) {
+            // Out of FAULT: keepalived's "Entering BACKUP STATE".
+            b.cur.router.late_start(id);
+        }
+        b.cur.by_name.insert(p.config.name.clone(), id);
+        // The AH sequence goes on over a reload.
+        let (ah_seq, ip_id) = match self.cur.by_name.get(&vi.name) {
+            Some(&old) => (self.cur.insts[old].ah_seq, self.cur.insts[old].ip_id),
+            None => (
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as u32),
+                0,
+            ),
+        };
+        b.cur.insts.push(Inst {
+            notify: Notify::new(&p.notify, run_as),
+            plan: p,
+            link,
+            vip_link,
+            sock,
+            ah_seq,
+            ip_id,
+        });
+    }
+
+    /// The advert source of `vi` on `link`: configured, or kept over a
+    /// reload (its interface now also holds its VIPs), or looked up. An
+    /// IPv6 link-local still tentative (DAD running) is used at once, as
+    /// keepalived does; without one the instance waits in FAULT for the
+    /// address event ([`Driver::wait_for`]), the others run meanwhile.
+    async fn source_address(&self, vi: &VrrpInstance, link: &Link) -> Option<IpAddr> {
+        let kept = self
+            .cur
+            .by_name
+            .get(&vi.name)
+            .map(|&id| &self.cur.insts[id])
+            .filter(|i| i.link.index == link.index)
+            .map(|i| i.plan.config.primary);
+        if let Some(p) = plan::configured_source(vi).or(kept) {
+            return Some(p);
+        }
+        let nl = &self.nl;
+        if vi.is_v6() {
+            nl.link_local_v6(link.index)
+                .await
+                .ok()
+                .flatten()
+                .map(IpAddr::V6)
+        } else {
+            nl.primary_v4(link.index)
+                .await
+                .ok()
+                .flatten()
+                .map(IpAddr::V4)
+        }
+    }
+
+    /// The VRRP socket pair `key` (interface, IPv6, AH) for plan `p` with
+    /// source `primary`: the running one, else opened (`names`: the
+    /// socket's interface, the base interface and its index).
+    fn socket(
+        &mut self,
+        key: SockKey,
+        p: &InstancePlan,
+        primary: IpAddr,
+        names: (&str, &str, u32),
+    ) -> Option<Arc<VrrpSocket>> {
+        if let Some(s) = self.res.sockets.get(&key) {
+            return Some(s.clone());
+        }
+        let (sock_ifname, ifname, base_index) = names;
+        let (sock_index, _, is_ah) = key;
+        let unicast = !p.config.unicast_peers.is_empty();
+        let r = match (primary, p.mcast_group) {
+            (IpAddr::V4(src), IpAddr::V4(grp)) if is_ah => {
+                VrrpSocket::open_v4_ah(sock_ifname, sock_index, src, (!unicast).then_some(grp))
+            }
+            (IpAddr::V4(src), IpAddr::V4(grp)) => VrrpSocket::open_v4(
+                sock_ifname,
+                sock_index,
+                src,
+                (!unicast).then_some(grp),
+                u32::from(p.ttl),
+            ),
+            (IpAddr::V6(src), IpAddr::V6(grp)) => {
+                VrrpSocket::open_v6(ifname, base_index, src, (!unicast).then_some(grp))
+            }
+            _ => Err(std::io::Error::other("address family mismatch")),
+        };
+        match r {
+            Ok(s) => {
+                let s = Arc::new(s);
+                self.res.sockets.insert(key, s.clone());
+                Some(s)
+            }
+            Err(e) => {
+                log_line(&format!(
+                    "({}) unable to open VRRP socket on {sock_ifname}: {e} - ignoring instance",
+                    p.config.name
+                ));
+                None
+            }
+        }
+    }
+
+    /// The VMAC of `vi` on `link`, set up (sysctls) and recorded in `b`.
+    async fn vmac(
+        &mut self,
+        vi: &VrrpInstance,
+        names: &[String],
+        mac: [u8; 6],
+        link: &Link,
+        b: &mut Built,
+    ) -> Option<Link> {
+        let v = self.vmac_link(&vi.name, names, mac, link).await?;
+        if !vi.is_v6() {
+            if let Err(e) = self.res.sysctls.setup_vmac(&v.name, &link.name) {
+                log_line(&format!("({}) VMAC sysctls: {e}", vi.name));
+            }
+        }
+        b.used_vmacs.push(v.name.clone());
+        b.ifnames.insert(v.index, v.name.clone());
+        Some(v)
+    }
+
+    /// The VMAC on `link`: the first of `names` ([`plan::vmac_of`]) that is
+    /// ours from before a reload (same parent and MAC) or can be created;
+    /// a name taken by another VMAC or interface passes to the next.
+    async fn vmac_link(
+        &mut self,
+        inst: &str,
+        names: &[String],
+        mac: [u8; 6],
+        link: &Link,
+    ) -> Option<Link> {
+        for n in names {
+            if let Some(&idx) = self.res.vmacs.get(n) {
+                match self.nl.link_by_index(idx).await {
+                    Ok(Some(v)) if v.parent == Some(link.index) && v.mac == mac => {
+                        log_line(&format!("({inst}) Found matching interface {n}"));
+                        return Some(v);
+                    }
+                    Ok(Some(_)) => continue,
+                    _ => {}
+                }
+            }
+            let made = match self.nl.create_vmac(link.index, n, mac).await {
+                Ok(idx) => self.nl.link_by_index(idx).await.ok().flatten(),
+                Err(crate::daemon::netlink::Error::LinkExists(_)) if names.len() > 1 => continue,
+                Err(e) => {
+                    log_line(&format!("({inst}) unable to create VMAC {n}: {e}"));
+                    None
+                }
+            }?;
+            log_line(&format!("({inst}) Success creating VMAC interface {n}"));
+            self.res.vmacs.insert(n.clone(), made.index);
+            return Some(made);
+        }
+        log_line(&format!(
+            "({inst}) unable to create VMAC {}: every name is taken",
+            names[0]
+        ));
+        None
+    }
+
+    /// The trackers of one instance: its own interface (weight 0) unless
+    /// dont_track_primary, then track_interface, track_script, track_file.
+    /// A `vrrp_script` whose definition did not change keeps running and
+    /// keeps its status over a reload.
+    fn trackers(
+        &mut self,
+        config: &Config,
+        p: &InstancePlan,
+        link: &Link,
+        by_ifname: &HashMap<String, Link>,
+        run_as: RunAs,
+        b: &mut Built,
+    ) -> Vec<TrackRef> {
+        let mut tracks = Vec::new();
+        let if_tracker = |l: &Link, b: &mut Built| {
+            *b.cur
+                .if_trackers
+                .entry(l.index)
+                .or_insert_with(|| b.cur.router.add_tracker(TrackerValue::Up(l.up)))
+        };
+        if !p.dont_track_primary {
+            tracks.push(TrackRef {
+                tracker: if_tracker(link, b),
+                weight: 0,
+                reverse: false,
+            });
+        }
+        for t in &p.track_interfaces {
+            match by_ifname.get(&t.name) {
+                Some(l) => tracks.push(TrackRef {
+                    tracker: if_tracker(l, b),
+                    weight: t.weight,
+                    reverse: t.reverse,
+                }),
+                None => log_line(&format!(
+                    "({}) tracked interface {} not found",
+                    p.config.name, t.name
+                )),
+            }
+        }
+        for t in &p.track_scripts {
+            let Some(id) = self.script_tracker(config, &t.name, run_as, b) else {
+                continue;
+            };
+            tracks.push(TrackRef {
+                tracker: id,
+                weight: t.weight,
+                reverse: t.reverse,
+            });
+        }
+        for t in &p.track_files {
+            let Some(tf) = config.vrrp.track_files.iter().find(|f| f.name == t.name) else {
+                continue;
+            };
+            let Some(path) = tf.file.as_deref().map(PathBuf::from) else {
+                continue;
+            };
+            let id = match b.cur.file_trackers.get(&t.name) {
+                Some(&id) => id,
+                None => {
+                    // A reload does not overwrite the file again.
+                    if let (Some((v, overwrite)), false) =
+                        (tf.init, self.cur.file_trackers.contains_key(&t.name))
+                    {
+                        if let Err(e) = track_file::init_file(&path, v, overwrite) {
+                            log_line(&format!("track_file {}: {}: {e}", tf.name, path.display()));
+                        }
+                    }
+                    let id = b
+                        .cur
+                        .router
+                        .add_tracker(TrackerValue::File(track_file::read_value(&path)));
+                    b.cur.file_trackers.insert(t.name.clone(), id);
+                    b.watched_files.push((t.name.clone(), path));
+                    id
+                }
+            };
+            tracks.push(TrackRef {
+                tracker: id,
+                weight: t.weight,
+                reverse: t.reverse,
+            });
+        }
+        for t in &p.track_bfds {
+            let id = match b.cur.bfd_trackers.get(&t.name) {
+                Some(&id) => id,
+                None => {
+                    // A session starts down (keepalived: bfd_up = false
+                    // until the BFD process says otherwise); a reload
+                    // keeps what the BFD process said last.
+                    let v = self
+                        .cur
+                        .bfd_trackers
+                        .get(&t.name)
+                        .map_or(TrackerValue::Bfd(false), |&old| {
+                            self.cur.router.tracker_value(old)
+                        });
+                    let id = b.cur.router.add_tracker(v);
+                    b.cur.bfd_trackers.insert(t.name.clone(), id);
+                    id
+                }
+            };
+            tracks.push(TrackRef {
+                tracker: id,
+                weight: t.weight,
+                reverse: t.reverse,
+            });
+        }
+        tracks
+    }
+
+    /// The tracker of `vrrp_script NAME` in the configuration being built.
+    fn script_tracker(
+        &mut self,
+        config: &Config,
+        name: &str,
+        run_as: RunAs,
+        b: &mut Built,
+    ) -> Option<TrackerId> {
+        if let Some(&id) = b.cur.script_trackers.get(name) {
+            return Some(id);
+        }
+        let sc = config.vrrp.scripts.iter().find(|s| s.name == name)?;
+        let script = sc.script.as_ref().filter(|_| !sc.disabled)?;
+        // Unchanged and running: keep it, with its current status.
+        if let (Some((def, _)), Some(&old)) = (
+            self.res.scripts.get(name),
+            self.cur.script_trackers.get(name),
+        ) {
+            if def == sc {
+                let id = b.cur.router.add_tracker(self.cur.router.tracker_value(old));
+                b.cur.script_trackers.insert(name.to_string(), id);
+                return Some(id);
+            }
+        }
+        let cmd = match ScriptCommand::from_script(script, run_as) {
+            Ok(c) => c,
+            Err(e) => {
+                log_line(&format!("VRRP_Script({}) {e}", sc.name));
+                return None;
+            }
+        };
+        let tracker = ScriptTracker::new(TrackConfig {
+            name: sc.name.clone(),
+            interval: sc.interval,
+            timeout: sc.timeout,
+            rise: sc.rise.max(1),
+            fall: sc.fall.max(1),
+            weight: i32::from(sc.weight.value),
+            reverse: sc.weight.reverse,
+            init_fail: sc.init_fail,
+        });
+        let id = b.cur.router.add_tracker(script_value(tracker.status()));
+        let runner = TrackRunner::start(cmd, tracker, self.chans.track.clone(), None);
+        if let Some((_, old)) = self
+            .res
+            .scripts
+            .insert(name.to_string(), (sc.clone(), runner))
+        {
+            old.stop();
+        }
+        b.cur.script_trackers.insert(name.to_string(), id);
+        Some(id)
+    }
+}
