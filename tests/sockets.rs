@@ -11,6 +11,7 @@ use common::{can_run, run_in, Netns};
 use keepalived_rs::daemon::socket::{PacketSocket, VrrpSocket};
 use keepalived_rs::vrrp::garp::arp_frame;
 use keepalived_rs::vrrp::ip::Ipv4Repr;
+use keepalived_rs::vrrp::packet::{checksum, ChecksumCtx};
 
 fn veth_pair(ns: &Netns) {
     ns.ip("link add ka0 type veth peer name ka1");
@@ -113,12 +114,17 @@ fn ipv6_multicast_advert_reports_hop_limit_and_destination() {
                 VrrpSocket::open_v6("ka0", i0, "fe80::1".parse().unwrap(), Some(group)).unwrap();
             let rx =
                 VrrpSocket::open_v6("ka1", i1, "fe80::2".parse().unwrap(), Some(group)).unwrap();
-            tx.send(
-                &[0x31, 0x33, 0x96, 0x00, 0x00, 0x64, 0, 0],
-                IpAddr::V6(group),
-            )
-            .await
-            .unwrap();
+            // The receiver has the kernel verify the checksum
+            // (IPV6_CHECKSUM), as keepalived's does: the advert carries a
+            // valid one over the pseudo-header.
+            let mut msg = [0x31, 0x33, 0x96, 0x00, 0x00, 0x64, 0, 0];
+            let ctx = ChecksumCtx::Pseudo {
+                src: "fe80::1".parse().unwrap(),
+                dst: IpAddr::V6(group),
+            };
+            let sum = checksum(&msg, &ctx);
+            msg[6..8].copy_from_slice(&sum.to_be_bytes());
+            tx.send(&msg, IpAddr::V6(group)).await.unwrap();
             tokio::time::timeout(Duration::from_secs(2), rx.recv())
                 .await
                 .unwrap()
