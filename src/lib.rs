@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod firewall;
 pub mod ipvs;
 pub mod notify;
 pub mod sys;

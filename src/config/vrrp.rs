@@ -247,6 +247,23 @@ pub struct VrrpInstance {
     pub unicast_keyword: bool,
 }
 
+/// Accept mode as keepalived resolves it (`vrrp_complete_instance`): unset
+/// means on for the address owner and otherwise off under strict mode;
+/// strict VRRPv2 never accepts unless it owns the addresses (RFC 3768).
+pub fn effective_accept(i: &VrrpInstance, g: &super::global::GlobalDefs) -> bool {
+    let owner = i.effective_priority() == Priority::OWNER;
+    let strict = i.strict_mode.unwrap_or(g.vrrp_strict);
+    let accept = i.accept.unwrap_or(owner || !strict);
+    let v2 = !i.is_v6() && i.version.or(g.vrrp_version).unwrap_or(2) == 2;
+    accept && (owner || !(strict && v2))
+}
+
+/// Whether a MASTER of `i` drops traffic to its VIPs (the firewall's
+/// `vips` sets): no accept mode and not the address owner.
+pub fn drops_vip_traffic(i: &VrrpInstance, g: &super::global::GlobalDefs) -> bool {
+    i.effective_priority() != Priority::OWNER && !effective_accept(i, g)
+}
+
 impl VrrpInstance {
     /// Effective configured priority.
     pub fn effective_priority(&self) -> Priority {

@@ -120,7 +120,7 @@ impl Driver {
                         .map(|t| (t.name.clone(), t.weight, command(&t.name)))
                         .collect(),
                     dont_track_primary: p.dont_track_primary,
-                    accept: vi.and_then(|v| v.accept).unwrap_or(!g.vrrp_strict),
+                    accept: vi.is_some_and(|v| crate::config::vrrp::effective_accept(v, g)),
                     promote_secondaries: vi.is_some_and(|v| v.promote_secondaries),
                     strict: g.vrrp_strict,
                     last_transition: self.transitions.last(&p.config.name),
