@@ -344,6 +344,7 @@ pub fn plan_instance(
         check_unicast_src: inst.check_unicast_src || global.check_unicast_src,
         v3_checksum_as_v2: inst.old_unicast_checksum.unwrap_or(false),
         garp: garp(inst, global),
+        drops_vip_traffic: crate::config::vrrp::drops_vip_traffic(inst, global),
     };
     let mcast_group = match (family, inst.mcast_dst) {
         (_, Some(d)) => d,

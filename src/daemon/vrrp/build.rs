@@ -2,6 +2,7 @@
 //! plans and trackers, reusing what the running configuration has.
 
 use super::*;
+use crate::firewall::nft::NfProto;
 
 impl Driver {
     /// Builds the instances of `config`, reusing the sockets, VMACs and
@@ -275,6 +276,15 @@ impl Driver {
             if let Err(e) = self.res.sysctls.setup_vmac(&v.name, &link.name) {
                 log_line(&format!("({}) VMAC sysctls: {e}", vi.name));
             }
+        }
+        if let Some(fw) = &mut self.fw {
+            // The instance's family, then the other one if E-VIPs have it.
+            let fam = |v6: bool| if v6 { NfProto::Ipv6 } else { NfProto::Ipv4 };
+            let mut fams = vec![fam(vi.is_v6())];
+            if vi.evips.iter().any(|e| e.prefix.is_v6() != vi.is_v6()) {
+                fams.push(fam(!vi.is_v6()));
+            }
+            fw.vmac_up(v.index, link.index, fams);
         }
         b.used_vmacs.push(v.name.clone());
         b.ifnames.insert(v.index, v.name.clone());

@@ -46,6 +46,7 @@ use crate::vrrp::types::{Family, IfIndex};
 
 mod build;
 mod dumps;
+mod firewall;
 mod receive;
 
 use dumps::DumpKind;
@@ -207,6 +208,8 @@ struct Driver {
     short_log: LogLimit,
     /// Instances waiting for their interface or address ([`Built::waiting`]).
     waiting: Vec<(String, String)>,
+    /// The nftables firewall, when the configuration needs one.
+    fw: Option<firewall::Fw>,
 }
 
 impl Driver {
@@ -334,6 +337,9 @@ impl Driver {
     /// and virtual rules: addresses first on the way up, last on the way
     /// down, so that routes always have their source and gateway.
     async fn set_vips(&mut self, id: InstanceId, add: bool) {
+        if add {
+            self.fw_instance(id, true);
+        }
         let p = &self.cur.insts[id].plan;
         let (nl, name) = (&self.nl, &p.config.name);
         let detail = |what: &str, n: usize| {
@@ -353,6 +359,7 @@ impl Driver {
             detail("removing Virtual Routes", p.routes.len());
             set_routes(nl, name, &p.routes, false).await;
             set_addrs(nl, name, p.vips.iter().chain(&p.evips), false).await;
+            self.fw_instance(id, false);
         }
     }
 
@@ -559,6 +566,7 @@ impl Driver {
             }
         }
         self.execute(out).await;
+        self.fw_reconcile();
 
         // Release what only the old configuration used.
         let used = &b.used_sockets;
@@ -587,6 +595,9 @@ impl Driver {
             .collect();
         for (name, idx) in gone {
             self.res.vmacs.remove(&name);
+            if let Some(fw) = &mut self.fw {
+                fw.vmac_down(idx);
+            }
             if let Err(e) = self.nl.delete_link(idx).await {
                 log_line(&format!("Netlink: deleting VMAC {name}: {e}"));
             }
@@ -678,11 +689,17 @@ impl Driver {
             t.abort();
         }
         self.remove_vmacs().await;
+        if let Some(fw) = &mut self.fw {
+            fw.stop();
+        }
     }
 
     /// Deletes the VMACs we created and puts the sysctls back.
     async fn remove_vmacs(&mut self) {
         for (name, idx) in self.res.vmacs.drain() {
+            if let Some(fw) = &mut self.fw {
+                fw.vmac_down(idx);
+            }
             if let Err(e) = self.nl.delete_link(idx).await {
                 log_line(&format!("Netlink: deleting VMAC {name}: {e}"));
             }
@@ -762,6 +779,7 @@ async fn run_async(
         lvs_sync: LvsSync::default(),
         short_log: LogLimit::default(),
         waiting: Vec::new(),
+        fw: firewall::Fw::open(config),
     };
     drv.lvs_sync.configure(config);
     drv.open_fifos(config);
@@ -769,6 +787,9 @@ async fn run_async(
     if b.cur.insts.is_empty() && b.waiting.is_empty() {
         log_line("No VRRP instance could be started");
         drv.remove_vmacs().await;
+        if let Some(fw) = &mut drv.fw {
+            fw.stop();
+        }
         return 1;
     }
     // No stale VIP, route or rule survives a restart.

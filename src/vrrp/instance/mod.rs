@@ -129,6 +129,9 @@ pub struct InstanceConfig {
     pub v3_checksum_as_v2: bool,
     /// GARP schedule.
     pub garp: GarpConfig,
+    /// No accept mode and not the owner: as MASTER the firewall drops
+    /// traffic to its VIPs (only keepalived's `-D` lines come from here).
+    pub drops_vip_traffic: bool,
 }
 
 impl InstanceConfig {
@@ -179,6 +182,7 @@ impl InstanceConfig {
             check_unicast_src: false,
             v3_checksum_as_v2: false,
             garp: GarpConfig::default(),
+            drops_vip_traffic: false,
         }
     }
 }
@@ -468,6 +472,15 @@ impl Instance {
 
     /// The first state after INIT.
     fn enter(&mut self, now: Instant, suffix: &str, out: &mut Vec<Action>) {
+        let owner_master = self.cfg.priority.is_owner() && self.cfg.initial_master;
+        if !suffix.is_empty() && !owner_master {
+            // keepalived's vrrp_init_state restores the interface first
+            // (-D lines only; nothing is held yet).
+            self.detail(out, "removing VIPs.");
+            if self.cfg.drops_vip_traffic {
+                self.detail(out, "removing firewall drop rule");
+            }
+        }
         if self.faults > 0 {
             self.state = State::Fault;
             // keepalived 2.2.7 at start-up (observed with track_bfd,
@@ -481,7 +494,7 @@ impl Instance {
             self.notify(out, NotifyState::Fault);
             return;
         }
-        if self.cfg.priority.is_owner() && self.cfg.initial_master {
+        if owner_master {
             self.become_master(now, out);
             return;
         }
@@ -563,6 +576,9 @@ impl Instance {
         out.push(Action::RemoveVips {
             instance: self.cfg.name.clone(),
         });
+        if self.cfg.drops_vip_traffic {
+            self.detail(out, "removing firewall drop rule");
+        }
     }
 
     pub(crate) fn become_master(&mut self, now: Instant, out: &mut Vec<Action>) {
@@ -576,6 +592,9 @@ impl Instance {
         let p = self.effective;
         self.advert(out, p);
         self.adver_at = Some(now + us(self.cfg.adver_int.as_micros()));
+        if self.cfg.drops_vip_traffic {
+            self.detail(out, "setting firewall drop rule");
+        }
         self.detail(out, "setting VIPs.");
         out.push(Action::AddVips {
             instance: self.cfg.name.clone(),
