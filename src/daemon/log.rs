@@ -181,9 +181,9 @@ pub fn log_mail(l: &crate::notify::mail::LogLine) {
     }
 }
 
-/// keepalived's console time stamp: `Sun Nov 22 03:22:52 2026`.
+/// keepalived's console time stamp (`%c` in the C locale): `Mon Dec  7 03:22:52 2026`.
 pub fn timestamp() -> String {
-    crate::sys::strftime_local(std::time::SystemTime::now(), c"%a %b %d %T %Y")
+    crate::sys::strftime_local(std::time::SystemTime::now(), c"%a %b %e %T %Y")
 }
 
 /// Logs `label: text` wrapped the way keepalived logs its command line:

@@ -237,7 +237,13 @@ impl Firewall {
     /// from `base` and dropped on the VMAC, and IPv6 router solicitations
     /// dropped. `families`: the instance's, then the other one if it has
     /// E-VIPs of it.
-    pub fn add_vmac(&mut self, vmac: u32, base: u32, families: &[NfProto], probe: &mut dyn Probe) -> Batch {
+    pub fn add_vmac(
+        &mut self,
+        vmac: u32,
+        base: u32,
+        families: &[NfProto],
+        probe: &mut dyn Probe,
+    ) -> Batch {
         let mut b = self.batch();
         for &f in families {
             self.ensure_igmp(&mut b, f, probe);
@@ -338,7 +344,12 @@ impl Firewall {
         }
         self.leftovers(b, probe);
         b.new_table(f, &self.cfg.table);
-        b.new_chain(f, &self.cfg.table, "out", Some((HOOK_OUT, self.cfg.priority)));
+        b.new_chain(
+            f,
+            &self.cfg.table,
+            "out",
+            Some((HOOK_OUT, self.cfg.priority)),
+        );
         match f {
             NfProto::Ipv4 => self.setup.table4 = true,
             NfProto::Ipv6 => self.setup.table6 = true,
@@ -392,7 +403,14 @@ impl Firewall {
             ..plain_set("neighbor-discovery", datatype::ICMPV6_TYPE, 1, HOST)
         };
         self.set(b, f, nd);
-        b.set_elems(true, f, &t, "neighbor-discovery", &[(vec![135], None), (vec![136], None)], false);
+        b.set_elems(
+            true,
+            f,
+            &t,
+            "neighbor-discovery",
+            &[(vec![135], None), (vec![136], None)],
+            false,
+        );
         self.rule(b, f, "in", nd_accept());
         self.rule(b, f, "in", link_local_goto(false));
         self.rule(b, f, "out", nd_accept());
@@ -571,7 +589,11 @@ fn link_local_goto(out: bool) -> Vec<Expr> {
     mask[..2].copy_from_slice(&[0xff, 0xc0]);
     let mut ll = vec![0u8; 16];
     ll[..2].copy_from_slice(&[0xfe, 0x80]);
-    let chain = if out { "out_link_local" } else { "in_link_local" };
+    let chain = if out {
+        "out_link_local"
+    } else {
+        "in_link_local"
+    };
     vec![
         payload(Base::Network, if out { 8 } else { 24 }, 16),
         Expr::Mask(reg::R1, mask),

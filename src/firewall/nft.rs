@@ -175,7 +175,8 @@ impl Attrs<'_> {
     fn nest(&mut self, ty: u16, f: impl FnOnce(&mut Attrs)) {
         let start = self.buf.len();
         self.buf.extend_from_slice(&[0, 0]);
-        self.buf.extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
+        self.buf
+            .extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
         f(&mut Attrs { buf: self.buf });
         let len = (self.buf.len() - start) as u16;
         self.buf[start..start + 2].copy_from_slice(&len.to_ne_bytes());
@@ -255,12 +256,9 @@ impl Batch {
 
     /// `add table FAMILY NAME`.
     pub fn new_table(&mut self, family: NfProto, table: &str) {
-        self.msg(
-            MsgType::NewTable,
-            family,
-            NLM_F_CREATE | NLM_F_ACK,
-            |a| a.str(1, table),
-        );
+        self.msg(MsgType::NewTable, family, NLM_F_CREATE | NLM_F_ACK, |a| {
+            a.str(1, table)
+        });
     }
 
     /// `delete table FAMILY NAME`.
@@ -269,56 +267,52 @@ impl Batch {
     }
 
     /// A base chain (`hook` = Some((hooknum, priority))) or a regular one.
-    pub fn new_chain(&mut self, family: NfProto, table: &str, name: &str, hook: Option<(u32, i32)>) {
-        self.msg(
-            MsgType::NewChain,
-            family,
-            NLM_F_CREATE | NLM_F_ACK,
-            |a| {
-                a.str(1, table);
-                a.str(3, name);
-                if let Some((num, prio)) = hook {
-                    a.nest(4, |h| {
-                        h.u32(1, num);
-                        h.u32(2, prio as u32);
-                    });
-                    a.u32(5, 1); // policy accept
-                    a.str(7, "filter");
-                }
-            },
-        );
+    pub fn new_chain(
+        &mut self,
+        family: NfProto,
+        table: &str,
+        name: &str,
+        hook: Option<(u32, i32)>,
+    ) {
+        self.msg(MsgType::NewChain, family, NLM_F_CREATE | NLM_F_ACK, |a| {
+            a.str(1, table);
+            a.str(3, name);
+            if let Some((num, prio)) = hook {
+                a.nest(4, |h| {
+                    h.u32(1, num);
+                    h.u32(2, prio as u32);
+                });
+                a.u32(5, 1); // policy accept
+                a.str(7, "filter");
+            }
+        });
     }
 
     /// A set; `map` gives the data type and length of a map's values.
     pub fn new_set(&mut self, family: NfProto, table: &str, set: &SetDef) {
-        self.msg(
-            MsgType::NewSet,
-            family,
-            NLM_F_CREATE | NLM_F_ACK,
-            |a| {
-                a.str(1, table);
-                a.str(2, set.name);
-                if set.flags != 0 {
-                    a.u32(3, set.flags);
-                }
-                a.u32(4, set.key_type);
-                a.u32(5, set.key_len);
-                if let Some((ty, len)) = set.map {
-                    a.u32(6, ty);
-                    a.u32(7, len);
-                }
-                a.u32(10, set.id);
-                // libnftnl user data nft reads the byte order from:
-                // KEYBYTEORDER (0), and DATABYTEORDER (1) for maps.
-                let mut ud = vec![0, 4];
-                ud.extend_from_slice(&set.key_byteorder.to_ne_bytes());
-                if set.map.is_some() {
-                    ud.extend_from_slice(&[1, 4]);
-                    ud.extend_from_slice(&1u32.to_ne_bytes());
-                }
-                a.put(13, &ud);
-            },
-        );
+        self.msg(MsgType::NewSet, family, NLM_F_CREATE | NLM_F_ACK, |a| {
+            a.str(1, table);
+            a.str(2, set.name);
+            if set.flags != 0 {
+                a.u32(3, set.flags);
+            }
+            a.u32(4, set.key_type);
+            a.u32(5, set.key_len);
+            if let Some((ty, len)) = set.map {
+                a.u32(6, ty);
+                a.u32(7, len);
+            }
+            a.u32(10, set.id);
+            // libnftnl user data nft reads the byte order from:
+            // KEYBYTEORDER (0), and DATABYTEORDER (1) for maps.
+            let mut ud = vec![0, 4];
+            ud.extend_from_slice(&set.key_byteorder.to_ne_bytes());
+            if set.map.is_some() {
+                ud.extend_from_slice(&[1, 4]);
+                ud.extend_from_slice(&1u32.to_ne_bytes());
+            }
+            a.put(13, &ud);
+        });
     }
 
     /// Adds (`add`) or deletes elements `(key, value)` of a set or map.
@@ -518,7 +512,9 @@ mod tests {
         while off < bytes.len() {
             let len = u32::from_ne_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
             types.push(u16::from_ne_bytes([bytes[off + 4], bytes[off + 5]]));
-            seqs.push(u32::from_ne_bytes(bytes[off + 8..off + 12].try_into().unwrap()));
+            seqs.push(u32::from_ne_bytes(
+                bytes[off + 8..off + 12].try_into().unwrap(),
+            ));
             off += len;
         }
         assert_eq!(off, bytes.len());

@@ -87,7 +87,11 @@ impl Probe for NftSocket {
     fn has_table(&mut self, family: NfProto, table: &str) -> bool {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
-        if self.sock.send(&nft::get_table(family, table, seq), 0).is_err() {
+        if self
+            .sock
+            .send(&nft::get_table(family, table, seq), 0)
+            .is_err()
+        {
             return false;
         }
         let mut found = false;

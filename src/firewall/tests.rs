@@ -74,7 +74,10 @@ fn leftover_tables_of_both_families_are_deleted_first() {
     assert_eq!((s[1].0, s[1].1), (2, V6));
     assert_eq!(
         fw.log,
-        vec!["Deleting old ip keepalived table", "Deleting old ip6 keepalived table"]
+        vec![
+            "Deleting old ip keepalived table",
+            "Deleting old ip6 keepalived table"
+        ]
     );
     // Once a table exists, no more probing.
     let b = fw.add(&[Element::V6([0xfd; 16])], probe);

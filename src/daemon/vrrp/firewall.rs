@@ -40,7 +40,9 @@ impl Fw {
                 vmacs: HashMap::new(),
             }),
             Err(e) => {
-                log_line(&format!("nftables: unable to open the netfilter socket: {e}"));
+                log_line(&format!(
+                    "nftables: unable to open the netfilter socket: {e}"
+                ));
                 None
             }
         }
@@ -110,7 +112,9 @@ impl Driver {
     /// The elements instance `id` drops traffic for while MASTER: none with
     /// accept mode or as the address owner.
     fn fw_elements(&self, id: InstanceId) -> Vec<Element> {
-        let Some(fw) = &self.fw else { return Vec::new() };
+        let Some(fw) = &self.fw else {
+            return Vec::new();
+        };
         let i = &self.cur.insts[id];
         if !i.plan.config.drops_vip_traffic {
             return Vec::new();
@@ -142,7 +146,11 @@ impl Driver {
             return;
         }
         let name = self.cur.insts[id].plan.config.name.clone();
-        let want = if add { self.fw_elements(id) } else { Vec::new() };
+        let want = if add {
+            self.fw_elements(id)
+        } else {
+            Vec::new()
+        };
         if let Some(fw) = &mut self.fw {
             fw.hold(&name, want);
         }
@@ -159,7 +167,11 @@ impl Driver {
             let name = self.cur.insts[id].plan.config.name.clone();
             names.retain(|n| *n != name);
             if master || fw.held.contains_key(&name) {
-                let want = if master { self.fw_elements(id) } else { Vec::new() };
+                let want = if master {
+                    self.fw_elements(id)
+                } else {
+                    Vec::new()
+                };
                 wants.push((name, want));
             }
         }
