@@ -12,6 +12,7 @@ use clap::Parser;
 use keepalived_rs::cli::{self, Cli};
 use keepalived_rs::config::{self, ReaderOptions};
 use keepalived_rs::daemon::log::{self, log_line, Ident, LogConfig};
+use keepalived_rs::daemon::netns;
 use keepalived_rs::daemon::parent;
 use keepalived_rs::daemon::pidfile::{self, PidFiles};
 use keepalived_rs::daemon::process::{self, Role};
@@ -128,6 +129,7 @@ fn reader_options(cli: &Cli) -> ReaderOptions {
         config_id: Some(cli.config_id.clone().unwrap_or_else(sys::default_config_id)),
         all_config: cli.all_config,
         random_seed: None,
+        net_namespace: cli.namespace.is_some(),
     }
 }
 
@@ -186,11 +188,15 @@ fn reload_logged(cli: &Cli) -> Option<config::Config> {
     load_logged_from(cli, loaded)
 }
 
-/// The name keepalived appends to its syslog idents: `instance`, else
-/// `net_namespace`.
-fn instance_name(config: &config::Config) -> Option<&str> {
+/// What keepalived appends to its syslog idents: `_NAMESPACE_INSTANCE`
+/// (`make_syslog_ident`), without the leading underscore.
+fn instance_name(config: &config::Config) -> Option<String> {
     let g = &config.global;
-    g.instance.as_deref().or(g.net_namespace.as_deref())
+    let parts: Vec<&str> = [g.net_namespace.as_deref(), g.instance.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("_"))
 }
 
 /// keepalived's `-u`: a number in C notation (`0177`, `0x7f`, `127`).
@@ -227,12 +233,38 @@ fn parent_main(cli: &Cli, args: Vec<OsString>) -> ExitCode {
     }
     log::init(Ident::Parent, LogConfig::from_cli(cli));
     parent::log_start(&args);
-    let Some(config) = load_logged(cli) else {
+    // `-s`: the configuration is read inside the namespace, where its
+    // interfaces are (keepalived's parent does not check them either).
+    let mut early = cli.namespace.as_deref().map(netns::enter);
+    let Some(mut config) = load_logged(cli) else {
         log_line(&format!("Stopped {}", parent::VERSION_LINE));
         return ExitCode::from(parent::EXIT_CONFIG as u8);
     };
+    if let Some(ns) = &cli.namespace {
+        if let Some(old) = &config.global.net_namespace {
+            log_line(&format!(
+                "Overriding config net_namespace '{old}' with command line namespace '{ns}'"
+            ));
+        }
+        config.global.net_namespace = Some(ns.clone());
+    }
     if let Some(name) = instance_name(&config) {
-        log::set_ident_suffix(name);
+        log_line(&format!("Changing syslog ident to Keepalived_{name}"));
+        log::set_ident_suffix(&name);
+    }
+    // Before any thread exists: the mount namespace needs a single thread.
+    let ns = config.global.net_namespace.clone();
+    let _netns = match (early.take(), ns.as_deref()) {
+        (Some(r), _) => Some(r),
+        (None, Some(n)) => Some(netns::enter(n)),
+        (None, None) => None,
+    };
+    if let (Some(Err(e)), Some(n)) = (&_netns, &ns) {
+        log_line(&e.to_string());
+        log_line(&format!("Unable to set network namespace {n} - exiting"));
+        log_line(&format!("Stopped {}", parent::VERSION_LINE));
+        // keepalived 2.2.7 exits 0 here (measured).
+        return ExitCode::SUCCESS;
     }
     let opts = parent::Options::new(cli, &config, args, cwd);
     let reload = || reload_logged(cli);
@@ -258,12 +290,15 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
         std::sync::Arc::new(move || Some(load()).filter(|l| !l.report.fatal).map(|l| l.config))
     };
     // Only the configuration itself is kept, not the report about it.
-    let config = match load() {
+    let mut config = match load() {
         l if l.report.fatal => return ExitCode::from(parent::EXIT_CONFIG as u8),
         l => l.config,
     };
+    if let Some(ns) = &cli.namespace {
+        config.global.net_namespace = Some(ns.clone());
+    }
     if let Some(name) = instance_name(&config) {
-        log::set_ident_suffix(name);
+        log::set_ident_suffix(&name);
     }
     if !cli.dont_fork {
         // Started from the user's directory to find a relative -f.

@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
         config_id: Some("fuzz".to_string()),
         all_config: false,
         random_seed: Some(1),
+        net_namespace: false,
     };
     let loaded = load_str("fuzz.conf", &text, opts);
     let _ = loaded.report.exit_code();

@@ -92,6 +92,7 @@ pub struct Loaded {
 /// the full parse, so settings such as `dynamic_interfaces` or
 /// `script_user` apply wherever they appear. This pre-pass reads only them.
 fn prescan(reader: reader::Reader) -> (vrrp::EarlyGlobals, Report) {
+    let overridden = reader.options().net_namespace;
     let mut ctx = Ctx::new(reader);
     let _ = ctx.process(prescan_keywords(), 0, false);
     let (cfg, report) = ctx.finish();
@@ -102,7 +103,7 @@ fn prescan(reader: reader::Reader) -> (vrrp::EarlyGlobals, Report) {
         script_security: g.script_security,
         script_user: g.script_user,
         script_user_failed: g.script_user_failed,
-        net_namespace: g.net_namespace.is_some(),
+        net_namespace: g.net_namespace.is_some() || overridden,
     };
     (early, report)
 }
@@ -139,7 +140,8 @@ pub fn load_from(reader: reader::Reader) -> Loaded {
 fn load_twice_if_needed(mut open: impl FnMut() -> reader::Reader) -> Loaded {
     let first = load_with(open(), None);
     let g = &first.config.global;
-    if g.dynamic_interfaces.is_none()
+    if !open().options().net_namespace
+        && g.dynamic_interfaces.is_none()
         && g.net_namespace.is_none()
         && !first.config.vrrp.early.net_namespace
     {

@@ -30,6 +30,9 @@ pub struct ReaderOptions {
     pub all_config: bool,
     /// Seed for `${_RANDOM}`.
     pub random_seed: Option<u64>,
+    /// `-s NAME`: the daemon runs in a network namespace, as with
+    /// `net_namespace` (the parent reports only what precedes it).
+    pub net_namespace: bool,
 }
 
 /// One logical line.
@@ -102,6 +105,11 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// The options it reads with.
+    pub fn options(&self) -> &ReaderOptions {
+        &self.opts
+    }
+
     fn new(opts: ReaderOptions) -> Reader {
         let rng = opts.random_seed.unwrap_or_else(|| {
             std::time::SystemTime::now()
@@ -1007,6 +1015,7 @@ mod tests {
             config_id: Some("node1".into()),
             all_config: false,
             random_seed: Some(7),
+            net_namespace: false,
         }
     }
 

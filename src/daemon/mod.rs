@@ -7,6 +7,7 @@ pub mod dump;
 pub mod ha_suspend;
 pub mod log;
 pub mod netlink;
+pub mod netns;
 pub mod parent;
 pub mod pidfile;
 pub mod plan;

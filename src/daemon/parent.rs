@@ -963,11 +963,13 @@ impl Parent<'_> {
     fn finish(self) -> u8 {
         let me = std::process::id();
         pidfile::remove(&self.opts.pids.parent, me);
-        let (su, ss) = process::rusage(libc::RUSAGE_SELF);
-        let (cu, cs) = process::rusage(libc::RUSAGE_CHILDREN);
-        log_line(&format!(
-            "CPU usage (self/children) user: {su}/{cu} system: {ss}/{cs}"
-        ));
+        if crate::daemon::log::detail() {
+            let (su, ss) = process::rusage(libc::RUSAGE_SELF);
+            let (cu, cs) = process::rusage(libc::RUSAGE_CHILDREN);
+            log_line(&format!(
+                "CPU usage (self/children) user: {su}/{cu} system: {ss}/{cs}"
+            ));
+        }
         log_line(&format!("Stopped {VERSION_LINE}"));
         self.exit_code
     }

@@ -207,13 +207,26 @@ pub fn forwarded_signals() -> [libc::c_int; 5] {
     ]
 }
 
-/// `Stopped - used U user time, S system time`: the line keepalived's
-/// children log when they exit.
+/// The line keepalived's children log when they exit (`log_stopping`):
+/// `Stopped`, or with `-D` the CPU time used (and their own children's,
+/// when those used any).
 pub fn log_stopped_usage() {
+    use crate::daemon::log::{detail, log_line};
+    if !detail() {
+        log_line("Stopped");
+        return;
+    }
     let (user, sys) = rusage(libc::RUSAGE_SELF);
-    crate::daemon::log::log_line(&format!(
-        "Stopped - used {user} user time, {sys} system time"
-    ));
+    let (cuser, csys) = rusage(libc::RUSAGE_CHILDREN);
+    if cuser == "0.000000" {
+        log_line(&format!(
+            "Stopped - used {user} user time, {sys} system time"
+        ));
+    } else {
+        log_line(&format!(
+            "Stopped - used (self/children) {user}/{cuser} user time, {sys}/{csys} system time"
+        ));
+    }
 }
 
 /// User and system CPU time of `who` (`RUSAGE_SELF`/`RUSAGE_CHILDREN`),
