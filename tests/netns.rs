@@ -2,7 +2,8 @@
 //! namespace, the daemon runs its instances in network namespace NAME
 //! (the VIP appears there, not on the host), keeps its pid files under
 //! `/run/keepalived/NAME/` (its private mount of `/run/keepalived`),
-//! changes its syslog ident, and leaves nothing there at stop. A missing
+//! changes its syslog ident, and leaves nothing there at stop; the same
+//! with `net_namespace NAME` in the configuration. A missing
 //! namespace ends it as keepalived ends: exit 0 with its three lines.
 
 use std::path::{Path, PathBuf};
@@ -29,8 +30,12 @@ struct Run {
 
 impl Run {
     fn start(which: Impl, dir: &Path, args: &[&str]) -> Run {
+        Self::start_conf(which, dir, args, CONF)
+    }
+
+    fn start_conf(which: Impl, dir: &Path, args: &[&str], text: &str) -> Run {
         let conf = dir.join("k.conf");
-        std::fs::write(&conf, CONF).unwrap();
+        std::fs::write(&conf, text).unwrap();
         let log = dir.join(format!("{}.log", which.name()));
         let child = Command::new(binary(which))
             .args(["-n", "-l", "-f"])
@@ -100,7 +105,8 @@ fn files(dir: &Path) -> Vec<String> {
 /// What one implementation shows: files in the pid directory while it
 /// runs (and whether they hold its pid), whether the VIP is in the
 /// namespace and not on the host, the ident line, what is left after stop.
-fn observe(which: Impl) -> Vec<String> {
+/// `by_config`: `net_namespace` in the configuration instead of `-s`.
+fn observe(which: Impl, by_config: bool) -> Vec<String> {
     let ns = Ns::new(&format!("s{}", which.name().len()));
     ns.ip(&["link", "add", "ka0", "type", "veth", "peer", "name", "ka1"]);
     ns.ip(&["link", "set", "ka0", "up"]);
@@ -109,7 +115,13 @@ fn observe(which: Impl) -> Vec<String> {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&ns.name);
     std::fs::create_dir_all(&dir).unwrap();
     let pid_dir = Path::new("/run/keepalived").join(&ns.name);
-    let mut d = Run::start(which, &dir, &["-s", &ns.name]);
+    let mut d = if by_config {
+        // A root keyword in 2.2.7 (inside global_defs it is unknown).
+        let conf = format!("net_namespace {}\n{CONF}", ns.name);
+        Run::start_conf(which, &dir, &[], &conf)
+    } else {
+        Run::start(which, &dir, &["-s", &ns.name])
+    };
     let master = wait_for(Duration::from_secs(8), || {
         d.log().contains("Entering MASTER STATE")
     });
@@ -120,7 +132,8 @@ fn observe(which: Impl) -> Vec<String> {
         "main pid right: {}",
         main_pid.trim() == d.pid().to_string()
     ));
-    seen.push(format!("VIP in namespace: {}", ns.has_addr("10.99.0.100")));
+    let in_ns = ns.ip(&["-o", "addr"]).contains(" 10.99.0.100/");
+    seen.push(format!("VIP in namespace: {in_ns}"));
     let host = Command::new("ip").args(["-o", "addr"]).output().unwrap();
     let on_host = String::from_utf8_lossy(&host.stdout).contains("10.99.0.100/");
     seen.push(format!("VIP on host: {on_host}"));
@@ -138,9 +151,15 @@ fn dash_s_runs_in_the_namespace_with_pid_files_under_its_name() {
     if !with_keepalived("netns") {
         return;
     }
-    let k = observe(Impl::Keepalived);
-    let o = observe(Impl::Ours);
+    let k = observe(Impl::Keepalived, false);
+    let o = observe(Impl::Ours, false);
     assert_eq!(k, o, "keepalived (left) and ours (right) differ");
+    let kc = observe(Impl::Keepalived, true);
+    let oc = observe(Impl::Ours, true);
+    assert_eq!(
+        kc, oc,
+        "net_namespace: keepalived (left) and ours (right) differ"
+    );
     assert!(o.contains(&"VIP in namespace: true".to_string()), "{o:?}");
     assert!(o.contains(&"VIP on host: false".to_string()), "{o:?}");
     assert!(
