@@ -320,7 +320,6 @@ impl Driver {
                     None
                 }
             }?;
-            log_line(&format!("({inst}) Success creating VMAC interface {n}"));
             self.res.vmacs.insert(n.clone(), made.index);
             return Some(made);
         }
