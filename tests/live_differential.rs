@@ -200,6 +200,22 @@ fn setup() -> Option<Setup> {
     })
 }
 
+/// Waits until the daemon's log has not grown for `still` (at most `max`):
+/// a configuration with a hundred VMACs is still adding VIPs when its
+/// Master_Down has passed, and the snapshot must not race it.
+fn quiet(d: &run::Daemon, still: Duration, max: Duration) {
+    let end = std::time::Instant::now() + max;
+    let mut len = d.log().len();
+    while std::time::Instant::now() < end {
+        std::thread::sleep(still);
+        let now = d.log().len();
+        if now == len {
+            return;
+        }
+        len = now;
+    }
+}
+
 /// Runs one daemon on `config` in a fresh namespace: the snapshot while it
 /// runs (`run.*`) and after it stopped (`stop.*`). With `gate`, the run
 /// happens only if `-t` of that binary exits with one of those codes there
@@ -221,6 +237,7 @@ fn side(
     }
     let mut d = run::start(&nb, bin, config, files).map_err(Outcome::Error)?;
     std::thread::sleep(sc.settle.saturating_sub(d.started.elapsed()));
+    quiet(&d, Duration::from_millis(500), Duration::from_secs(3));
     let mut snap = Snapshot::new();
     for (k, v) in snapshot::take(&nb) {
         snap.insert(format!("run.{k}"), v);
