@@ -133,6 +133,9 @@ enum Kind {
     V3,
     /// VRRPv3, IPv6.
     V3Ipv6,
+    /// VRRPv3, IPv6, `use_vmac`: adverts leave the VMAC from the base's
+    /// link-local address.
+    V3Ipv6Vmac,
     /// VRRPv2, IPv4, unicast.
     Unicast,
 }
@@ -140,7 +143,7 @@ enum Kind {
 impl Kind {
     fn vip(self) -> &'static str {
         match self {
-            Kind::V3Ipv6 => "fd00:99::100",
+            Kind::V3Ipv6 | Kind::V3Ipv6Vmac => "fd00:99::100",
             _ => "10.99.0.100",
         }
     }
@@ -158,12 +161,13 @@ impl Kind {
                 s += "  version 2\n  authentication {\n    auth_type AH\n    auth_pass secret12\n  }\n"
             }
             Kind::V3 | Kind::V3Ipv6 => s += "  version 3\n",
+            Kind::V3Ipv6Vmac => s += "  version 3\n  use_vmac\n",
             Kind::Unicast => {
                 s += &format!("  version 2\n  unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}\n")
             }
         }
         match self {
-            Kind::V3Ipv6 => {
+            Kind::V3Ipv6 | Kind::V3Ipv6Vmac => {
                 s += "  virtual_ipaddress {\n    fe80::100/64\n    fd00:99::100/64\n  }\n"
             }
             _ => s += "  virtual_ipaddress {\n    10.99.0.100/24\n  }\n",
@@ -173,12 +177,17 @@ impl Kind {
     }
 }
 
+/// Whether `vip` is on any interface of `ns` (a VMAC's included).
+fn has_vip(ns: &Ns, vip: &str) -> bool {
+    ns.ip(&["-o", "addr"]).contains(&format!(" {vip}/"))
+}
+
 /// Samples both sides every 100 ms for `t`: the VIP is on `master` only.
 fn one_master(master: &Ns, backup: &Ns, vip: &str, t: Duration, logs: &dyn Fn() -> String) {
     let end = Instant::now() + t;
     while Instant::now() < end {
-        let m = master.has_addr(vip);
-        let b = backup.has_addr(vip);
+        let m = has_vip(master, vip);
+        let b = has_vip(backup, vip);
         assert!(
             m && !b,
             "after convergence: VIP on master {m}, on backup {b}\n{}",
@@ -218,7 +227,7 @@ fn scenario(kind: Kind, ours_master: bool, tag: &str) {
 
     // The higher priority becomes MASTER: Master_Down_Interval 3 s + skew.
     let t = wait_for(Duration::from_secs(10), || {
-        mns.has_addr(vip) && !bns.has_addr(vip)
+        has_vip(mns, vip) && !has_vip(bns, vip)
     });
     assert!(
         t.is_some(),
@@ -234,7 +243,7 @@ fn scenario(kind: Kind, ours_master: bool, tag: &str) {
     // after its skew time.
     let master = if ours_master { &mut ours } else { &mut real };
     master.as_ref().unwrap().signal(libc::SIGTERM);
-    let t = wait_for(Duration::from_secs(3), || bns.has_addr(vip));
+    let t = wait_for(Duration::from_secs(3), || has_vip(bns, vip));
     assert!(
         t.is_some(),
         "{other} never took the VIP\n{}",
@@ -249,7 +258,7 @@ fn scenario(kind: Kind, ours_master: bool, tag: &str) {
         "{who} did not exit on SIGTERM\n{}",
         logs_of(&ours, &real)
     );
-    assert!(!mns.has_addr(vip), "{who} kept the VIP after exit");
+    assert!(!has_vip(mns, vip), "{who} kept the VIP after exit");
     // Keep the old log; the restarted daemon appends to it.
     if ours_master {
         drop(ours.take());
@@ -261,7 +270,7 @@ fn scenario(kind: Kind, ours_master: bool, tag: &str) {
 
     // Restart: the higher priority preempts back.
     let t = wait_for(Duration::from_secs(10), || {
-        mns.has_addr(vip) && !bns.has_addr(vip)
+        has_vip(mns, vip) && !has_vip(bns, vip)
     });
     assert!(
         t.is_some(),
@@ -341,4 +350,14 @@ fn v2_ah_ours_master() {
 #[test]
 fn v2_ah_keepalived_master() {
     scenario(Kind::V2Ah, false, "ak");
+}
+
+#[test]
+fn v3_ipv6_vmac_ours_master() {
+    scenario(Kind::V3Ipv6Vmac, true, "v6vo");
+}
+
+#[test]
+fn v3_ipv6_vmac_keepalived_master() {
+    scenario(Kind::V3Ipv6Vmac, false, "v6vk");
 }

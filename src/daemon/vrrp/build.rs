@@ -91,9 +91,9 @@ impl Driver {
             self.wait_for(b, vi, &ifname, true);
             return;
         };
-        // use_vmac: the private macvlan carries the VIPs (and the
-        // adverts unless vmac_xmit_base; IPv6 adverts always use the
-        // base, whose link-local address is unique on the LAN).
+        // use_vmac: the private macvlan carries the VIPs and, unless
+        // vmac_xmit_base, the adverts (IPv6 ones from the base's
+        // link-local address, which the VMAC is given).
         let vmac = match plan::vmac_of(vi, g) {
             Some((names, mac)) => match self.vmac(vi, &names, mac, &link, b).await {
                 Some(v) => Some(v),
@@ -102,7 +102,7 @@ impl Driver {
             None => None,
         };
         let vip_link = vmac.clone().unwrap_or_else(|| link.clone());
-        let (sock_ifname, sock_index) = if vmac.is_some() && !vi.vmac_xmit_base && !vi.is_v6() {
+        let (sock_ifname, sock_index) = if vmac.is_some() && !vi.vmac_xmit_base {
             (vip_link.name.clone(), vip_link.index)
         } else {
             (ifname.clone(), link.index)
@@ -112,6 +112,9 @@ impl Driver {
             self.wait_for(b, vi, &ifname, false);
             return;
         };
+        if let (Some(v), IpAddr::V6(src), false) = (&vmac, primary, vi.vmac_xmit_base) {
+            self.vmac_link_local(&vi.name, v, src).await;
+        }
         let vmac_name = vmac.as_ref().map(|v| v.name.as_str());
         let group_bfds: Vec<crate::config::vrrp::TrackRef> = config
             .vrrp
@@ -149,7 +152,7 @@ impl Driver {
             p.config.family == Family::V6,
             p.config.wants_ah(),
         );
-        let Some(sock) = self.socket(key, &p, primary, (&sock_ifname, &ifname, link.index)) else {
+        let Some(sock) = self.socket(key, &p, primary, &sock_ifname) else {
             return;
         };
         b.used_sockets.push(key);
@@ -215,19 +218,17 @@ impl Driver {
     }
 
     /// The VRRP socket pair `key` (interface, IPv6, AH) for plan `p` with
-    /// source `primary`: the running one, else opened (`names`: the
-    /// socket's interface, the base interface and its index).
+    /// source `primary` on `sock_ifname`: the running one, else opened.
     fn socket(
         &mut self,
         key: SockKey,
         p: &InstancePlan,
         primary: IpAddr,
-        names: (&str, &str, u32),
+        sock_ifname: &str,
     ) -> Option<Arc<VrrpSocket>> {
         if let Some(s) = self.res.sockets.get(&key) {
             return Some(s.clone());
         }
-        let (sock_ifname, ifname, base_index) = names;
         let (sock_index, _, is_ah) = key;
         let unicast = !p.config.unicast_peers.is_empty();
         let r = match (primary, p.mcast_group) {
@@ -242,7 +243,7 @@ impl Driver {
                 u32::from(p.ttl),
             ),
             (IpAddr::V6(src), IpAddr::V6(grp)) => {
-                VrrpSocket::open_v6(ifname, base_index, src, (!unicast).then_some(grp))
+                VrrpSocket::open_v6(sock_ifname, sock_index, src, (!unicast).then_some(grp))
             }
             _ => Err(std::io::Error::other("address family mismatch")),
         };
@@ -289,6 +290,21 @@ impl Driver {
         b.used_vmacs.push(v.name.clone());
         b.ifnames.insert(v.index, v.name.clone());
         Some(v)
+    }
+
+    /// An IPv6 VMAC sends its adverts from the advert source (the base's
+    /// link-local address unless configured), which it is given with
+    /// prefix 64 as keepalived's `set_link_local_address` does: the VMAC
+    /// has no link-local of its own (RFC 5798 §7.4, `addrgenmode none`).
+    async fn vmac_link_local(&self, inst: &str, v: &Link, src: std::net::Ipv6Addr) {
+        let spec = AddrSpec::new(v.index, IpAddr::V6(src), 64);
+        if self.nl.add_address(&spec).await.is_err() {
+            log_line("Adding link-local address to vmac failed");
+            log_line(&format!(
+                "({inst}) adding link-local address to {} failed",
+                v.name
+            ));
+        }
     }
 
     /// The VMAC on `link`: the first of `names` ([`plan::vmac_of`]) that is
