@@ -104,6 +104,10 @@ vrrp_instance V {
         10.9.9.9/32
     }
 }
+vrrp_track_process P {
+    process sshd
+    weight 10
+}
 ";
 
 #[test]
@@ -115,6 +119,8 @@ fn uses_of_unsupported_keywords_are_reported_with_their_line() {
             "(keepalived.conf: Line 3) enable_snmp_vrrp is not supported by keepalived-rs yet - ignored",
             "(keepalived.conf: Line 9) track_script is not supported by keepalived-rs yet - ignored",
             "(keepalived.conf: Line 17) promote_secondaries is not supported by keepalived-rs yet - ignored",
+            // the block's keywords are not repeated
+            "(keepalived.conf: Line 22) vrrp_track_process is not supported by keepalived-rs yet - ignored",
         ]
     );
     // -t prints the diagnostics only: its output stays keepalived's.

@@ -430,12 +430,19 @@ impl Ctx {
 impl Ctx {
     /// Records a use of a keyword keepalived 2.2.7 acts on and we do not,
     /// so that the daemon can say so at start instead of ignoring it.
+    /// Inside an unsupported block only the block's line is reported.
     fn note_unsupported(&mut self, name: &'static str, stmt: &Stmt) {
-        let path = match self.path.is_empty() {
-            true => name.to_string(),
-            false => format!("{}/{name}", self.path.join("/")),
-        };
-        if super::keyword_status::is_unsupported(&path) {
+        use super::keyword_status::is_unsupported;
+        let mut path = String::new();
+        for b in &self.path {
+            path.push_str(b);
+            if is_unsupported(&path) {
+                return;
+            }
+            path.push('/');
+        }
+        path.push_str(name);
+        if is_unsupported(&path) {
             self.reader
                 .report
                 .unsupported
