@@ -312,7 +312,6 @@ async fn run_async(config: Config, release: bool, reload: Loader) -> u8 {
             vs_smtp_alert,
             no_checker_emails: g.no_checker_emails,
             rs_init_notifies: g.rs_init_notifies,
-            ..PoolOptions::default()
         },
     );
     let mut mailer = Mailer::new(alert::smtp_config(g), super::log::log_mail);
