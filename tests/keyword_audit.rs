@@ -130,3 +130,24 @@ fn uses_of_unsupported_keywords_are_reported_with_their_line() {
         .iter()
         .all(|d| !d.message.contains("not supported by keepalived-rs")));
 }
+
+/// `preempt` was accepted and ignored; keepalived undoes an earlier
+/// `nopreempt` with it (backwards compatibility).
+#[test]
+fn preempt_undoes_nopreempt() {
+    let conf = |extra: &str| {
+        format!(
+            "vrrp_instance V {{\n interface lo\n virtual_router_id 7\n nopreempt\n{extra}\
+             virtual_ipaddress {{\n  10.9.9.9/32\n }}\n}}\n"
+        )
+    };
+    let nopreempt = |text: &str| {
+        load_str("k.conf", text, ReaderOptions::default())
+            .config
+            .vrrp
+            .instances[0]
+            .nopreempt
+    };
+    assert!(nopreempt(&conf("")));
+    assert!(!nopreempt(&conf(" preempt\n")));
+}
