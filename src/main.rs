@@ -149,6 +149,9 @@ fn load_logged_from(cli: &Cli, loaded: config::Loaded) -> Option<config::Config>
     for n in &loaded.notes {
         log_line(n);
     }
+    for l in loaded.report.unsupported_lines() {
+        log_line(&l);
+    }
     if loaded.report.fatal {
         return None;
     }

@@ -98,6 +98,22 @@ pub struct Report {
     /// `net_namespace` is configured: keepalived 2.2.7's `-t` then exits 0
     /// whatever it reported (the check runs in a process whose result is lost).
     pub net_namespace: bool,
+    /// Uses of keywords keepalived 2.2.7 acts on and keepalived-rs does not
+    /// (`unsupported` in the keyword status table): logged at start, never
+    /// shown by `-t`, whose output stays keepalived's.
+    pub unsupported: Vec<(Loc, &'static str)>,
+}
+
+impl Report {
+    /// The start-up lines for [`Report::unsupported`], one per use.
+    pub fn unsupported_lines(&self) -> Vec<String> {
+        self.unsupported
+            .iter()
+            .map(|(loc, name)| {
+                format!("{loc} {name} is not supported by keepalived-rs yet - ignored")
+            })
+            .collect()
+    }
 }
 
 impl Report {

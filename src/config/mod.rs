@@ -7,6 +7,7 @@ pub mod bfd;
 pub mod check;
 pub mod diag;
 pub mod global;
+pub mod keyword_status;
 pub mod lexer;
 pub mod lvs;
 pub mod model;

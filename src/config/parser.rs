@@ -112,6 +112,9 @@ pub struct Ctx {
     /// A pre-pass that only wants some keywords: unknown keywords are not
     /// reported (and no suggestions are computed for them).
     pub quiet_unknown: bool,
+    /// The blocks open around the current line, to name a keyword by its
+    /// path in the keyword status table.
+    path: Vec<&'static str>,
 }
 
 impl Ctx {
@@ -122,6 +125,7 @@ impl Ctx {
             cfg: Config::default(),
             skip: 0,
             quiet_unknown: false,
+            path: Vec::new(),
         }
     }
 
@@ -384,11 +388,15 @@ impl Ctx {
             }
             match table.iter().find(|k| k.name == key) {
                 Some(k) => {
+                    self.note_unsupported(k.name, &stmt);
                     if let Some(h) = k.handler {
                         h(self, &stmt)?;
                     }
                     if let Some(sub) = k.sub {
-                        let skipped = self.process(sub, level + 1, true)?;
+                        self.path.push(k.name);
+                        let skipped = self.process(sub, level + 1, true);
+                        self.path.pop();
+                        let skipped = skipped?;
                         if !skipped {
                             if let Some(c) = k.close {
                                 c(self)?;
@@ -416,6 +424,30 @@ impl Ctx {
             }
         }
         Ok(false)
+    }
+}
+
+impl Ctx {
+    /// Records a use of a keyword keepalived 2.2.7 acts on and we do not,
+    /// so that the daemon can say so at start instead of ignoring it.
+    /// Inside an unsupported block only the block's line is reported.
+    fn note_unsupported(&mut self, name: &'static str, stmt: &Stmt) {
+        use super::keyword_status::is_unsupported;
+        let mut path = String::new();
+        for b in &self.path {
+            path.push_str(b);
+            if is_unsupported(&path) {
+                return;
+            }
+            path.push('/');
+        }
+        path.push_str(name);
+        if is_unsupported(&path) {
+            self.reader
+                .report
+                .unsupported
+                .push((stmt.loc.clone(), name));
+        }
     }
 }
 

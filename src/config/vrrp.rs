@@ -568,7 +568,8 @@ pub static INSTANCE: &[Keyword] = &[
     kw("strict_mode", |c, s| {
         bool_opt(c, s, |i, b| i.strict_mode = Some(b))
     }),
-    kw("preempt", ignore),
+    // keepalived: backwards compatibility, undoes an earlier `nopreempt`
+    kw("preempt", |c, _| flag(c, |i| i.nopreempt = false)),
     kw("nopreempt", |c, _| flag(c, |i| i.nopreempt = true)),
     kw("preempt_delay", preempt_delay),
     kw("debug", ignore),

@@ -311,7 +311,7 @@ async fn run_async(config: Config, release: bool, reload: Loader) -> u8 {
             rs_smtp_alert,
             vs_smtp_alert,
             no_checker_emails: g.no_checker_emails,
-            ..PoolOptions::default()
+            rs_init_notifies: g.rs_init_notifies,
         },
     );
     let mut mailer = Mailer::new(alert::smtp_config(g), super::log::log_mail);
