@@ -279,6 +279,7 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
     };
     process::setup(role);
     log::init(role.ident(), LogConfig::from_cli(cli));
+    keepalived_rs::daemon::addr_monitor::set_enabled(cli.address_monitoring);
     // The parent has logged the messages about the configuration. The
     // path is made absolute for reloads, which run from "/". SIGHUP reads
     // the same file with the same options again.

@@ -1,6 +1,7 @@
 //! The daemon: processes, sockets, netlink and the drivers that run the
 //! sans-IO cores.
 
+pub mod addr_monitor;
 pub mod bfd;
 pub mod checker;
 pub mod dump;
