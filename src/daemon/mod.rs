@@ -4,6 +4,7 @@
 pub mod addr_monitor;
 pub mod bfd;
 pub mod checker;
+pub mod core_dump;
 pub mod dump;
 pub mod ha_suspend;
 pub mod log;
