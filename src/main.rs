@@ -153,12 +153,51 @@ fn load_logged_from(cli: &Cli, loaded: config::Loaded) -> Option<config::Config>
     if loaded.report.fatal {
         return None;
     }
+    let mut config = loaded.config;
+    apply_snmp_options(
+        cli.snmp,
+        cli.snmp_agent_socket.as_deref(),
+        &mut config.global,
+    );
     if cli.dump_conf {
-        for l in format!("{:#?}", loaded.config).lines() {
+        for l in format!("{:#?}", config).lines() {
             log_line(l);
         }
     }
-    Some(loaded.config)
+    Some(config)
+}
+
+/// `-x` and `-A` as keepalived applies them to its global data (its data
+/// dump shows them): `-x` enables the VRRP, checker and RFC MIBs, `-A`
+/// names the agent socket over the configuration's.
+fn apply_snmp_options(snmp: bool, socket: Option<&str>, g: &mut config::global::GlobalDefs) {
+    if snmp {
+        for k in [
+            "enable_snmp_vrrp",
+            "enable_snmp_checker",
+            "enable_snmp_rfcv2",
+            "enable_snmp_rfcv3",
+        ] {
+            if !g.snmp.iter().any(|s| s == k) {
+                g.snmp.push(k.to_string());
+            }
+        }
+    }
+    if let Some(s) = socket {
+        g.snmp_socket = Some(s.to_string());
+    }
+}
+
+/// There is no SNMP agent yet: `-x` and `-A` are said, once at start, to
+/// have no effect rather than ignored silently.
+fn log_snmp_unsupported(cli: &Cli) {
+    const NOT_YET: &str = "is not supported by this keepalived yet - no SNMP agent is started";
+    if cli.snmp {
+        log_line(&format!("SNMP (-x) {NOT_YET}"));
+    }
+    if let Some(a) = &cli.snmp_agent_socket {
+        log_line(&format!("SNMP agent socket (-A {a}) {NOT_YET}"));
+    }
 }
 
 /// Reads the configuration again for a reload. With `reload_check_config
@@ -238,6 +277,7 @@ fn parent_main(cli: &Cli, args: Vec<OsString>) -> ExitCode {
     }
     parent::log_start(&args);
     let mut core = CoreDump::init(cli.core_dump, cli.core_dump_pattern.as_deref());
+    log_snmp_unsupported(cli);
     let code = parent_configured(cli, args, cwd);
     // keepalived puts core_pattern back on every way out.
     core.restore();
@@ -304,7 +344,12 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
     // the same file with the same options again.
     let conf = std::path::absolute(cli.conf_file()).unwrap_or_else(|_| cli.conf_file());
     let opts = reader_options(cli);
-    let load = move || config::load(&conf, opts.clone());
+    let snmp = (cli.snmp, cli.snmp_agent_socket.clone());
+    let load = move || {
+        let mut l = config::load(&conf, opts.clone());
+        apply_snmp_options(snmp.0, snmp.1.as_deref(), &mut l.config.global);
+        l
+    };
     let reload: keepalived_rs::daemon::checker::Loader = {
         let load = load.clone();
         std::sync::Arc::new(move || Some(load()).filter(|l| !l.report.fatal).map(|l| l.config))
