@@ -186,7 +186,11 @@ fn log_file_has_keepalived_names_and_the_start_and_stop_lines() {
     assert_eq!(o.stop(), Some(0));
     let ns_file = format!("keepalived_{}.log", ns.name);
     let vrrp_file = format!("keepalived_vrrp_{}.log", ns.name);
-    let mut want = vec!["keepalived.log".to_string(), ns_file.clone(), vrrp_file.clone()];
+    let mut want = vec![
+        "keepalived.log".to_string(),
+        ns_file.clone(),
+        vrrp_file.clone(),
+    ];
     want.sort();
     assert_eq!(log_files(&dir), want);
     let mut parent = file_lines(&dir.join("keepalived.log"));
@@ -211,7 +215,7 @@ fn log_file_has_keepalived_names_and_the_start_and_stop_lines() {
 fn reflector_lines(which: Impl) -> Vec<String> {
     let ns = lab("a");
     let dir = scratch(&ns);
-    let d = Run::start(which, &ns, &dir, &["-a", "--all", "-B"]);
+    let mut d = Run::start(which, &ns, &dir, &["-a", "--all", "-B"]);
     d.wait_line("Netlink reflector reports IP 10.99.0.1 added to ka0");
     d.wait_line("Netlink reflector reports IP 10.99.0.1 added");
     let steps: [&[&str]; 4] = [
@@ -226,6 +230,8 @@ fn reflector_lines(which: Impl) -> Vec<String> {
     }
     d.wait_line("Netlink reflector reports IP fd00::9 removed from ka1");
     d.wait_line("Netlink reflector reports IP fd00::9 removed");
+    // A clean stop: the pid directory under /run/keepalived goes too.
+    d.stop();
     drop(d);
     let console = Run {
         child: None,
@@ -314,7 +320,13 @@ fn core_limit(pid: u32) -> String {
     limits
         .lines()
         .find(|l| l.starts_with("Max core file size"))
-        .map(|l| l.split_whitespace().skip(4).take(2).collect::<Vec<_>>().join(" "))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(4)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_default()
 }
 
@@ -326,8 +338,8 @@ fn core_limits(which: Impl) -> Vec<String> {
     let mut d = Run::start(which, &ns, &dir, &["-P", "-m"]);
     d.wait_line("(VI_1) Entering BACKUP STATE (init)");
     let pid = d.pid();
-    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default();
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
     let mut v = vec![format!("parent {}", core_limit(pid))];
     for c in children.split_whitespace() {
         v.push(format!("child {}", core_limit(c.parse().unwrap())));
@@ -346,5 +358,8 @@ fn core_dump_makes_rlimit_core_unlimited_in_parent_and_children() {
     let k = core_limits(Impl::Keepalived);
     let o = core_limits(Impl::Ours);
     assert_eq!(k, o, "keepalived (left) and ours (right) differ");
-    assert_eq!(o, vec!["parent unlimited unlimited", "child unlimited unlimited"]);
+    assert_eq!(
+        o,
+        vec!["parent unlimited unlimited", "child unlimited unlimited"]
+    );
 }
