@@ -18,6 +18,7 @@ pub const EXIT_USAGE: i32 = 1;
     name = "keepalived",
     disable_help_flag = true,
     disable_version_flag = true,
+    args_override_self = true,
     override_usage = "keepalived [OPTION...]"
 )]
 pub struct Cli {
@@ -347,6 +348,14 @@ mod tests {
         let c = v(&["-fM.conf", "-tlog"]);
         assert_eq!(c.use_file.unwrap().to_str(), Some("M.conf"));
         assert_eq!(c.config_test.as_deref(), Some("log"));
+    }
+
+    /// getopt lets an option come again, the last one counting.
+    #[test]
+    fn a_repeated_option_takes_the_last_value() {
+        let c = parse(&["-D", "-D", "-f", "/a", "-f", "/b"]);
+        assert!(c.log_detail);
+        assert_eq!(c.use_file.unwrap().to_str(), Some("/b"));
     }
 
     #[test]
