@@ -18,6 +18,7 @@ pub const EXIT_USAGE: i32 = 1;
     name = "keepalived",
     disable_help_flag = true,
     disable_version_flag = true,
+    args_override_self = true,
     override_usage = "keepalived [OPTION...]"
 )]
 pub struct Cli {
@@ -49,10 +50,14 @@ pub struct Cli {
         value_name = "([0-7]|local[0-7]|user|daemon)"
     )]
     pub log_facility: Option<String>,
-    /// Log to a file (keepalived needs --enable-log-file; accepted for compatibility)
+    /// Also log to FILE (default /tmp/keepalived.log); a relative name is
+    /// in `$TMPDIR` (else /tmp), as keepalived built with --enable-log-file.
     #[arg(short = 'g', long = "log-file", value_name = "FILE", num_args = 0..=1,
-          require_equals = true, default_missing_value = "/tmp/keepalived.log")]
-    pub log_file: Option<PathBuf>,
+          require_equals = true, default_missing_value = "keepalived.log")]
+    pub log_file: Option<String>,
+    /// Flush log file on write (every line is written at once anyway)
+    #[arg(long = "flush-log-file")]
+    pub flush_log_file: bool,
     /// Don't log via syslog
     #[arg(short = 'G', long = "no-syslog")]
     pub no_syslog: bool,
@@ -153,6 +158,58 @@ impl Cli {
     }
 }
 
+/// Rewrites getopt's attached optional arguments of short options
+/// (`-MPATN`, `-gFILE`, `-tLOG`, also at the end of a cluster: `-nMcore`)
+/// into their long `--name=VALUE` form, which the parser understands.
+/// A short option that takes a required argument ends the cluster (the
+/// rest is its value), as getopt reads it; `--` ends the options.
+pub fn attach_optional_args(args: &[std::ffi::OsString]) -> Vec<std::ffi::OsString> {
+    const REQUIRED: &str = "fSupcrbAsi";
+    let mut out = Vec::with_capacity(args.len());
+    let mut options = true;
+    for (i, a) in args.iter().enumerate() {
+        let text = a.to_str().filter(|_| options && i > 0);
+        let Some(t) = text.and_then(|t| t.strip_prefix('-')) else {
+            out.push(a.clone());
+            continue;
+        };
+        if t == "-" {
+            options = false;
+        }
+        if t.starts_with('-') || t.is_empty() {
+            out.push(a.clone());
+            continue;
+        }
+        let mut split = None;
+        for (j, ch) in t.char_indices() {
+            if REQUIRED.contains(ch) {
+                break;
+            }
+            let long = match ch {
+                'g' => "log-file",
+                'M' => "core-dump-pattern",
+                't' => "config-test",
+                _ => continue,
+            };
+            let value = &t[j + 1..];
+            if !value.is_empty() {
+                split = Some((j, long, value));
+            }
+            break;
+        }
+        match split {
+            Some((j, long, value)) => {
+                if j > 0 {
+                    out.push(format!("-{}", &t[..j]).into());
+                }
+                out.push(format!("--{long}={value}").into());
+            }
+            None => out.push(a.clone()),
+        }
+    }
+    out
+}
+
 /// keepalived 2.2.7's `--help` text, byte for byte (it goes to stderr).
 pub const USAGE: &str = "\
 Usage: keepalived [OPTION...]
@@ -167,6 +224,7 @@ Usage: keepalived [OPTION...]
   -S, --log-facility=([0-7]|local[0-7]|user|daemon)
                                Set syslog facility to LOG_LOCAL[0-7], user or daemon (default)
   -g, --log-file=FILE          Also log to FILE (default /tmp/keepalived.log)
+      --flush-log-file         Flush log file on write
   -G, --no-syslog              Don't log via syslog
   -u, --umask=MASK             umask for file creation (in numeric form)
   -X, --release-vips           Drop VIP on transition from signal.
@@ -266,6 +324,38 @@ mod tests {
         let c = parse(&["-t", "foo"]);
         assert_eq!(c.config_test.as_deref(), Some(""));
         assert_eq!(c.extra, vec!["foo"]);
+    }
+
+    /// getopt: `-MPATN` and `-gFILE` carry their optional argument
+    /// attached, even at the end of a cluster; a required argument ends it.
+    #[test]
+    fn attached_optional_arguments_are_read_as_getopt() {
+        let v = |a: &[&str]| {
+            let args: Vec<std::ffi::OsString> = std::iter::once("k")
+                .chain(a.iter().copied())
+                .map(Into::into)
+                .collect();
+            let out = attach_optional_args(&args);
+            Cli::try_parse_from(out).unwrap()
+        };
+        let c = v(&["-M/tmp/core.%p", "-g/tmp/k.log", "-nl"]);
+        assert_eq!(c.core_dump_pattern.as_deref(), Some("/tmp/core.%p"));
+        assert_eq!(c.log_file.as_deref(), Some("/tmp/k.log"));
+        assert!(c.dont_fork && c.log_console);
+        let c = v(&["-nMcore2", "-g", "-M"]);
+        assert_eq!(c.core_dump_pattern.as_deref(), Some("core"));
+        assert_eq!(c.log_file.as_deref(), Some("keepalived.log"));
+        let c = v(&["-fM.conf", "-tlog"]);
+        assert_eq!(c.use_file.unwrap().to_str(), Some("M.conf"));
+        assert_eq!(c.config_test.as_deref(), Some("log"));
+    }
+
+    /// getopt lets an option come again, the last one counting.
+    #[test]
+    fn a_repeated_option_takes_the_last_value() {
+        let c = parse(&["-D", "-D", "-f", "/a", "-f", "/b"]);
+        assert!(c.log_detail);
+        assert_eq!(c.use_file.unwrap().to_str(), Some("/b"));
     }
 
     #[test]

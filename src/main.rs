@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use keepalived_rs::cli::{self, Cli};
 use keepalived_rs::config::{self, ReaderOptions};
+use keepalived_rs::daemon::core_dump::{self, CoreDump};
 use keepalived_rs::daemon::log::{self, log_line, Ident, LogConfig};
 use keepalived_rs::daemon::netns;
 use keepalived_rs::daemon::parent;
@@ -56,7 +57,7 @@ fn main() -> ExitCode {
         let code = keepalived_rs::check::genhash::main_with_args(&prog, &rest);
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match Cli::try_parse_from(cli::attach_optional_args(&args)) {
         Ok(c) => c,
         Err(e) => {
             use clap::error::{ContextKind, ErrorKind};
@@ -155,12 +156,51 @@ fn load_logged_from(cli: &Cli, loaded: config::Loaded) -> Option<config::Config>
     if loaded.report.fatal {
         return None;
     }
+    let mut config = loaded.config;
+    apply_snmp_options(
+        cli.snmp,
+        cli.snmp_agent_socket.as_deref(),
+        &mut config.global,
+    );
     if cli.dump_conf {
-        for l in format!("{:#?}", loaded.config).lines() {
+        for l in format!("{:#?}", config).lines() {
             log_line(l);
         }
     }
-    Some(loaded.config)
+    Some(config)
+}
+
+/// `-x` and `-A` as keepalived applies them to its global data (its data
+/// dump shows them): `-x` enables the VRRP, checker and RFC MIBs, `-A`
+/// names the agent socket over the configuration's.
+fn apply_snmp_options(snmp: bool, socket: Option<&str>, g: &mut config::global::GlobalDefs) {
+    if snmp {
+        for k in [
+            "enable_snmp_vrrp",
+            "enable_snmp_checker",
+            "enable_snmp_rfcv2",
+            "enable_snmp_rfcv3",
+        ] {
+            if !g.snmp.iter().any(|s| s == k) {
+                g.snmp.push(k.to_string());
+            }
+        }
+    }
+    if let Some(s) = socket {
+        g.snmp_socket = Some(s.to_string());
+    }
+}
+
+/// There is no SNMP agent yet: `-x` and `-A` are said, once at start, to
+/// have no effect rather than ignored silently.
+fn log_snmp_unsupported(cli: &Cli) {
+    const NOT_YET: &str = "is not supported by this keepalived yet - no SNMP agent is started";
+    if cli.snmp {
+        log_line(&format!("SNMP (-x) {NOT_YET}"));
+    }
+    if let Some(a) = &cli.snmp_agent_socket {
+        log_line(&format!("SNMP agent socket (-A {a}) {NOT_YET}"));
+    }
 }
 
 /// Reads the configuration again for a reload. With `reload_check_config
@@ -235,13 +275,27 @@ fn parent_main(cli: &Cli, args: Vec<OsString>) -> ExitCode {
         }
     }
     log::init(Ident::Parent, LogConfig::from_cli(cli));
+    if let Some(f) = &cli.log_file {
+        log::open_file(f, None, None, None);
+    }
     parent::log_start(&args);
+    let mut core = CoreDump::init(cli.core_dump, cli.core_dump_pattern.as_deref());
+    log_snmp_unsupported(cli);
+    let code = parent_configured(cli, args, cwd);
+    // keepalived puts core_pattern back on every way out.
+    core.restore();
+    ExitCode::from(code)
+}
+
+/// The parent once started: reads the configuration, enters its
+/// namespace and runs; the exit code.
+fn parent_configured(cli: &Cli, args: Vec<OsString>, cwd: std::path::PathBuf) -> u8 {
     // `-s`: the configuration is read inside the namespace, where its
     // interfaces are (keepalived's parent does not check them either).
     let mut early = cli.namespace.as_deref().map(netns::enter);
     let Some(mut config) = load_logged(cli) else {
         log_line(&format!("Stopped {}", parent::VERSION_LINE));
-        return ExitCode::from(parent::EXIT_CONFIG as u8);
+        return parent::EXIT_CONFIG as u8;
     };
     if let Some(ns) = &cli.namespace {
         if let Some(old) = &config.global.net_namespace {
@@ -254,6 +308,10 @@ fn parent_main(cli: &Cli, args: Vec<OsString>) -> ExitCode {
     if let Some(name) = instance_name(&config) {
         log_line(&format!("Changing syslog ident to Keepalived_{name}"));
         log::set_ident_suffix(&name);
+        if let Some(f) = &cli.log_file {
+            let g = &config.global;
+            log::open_file(f, None, g.net_namespace.as_deref(), g.instance.as_deref());
+        }
     }
     // Before any thread exists: the mount namespace needs a single thread.
     let ns = config.global.net_namespace.clone();
@@ -267,11 +325,11 @@ fn parent_main(cli: &Cli, args: Vec<OsString>) -> ExitCode {
         log_line(&format!("Unable to set network namespace {n} - exiting"));
         log_line(&format!("Stopped {}", parent::VERSION_LINE));
         // keepalived 2.2.7 exits 0 here (measured).
-        return ExitCode::SUCCESS;
+        return 0;
     }
     let opts = parent::Options::new(cli, &config, args, cwd);
     let reload = || reload_logged(cli);
-    ExitCode::from(parent::run(opts, config, &reload))
+    parent::run(opts, config, &reload)
 }
 
 /// A child process (`--rs-child=ROLE`, started by the parent).
@@ -281,13 +339,20 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
         return ExitCode::from(1);
     };
     process::setup(role);
+    core_dump::child_init();
     log::init(role.ident(), LogConfig::from_cli(cli));
+    keepalived_rs::daemon::addr_monitor::set_enabled(cli.address_monitoring);
     // The parent has logged the messages about the configuration. The
     // path is made absolute for reloads, which run from "/". SIGHUP reads
     // the same file with the same options again.
     let conf = std::path::absolute(cli.conf_file()).unwrap_or_else(|_| cli.conf_file());
     let opts = reader_options(cli);
-    let load = move || config::load(&conf, opts.clone());
+    let snmp = (cli.snmp, cli.snmp_agent_socket.clone());
+    let load = move || {
+        let mut l = config::load(&conf, opts.clone());
+        apply_snmp_options(snmp.0, snmp.1.as_deref(), &mut l.config.global);
+        l
+    };
     let reload: keepalived_rs::daemon::checker::Loader = {
         let load = load.clone();
         std::sync::Arc::new(move || Some(load()).filter(|l| !l.report.fatal).map(|l| l.config))
@@ -302,6 +367,21 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
     }
     if let Some(name) = instance_name(&config) {
         log::set_ident_suffix(&name);
+    }
+    if let Some(f) = &cli.log_file {
+        // keepalived's children append their program to the file name.
+        let prog = match role {
+            Role::Vrrp => "vrrp",
+            Role::Checker => "check",
+            Role::Bfd => "bfd",
+        };
+        let g = &config.global;
+        log::open_file(
+            f,
+            Some(prog),
+            g.net_namespace.as_deref(),
+            g.instance.as_deref(),
+        );
     }
     if !cli.dont_fork {
         // Started from the user's directory to find a relative -f.

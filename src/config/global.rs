@@ -439,7 +439,7 @@ pub static GLOBAL_DEFS: &[Keyword] = &[
     kw("enable_snmp_rfcv2", snmp_flag),
     kw("enable_snmp_rfcv3", snmp_flag),
     kw("enable_traps", snmp_flag),
-    kw("snmp_socket", gstr!(snmp_socket)),
+    kw("snmp_socket", snmp_socket),
     kw("enable_dbus", gflag!(dbus)),
     kw("dbus_service_name", gstr!(dbus_service_name)),
     kw("vrrp_mcast_group4", |c, s| mcast_group(c, s, false)),
@@ -834,6 +834,27 @@ fn default_interface(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 fn snmp_flag(ctx: &mut Ctx, s: &Stmt) -> Res {
     ctx.cfg.global.snmp.push(s.key().to_string());
+    snmp_unsupported(ctx, s);
+    Ok(())
+}
+
+/// No SNMP agent exists yet: an SNMP keyword is kept (the data dump shows
+/// it as keepalived's does) but said, once at start, to have no effect.
+fn snmp_unsupported(ctx: &mut Ctx, s: &Stmt) {
+    let msg = format!(
+        "SNMP keyword {} is not supported by this keepalived yet - no SNMP agent is started",
+        s.key()
+    );
+    ctx.warn(s, msg, None);
+}
+
+fn snmp_socket(ctx: &mut Ctx, s: &Stmt) -> Res {
+    if bare(ctx, s) {
+        return Ok(());
+    }
+    let v = ctx.arg(s, 1)?.to_string();
+    ctx.cfg.global.snmp_socket = Some(v);
+    snmp_unsupported(ctx, s);
     Ok(())
 }
 

@@ -481,7 +481,8 @@ impl Suspension {
     /// Opens the watch, then reads the addresses, when some virtual server
     /// needs them and the watch is not open yet.
     async fn ensure_watch(&mut self) {
-        if self.ha.is_empty() || self.watch.is_some() {
+        let monitor = super::addr_monitor::enabled();
+        if (self.ha.is_empty() && !monitor) || self.watch.is_some() {
             return;
         }
         let opened = match Netlink::new() {
@@ -490,11 +491,12 @@ impl Suspension {
         };
         match opened {
             Ok(w) => {
-                // keepalived's kernel_netlink_init, which ha_suspend opens.
-                log_line("Registering Kernel netlink reflector");
-                log_line("Registering Kernel netlink command channel");
+                // keepalived's kernel_netlink_init, which ha_suspend (or
+                // `-a`) opens; it names its sockets only with -D.
+                log_detail("Registering Kernel netlink reflector");
+                log_detail("Registering Kernel netlink command channel");
                 self.watch = Some(w);
-                self.resync().await;
+                self.resync(monitor).await;
             }
             Err(e) => log_line(&format!(
                 "ha_suspend: cannot watch the local addresses ({e}) - checkers not suspended"
@@ -502,10 +504,19 @@ impl Suspension {
         }
     }
 
-    async fn resync(&mut self) {
+    /// Reads the local addresses again; `log`: each is logged as added
+    /// (`-a` at start, as keepalived's first lookup).
+    async fn resync(&mut self, log: bool) {
         let Some((nl, _)) = &self.watch else { return };
         match nl.addresses(None).await {
-            Ok(a) => self.ha.reset(a.into_iter().map(|a| (a.ifindex, a.addr))),
+            Ok(a) => {
+                if log {
+                    for a in &a {
+                        log_line(&super::addr_monitor::checker_line(a, true));
+                    }
+                }
+                self.ha.reset(a.into_iter().map(|a| (a.ifindex, a.addr)))
+            }
             Err(e) => log_line(&format!(
                 "ha_suspend: cannot read the local addresses ({e})"
             )),
@@ -534,13 +545,17 @@ impl Suspension {
         let added = matches!(e, Some(NetEvent::AddressAdded(_)));
         match e {
             Some(NetEvent::AddressAdded(a)) | Some(NetEvent::AddressRemoved(a)) => {
-                if self.ha.is_watched(a.addr) {
-                    let how = if added { "added" } else { "removed" };
-                    log_detail(&format!("Netlink reflector reports IP {} {how}", a.addr));
+                let line = super::addr_monitor::checker_line(&a, added);
+                if super::addr_monitor::enabled() {
+                    if !a.is_ours() {
+                        log_line(&line);
+                    }
+                } else if self.ha.is_watched(a.addr) {
+                    log_detail(&line);
                 }
                 self.ha.update(a.ifindex, a.addr, added);
             }
-            Some(NetEvent::Overrun) => self.resync().await,
+            Some(NetEvent::Overrun) => self.resync(false).await,
             Some(_) => return None,
             None => {
                 log_line("ha_suspend: the address watch stopped - checkers not suspended");

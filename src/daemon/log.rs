@@ -10,6 +10,11 @@
 //! * the console (stderr) with `-l`, in keepalived's format
 //!   `Sun Nov 22 03:22:52 2026: message`.
 //!
+//! * a file with `-g` ([`open_file`]), named as keepalived names it
+//!   (`/tmp/keepalived.log` for the parent, `/tmp/keepalived_vrrp.log`,
+//!   `_check`, `_bfd` for the children, then `_NAMESPACE`, `_INSTANCE`),
+//!   lines stamped `Mon Dec 07 03:22:52.123456789 2026: message`.
+//!
 //! Before [`init`] (unit tests, `-t`) lines go to the console only. One
 //! `write(2)` per line, so lines of the parent and of its children sharing
 //! one stderr never interleave.
@@ -147,8 +152,93 @@ pub fn detail() -> bool {
     DETAIL.load(Ordering::Relaxed)
 }
 
+/// The `-g` log file of this process, if open.
+static FILE: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
+
+/// keepalived's log file name: `base` (relative names in `$TMPDIR`, else
+/// `/tmp`) with `_PROG`, `_NAMESPACE` and `_INSTANCE` inserted before the
+/// extension of its last component.
+pub fn file_name(
+    base: &str,
+    prog: Option<&str>,
+    namespace: Option<&str>,
+    instance: Option<&str>,
+) -> std::path::PathBuf {
+    let mut name = if base.starts_with('/') {
+        String::new()
+    } else {
+        let tmp = std::env::var("TMPDIR")
+            .ok()
+            .filter(|t| t.starts_with('/'))
+            .unwrap_or_else(|| "/tmp".into());
+        format!("{tmp}/")
+    };
+    let dir_end = base.rfind('/').map_or(0, |i| i + 1);
+    let (stem, ext) = match base[dir_end..].rfind('.') {
+        Some(i) => base.split_at(dir_end + i),
+        None => (base, ""),
+    };
+    name.push_str(stem);
+    for part in [prog, namespace, instance].into_iter().flatten() {
+        name.push('_');
+        name.push_str(part);
+    }
+    name.push_str(ext);
+    name.into()
+}
+
+/// Starts (or restarts, under a new name) logging to a file as well, as
+/// keepalived's `open_log_file`: appended to, created with mode 0666 less
+/// the umask, never through a symbolic link, closed across exec.
+pub fn open_file(base: &str, prog: Option<&str>, namespace: Option<&str>, instance: Option<&str>) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = file_name(base, prog, namespace, instance);
+    let opened = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o666)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&path);
+    let file = match opened {
+        Ok(f) => Some(f),
+        Err(e) => {
+            log_line(&format!(
+                "Unable to open '{}' - errno {} ({e})",
+                path.display(),
+                e.raw_os_error().unwrap_or(0)
+            ));
+            None
+        }
+    };
+    if let Ok(mut f) = FILE.lock() {
+        *f = file;
+    }
+}
+
+/// Stops logging to the file (before a child is started: it opens its own).
+pub fn close_file() {
+    if let Ok(mut f) = FILE.lock() {
+        *f = None;
+    }
+}
+
+/// Writes `msg` to the `-g` file, if any: one write per line.
+fn to_file(msg: &str) {
+    let Ok(mut guard) = FILE.lock() else { return };
+    let Some(f) = guard.as_mut() else { return };
+    let now = std::time::SystemTime::now();
+    let nanos = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let stamp = crate::sys::strftime_local(now, c"%a %b %d %T|%Y");
+    let (day, year) = stamp.split_once('|').unwrap_or((&stamp, ""));
+    let line = format!("{day}.{nanos:09} {year}: {msg}\n");
+    let _ = f.write_all(line.as_bytes());
+}
+
 /// Logs one line (keepalived's `log_message(LOG_INFO, ...)`).
 pub fn log_line(msg: &str) {
+    to_file(msg);
     let (console, syslog) = match STATE.get() {
         Some(s) => (s.config.console, s.config.syslog),
         None => (true, false),
@@ -242,6 +332,25 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// keepalived's `make_file_name`: the parts go before the extension
+    /// of the last component; relative names live in `$TMPDIR` or /tmp.
+    #[test]
+    fn log_file_names_match_keepalived() {
+        let n = |b, p, ns, i| file_name(b, p, ns, i).display().to_string();
+        assert_eq!(n("/var/log/ka.log", None, None, None), "/var/log/ka.log");
+        assert_eq!(
+            n("/var/log/ka.log", Some("vrrp"), Some("ns1"), Some("i1")),
+            "/var/log/ka_vrrp_ns1_i1.log"
+        );
+        assert_eq!(n("/v.d/ka", Some("check"), None, None), "/v.d/ka_check");
+        if std::env::var_os("TMPDIR").is_none() {
+            assert_eq!(
+                n("keepalived.log", Some("bfd"), None, None),
+                "/tmp/keepalived_bfd.log"
+            );
+        }
+    }
 
     #[test]
     fn facilities_match_keepalived() {

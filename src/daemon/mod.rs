@@ -1,8 +1,10 @@
 //! The daemon: processes, sockets, netlink and the drivers that run the
 //! sans-IO cores.
 
+pub mod addr_monitor;
 pub mod bfd;
 pub mod checker;
+pub mod core_dump;
 pub mod dump;
 pub mod ha_suspend;
 pub mod log;

@@ -118,9 +118,18 @@ pub struct Addr {
     pub scope: u8,
     /// Preferred lifetime in seconds (`u32::MAX` = forever), if reported.
     pub preferred_lft: Option<u32>,
+    /// The netlink port whose request caused the change (0: the kernel or
+    /// a dump), so that a process can tell its own changes ([`Addr::is_ours`]).
+    pub sender: u32,
 }
 
 impl Addr {
+    /// Whether one of this process's own netlink sockets made the change
+    /// (keepalived skips those in its reflector: they are not news).
+    pub fn is_ours(&self) -> bool {
+        self.sender != 0 && own_ports().lock().is_ok_and(|p| p.contains(&self.sender))
+    }
+
     /// `IFA_F_SECONDARY`: not the primary address of its subnet.
     pub fn is_secondary(&self) -> bool {
         self.flags & IFA_F_SECONDARY != 0
@@ -248,7 +257,14 @@ impl Netlink {
     /// # Panics
     /// Outside a tokio runtime.
     pub fn new() -> Result<Self, Error> {
-        let (conn, handle, _) = rtnetlink::new_connection().map_err(Error::Socket)?;
+        let (mut conn, handle, _) = rtnetlink::new_connection().map_err(Error::Socket)?;
+        // Bound now (the kernel would at the first request) so that the
+        // changes it makes can be recognised in the watch.
+        if let Ok(a) = conn.socket_mut().socket_mut().bind_auto() {
+            if let Ok(mut p) = own_ports().lock() {
+                p.push(a.port_number());
+            }
+        }
         tokio::spawn(conn);
         Ok(Netlink { handle })
     }
@@ -557,6 +573,7 @@ impl Netlink {
         nl.resync_links(&mut state, |_| Ok(())).await?;
         tokio::spawn(async move {
             while let Some((msg, _)) = messages.next().await {
+                let sender = msg.header.port_number;
                 let m = match msg.payload {
                     NetlinkPayload::InnerMessage(m) => m,
                     NetlinkPayload::Overrun(_) => {
@@ -583,11 +600,11 @@ impl Netlink {
                         NetEvent::LinkDeleted(link)
                     }
                     RouteNetlinkMessage::NewAddress(a) => match parse_addr(a) {
-                        Some(a) => NetEvent::AddressAdded(a),
+                        Some(a) => NetEvent::AddressAdded(Addr { sender, ..a }),
                         None => continue,
                     },
                     RouteNetlinkMessage::DelAddress(a) => match parse_addr(a) {
-                        Some(a) => NetEvent::AddressRemoved(a),
+                        Some(a) => NetEvent::AddressRemoved(Addr { sender, ..a }),
                         None => continue,
                     },
                     _ => continue,
@@ -629,6 +646,12 @@ impl Netlink {
         }
         Ok(())
     }
+}
+
+/// The ports of this process's command sockets ([`Netlink::new`]).
+fn own_ports() -> &'static std::sync::Mutex<Vec<u32>> {
+    static PORTS: std::sync::OnceLock<std::sync::Mutex<Vec<u32>>> = std::sync::OnceLock::new();
+    PORTS.get_or_init(Default::default)
 }
 
 /// Record `link` in `state`; the event to report if its `up` changed.
@@ -717,6 +740,7 @@ fn parse_addr(msg: AddressMessage) -> Option<Addr> {
         flags: u32::from(msg.header.flags.bits()),
         scope: u8::from(msg.header.scope),
         preferred_lft: None,
+        sender: 0,
     };
     for attr in msg.attributes {
         match attr {

@@ -573,6 +573,7 @@ impl Parent<'_> {
             .env(PARENT_ENV, std::process::id().to_string())
             .env(READY_FD_ENV, tx_fd.to_string())
             .env_remove(sdnotify::NOTIFY_SOCKET)
+            .envs(crate::daemon::core_dump::child_env())
             .current_dir(&self.opts.cwd);
         // SAFETY: between fork and exec only fcntl(2) and sigprocmask(2),
         // which are async-signal-safe, on fds that exist in the child

@@ -236,9 +236,16 @@ impl ScriptCommand {
         if self.run_as.uid != me.uid {
             c.uid(self.run_as.uid);
         }
-        // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+        // `-m`: the daemon lifted its core size limit, scripts keep the
+        // original (keepalived's set_child_rlimit).
+        let core = crate::daemon::core_dump::script_limit();
+        // SAFETY: prctl and setrlimit are async-signal-safe and touch no
+        // memory of ours but the limit copied on the stack.
         unsafe {
-            c.pre_exec(|| {
+            c.pre_exec(move || {
+                if let Some(r) = core {
+                    libc::setrlimit(libc::RLIMIT_CORE, &r);
+                }
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
                     return Err(io::Error::last_os_error());
                 }

@@ -398,12 +398,12 @@ impl Driver {
         for id in 0..self.cur.insts.len() {
             let lost = self.cur.router.instance(id).state() == State::Master
                 && self.cur.insts[id].plan.tracked.iter().any(|s| s.matches(a));
-            if lost {
+            // With `-a` the reflector has logged it already.
+            if lost && !crate::daemon::addr_monitor::enabled() {
                 let name = self.ifname(a.ifindex);
-                log_line(&format!(
-                    "Netlink reflector reports IP {} removed from {name}",
-                    a.addr
-                ));
+                log_line(&crate::daemon::addr_monitor::vrrp_line(a, &name, false));
+            }
+            if lost {
                 self.cur.router.address_lost(now, id, &mut out);
             }
         }
@@ -745,6 +745,8 @@ async fn run_async(
             None
         }
     };
+    // `-a`: the addresses present are logged before the instances start.
+    let mut monitor = crate::daemon::addr_monitor::VrrpMonitor::start(&nl).await;
     let (rx_tx, mut rx_rx) = mpsc::channel::<RxAdvert>(256);
     let (track_tx, mut track_rx) = mpsc::channel::<TrackEvent>(64);
     let (file_tx, mut file_rx) = mpsc::channel::<track_file::FileEvent>(64);
@@ -872,6 +874,9 @@ async fn run_async(
                     None => std::future::pending().await,
                 }
             } => {
+                if let Some(m) = &mut monitor {
+                    m.on_event(&drv.nl, &ev).await;
+                }
                 let (link, up) = match ev {
                     NetEvent::LinkUp(l) => (l, true),
                     NetEvent::LinkDown(l) | NetEvent::LinkDeleted(l) => (l, false),
