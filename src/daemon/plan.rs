@@ -64,6 +64,8 @@ pub struct InstancePlan {
     pub track_files: Vec<TrackUse>,
     /// `track_bfd`s (the instance's and its sync group's).
     pub track_bfds: Vec<TrackUse>,
+    /// `track_process`es (the instance's and its sync group's).
+    pub track_processes: Vec<TrackUse>,
     /// `dont_track_primary`.
     pub dont_track_primary: bool,
 }
@@ -246,6 +248,48 @@ pub fn track_bfds(
     track_bfds
 }
 
+/// An instance's `track_process`es: its own, then its sync group's
+/// (`group`), each with the `vrrp_track_process`'s `weight [reverse]`
+/// unless the reference gives one. Tracked both ways, keepalived keeps the
+/// instance's entry with the group's weight, unless the instance's weight
+/// is 0 (and logs that), as `add_vrrp_to_track_process` does.
+pub fn track_processes(
+    inst: &VrrpInstance,
+    procs: &[crate::config::vrrp::TrackProcess],
+    group: &[crate::config::vrrp::TrackRef],
+) -> (Vec<TrackUse>, Vec<String>) {
+    let mut out: Vec<TrackUse> = Vec::new();
+    let mut logs = Vec::new();
+    let own = inst.track.processes.iter().map(|r| (r, false));
+    for (r, from_group) in own.chain(group.iter().map(|r| (r, true))) {
+        let Some(p) = procs.iter().find(|p| p.name == r.name) else {
+            continue;
+        };
+        let (weight, reverse) = match r.weight {
+            Some(w) => (i32::from(w.value), w.reverse),
+            None => (i32::from(p.weight.value), p.weight.reverse),
+        };
+        if let Some(t) = out.iter_mut().find(|t| t.name == r.name) {
+            if from_group {
+                logs.push(format!(
+                    "({}) track_process {} is configured on VRRP instance and sync group. Remove vrrp instance config",
+                    inst.name, r.name
+                ));
+                if t.weight != 0 {
+                    t.weight = weight;
+                }
+            }
+            continue;
+        }
+        out.push(TrackUse {
+            name: r.name.clone(),
+            weight,
+            reverse,
+        });
+    }
+    (out, logs)
+}
+
 /// Plans one instance. `primary` is the advert source (the caller picks
 /// `unicast_src`, `mcast_src`, or the interface's primary / link-local
 /// address); `vmac` names the instance's VMAC when it has one; `ifindex`
@@ -395,6 +439,7 @@ pub fn plan_instance(
         track_scripts,
         track_files,
         track_bfds: Vec::new(),
+        track_processes: Vec::new(),
         dont_track_primary: inst.dont_track_primary,
     })
 }

@@ -31,6 +31,11 @@ pub enum TrackerValue {
     /// counts while up, a negative one while down, `reverse` flips the
     /// sign; weight 0 means FAULT while down (while up with `reverse`).
     Bfd(bool),
+    /// A `vrrp_track_process` quorum: held or not. keepalived 2.2.7
+    /// weighs it as BFD (a positive weight counts while held, a negative
+    /// one while lost, `reverse` negates; weight 0: FAULT while lost, or
+    /// while held with `reverse`).
+    Process(bool),
     /// A `vrrp_script` that has not reported yet: neither good nor bad;
     /// an instance tracking one with weight 0 waits in INIT (keepalived
     /// 2.2.7 enters BACKUP only after the first result, with no FAULT
@@ -531,7 +536,7 @@ pub fn track_sum(refs: &[TrackRef], values: &[TrackerValue]) -> Tracking {
                     delta += r.weight;
                 }
             }
-            TrackerValue::Bfd(up) => {
+            TrackerValue::Bfd(up) | TrackerValue::Process(up) => {
                 let sign = if r.reverse { -1 } else { 1 };
                 if r.weight == 0 {
                     if up == r.reverse {

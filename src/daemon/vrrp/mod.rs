@@ -46,6 +46,7 @@ use crate::vrrp::types::{Family, IfIndex};
 
 mod build;
 mod dumps;
+mod processes;
 mod receive;
 
 use dumps::DumpKind;
@@ -145,6 +146,10 @@ struct Resources {
     fifos: Vec<NotifyFifo>,
     fifo_defs: Vec<Fifo>,
     statics: plan::StaticPlan,
+    /// The process connector, once a configuration tracks processes.
+    procs: Option<processes::ProcMonitor>,
+    /// A configuration was built (the next build is a reload's).
+    built_once: bool,
 }
 
 /// What one configuration makes, built before the running one is
@@ -168,6 +173,7 @@ struct Channels {
     rx: mpsc::Sender<RxAdvert>,
     track: mpsc::Sender<TrackEvent>,
     file: mpsc::Sender<track_file::FileEvent>,
+    procs: mpsc::Sender<crate::daemon::track_process::MonitorMsg>,
 }
 
 /// The instances of one configuration and their trackers, as the core
@@ -184,6 +190,9 @@ struct Instances {
     file_trackers: HashMap<String, TrackerId>,
     /// `track_bfd` trackers by `bfd_instance` name.
     bfd_trackers: HashMap<String, TrackerId>,
+    /// `vrrp_track_process` counting, and a tracker per spec.
+    procs: crate::vrrp::track_process::ProcessTracker,
+    process_trackers: Vec<TrackerId>,
 }
 
 struct Driver {
@@ -731,6 +740,7 @@ async fn run_async(
     let (rx_tx, mut rx_rx) = mpsc::channel::<RxAdvert>(256);
     let (track_tx, mut track_rx) = mpsc::channel::<TrackEvent>(64);
     let (file_tx, mut file_rx) = mpsc::channel::<track_file::FileEvent>(64);
+    let (procs_tx, mut procs_rx) = mpsc::channel(1024);
     let packet = match PacketSocket::open() {
         Ok(p) => Some(p),
         Err(e) => {
@@ -748,6 +758,7 @@ async fn run_async(
             rx: rx_tx,
             track: track_tx,
             file: file_tx,
+            procs: procs_tx,
         },
         alerts: (
             VrrpAlerts::new(config),
@@ -809,9 +820,7 @@ async fn run_async(
 
     loop {
         let deadline = drv
-            .cur
-            .router
-            .poll_timeout()
+            .deadline()
             .map(|t| drv.origin + Duration::from_micros(t.0));
         tokio::select! {
             biased;
@@ -838,13 +847,9 @@ async fn run_async(
                     Some(d) => tokio::time::sleep_until(d).await,
                     None => std::future::pending().await,
                 }
-            } => {
-                let mut out = Vec::new();
-                let now = drv.now();
-                drv.cur.router.handle_timeout(now, &mut out);
-                drv.execute(out).await;
-            }
+            } => drv.timeout().await,
             Some(a) = rx_rx.recv() => drv.received(a).await,
+            Some(m) = procs_rx.recv() => drv.process_msg(m).await,
             Some(ev) = async {
                 match net.as_mut() {
                     Some(n) => n.recv().await,
