@@ -666,6 +666,9 @@ impl Driver {
     /// notifies, statics and VMACs removed, sysctls restored.
     async fn stop(&mut self, release_vips: bool) {
         self.lvs_sync.stop();
+        if let Some(p) = self.res.procs.take() {
+            p.stop();
+        }
         for (_, r) in self.res.scripts.values() {
             r.stop();
         }

@@ -16,6 +16,15 @@ pub(super) struct ProcMonitor {
     force: bool,
 }
 
+impl ProcMonitor {
+    /// keepalived's `end_process_monitor`: no more events, please.
+    pub(super) fn stop(self) {
+        if let Err(e) = self.mon.listen(false) {
+            log_line(&e.to_string());
+        }
+    }
+}
+
 impl Drop for ProcMonitor {
     fn drop(&mut self) {
         self.task.abort();
