@@ -49,13 +49,20 @@ impl Probe {
     }
 }
 
-/// The test's configuration: one instance on `ifname`, unicast to `peer`.
+/// An instance on `ifname`, unicast to `peer`, tracking `tp` with `weight`.
+fn instance(name: &str, vrid: u8, ifname: &str, peer: &str, vip: &str, weight: i32) -> String {
+    format!(
+        "vrrp_instance {name} {{\n  interface {ifname}\n  state BACKUP\n  virtual_router_id {vrid}\n  \
+         priority 100\n  advert_int 1\n  unicast_peer {{\n    {peer}\n  }}\n  \
+         virtual_ipaddress {{\n    {vip}/32\n  }}\n  track_process {{\n    tp weight {weight}\n  }}\n}}\n"
+    )
+}
+
+/// The test's configuration: `VI_1` tracking the probe with weight 0.
 fn config(probe: &str, ifname: &str, peer: &str, vip: &str) -> String {
     format!(
-        "vrrp_track_process tp {{\n  process {probe}\n}}\n\
-         vrrp_instance VI_1 {{\n  interface {ifname}\n  state BACKUP\n  virtual_router_id 51\n  \
-         priority 100\n  advert_int 1\n  unicast_peer {{\n    {peer}\n  }}\n  \
-         virtual_ipaddress {{\n    {vip}/32\n  }}\n  track_process {{\n    tp weight 0\n  }}\n}}\n"
+        "vrrp_track_process tp {{\n  process {probe}\n}}\n{}",
+        instance("VI_1", 51, ifname, peer, vip, 0)
     )
 }
 
@@ -64,7 +71,8 @@ fn lines(log: &str) -> Vec<String> {
     log.lines()
         .map(|l| l.split_once(": ").map_or(l, |(_, r)| r))
         .filter(|l| {
-            (l.starts_with("(VI_1) ") && (l.contains("STATE") || l.contains("FAULT state")))
+            let vi = l.starts_with("(VI_1) ") || l.starts_with("(VI_2) ");
+            (vi && (l.contains("STATE") || l.contains("FAULT state") || l.contains("priority")))
                 || l.starts_with("Quorum ")
                 || l.starts_with("Failed to set/clear process event listen")
         })
@@ -162,24 +170,21 @@ fn a_tracked_process_moves_the_instance_as_keepalived_s() {
     let probe = Probe::new(&dir, "r");
     let (lk, lo) = (RootLink::new("k", 1), RootLink::new("o", 2));
     let vip = |n: u8| format!("10.96.{n}.100");
-    let theirs = start_here(
-        Impl::Keepalived,
-        &dir,
-        "k",
-        &config(&probe.name, &lk.name, "10.96.1.2", &vip(1)),
-    );
-    let ours = start_here(
-        Impl::Ours,
-        &dir,
-        "o",
-        &config(&probe.name, &lo.name, "10.96.2.2", &vip(2)),
-    );
+    // VI_2: a weighted tracker changes the priority only.
+    let conf = |l: &RootLink, n: u8| {
+        let peer = format!("10.96.{n}.2");
+        let weighted = instance("VI_2", 52, &l.name, &peer, &format!("10.96.{n}.101"), 10);
+        config(&probe.name, &l.name, &peer, &vip(n)) + &weighted
+    };
+    let theirs = start_here(Impl::Keepalived, &dir, "k", &conf(&lk, 1));
+    let ours = start_here(Impl::Ours, &dir, "o", &conf(&lo, 2));
     let both = [&theirs, &ours];
     let dump = || format!("keepalived:\n{}\nours:\n{}", theirs.log(), ours.log());
     let held = "(VI_1) entering FAULT state (tracked process tp quorum not achieved)";
     assert!(all_log(&both, held, Duration::from_secs(5)), "{}", dump());
-    // FAULT while absent: no VIP after several advert intervals.
-    std::thread::sleep(Duration::from_millis(4000));
+    // FAULT while absent: no VIP after several advert intervals (VI_2
+    // is MASTER by then).
+    std::thread::sleep(Duration::from_millis(5000));
     assert!(!lk.has_addr(&vip(1)) && !lo.has_addr(&vip(2)), "{}", dump());
 
     let mut p = probe.start();
@@ -208,11 +213,17 @@ fn a_tracked_process_moves_the_instance_as_keepalived_s() {
     let want = [
         held,
         "(VI_1) entering FAULT state",
+        "(VI_2) Entering BACKUP STATE (init)",
+        "(VI_2) Entering MASTER STATE",
         "Quorum gained for tracked process tp",
         "(VI_1) Entering BACKUP STATE",
+        "(VI_2) Changing effective priority from 100 to 110",
         "(VI_1) Entering MASTER STATE",
         "Quorum lost for tracked process tp",
         "(VI_1) Entering FAULT STATE",
+        "(VI_1) sent 0 priority",
+        "(VI_2) Changing effective priority from 110 to 100",
+        "(VI_2) sent 0 priority",
     ];
     assert_eq!(t, want, "keepalived's lines changed");
     assert_eq!(o, t);
