@@ -195,8 +195,16 @@ fn a_tracked_process_moves_the_instance_as_keepalived_s() {
     p.kill().unwrap();
     p.wait().unwrap();
     let gone = |l: &RootLink, v: &str| wait_for(Duration::from_secs(3), || !l.has_addr(v));
-    assert!(gone(&lk, &vip(1)).is_some() && gone(&lo, &vip(2)).is_some(), "{}", dump());
-    assert!(all_log(&both, "(VI_1) Entering FAULT STATE", Duration::from_secs(2)));
+    assert!(
+        gone(&lk, &vip(1)).is_some() && gone(&lo, &vip(2)).is_some(),
+        "{}",
+        dump()
+    );
+    assert!(all_log(
+        &both,
+        "(VI_1) Entering FAULT STATE",
+        Duration::from_secs(2)
+    ));
 
     // The kernel acks a listen request to every listener: each daemon
     // sees its own ack and those of daemons started after it.

@@ -1908,7 +1908,10 @@ fn tp_process(ctx: &mut Ctx, s: &Stmt) -> Res {
         ctx.err_at(
             s,
             1,
-            format!("Process already set for track process {n} - ignoring {}", v[0]),
+            format!(
+                "Process already set for track process {n} - ignoring {}",
+                v[0]
+            ),
             "one process per vrrp_track_process",
         );
         return Ok(());

@@ -270,7 +270,9 @@ pub fn scan(reads: Reads) -> Vec<(i32, ProcInfo)> {
         let name = e.file_name();
         let Some(pid) = name.to_str().and_then(|n| {
             let first = n.as_bytes().first()?;
-            (b'1'..=b'9').contains(first).then(|| n.parse::<i32>().ok())?
+            (b'1'..=b'9')
+                .contains(first)
+                .then(|| n.parse::<i32>().ok())?
         }) else {
             continue;
         };
@@ -328,7 +330,10 @@ mod tests {
         let (_, info) = all.iter().find(|(p, _)| *p == me).expect("own pid");
         assert!(info.comm.as_ref().is_some_and(|c| !c.is_empty()));
         assert!(!info.cmdline.is_empty());
-        assert_eq!(read_process(me, reads).map(|i| i.comm), Some(info.comm.clone()));
+        assert_eq!(
+            read_process(me, reads).map(|i| i.comm),
+            Some(info.comm.clone())
+        );
     }
 
     #[test]

@@ -612,6 +612,31 @@ mod tests {
     }
 
     #[test]
+    fn process_quorum_weighs_as_keepalived_s_track_process() {
+        // keepalived 2.2.7 `initialise_process_tracking_priorities` and
+        // `process_update_track_process_status`: weight 0 faults while
+        // quorum is lost (held, with reverse); a weight counts w * (±1)
+        // while held (w > 0) or lost (w < 0).
+        let p = |up: bool, weight: i32, reverse: bool| {
+            let r = TrackRef {
+                tracker: 0,
+                weight,
+                reverse,
+            };
+            let t = track_sum(&[r], &[TrackerValue::Process(up)]);
+            (t.delta, t.faults)
+        };
+        assert_eq!(p(false, 0, false), (0, 1));
+        assert_eq!(p(true, 0, false), (0, 0));
+        assert_eq!(p(true, 0, true), (0, 1));
+        assert_eq!(p(true, 10, false), (10, 0));
+        assert_eq!(p(false, 10, false), (0, 0));
+        assert_eq!(p(false, -10, false), (-10, 0));
+        assert_eq!(p(true, 10, true), (-10, 0));
+        assert_eq!(p(false, -10, true), (10, 0));
+    }
+
+    #[test]
     fn bfd_weights_as_keepalived_applies_them() {
         // keepalived.conf(5): "positive weights are added to the vrrp
         // instance priority when the bfd instance is up, negative weights

@@ -24,7 +24,10 @@ pub fn section(tr: &ProcessTracker, tracking: &[Vec<TrackedBy>]) -> String {
         let _ = writeln!(s, "   Process = {}", String::from_utf8_lossy(&p.path));
         if let Some(params) = &p.params {
             let text = params.strip_suffix(&[0]).unwrap_or(params);
-            let text: Vec<u8> = text.iter().map(|&c| if c == 0 { b' ' } else { c }).collect();
+            let text: Vec<u8> = text
+                .iter()
+                .map(|&c| if c == 0 { b' ' } else { c })
+                .collect();
             let _ = writeln!(s, "   Parameters = {}", String::from_utf8_lossy(&text));
         }
         match p.param_match {

@@ -74,7 +74,9 @@ impl Driver {
                         force,
                     });
                 }
-                Err(e @ io::MonitorError::NotSupported) => crate::daemon::log::log_detail(&e.to_string()),
+                Err(e @ io::MonitorError::NotSupported) => {
+                    crate::daemon::log::log_detail(&e.to_string())
+                }
                 Err(e) => log_line(&e.to_string()),
             }
         }
@@ -120,7 +122,9 @@ impl Driver {
                         child_pid,
                         child_tgid,
                         ..
-                    } if child_pid == child_tgid => tr.fork(now, parent_tgid, child_tgid, &mut acts),
+                    } if child_pid == child_tgid => {
+                        tr.fork(now, parent_tgid, child_tgid, &mut acts)
+                    }
                     ProcEvent::Exec { pid, tgid } if pid == tgid => {
                         if let Some(info) = io::read_process(tgid, tr.reads()) {
                             tr.exec(tgid, &info, &mut acts);
@@ -202,7 +206,9 @@ impl Driver {
                 continue;
             };
             let tracker = b.cur.process_trackers[i];
-            if t.weight == 0 && b.cur.router.tracker_value(tracker) == TrackerValue::Process(t.reverse) {
+            if t.weight == 0
+                && b.cur.router.tracker_value(tracker) == TrackerValue::Process(t.reverse)
+            {
                 log_line(&format!(
                     "({}) entering FAULT state (tracked process {} quorum not achieved)",
                     p.config.name, t.name

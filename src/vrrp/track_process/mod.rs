@@ -381,7 +381,10 @@ impl ProcessTracker {
 
     /// The next timer: a delay, the rescan, the ack check.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let timers = self.state.iter().flat_map(|s| s.timers.iter().map(|t| t.at));
+        let timers = self
+            .state
+            .iter()
+            .flat_map(|s| s.timers.iter().map(|t| t.at));
         timers.chain(self.rescan_at).chain(self.ack_at).min()
     }
 

@@ -184,7 +184,7 @@ impl SeqCheck {
     pub fn see(&mut self, cpu: u32, seq: u32, quiet: bool) -> Option<String> {
         let slot = self.last.get_mut(cpu as usize)?;
         let line = match *slot {
-            Some(last) if !quiet && !(last.wrapping_add(1) == seq) => Some(format!(
+            Some(last) if !quiet && last.wrapping_add(1) != seq => Some(format!(
                 "Missed {} messages on CPU {cpu}",
                 i64::from(seq) - i64::from(last) - 1
             )),

@@ -77,7 +77,10 @@ fn absent_started_killed_restarted() {
         out,
         vec![
             ProcessAction::Log("Quorum lost for tracked process tp".into()),
-            ProcessAction::Quorum { index: 0, up: false }
+            ProcessAction::Quorum {
+                index: 0,
+                up: false
+            }
         ]
     );
     out.clear();
@@ -259,7 +262,10 @@ fn lost_events_rescan_a_second_later() {
                 "Process tp, number of current processes changed from 1 to 0, quorum down".into()
             ),
             ProcessAction::Log("Quorum lost for tracked process tp".into()),
-            ProcessAction::Quorum { index: 0, up: false },
+            ProcessAction::Quorum {
+                index: 0,
+                up: false
+            },
         ]
     );
     assert!(!tr.need_rescan);
