@@ -589,6 +589,35 @@ mod tests {
     }
 
     #[test]
+    fn track_process_weights_from_instance_group_and_definition() {
+        // keepalived 2.2.7 `alloc_track_process` (the definition's weight
+        // unless given) and `add_vrrp_to_track_process` (tracked by the
+        // instance and its group: the group's weight, unless 0 was given).
+        let c = load(
+            "vrrp_track_process p1 {\n process a\n weight -20 reverse\n}\n\
+             vrrp_track_process p2 {\n process b\n}\n\
+             vrrp_track_process p3 {\n process c\n}\n\
+             vrrp_instance VI_1 {\n interface lo\n virtual_router_id 1\n \
+             track_process {\n  p1\n  p2 weight 0\n }\n}\n\
+             vrrp_sync_group G {\n group {\n  VI_1\n }\n track_process {\n  p2 weight 5\n  p3\n }\n}\n",
+        );
+        let g = &c.vrrp.sync_groups[0].track.processes;
+        let (t, logs) = track_processes(&c.vrrp.instances[0], &c.vrrp.track_processes, g);
+        let got: Vec<(&str, i32, bool)> = t
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight, t.reverse))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("p1", -20, true), ("p2", 0, false), ("p3", 0, false)]
+        );
+        assert_eq!(
+            logs,
+            vec!["(VI_1) track_process p2 is configured on VRRP instance and sync group. Remove vrrp instance config"]
+        );
+    }
+
+    #[test]
     fn vmac_names_on_a_clash_are_keepalived_s() {
         // keepalived 2.2.7 (live differential, corpus configurations with
         // the same VRID on two interfaces or families): `vrrp.1`, then
