@@ -156,6 +156,25 @@ impl Monitor {
         lines
     }
 
+    /// What the socket holds now, read without waiting (the kernel
+    /// answers the listen request before `send` returns).
+    pub fn drain(&self) -> Vec<MonitorMsg> {
+        let mut buf = vec![0u8; 4096];
+        let mut out = Vec::new();
+        let cpus = num_cpus();
+        loop {
+            match recv_kernel(self.raw(), &mut buf) {
+                Ok(Some(n)) => {
+                    out.extend(proc_event::parse(&buf[..n], cpus).map(MonitorMsg::Event))
+                }
+                Ok(None) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => out.push(MonitorMsg::Lost),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return out,
+            }
+        }
+    }
+
     /// Starts the task forwarding the kernel's messages to `tx`.
     pub fn spawn(&self, tx: mpsc::Sender<MonitorMsg>) -> tokio::task::JoinHandle<()> {
         let fd = self.fd.clone();

@@ -816,6 +816,7 @@ async fn run_async(
         }
     };
     drv.switch(b).await;
+    drv.early_process_msgs(&mut procs_rx).await;
     let mut bfd_events = crate::daemon::bfd::event_reader();
     let mut current = config.clone();
     // Sockets open, instances started: the parent may report READY.

@@ -141,6 +141,19 @@ impl Driver {
         self.process_actions(now, acts).await;
     }
 
+    /// The messages already there at start-up (the kernel's ack of the
+    /// listen request at least), handled before start-up completes, as
+    /// keepalived's first loop does.
+    pub(super) async fn early_process_msgs(&mut self, rx: &mut mpsc::Receiver<MonitorMsg>) {
+        let mut msgs: Vec<MonitorMsg> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        if let Some(p) = &self.res.procs {
+            msgs.extend(p.mon.drain());
+        }
+        for m in msgs {
+            self.process_msg(m).await;
+        }
+    }
+
     /// Carries out the tracker's actions; quorum changes move instances.
     async fn process_actions(&mut self, now: Instant, acts: Vec<ProcessAction>) {
         let mut out = Vec::new();
