@@ -136,7 +136,7 @@ fn start_here(which: Impl, dir: &Path, tag: &str, conf: &str) -> Daemon {
         .arg(file("check"))
         .arg("-b")
         .arg(file("bfd"))
-        .env("TMPDIR", dir)
+        .env("TMPDIR", tmp(dir, tag))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -147,6 +147,45 @@ fn start_here(which: Impl, dir: &Path, tag: &str, conf: &str) -> Daemon {
         log,
         vrrp_pid,
     }
+}
+
+/// Where daemon `tag` writes its dumps.
+fn tmp(dir: &Path, tag: &str) -> PathBuf {
+    let t = dir.join(format!("{tag}-tmp"));
+    std::fs::create_dir_all(&t).unwrap();
+    t
+}
+
+/// The track-process parts of a `keepalived.data`: each instance's
+/// `Tracked processes` list and the `VRRP Track processes` section.
+fn data_sections(data: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut take = false;
+    let mut list = false;
+    for l in data.lines() {
+        if l.starts_with("------<") {
+            take = l == "------< VRRP Track processes >------";
+        }
+        if l == "   Tracked processes :" {
+            list = true;
+        } else if list && !l.starts_with("     ") {
+            list = false;
+        }
+        if take || list {
+            out.push(l.to_string());
+        }
+    }
+    out
+}
+
+/// `keepalived.data` of daemon `tag` after SIGUSR1.
+fn data_dump(d: &Daemon, dir: &Path, tag: &str) -> String {
+    let f = tmp(dir, tag).join("keepalived.data");
+    let _ = std::fs::remove_file(&f);
+    d.signal(libc::SIGUSR1);
+    let read = || std::fs::read_to_string(&f).unwrap_or_default();
+    wait_for(Duration::from_secs(3), || read().contains("VRRP Track processes"));
+    read()
 }
 
 fn scratch(tag: &str) -> PathBuf {
@@ -191,6 +230,12 @@ fn a_tracked_process_moves_the_instance_as_keepalived_s() {
     let master = |l: &RootLink, v: &str| wait_for(Duration::from_secs(8), || l.has_addr(v));
     let (mk, mo) = (master(&lk, &vip(1)), master(&lo, &vip(2)));
     assert!(mk.is_some() && mo.is_some(), "no MASTER: {}", dump());
+    // The data dumps agree (process counted, quorum held).
+    let (dk, dd) = (data_dump(&theirs, &dir, "k"), data_dump(&ours, &dir, "o"));
+    let sections = data_sections(&dk);
+    assert!(sections.contains(&"   Have quorum = true".to_string()), "{dk}");
+    assert!(sections.contains(&"     VI_2, weight 10".to_string()), "{dk}");
+    assert_eq!(data_sections(&dd), sections, "keepalived:\n{dk}\nours:\n{dd}");
 
     p.kill().unwrap();
     p.wait().unwrap();
