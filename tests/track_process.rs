@@ -39,13 +39,32 @@ impl Probe {
         Probe { link, name }
     }
 
-    fn start(&self) -> Child {
-        Command::new(&self.link)
+    fn start(&self) -> Running {
+        let c = Command::new(&self.link)
             .arg0("sleep")
             .arg("600")
             .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
-            .expect("start probe")
+            .expect("start probe");
+        Running(c)
+    }
+}
+
+/// A running probe, killed on drop (also when a test fails).
+struct Running(Child);
+
+impl Running {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -184,7 +203,9 @@ fn data_dump(d: &Daemon, dir: &Path, tag: &str) -> String {
     let _ = std::fs::remove_file(&f);
     d.signal(libc::SIGUSR1);
     let read = || std::fs::read_to_string(&f).unwrap_or_default();
-    wait_for(Duration::from_secs(3), || read().contains("VRRP Track processes"));
+    wait_for(Duration::from_secs(3), || {
+        read().contains("VRRP Track processes")
+    });
     read()
 }
 
@@ -233,12 +254,21 @@ fn a_tracked_process_moves_the_instance_as_keepalived_s() {
     // The data dumps agree (process counted, quorum held).
     let (dk, dd) = (data_dump(&theirs, &dir, "k"), data_dump(&ours, &dir, "o"));
     let sections = data_sections(&dk);
-    assert!(sections.contains(&"   Have quorum = true".to_string()), "{dk}");
-    assert!(sections.contains(&"     VI_2, weight 10".to_string()), "{dk}");
-    assert_eq!(data_sections(&dd), sections, "keepalived:\n{dk}\nours:\n{dd}");
+    assert!(
+        sections.contains(&"   Have quorum = true".to_string()),
+        "{dk}"
+    );
+    assert!(
+        sections.contains(&"     VI_2, weight 10".to_string()),
+        "{dk}"
+    );
+    assert_eq!(
+        data_sections(&dd),
+        sections,
+        "keepalived:\n{dk}\nours:\n{dd}"
+    );
 
-    p.kill().unwrap();
-    p.wait().unwrap();
+    p.kill();
     let gone = |l: &RootLink, v: &str| wait_for(Duration::from_secs(3), || !l.has_addr(v));
     assert!(
         gone(&lk, &vip(1)).is_some() && gone(&lo, &vip(2)).is_some(),
@@ -314,10 +344,7 @@ fn in_a_network_namespace_the_listen_is_refused_as_by_keepalived() {
         d.wait(Duration::from_secs(3));
         logs.push(lines(&d.log()));
     }
-    if let Some(mut p) = p {
-        let _ = p.kill();
-        let _ = p.wait();
-    }
+    drop(p);
     let want = [
         "Failed to set/clear process event listen - errno 111 - Connection refused",
         "(VI_1) entering FAULT state (tracked process tp quorum not achieved)",
@@ -325,5 +352,78 @@ fn in_a_network_namespace_the_listen_is_refused_as_by_keepalived() {
     ];
     assert_eq!(logs[0], want, "keepalived's lines changed");
     assert_eq!(logs[1], logs[0]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn quorum_of_two_and_terminate_delay_as_keepalived_s() {
+    if !with_keepalived("track_process") {
+        return;
+    }
+    let dir = scratch("quorum");
+    let probe = Probe::new(&dir, "q");
+    let (lk, lo) = (RootLink::new("qk", 4), RootLink::new("qo", 5));
+    let vip = |n: u8| format!("10.96.{n}.100");
+    let conf = |l: &RootLink, n: u8| {
+        format!(
+            "vrrp_track_process tp {{\n  process {}\n  quorum 2\n  terminate_delay 2\n}}\n{}",
+            probe.name,
+            instance("VI_1", 51, &l.name, &format!("10.96.{n}.2"), &vip(n), 0)
+        )
+    };
+    let theirs = start_here(Impl::Keepalived, &dir, "k", &conf(&lk, 4));
+    let ours = start_here(Impl::Ours, &dir, "o", &conf(&lo, 5));
+    let both = [&theirs, &ours];
+    let dump = || format!("keepalived:\n{}\nours:\n{}", theirs.log(), ours.log());
+    let held = "(VI_1) entering FAULT state (tracked process tp quorum not achieved)";
+    assert!(all_log(&both, held, Duration::from_secs(5)), "{}", dump());
+
+    // One process is not a quorum of two.
+    let mut p1 = probe.start();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!theirs.log().contains("Quorum gained") && !ours.log().contains("Quorum gained"));
+    let mut p2 = probe.start();
+    let master = |l: &RootLink, v: &str| wait_for(Duration::from_secs(8), || l.has_addr(v));
+    let (mk, mo) = (master(&lk, &vip(4)), master(&lo, &vip(5)));
+    assert!(mk.is_some() && mo.is_some(), "no MASTER: {}", dump());
+
+    // One of them dies: quorum is lost terminate_delay later.
+    p1.kill();
+    let killed = std::time::Instant::now();
+    let mut gone = [None, None];
+    wait_for(Duration::from_secs(5), || {
+        for (g, (l, v)) in gone.iter_mut().zip([(&lk, vip(4)), (&lo, vip(5))]) {
+            if g.is_none() && !l.has_addr(&v) {
+                *g = Some(killed.elapsed());
+            }
+        }
+        gone.iter().all(Option::is_some)
+    });
+    for t in gone {
+        let ok =
+            t.is_some_and(|t| t > Duration::from_millis(1800) && t < Duration::from_millis(3000));
+        assert!(ok, "FAULT {gone:?} after the kill: {}", dump());
+    }
+    p2.kill();
+    for mut d in [theirs, ours] {
+        d.signal(libc::SIGTERM);
+        d.wait(Duration::from_secs(3));
+    }
+    let (t, o) = (
+        lines(&std::fs::read_to_string(dir.join("k.log")).unwrap()),
+        lines(&std::fs::read_to_string(dir.join("o.log")).unwrap()),
+    );
+    let want = [
+        held,
+        "(VI_1) entering FAULT state",
+        "Quorum gained for tracked process tp",
+        "(VI_1) Entering BACKUP STATE",
+        "(VI_1) Entering MASTER STATE",
+        "Quorum lost for tracked process tp",
+        "(VI_1) Entering FAULT STATE",
+        "(VI_1) sent 0 priority",
+    ];
+    assert_eq!(t, want, "keepalived's lines changed");
+    assert_eq!(o, t);
     let _ = std::fs::remove_dir_all(&dir);
 }
