@@ -343,11 +343,14 @@ pub struct TrackFile {
     pub init: Option<(i64, bool)>,
 }
 
-/// Process name matching of `vrrp_track_process`.
+/// Parameter matching of `vrrp_track_process` (keepalived's
+/// `param_match`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ParamMatch {
-    /// Exact parameters.
+    /// No parameters given and no `param_match`: the name alone matches.
     #[default]
+    None,
+    /// `param_match` without a value, or parameters given: exactly these.
     Exact,
     /// `initial`.
     Initial,
@@ -372,13 +375,13 @@ pub struct TrackProcess {
     pub quorum: u32,
     /// `quorum_max`.
     pub quorum_max: Option<u32>,
-    /// `delay`.
+    /// `delay`, the last one given (it also set both delays below).
     pub delay: Option<Duration>,
-    /// `fork_delay`.
+    /// `fork_delay` (or `delay`, whichever came last).
     pub fork_delay: Option<Duration>,
-    /// `terminate_delay`.
+    /// `terminate_delay` (or `delay`, whichever came last).
     pub terminate_delay: Option<Duration>,
-    /// `full_command`.
+    /// `full_command`, also implied by parameters and `param_match`.
     pub full_command: bool,
 }
 
@@ -1915,15 +1918,38 @@ fn track_process(ctx: &mut Ctx, s: &Stmt) -> Res {
 fn tp_process(ctx: &mut Ctx, s: &Stmt) -> Res {
     ctx.arg(s, 1)?;
     let v: Vec<String> = s.rest(1).map(str::to_string).collect();
-    if let Some(p) = ctx.cfg.vrrp.track_processes.last_mut() {
-        p.process = v;
+    let Some(p) = ctx.cfg.vrrp.track_processes.last_mut() else {
+        return Ok(());
+    };
+    if !p.process.is_empty() {
+        let n = p.name.clone();
+        ctx.err_at(
+            s,
+            1,
+            format!(
+                "Process already set for track process {n} - ignoring {}",
+                v[0]
+            ),
+            "one process per vrrp_track_process",
+        );
+        return Ok(());
     }
+    // keepalived: parameters imply an exact match (unless param_match
+    // came first) on the full command line.
+    if v.len() > 1 {
+        if p.param_match == ParamMatch::None {
+            p.param_match = ParamMatch::Exact;
+        }
+        p.full_command = true;
+    }
+    p.process = v;
     Ok(())
 }
 
 fn tp_param_match(ctx: &mut Ctx, s: &Stmt) -> Res {
-    let v = s.get(1).unwrap_or("initial").to_string();
+    let v = s.get(1).unwrap_or("").to_string();
     let m = match v.as_str() {
+        "" => ParamMatch::Exact,
         "initial" => ParamMatch::Initial,
         "partial" => ParamMatch::Partial,
         _ => {
@@ -1938,6 +1964,7 @@ fn tp_param_match(ctx: &mut Ctx, s: &Stmt) -> Res {
     };
     if let Some(p) = ctx.cfg.vrrp.track_processes.last_mut() {
         p.param_match = m;
+        p.full_command = true;
     }
     Ok(())
 }
@@ -1982,9 +2009,11 @@ fn tp_quorum(ctx: &mut Ctx, s: &Stmt, max: bool) -> Res {
     }
     if let Some(v) = got {
         let v = v as u32;
+        // keepalived allows `quorum_max 0` (the process must not run)
+        // while quorum is not above 1; it then makes quorum 0.
         let bad = ctx.cfg.vrrp.track_processes.last().is_some_and(|p| {
             if max {
-                v < p.quorum
+                (v != 0 || p.quorum > 1) && v < p.quorum
             } else {
                 p.quorum_max.is_some_and(|m| m < v)
             }
@@ -1993,7 +2022,7 @@ fn tp_quorum(ctx: &mut Ctx, s: &Stmt, max: bool) -> Res {
             let m = if max {
                 "quorum_max is less than quorum - ignoring"
             } else {
-                "quorum is greater than quorum_max - ignoring"
+                "Quorum is greater than quorum_max - ignoring"
             };
             ctx.err_at(s, 1, m, "quorum must not exceed quorum_max");
             return Ok(());
@@ -2001,6 +2030,11 @@ fn tp_quorum(ctx: &mut Ctx, s: &Stmt, max: bool) -> Res {
         if let Some(p) = ctx.cfg.vrrp.track_processes.last_mut() {
             if max {
                 p.quorum_max = Some(v);
+                if v == 0 {
+                    p.quorum = 0;
+                } else if p.quorum == 0 {
+                    p.quorum = 1;
+                }
             } else {
                 p.quorum = v;
             }
@@ -2012,9 +2046,14 @@ fn tp_quorum(ctx: &mut Ctx, s: &Stmt, max: bool) -> Res {
 fn tp_delay(ctx: &mut Ctx, s: &Stmt, which: u8) -> Res {
     if let Some(v) = ctx.read_timer(s, 1, 0, 3_600_000_000)? {
         if let Some(p) = ctx.cfg.vrrp.track_processes.last_mut() {
+            // `delay` sets both, so the last keyword given wins.
             let d = Some(us(v));
             match which {
-                0 => p.delay = d,
+                0 => {
+                    p.delay = d;
+                    p.fork_delay = d;
+                    p.terminate_delay = d;
+                }
                 1 => p.fork_delay = d,
                 _ => p.terminate_delay = d,
             }

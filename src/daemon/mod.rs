@@ -19,6 +19,7 @@ pub mod sdnotify;
 pub mod socket;
 pub mod syncd;
 pub mod track_file;
+pub mod track_process;
 pub mod vrrp;
 
 /// The current-thread tokio runtime each child runs on; `None` (after

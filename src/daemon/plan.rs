@@ -64,6 +64,8 @@ pub struct InstancePlan {
     pub track_files: Vec<TrackUse>,
     /// `track_bfd`s (the instance's and its sync group's).
     pub track_bfds: Vec<TrackUse>,
+    /// `track_process`es (the instance's and its sync group's).
+    pub track_processes: Vec<TrackUse>,
     /// `dont_track_primary`.
     pub dont_track_primary: bool,
 }
@@ -246,6 +248,48 @@ pub fn track_bfds(
     track_bfds
 }
 
+/// An instance's `track_process`es: its own, then its sync group's
+/// (`group`), each with the `vrrp_track_process`'s `weight [reverse]`
+/// unless the reference gives one. Tracked both ways, keepalived keeps the
+/// instance's entry with the group's weight, unless the instance's weight
+/// is 0 (and logs that), as `add_vrrp_to_track_process` does.
+pub fn track_processes(
+    inst: &VrrpInstance,
+    procs: &[crate::config::vrrp::TrackProcess],
+    group: &[crate::config::vrrp::TrackRef],
+) -> (Vec<TrackUse>, Vec<String>) {
+    let mut out: Vec<TrackUse> = Vec::new();
+    let mut logs = Vec::new();
+    let own = inst.track.processes.iter().map(|r| (r, false));
+    for (r, from_group) in own.chain(group.iter().map(|r| (r, true))) {
+        let Some(p) = procs.iter().find(|p| p.name == r.name) else {
+            continue;
+        };
+        let (weight, reverse) = match r.weight {
+            Some(w) => (i32::from(w.value), w.reverse),
+            None => (i32::from(p.weight.value), p.weight.reverse),
+        };
+        if let Some(t) = out.iter_mut().find(|t| t.name == r.name) {
+            if from_group {
+                logs.push(format!(
+                    "({}) track_process {} is configured on VRRP instance and sync group. Remove vrrp instance config",
+                    inst.name, r.name
+                ));
+                if t.weight != 0 {
+                    t.weight = weight;
+                }
+            }
+            continue;
+        }
+        out.push(TrackUse {
+            name: r.name.clone(),
+            weight,
+            reverse,
+        });
+    }
+    (out, logs)
+}
+
 /// Plans one instance. `primary` is the advert source (the caller picks
 /// `unicast_src`, `mcast_src`, or the interface's primary / link-local
 /// address); `vmac` names the instance's VMAC when it has one; `ifindex`
@@ -396,6 +440,7 @@ pub fn plan_instance(
         track_scripts,
         track_files,
         track_bfds: Vec::new(),
+        track_processes: Vec::new(),
         dont_track_primary: inst.dont_track_primary,
     })
 }
@@ -542,6 +587,35 @@ mod tests {
             .map(|t| (t.name.as_str(), t.weight, t.reverse))
             .collect();
         assert_eq!(got, vec![("b1", -20, true), ("b2", 5, false)]);
+    }
+
+    #[test]
+    fn track_process_weights_from_instance_group_and_definition() {
+        // keepalived 2.2.7 `alloc_track_process` (the definition's weight
+        // unless given) and `add_vrrp_to_track_process` (tracked by the
+        // instance and its group: the group's weight, unless 0 was given).
+        let c = load(
+            "vrrp_track_process p1 {\n process a\n weight -20 reverse\n}\n\
+             vrrp_track_process p2 {\n process b\n}\n\
+             vrrp_track_process p3 {\n process c\n}\n\
+             vrrp_instance VI_1 {\n interface lo\n virtual_router_id 1\n \
+             track_process {\n  p1\n  p2 weight 0\n }\n}\n\
+             vrrp_sync_group G {\n group {\n  VI_1\n }\n track_process {\n  p2 weight 5\n  p3\n }\n}\n",
+        );
+        let g = &c.vrrp.sync_groups[0].track.processes;
+        let (t, logs) = track_processes(&c.vrrp.instances[0], &c.vrrp.track_processes, g);
+        let got: Vec<(&str, i32, bool)> = t
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight, t.reverse))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("p1", -20, true), ("p2", 0, false), ("p3", 0, false)]
+        );
+        assert_eq!(
+            logs,
+            vec!["(VI_1) track_process p2 is configured on VRRP instance and sync group. Remove vrrp instance config"]
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod packet;
 pub mod router;
 pub mod sim;
 pub mod time;
+pub mod track_process;
 pub mod types;
 
 pub use types::{Centiseconds, Family, IfIndex, Priority, Vrid};

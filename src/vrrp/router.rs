@@ -31,6 +31,11 @@ pub enum TrackerValue {
     /// counts while up, a negative one while down, `reverse` flips the
     /// sign; weight 0 means FAULT while down (while up with `reverse`).
     Bfd(bool),
+    /// A `vrrp_track_process` quorum: held or not. keepalived 2.2.7
+    /// weighs it as BFD (a positive weight counts while held, a negative
+    /// one while lost, `reverse` negates; weight 0: FAULT while lost, or
+    /// while held with `reverse`).
+    Process(bool),
     /// A `vrrp_script` that has not reported yet: neither good nor bad;
     /// an instance tracking one with weight 0 waits in INIT (keepalived
     /// 2.2.7 enters BACKUP only after the first result, with no FAULT
@@ -531,7 +536,7 @@ pub fn track_sum(refs: &[TrackRef], values: &[TrackerValue]) -> Tracking {
                     delta += r.weight;
                 }
             }
-            TrackerValue::Bfd(up) => {
+            TrackerValue::Bfd(up) | TrackerValue::Process(up) => {
                 let sign = if r.reverse { -1 } else { 1 };
                 if r.weight == 0 {
                     if up == r.reverse {
@@ -604,6 +609,31 @@ mod tests {
             &[TrackerValue::Bfd(up)],
         );
         (t.delta, t.faults)
+    }
+
+    #[test]
+    fn process_quorum_weighs_as_keepalived_s_track_process() {
+        // keepalived 2.2.7 `initialise_process_tracking_priorities` and
+        // `process_update_track_process_status`: weight 0 faults while
+        // quorum is lost (held, with reverse); a weight counts w * (±1)
+        // while held (w > 0) or lost (w < 0).
+        let p = |up: bool, weight: i32, reverse: bool| {
+            let r = TrackRef {
+                tracker: 0,
+                weight,
+                reverse,
+            };
+            let t = track_sum(&[r], &[TrackerValue::Process(up)]);
+            (t.delta, t.faults)
+        };
+        assert_eq!(p(false, 0, false), (0, 1));
+        assert_eq!(p(true, 0, false), (0, 0));
+        assert_eq!(p(true, 0, true), (0, 1));
+        assert_eq!(p(true, 10, false), (10, 0));
+        assert_eq!(p(false, 10, false), (0, 0));
+        assert_eq!(p(false, -10, false), (-10, 0));
+        assert_eq!(p(true, 10, true), (-10, 0));
+        assert_eq!(p(false, -10, true), (10, 0));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod global;
+pub mod track_process;
 
 pub use global::{global_section, GlobalInfo, Process};
 
@@ -170,6 +171,8 @@ pub struct InstanceInfo {
     pub track_ifs: Vec<(String, i32)>,
     /// `track_script`s: (name, weight, the script's command text).
     pub track_scripts: Vec<(String, i32, String)>,
+    /// `track_process`es: (name, weight, reverse).
+    pub track_processes: Vec<(String, i32, bool)>,
     /// `dont_track_primary`.
     pub dont_track_primary: bool,
     /// `accept` (resolved: on unless `vrrp_strict` without `accept`).
@@ -440,6 +443,13 @@ fn instance_section(s: &mut String, i: &Instance, info: &InstanceInfo, group: Op
             let _ = writeln!(s, "     {n} weight {w}");
         }
     }
+    if !info.track_processes.is_empty() {
+        s.push_str("   Tracked processes :\n");
+        for (n, w, r) in &info.track_processes {
+            let rev = if *r { " reverse" } else { "" };
+            let _ = writeln!(s, "     {n}, weight {w}{rev}");
+        }
+    }
 }
 
 /// C's `%g` for the small positive values dumps show (preempt delay).
@@ -654,6 +664,7 @@ mod tests {
             evips: vec![],
             track_ifs: vec![],
             track_scripts: vec![("chk".into(), -20, "'/tmp/kdo/chk.sh'".into())],
+            track_processes: vec![],
             dont_track_primary: false,
             accept: true,
             promote_secondaries: false,

@@ -31,6 +31,10 @@ impl Driver {
         };
 
         b.cur.router.set_log_unknown_vrids(g.log_unknown_vrids);
+        b.cur.procs = self.process_tracker(config);
+        b.cur.process_trackers = (b.cur.procs.initial_quorum().into_iter())
+            .map(|q| b.cur.router.add_tracker(TrackerValue::Process(q)))
+            .collect();
         for vi in &config.vrrp.instances {
             self.build_instance(config, vi, &by_ifname, &mut b).await;
         }
@@ -116,13 +120,12 @@ impl Driver {
             self.vmac_link_local(&vi.name, v, src).await;
         }
         let vmac_name = vmac.as_ref().map(|v| v.name.as_str());
-        let group_bfds: Vec<crate::config::vrrp::TrackRef> = config
-            .vrrp
-            .sync_groups
-            .iter()
-            .filter(|sg| sg.members.iter().any(|(m, _)| *m == vi.name))
-            .flat_map(|sg| sg.track.bfds.iter().cloned())
-            .collect();
+        let groups = || {
+            (config.vrrp.sync_groups.iter())
+                .filter(|sg| sg.members.iter().any(|(m, _)| *m == vi.name))
+        };
+        let group_bfds: Vec<_> = groups().flat_map(|sg| sg.track.bfds.clone()).collect();
+        let group_procs: Vec<_> = groups().flat_map(|sg| sg.track.processes.clone()).collect();
         let mut p = match plan::plan_instance(
             vi,
             g,
@@ -140,6 +143,10 @@ impl Driver {
         ) {
             Ok(mut p) => {
                 p.track_bfds = plan::track_bfds(vi, &config.bfd, &group_bfds);
+                let procs = &config.vrrp.track_processes;
+                let (t, logs) = plan::track_processes(vi, procs, &group_procs);
+                logs.iter().for_each(|l| log_line(l));
+                p.track_processes = t;
                 p
             }
             Err(e) => {
@@ -429,6 +436,7 @@ impl Driver {
                 reverse: t.reverse,
             });
         }
+        tracks.extend(self.process_refs(p, b));
         for t in &p.track_bfds {
             let id = match b.cur.bfd_trackers.get(&t.name) {
                 Some(&id) => id,

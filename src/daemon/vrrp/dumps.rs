@@ -27,10 +27,9 @@ impl Driver {
                 ));
                 let (infos, scripts) = self.dump_infos(config);
                 let g = dump::GlobalInfo::from_config(&config.global);
-                (
-                    dump::DATA_FILE,
-                    dump::data(&g, &self.cur.router, &infos, &scripts),
-                )
+                let mut text = dump::data(&g, &self.cur.router, &infos, &scripts);
+                text.push_str(&self.process_dump());
+                (dump::DATA_FILE, text)
             }
             DumpKind::Stats | DumpKind::StatsClear => {
                 log_line(&format!(
@@ -55,6 +54,24 @@ impl Driver {
         if kind == DumpKind::StatsClear {
             self.cur.router.clear_stats();
         }
+    }
+
+    /// The `vrrp_track_process` section, with the instances tracking each.
+    fn process_dump(&self) -> String {
+        let procs = &self.cur.procs;
+        let tracking: Vec<Vec<dump::track_process::TrackedBy>> = (procs.specs().iter())
+            .map(|sp| {
+                (self.cur.insts.iter())
+                    .flat_map(|i| {
+                        let name = &i.plan.config.name;
+                        (i.plan.track_processes.iter())
+                            .filter(|t| t.name == sp.name)
+                            .map(|t| (name.clone(), t.weight, t.reverse))
+                    })
+                    .collect()
+            })
+            .collect();
+        dump::track_process::section(procs, &tracking)
     }
 
     /// The facts about instances and scripts that only the driver knows.
@@ -118,6 +135,9 @@ impl Driver {
                         .iter()
                         .filter(|t| self.cur.script_trackers.contains_key(&t.name))
                         .map(|t| (t.name.clone(), t.weight, command(&t.name)))
+                        .collect(),
+                    track_processes: (p.track_processes.iter())
+                        .map(|t| (t.name.clone(), t.weight, t.reverse))
                         .collect(),
                     dont_track_primary: p.dont_track_primary,
                     accept: vi.is_some_and(|v| crate::config::vrrp::effective_accept(v, g)),

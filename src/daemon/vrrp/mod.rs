@@ -47,6 +47,7 @@ use crate::vrrp::types::{Family, IfIndex};
 mod build;
 mod dumps;
 mod firewall;
+mod processes;
 mod receive;
 
 use dumps::DumpKind;
@@ -146,6 +147,10 @@ struct Resources {
     fifos: Vec<NotifyFifo>,
     fifo_defs: Vec<Fifo>,
     statics: plan::StaticPlan,
+    /// The process connector, once a configuration tracks processes.
+    procs: Option<processes::ProcMonitor>,
+    /// A configuration was built (the next build is a reload's).
+    built_once: bool,
 }
 
 /// What one configuration makes, built before the running one is
@@ -169,6 +174,7 @@ struct Channels {
     rx: mpsc::Sender<RxAdvert>,
     track: mpsc::Sender<TrackEvent>,
     file: mpsc::Sender<track_file::FileEvent>,
+    procs: mpsc::Sender<crate::daemon::track_process::MonitorMsg>,
 }
 
 /// The instances of one configuration and their trackers, as the core
@@ -185,6 +191,9 @@ struct Instances {
     file_trackers: HashMap<String, TrackerId>,
     /// `track_bfd` trackers by `bfd_instance` name.
     bfd_trackers: HashMap<String, TrackerId>,
+    /// `vrrp_track_process` counting, and a tracker per spec.
+    procs: crate::vrrp::track_process::ProcessTracker,
+    process_trackers: Vec<TrackerId>,
 }
 
 struct Driver {
@@ -668,6 +677,9 @@ impl Driver {
     /// notifies, statics and VMACs removed, sysctls restored.
     async fn stop(&mut self, release_vips: bool) {
         self.lvs_sync.stop();
+        if let Some(p) = self.res.procs.take() {
+            p.stop();
+        }
         for (_, r) in self.res.scripts.values() {
             r.stop();
         }
@@ -750,6 +762,7 @@ async fn run_async(
     let (rx_tx, mut rx_rx) = mpsc::channel::<RxAdvert>(256);
     let (track_tx, mut track_rx) = mpsc::channel::<TrackEvent>(64);
     let (file_tx, mut file_rx) = mpsc::channel::<track_file::FileEvent>(64);
+    let (procs_tx, mut procs_rx) = mpsc::channel(1024);
     let packet = match PacketSocket::open() {
         Ok(p) => Some(p),
         Err(e) => {
@@ -767,6 +780,7 @@ async fn run_async(
             rx: rx_tx,
             track: track_tx,
             file: file_tx,
+            procs: procs_tx,
         },
         alerts: (
             VrrpAlerts::new(config),
@@ -825,6 +839,7 @@ async fn run_async(
         }
     };
     drv.switch(b).await;
+    drv.early_process_msgs(&mut procs_rx).await;
     let mut bfd_events = crate::daemon::bfd::event_reader();
     let mut current = config.clone();
     // Sockets open, instances started: the parent may report READY.
@@ -832,9 +847,7 @@ async fn run_async(
 
     loop {
         let deadline = drv
-            .cur
-            .router
-            .poll_timeout()
+            .deadline()
             .map(|t| drv.origin + Duration::from_micros(t.0));
         tokio::select! {
             biased;
@@ -861,13 +874,9 @@ async fn run_async(
                     Some(d) => tokio::time::sleep_until(d).await,
                     None => std::future::pending().await,
                 }
-            } => {
-                let mut out = Vec::new();
-                let now = drv.now();
-                drv.cur.router.handle_timeout(now, &mut out);
-                drv.execute(out).await;
-            }
+            } => drv.timeout().await,
             Some(a) = rx_rx.recv() => drv.received(a).await,
+            Some(m) = procs_rx.recv() => drv.process_msg(m).await,
             Some(ev) = async {
                 match net.as_mut() {
                     Some(n) => n.recv().await,

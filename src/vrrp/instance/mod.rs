@@ -699,16 +699,20 @@ impl Instance {
         self.notify(out, NotifyState::Backup);
     }
 
+    /// keepalived's `vrrp_state_leave_master`/`leave_fault` for FAULT: the
+    /// line first, then a MASTER resigns (`sent 0 priority` with `-D`)
+    /// and removes its VIPs.
     pub(crate) fn become_fault(&mut self, out: &mut Vec<Action>) {
+        self.log(out, "Entering FAULT STATE".into());
         if self.state == State::Master {
             self.advert(out, Priority::RESIGN);
+            self.detail(out, "sent 0 priority");
             self.stats.release_master += 1;
             self.release(out);
         }
         self.state = State::Fault;
         self.want_master = false;
         self.clear_timers();
-        self.log(out, "Entering FAULT STATE".into());
         self.notify(out, NotifyState::Fault);
     }
 
