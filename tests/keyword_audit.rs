@@ -104,9 +104,9 @@ vrrp_instance V {
         10.9.9.9/32
     }
 }
-vrrp_track_process P {
-    process sshd
-    weight 10
+garp_group {
+    garp_interval 1
+    interface lo
 }
 ";
 
@@ -120,7 +120,7 @@ fn uses_of_unsupported_keywords_are_reported_with_their_line() {
             "(keepalived.conf: Line 9) track_script is not supported by keepalived-rs yet - ignored",
             "(keepalived.conf: Line 17) promote_secondaries is not supported by keepalived-rs yet - ignored",
             // the block's keywords are not repeated
-            "(keepalived.conf: Line 22) vrrp_track_process is not supported by keepalived-rs yet - ignored",
+            "(keepalived.conf: Line 22) garp_group is not supported by keepalived-rs yet - ignored",
         ]
     );
     // -t prints the diagnostics only: its output stays keepalived's.

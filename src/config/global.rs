@@ -832,20 +832,12 @@ fn default_interface(ctx: &mut Ctx, s: &Stmt) -> Res {
     Ok(())
 }
 
+/// No SNMP agent exists yet: the keyword is kept (the data dump shows it as
+/// keepalived's does); its use is logged at start as unsupported
+/// (`keyword_status`), not under `-t`, whose output stays keepalived's.
 fn snmp_flag(ctx: &mut Ctx, s: &Stmt) -> Res {
     ctx.cfg.global.snmp.push(s.key().to_string());
-    snmp_unsupported(ctx, s);
     Ok(())
-}
-
-/// No SNMP agent exists yet: an SNMP keyword is kept (the data dump shows
-/// it as keepalived's does) but said, once at start, to have no effect.
-fn snmp_unsupported(ctx: &mut Ctx, s: &Stmt) {
-    let msg = format!(
-        "SNMP keyword {} is not supported by this keepalived yet - no SNMP agent is started",
-        s.key()
-    );
-    ctx.warn(s, msg, None);
 }
 
 fn snmp_socket(ctx: &mut Ctx, s: &Stmt) -> Res {
@@ -854,7 +846,6 @@ fn snmp_socket(ctx: &mut Ctx, s: &Stmt) -> Res {
     }
     let v = ctx.arg(s, 1)?.to_string();
     ctx.cfg.global.snmp_socket = Some(v);
-    snmp_unsupported(ctx, s);
     Ok(())
 }
 
