@@ -142,6 +142,9 @@ fn observe(which: Impl, by_config: bool) -> Vec<String> {
     seen.push(format!("exit: {:?}", d.stop()));
     seen.push(format!("left: {:?}", files(&pid_dir)));
     seen.push(format!("pid dir left: {}", pid_dir.exists()));
+    // Whatever a failed run left (only empty directories are removed).
+    let _ = std::fs::remove_dir(&pid_dir);
+    let _ = std::fs::remove_dir("/run/keepalived");
     let _ = std::fs::remove_dir_all(&dir);
     seen
 }
