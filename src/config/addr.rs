@@ -409,6 +409,9 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
     let mut r = Route::default();
     let mut i = 0;
     let mut in_nexthop = false;
+    // `default` takes the family of the gateway or source (`default via
+    // inet6 GW` is ::/0); `default4`/`default6` are explicit.
+    let mut plain_default = false;
     while i < s.len() {
         let w = s.get(i).unwrap_or("").to_string();
         let next = s.get(i + 1).map(str::to_string);
@@ -565,6 +568,7 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
             _ => {
                 if r.dst.is_none() {
                     if w == "default" || w == "default4" {
+                        plain_default = w == "default";
                         r.dst = Some(Prefix {
                             addr: IpAddr::from([0, 0, 0, 0]),
                             len: 0,
@@ -613,6 +617,13 @@ pub fn parse_route(ctx: &mut Ctx, s: &Stmt, origin: SpecOrigin) -> Option<Route>
     if r.dst.is_none() {
         ctx.err(s, "No destination specified for route - ignoring");
         return None;
+    }
+    let v6 = r.via.or(r.src).or(r.nexthops.iter().find_map(|n| n.0));
+    if plain_default && v6.is_some_and(|a| a.is_ipv6()) {
+        r.dst = Some(Prefix {
+            addr: IpAddr::from([0u16; 8]),
+            len: 0,
+        });
     }
     if !r.no_track && r.foreign_proto {
         ctx.err(

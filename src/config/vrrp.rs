@@ -3050,6 +3050,21 @@ mod tests {
     }
 
     #[test]
+    fn default_route_takes_the_gateway_family() {
+        let l = load(&inst(" virtual_routes {\n default via inet6 2001:db8::1 dev eth0\n default via 10.0.0.1 dev eth0\n default4 dev eth0\n }\n"));
+        let dst: Vec<String> = l.config.vrrp.instances[0]
+            .routes
+            .iter()
+            .map(|r| {
+                r.dst
+                    .map(|p| format!("{}/{}", p.addr, p.len))
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(dst, ["::/0", "0.0.0.0/0", "0.0.0.0/0"]);
+    }
+
+    #[test]
     fn own_interface_in_track_interface() {
         let l = load(&inst(" track_interface {\n eth0\n }\n"));
         assert!(has(

@@ -411,12 +411,16 @@ pub fn rule_message(s: &RuleSpec) -> RuleMessage {
 }
 
 const CREATE: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+/// Routes are added without NLM_F_EXCL, as keepalived's `netlink_route`
+/// does (`ip route prepend`): a virtual route equal to the kernel's prefix
+/// route of a VIP goes in beside it; an identical route is still EEXIST.
+const PREPEND: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
 
 impl Netlink {
     /// Adds a route; `false` if it was already there.
     pub async fn add_route(&self, s: &RouteSpec) -> Result<bool, Error> {
         let msg = RouteNetlinkMessage::NewRoute(route_message(s));
-        absent_ok(self.request("add route", msg, CREATE).await, libc::EEXIST)
+        absent_ok(self.request("add route", msg, PREPEND).await, libc::EEXIST)
     }
 
     /// Deletes a route; `false` if it was not there.
