@@ -304,7 +304,13 @@ impl Driver {
     /// prefix 64 as keepalived's `set_link_local_address` does: the VMAC
     /// has no link-local of its own (RFC 5798 §7.4, `addrgenmode none`).
     async fn vmac_link_local(&self, inst: &str, v: &Link, src: std::net::Ipv6Addr) {
-        let spec = AddrSpec::new(v.index, IpAddr::V6(src), 64);
+        // As keepalived adds it: no DAD (the base holds the same address)
+        // and deprecated (preferred_lft 0), so nothing else picks it.
+        let spec = AddrSpec {
+            nodad: true,
+            preferred_lft_zero: true,
+            ..AddrSpec::new(v.index, IpAddr::V6(src), 64)
+        };
         if self.nl.add_address(&spec).await.is_err() {
             log_line("Adding link-local address to vmac failed");
             log_line(&format!(
