@@ -185,6 +185,9 @@ pub struct AddrSpec {
     pub preferred_lft_zero: bool,
     /// IPv6: skip duplicate address detection (`IFA_F_NODAD`).
     pub nodad: bool,
+    /// IPv6: the other `IFA_F_*` flags written on the address (`home`,
+    /// `mngtmpaddr`, `noprefixroute`, `autojoin`).
+    pub v6_flags: u32,
 }
 
 impl AddrSpec {
@@ -199,6 +202,7 @@ impl AddrSpec {
             label: None,
             preferred_lft_zero: false,
             nodad: false,
+            v6_flags: 0,
         }
     }
 
@@ -779,10 +783,15 @@ fn address_message(spec: &AddrSpec, add: bool) -> AddressMessage {
     if let (IpAddr::V4(_), Some(label)) = (spec.addr, &spec.label) {
         m.attributes.push(AddressAttribute::Label(label.clone()));
     }
-    if spec.addr.is_ipv6() && spec.nodad {
-        m.header.flags = AddressHeaderFlags::Nodad;
-        m.attributes
-            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    if spec.addr.is_ipv6() {
+        let mut f = AddressFlags::from_bits_truncate(spec.v6_flags);
+        if spec.nodad {
+            m.header.flags = AddressHeaderFlags::Nodad;
+            f |= AddressFlags::Nodad;
+        }
+        if !f.is_empty() {
+            m.attributes.push(AddressAttribute::Flags(f));
+        }
     }
     if spec.preferred_lft_zero {
         let mut ci = CacheInfo::default();

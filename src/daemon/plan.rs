@@ -171,6 +171,17 @@ fn scope_value(s: Scope) -> u8 {
     }
 }
 
+/// The `IFA_F_*` bit of an IPv6 address option (`-nodad` is `nodad`).
+fn v6_flag(word: &str) -> u32 {
+    match word {
+        "home" => 0x10,
+        "mngtmpaddr" => 0x100,
+        "noprefixroute" => 0x200,
+        "autojoin" => 0x400,
+        _ => 0,
+    }
+}
+
 /// The netlink spec of one VIP on `ifindex`.
 pub fn addr_spec(v: &Vip, ifindex: u32) -> AddrSpec {
     let mut s = AddrSpec::new(ifindex, v.prefix.addr, v.prefix.len);
@@ -192,6 +203,7 @@ pub fn addr_spec(v: &Vip, ifindex: u32) -> AddrSpec {
         }
         IpAddr::V6(_) => {
             s.nodad = !v.flags.iter().any(|f| f == "-nodad");
+            s.v6_flags = v.flags.iter().map(|f| v6_flag(f)).fold(0, |a, b| a | b);
             s.preferred_lft_zero = match v.preferred_lft {
                 Some(l) => l == 0,
                 None => v.prefix.len == 128,
@@ -664,7 +676,7 @@ mod tests {
     #[test]
     fn v3_and_ipv6() {
         let p = plan_of(
-            "vrrp_instance VI_6 {\n  interface lo\n  virtual_router_id 52\n  advert_int 0.5\n  virtual_ipaddress {\n    fd00::100/128\n    fd00::200/64\n  }\n}\n",
+            "vrrp_instance VI_6 {\n  interface lo\n  virtual_router_id 52\n  advert_int 0.5\n  virtual_ipaddress {\n    fd00::100/128\n    fd00::200/64 noprefixroute home\n  }\n}\n",
         );
         assert_eq!(p.config.version, Version::V3);
         assert_eq!(p.config.family, Family::V6);
@@ -673,6 +685,7 @@ mod tests {
         assert!(p.vips[0].preferred_lft_zero);
         assert!(!p.vips[1].preferred_lft_zero);
         assert!(p.vips[0].nodad);
+        assert_eq!((p.vips[0].v6_flags, p.vips[1].v6_flags), (0, 0x210));
         assert_eq!(p.mcast_group, IpAddr::V6(MCAST_GROUP6));
     }
 
