@@ -4,15 +4,13 @@
 //! `<config> <section> <category>: <reason>`, where the section is one of
 //! the snapshot's (`run.addr`, `stop.nft`, `run.state`, ...), or a section
 //! without its phase (`nft`: both `run.nft` and `stop.nft`), or `*`; the
-//! category is `bug` (ours, to be fixed), `keepalived bug`, `improvement`
-//! (a deliberate difference described in the README) or `#13` (the
-//! nftables firewall of vrrp_strict/no_accept/use_vmac and
-//! vrrp_track_process, not implemented yet).
+//! category is `bug` (ours, to be fixed), `keepalived bug` or
+//! `improvement` (a deliberate difference described in the README).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const CATEGORIES: &[&str] = &["bug:", "keepalived bug:", "improvement:", "#13:"];
+const CATEGORIES: &[&str] = &["bug:", "keepalived bug:", "improvement:"];
 
 pub struct Known {
     /// (config, section pattern) → reason.
