@@ -86,6 +86,47 @@ fn owner_with_state_master_becomes_master_at_once() {
 }
 
 #[test]
+fn vrrp_startup_delay_counts_master_down_from_the_end_of_the_delay() {
+    // keepalived 2.2.7 vrrp_init_instance_sands: while now < vrrp_delayed_start_time a BACKUP's timer is delayed_start + ms_down_timer.
+    let mut l = lan(&[150], |_| {});
+    l.with_router(0, |r, now, _| r.delay_start(now + Duration::from_secs(10)));
+    l.start(0);
+    l.run_until(t(13_414_061));
+    assert_eq!(l.masters(0), Vec::<usize>::new());
+    l.run_until(t(13_414_062));
+    assert_eq!(l.became_master_at(0, "VI_1"), Some(t(13_414_062)));
+}
+
+#[test]
+fn vrrp_startup_delay_holds_an_owner_until_one_microsecond_after_it() {
+    // keepalived: an owner starts as BACKUP with ms_down_timer = 1 µs, counted from the end of the delay.
+    let mut l = lan(&[255], |c| c.initial_master = true);
+    l.with_router(0, |r, now, _| r.delay_start(now + Duration::from_secs(5)));
+    l.start(0);
+    assert_eq!(l.masters(0), Vec::<usize>::new());
+    l.run_for(Duration::from_secs(6));
+    assert_eq!(l.became_master_at(0, "VI_1"), Some(t(5_000_001)));
+}
+
+#[test]
+fn vrrp_startup_delay_ends_once_past() {
+    // After the delay, adverts re-arm Master_Down from now: a master crash at 20 s is noticed one Master_Down later.
+    let mut l = lan(&[200, 100], |_| {});
+    l.with_router(1, |r, now, _| r.delay_start(now + Duration::from_secs(10)));
+    l.start(0);
+    l.start(1);
+    l.run_until(t(20_000_000));
+    assert_eq!(l.masters(0), vec![0]);
+    l.crash(0);
+    l.run_for(Duration::from_secs(10));
+    let took = l.became_master_at(1, "VI_1").expect("backup takes over");
+    assert!(
+        took.0 > 20_000_000 && took.0 <= 20_000_000 + 3_609_375,
+        "{took:?}"
+    );
+}
+
+#[test]
 fn election_by_priority() {
     // RFC 3768 §6.4.2: a Backup with lower priority keeps resetting its timer on higher-priority adverts.
     let mut l = lan(&[150, 100], |_| {});
@@ -542,6 +583,55 @@ fn sync_group_members_move_together() {
         state: NotifyState::Fault,
         priority: Priority(0)
     })));
+}
+
+/// The "Entering MASTER STATE" lines in order, by instance name.
+fn master_order(out: &[Action]) -> Vec<String> {
+    out.iter()
+        .filter_map(|a| match a {
+            Action::Log(l) => l.strip_suffix(") Entering MASTER STATE"),
+            _ => None,
+        })
+        .map(|n| n.trim_start_matches('(').to_string())
+        .collect()
+}
+
+#[test]
+fn sync_groups_complete_at_their_last_member_s_timer_which_goes_first() {
+    // keepalived 2.2.7 (measured, -D): a group goes MASTER when its last member's timer ends, and that member
+    // enters MASTER first ("(VI_2) Entering MASTER STATE", "VRRP_Group(G1) Syncing instances to MASTER state",
+    // "(VI_1) Entering MASTER STATE"); with its sample keepalived.conf.vrrp.sync, G2 = {VI_3, VI_4} completes
+    // before G1, whose last member comes later in the configuration. `state MASTER` changes nothing here.
+    let mut r = Router::new();
+    let mut ids = Vec::new();
+    for n in 1..=4u8 {
+        let mut c = InstanceConfig::new(&format!("VI_{n}"), 50 + n, 100, ip(1), vec![ip(100 + n)]);
+        c.initial_master = n == 1;
+        ids.push(r.add_instance(c, vec![]));
+    }
+    r.add_group("G1", vec![ids[0], ids[3]]);
+    r.add_group("G2", vec![ids[1], ids[2]]);
+    let mut out = Vec::new();
+    r.start(t(0), &mut out);
+    assert_eq!(r.poll_timeout(), Some(t(3_609_375)));
+    out.clear();
+    r.handle_timeout(t(3_609_375), &mut out);
+    assert_eq!(master_order(&out), ["VI_3", "VI_2", "VI_4", "VI_1"]);
+    let lines: Vec<&str> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::Log(l) if l.contains("MASTER") => Some(l.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "(VI_3) Entering MASTER STATE",
+            "VRRP_Group(G2) Syncing instances to MASTER state",
+            "(VI_2) Entering MASTER STATE"
+        ]
+    );
 }
 
 #[test]

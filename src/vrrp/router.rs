@@ -88,6 +88,8 @@ pub struct Router {
     by_vrid: HashMap<RxKey, Vec<InstanceId>>,
     log_unknown_vrids: bool,
     unknown_log: LogLimit,
+    /// End of `vrrp_startup_delay` (set at start, kept by reloads).
+    start_delay: Option<Instant>,
 }
 
 /// Where a received advert is looked up: interface, VRID, IPv6.
@@ -109,6 +111,12 @@ impl Router {
         self.instances.push(Instance::new(cfg));
         self.tracks.push(tracks);
         id
+    }
+
+    /// `vrrp_startup_delay`: no instance leaves BACKUP before `until`
+    /// plus its down timer (set once, at the daemon's first start).
+    pub fn delay_start(&mut self, until: Instant) {
+        self.start_delay = Some(until);
     }
 
     /// `log_unknown_vrids`: log adverts no instance of their interface
@@ -223,6 +231,7 @@ impl Router {
         for id in 0..self.instances.len() {
             self.retrack(now, id, out);
             let i = &mut self.instances[id];
+            i.start_delay = self.start_delay;
             i.start(now, out);
         }
         self.sync(now, out);
@@ -259,6 +268,10 @@ impl Router {
     /// (no transition unless a tracker now says otherwise); new instances
     /// start as at start-up; sync groups keep their state by name.
     pub fn take_over(&mut self, old: Router, now: Instant, out: &mut Vec<Action>) {
+        self.start_delay = self.start_delay.or(old.start_delay);
+        for i in &mut self.instances {
+            i.start_delay = self.start_delay;
+        }
         let old_names: Vec<String> = old
             .instances
             .iter()
@@ -320,9 +333,18 @@ impl Router {
 
     /// Runs expired timers.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Action>) {
-        for i in &mut self.instances {
+        for id in 0..self.instances.len() {
+            let i = &mut self.instances[id];
             if i.poll_timeout().is_some_and(|t| t <= now) {
                 i.handle_timeout(now, out);
+                if i.want_master {
+                    // keepalived's timers end one by one (each set a few
+                    // µs after the previous at start): a group completes
+                    // at its last member's timer, before later ones run.
+                    if let Some(gi) = self.groups.iter().position(|g| g.members.contains(&id)) {
+                        self.sync_group(gi, Some(id), now, out);
+                    }
+                }
             }
         }
         self.sync(now, out);
@@ -429,84 +451,106 @@ impl Router {
     /// Moves sync-group members together (reference §4.5).
     fn sync(&mut self, now: Instant, out: &mut Vec<Action>) {
         for gi in 0..self.groups.len() {
-            let members = self.groups[gi].members.clone();
-            let gstate = self.groups[gi].state;
-            if gstate == State::Stop {
-                continue;
-            }
-            let own_fault = members.iter().any(|&m| {
-                self.instances[m].state() == State::Fault
-                    && !self.groups[gi].forced_fault.contains(&m)
-            });
-            if own_fault {
-                if gstate != State::Fault {
-                    out.push(Action::Log(format!(
-                        "VRRP_Group({}) Syncing instances to FAULT state",
-                        self.groups[gi].name
-                    )));
-                    for &m in &members {
-                        if self.instances[m].state() != State::Fault {
-                            self.instances[m].become_fault(out);
-                            self.groups[gi].forced_fault.push(m);
-                        }
-                    }
-                    self.groups[gi].state = State::Fault;
-                    Self::group_notify(&self.groups[gi], NotifyState::Fault, out);
-                }
-                continue;
-            }
-            if gstate == State::Fault {
-                for m in std::mem::take(&mut self.groups[gi].forced_fault) {
-                    self.instances[m].become_backup(now, out);
-                }
-                self.groups[gi].state = State::Backup;
-                Self::group_notify(&self.groups[gi], NotifyState::Backup, out);
-                continue;
-            }
-            let all_want = members.iter().all(|&m| {
-                self.instances[m].want_master || self.instances[m].state() == State::Master
-            });
-            let any_want = members.iter().any(|&m| self.instances[m].want_master);
-            if all_want && any_want {
+            self.sync_group(gi, None, now, out);
+        }
+    }
+
+    /// One group; `first`, the member whose timer just ended, goes MASTER
+    /// before the others (keepalived: the instance that times out
+    /// transitions, then syncs its group in member order).
+    fn sync_group(
+        &mut self,
+        gi: usize,
+        first: Option<InstanceId>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let mut members = self.groups[gi].members.clone();
+        if let Some(f) = first {
+            members.retain(|&m| m != f);
+            members.insert(0, f);
+        }
+        let gstate = self.groups[gi].state;
+        if gstate == State::Stop {
+            return;
+        }
+        let own_fault = members.iter().any(|&m| {
+            self.instances[m].state() == State::Fault && !self.groups[gi].forced_fault.contains(&m)
+        });
+        if own_fault {
+            if gstate != State::Fault {
                 out.push(Action::Log(format!(
-                    "VRRP_Group({}) Syncing instances to MASTER state",
+                    "VRRP_Group({}) Syncing instances to FAULT state",
                     self.groups[gi].name
                 )));
                 for &m in &members {
+                    if self.instances[m].state() != State::Fault {
+                        self.instances[m].become_fault(out);
+                        self.groups[gi].forced_fault.push(m);
+                    }
+                }
+                self.groups[gi].state = State::Fault;
+                Self::group_notify(&self.groups[gi], NotifyState::Fault, out);
+            }
+            return;
+        }
+        if gstate == State::Fault {
+            for m in std::mem::take(&mut self.groups[gi].forced_fault) {
+                self.instances[m].become_backup(now, out);
+            }
+            self.groups[gi].state = State::Backup;
+            Self::group_notify(&self.groups[gi], NotifyState::Backup, out);
+            return;
+        }
+        let all_want = members
+            .iter()
+            .all(|&m| self.instances[m].want_master || self.instances[m].state() == State::Master);
+        let any_want = members.iter().any(|&m| self.instances[m].want_master);
+        if all_want && any_want {
+            // The member whose timer ended enters MASTER before the line.
+            let (lead, rest) = members.split_at(usize::from(first.is_some()));
+            for (k, part) in [lead, rest].into_iter().enumerate() {
+                if k == 1 {
+                    out.push(Action::Log(format!(
+                        "VRRP_Group({}) Syncing instances to MASTER state",
+                        self.groups[gi].name
+                    )));
+                }
+                for &m in part {
                     if self.instances[m].state() != State::Master {
                         self.instances[m].become_master(now, out);
                     }
                 }
-                self.groups[gi].state = State::Master;
-                Self::group_notify(&self.groups[gi], NotifyState::Master, out);
-                continue;
             }
-            if any_want {
-                // Held back: check again one interval + 1/256 s later.
-                for &m in &members {
-                    let i = &mut self.instances[m];
-                    if i.want_master {
-                        let d = us(i.config().adver_int.as_micros() + 1_000_000 / 256);
-                        i.hold(now + d);
-                    }
+            self.groups[gi].state = State::Master;
+            Self::group_notify(&self.groups[gi], NotifyState::Master, out);
+            return;
+        }
+        if any_want {
+            // Held back: check again one interval + 1/256 s later.
+            for &m in &members {
+                let i = &mut self.instances[m];
+                if i.want_master {
+                    let d = us(i.config().adver_int.as_micros() + 1_000_000 / 256);
+                    i.hold(now + d);
                 }
             }
-            let any_backup = members
-                .iter()
-                .any(|&m| self.instances[m].state() == State::Backup);
-            if gstate == State::Master && any_backup {
-                out.push(Action::Log(format!(
-                    "VRRP_Group({}) Syncing instances to BACKUP state",
-                    self.groups[gi].name
-                )));
-                for &m in &members {
-                    if self.instances[m].state() == State::Master {
-                        self.instances[m].become_backup(now, out);
-                    }
+        }
+        let any_backup = members
+            .iter()
+            .any(|&m| self.instances[m].state() == State::Backup);
+        if gstate == State::Master && any_backup {
+            out.push(Action::Log(format!(
+                "VRRP_Group({}) Syncing instances to BACKUP state",
+                self.groups[gi].name
+            )));
+            for &m in &members {
+                if self.instances[m].state() == State::Master {
+                    self.instances[m].become_backup(now, out);
                 }
-                self.groups[gi].state = State::Backup;
-                Self::group_notify(&self.groups[gi], NotifyState::Backup, out);
             }
+            self.groups[gi].state = State::Backup;
+            Self::group_notify(&self.groups[gi], NotifyState::Backup, out);
         }
     }
 }

@@ -799,7 +799,14 @@ async fn run_async(
     };
     drv.lvs_sync.configure(config);
     drv.open_fifos(config);
-    let b = drv.build(config).await;
+    let mut b = drv.build(config).await;
+    if let Some(d) = config.global.vrrp_startup_delay {
+        log_line(&format!(
+            "Delaying startup for {} seconds",
+            crate::daemon::dump::g_format(d.as_secs_f64())
+        ));
+        b.cur.router.delay_start(drv.now() + d);
+    }
     if b.cur.insts.is_empty() && b.waiting.is_empty() {
         log_line("No VRRP instance could be started");
         drv.remove_vmacs().await;

@@ -308,6 +308,9 @@ pub struct Instance {
     pub(crate) in_group: bool,
     /// Starts after waiting in FAULT ([`super::router::Router::late_start`]).
     pub(crate) late: bool,
+    /// `vrrp_startup_delay`: no Master_Down timer ends before this plus
+    /// its interval (keepalived's `vrrp_delayed_start_time`).
+    pub(crate) start_delay: Option<Instant>,
     /// Statistics.
     pub stats: Stats,
 }
@@ -338,6 +341,7 @@ impl Instance {
             drop_logs: Vec::new(),
             want_master: false,
             in_group: false,
+            start_delay: None,
             late: false,
             stats: Stats::default(),
         }
@@ -375,6 +379,16 @@ impl Instance {
         match self.cfg.version {
             Version::V2 => us(p * 1_000_000 / 256),
             _ => us(p * self.master_adver_int.as_micros() / 256),
+        }
+    }
+
+    /// Where a BACKUP's down timer counts from: `now`, or the end of
+    /// `vrrp_startup_delay` while it runs (keepalived's
+    /// `vrrp_init_instance_sands`).
+    fn down_from(&self, now: Instant) -> Instant {
+        match self.start_delay {
+            Some(t) if now < t => t,
+            _ => now,
         }
     }
 
@@ -494,13 +508,21 @@ impl Instance {
             self.notify(out, NotifyState::Fault);
             return;
         }
-        if owner_master {
+        if owner_master && self.down_from(now) == now {
             self.become_master(now, out);
+            return;
+        }
+        if owner_master {
+            // keepalived: an owner is a BACKUP whose down timer is 1 µs,
+            // counted from the end of `vrrp_startup_delay`.
+            self.state = State::Backup;
+            self.master_down_at = Some(self.down_from(now) + Duration::from_micros(1));
+            self.notify(out, NotifyState::Backup);
             return;
         }
         self.state = State::Backup;
         self.log(out, format!("Entering BACKUP STATE{suffix}"));
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
         self.notify(out, NotifyState::Backup);
     }
 
@@ -532,6 +554,7 @@ impl Instance {
         }
         old.in_group = self.in_group;
         old.want_master &= self.in_group;
+        old.start_delay = self.start_delay;
         std::mem::swap(&mut old.cfg, &mut self.cfg);
         *self = old;
     }
@@ -675,7 +698,7 @@ impl Instance {
             self.stats.release_master += 1;
             self.release(out);
         }
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
         self.notify(out, NotifyState::Backup);
     }
 
@@ -695,7 +718,7 @@ impl Instance {
         self.clear_timers();
         self.state = State::Backup;
         self.want_master = false;
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
         self.notify(out, NotifyState::Backup);
     }
 
@@ -728,7 +751,7 @@ impl Instance {
                 if self.in_group {
                     // The sync group decides; keep listening meanwhile.
                     self.want_master = true;
-                    self.master_down_at = Some(now + self.master_down_interval());
+                    self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
                 } else {
                     self.become_master(now, out);
                 }
@@ -830,7 +853,7 @@ impl Instance {
                 if adv.priority == Priority::RESIGN {
                     // RFC 5798 §6.4.2: Set the Master_Down_Timer to Skew_Time.
                     self.detail(out, "Backup received priority 0 advertisement");
-                    self.master_down_at = Some(now + self.skew());
+                    self.master_down_at = Some(self.down_from(now) + self.skew());
                     return;
                 }
                 let preempt_running = self.preempt_until.is_some_and(|t| t > now);
@@ -930,7 +953,7 @@ impl Instance {
         self.accept_interval(adv);
         self.want_master = false;
         self.last_master = Some(src);
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
     }
 }
 
