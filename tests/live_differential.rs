@@ -29,7 +29,7 @@
 //! test. By default only the sample named in
 //! `tests/live-differential-sample.txt` runs (a few minutes); the whole
 //! corpus with `LIVE_DIFF_ALL=1`. Other knobs: `LIVE_DIFF_FILTER`
-//! (substring of the config names to run), `LIVE_DIFF_THREADS` (configs
+//! (substrings of the config names to run, comma-separated), `LIVE_DIFF_THREADS` (configs
 //! run at once, default 6), `LIVE_DIFF_REPORT_ONLY=1` (never fail),
 //! `KEEPALIVED`, `KEEPALIVED_SAMPLES`, `KEEPALIVED_CORPUS` as in
 //! `tests/differential.rs`. Logs, snapshots and `report.txt` are kept in
@@ -176,7 +176,7 @@ fn setup() -> Option<Setup> {
         .ok()
         .filter(|f| !f.is_empty())
     {
-        configs.retain(|p| label(p).contains(f.as_str()));
+        configs.retain(|p| f.split(',').any(|x| label(p).contains(x)));
     }
     let max_settle = std::env::var("LIVE_DIFF_MAX_SETTLE")
         .ok()

@@ -253,7 +253,7 @@ fn ipv6_vip_is_deprecated_and_nodad() {
         let nl = Netlink::new().unwrap();
         let idx = index(&nl, "veth0").await;
         let mut spec = AddrSpec::new(idx, v6("fd00:99::100"), 128);
-        spec.preferred_lft_zero = true;
+        spec.preferred_lft = Some(0);
         spec.nodad = true;
         assert!(nl.add_address(&spec).await.unwrap());
         assert!(!nl.add_address(&spec).await.unwrap(), "EEXIST tolerated");
@@ -318,7 +318,7 @@ fn reconcile_removes_stale_owned_adds_missing_and_ignores_unowned() {
         let missing = AddrSpec::new(idx, v4("10.99.0.202"), 32);
         let mut missing6 = AddrSpec::new(idx, v6("fd00:99::202"), 128);
         missing6.nodad = true;
-        missing6.preferred_lft_zero = true;
+        missing6.preferred_lft = Some(0);
         let owned = [
             stale.clone(),
             kept.clone(),

@@ -21,8 +21,8 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{
-    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoMacVlan, LinkAttribute,
-    LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoIpVlan, InfoKind, InfoMacVlan,
+    IpVlanFlags, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::packet_core::{
@@ -180,9 +180,9 @@ pub struct AddrSpec {
     pub scope: u8,
     /// IPv4 label (`label eth0:1`); ignored for IPv6.
     pub label: Option<String>,
-    /// Add with preferred lifetime 0: keepalived's default for IPv6 VIPs,
-    /// which must not be chosen as source addresses.
-    pub preferred_lft_zero: bool,
+    /// IPv6 preferred lifetime in seconds (`None`: forever). keepalived's
+    /// default for /128 VIPs is 0, so that they are never source addresses.
+    pub preferred_lft: Option<u32>,
     /// IPv6: skip duplicate address detection (`IFA_F_NODAD`).
     pub nodad: bool,
     /// IPv6: the other `IFA_F_*` flags written on the address (`home`,
@@ -200,7 +200,7 @@ impl AddrSpec {
             broadcast: None,
             scope: scope::GLOBAL,
             label: None,
-            preferred_lft_zero: false,
+            preferred_lft: None,
             nodad: false,
             v6_flags: 0,
         }
@@ -431,6 +431,43 @@ impl Netlink {
         if !l.admin_up {
             self.set_link_up(l.index, true).await?;
         }
+        Ok(l.index)
+    }
+
+    /// Create (or reuse) `use_ipvlan`'s interface `name`: an L2 ipvlan on
+    /// `parent` with keepalived's `bridge`/`private`/`vepa` flags, up.
+    /// Returns its index.
+    pub async fn create_ipvlan(&self, parent: u32, name: &str, flags: u16) -> Result<u32, Error> {
+        if let Some(l) = self.link_by_name(name).await? {
+            if l.kind.as_deref() == Some("ipvlan") && l.parent == Some(parent) {
+                if !l.admin_up {
+                    self.set_link_up(l.index, true).await?;
+                }
+                return Ok(l.index);
+            }
+            return Err(Error::LinkExists(name.to_string()));
+        }
+        let mut lm = LinkMessage::default();
+        lm.header.flags = LinkFlags::Up;
+        lm.header.change_mask = LinkFlags::Up;
+        lm.attributes = vec![
+            LinkAttribute::Link(parent),
+            LinkAttribute::IfName(name.to_string()),
+            LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::IpVlan),
+                LinkInfo::Data(InfoData::IpVlan(vec![
+                    InfoIpVlan::Mode(IpVlanMode::L2),
+                    InfoIpVlan::Flags(IpVlanFlags::from_bits_retain(flags)),
+                ])),
+            ]),
+        ];
+        let msg = RouteNetlinkMessage::NewLink(lm);
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        self.request("create ipvlan", msg, flags).await?;
+        let l = self
+            .link_by_name(name)
+            .await?
+            .ok_or_else(|| Error::LinkMissing(name.to_string()))?;
         Ok(l.index)
     }
 
@@ -793,9 +830,9 @@ fn address_message(spec: &AddrSpec, add: bool) -> AddressMessage {
             m.attributes.push(AddressAttribute::Flags(f));
         }
     }
-    if spec.preferred_lft_zero {
+    if let Some(lft) = spec.preferred_lft.filter(|_| spec.addr.is_ipv6()) {
         let mut ci = CacheInfo::default();
-        ci.ifa_preferred = 0;
+        ci.ifa_preferred = lft;
         ci.ifa_valid = INFINITY_LIFE_TIME;
         m.attributes.push(AddressAttribute::CacheInfo(ci));
     }

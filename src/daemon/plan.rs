@@ -204,9 +204,11 @@ pub fn addr_spec(v: &Vip, ifindex: u32) -> AddrSpec {
         IpAddr::V6(_) => {
             s.nodad = !v.flags.iter().any(|f| f == "-nodad");
             s.v6_flags = v.flags.iter().map(|f| v6_flag(f)).fold(0, |a, b| a | b);
-            s.preferred_lft_zero = match v.preferred_lft {
-                Some(l) => l == 0,
-                None => v.prefix.len == 128,
+            // keepalived's default: 0 for a /128, forever otherwise.
+            s.preferred_lft = match v.preferred_lft {
+                Some(u32::MAX) => None,
+                Some(l) => Some(l),
+                None => (v.prefix.len == 128).then_some(0),
             };
         }
     }
@@ -327,10 +329,15 @@ pub fn plan_instance(
         .ok_or_else(|| PlanError::NoVrid(name.clone()))?;
     let version = version(inst, global);
     let family = if inst.is_v6() { Family::V6 } else { Family::V4 };
-    // With use_vmac, addresses without `dev` go on the VMAC.
-    let vip_dev = vmac.unwrap_or(&interface);
     let spec = |v: &Vip| -> Result<AddrSpec, PlanError> {
-        let dev = v.dev.as_deref().unwrap_or(vip_dev);
+        // keepalived: with use_vmac, an address of the instance's family
+        // on the instance's interface (no `dev`, or that one) goes on the
+        // VMAC; the other family stays on the interface.
+        let dev = match (v.dev.as_deref(), vmac) {
+            (Some(d), _) if d != interface => d,
+            (_, Some(m)) if v.prefix.addr.is_ipv6() == inst.is_v6() => m,
+            _ => interface.as_str(),
+        };
         let idx =
             ifindex(dev).ok_or_else(|| PlanError::UnknownInterface(name.clone(), dev.into()))?;
         Ok(addr_spec(v, idx))
@@ -542,6 +549,49 @@ pub fn vmac_of(inst: &VrrpInstance, global: &GlobalDefs) -> Option<(Vec<String>,
     Some((names, mac))
 }
 
+/// `use_ipvlan [NAME] [ADDR[/LEN]] [bridge|private|vepa]`: the interface
+/// keepalived creates for the instance (default name `PREFIX.VRID`), its
+/// address (also the advert source) and its `IFLA_IPVLAN_FLAGS`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IpvlanPlan {
+    /// Interface name.
+    pub name: String,
+    /// Address added to it, with its prefix length.
+    pub addr: Option<(IpAddr, u8)>,
+    /// 0 bridge, 1 private, 2 vepa (the kernel's IPVLAN_F_*).
+    pub flags: u16,
+}
+
+/// The ipvlan of an instance, if it has `use_ipvlan`.
+pub fn ipvlan_of(inst: &VrrpInstance, global: &GlobalDefs) -> Option<IpvlanPlan> {
+    let args = inst.ipvlan.as_ref()?;
+    let prefix = global.vmac_prefix.as_deref().unwrap_or("vrrp");
+    let mut p = IpvlanPlan {
+        name: format!("{prefix}.{}", inst.vrid?.get()),
+        addr: None,
+        flags: 0,
+    };
+    let mut named = false;
+    for a in args {
+        let (ip, len) = a.split_once('/').unwrap_or((a, ""));
+        match (a.as_str(), ip.parse::<IpAddr>()) {
+            ("bridge", _) => p.flags = 0,
+            ("private", _) => p.flags = 1,
+            ("vepa", _) => p.flags = 2,
+            (_, Ok(ip)) => {
+                let max = if ip.is_ipv6() { 128 } else { 32 };
+                p.addr.get_or_insert((ip, len.parse().unwrap_or(max)));
+            }
+            _ if !named => {
+                p.name = a.clone();
+                named = true;
+            }
+            _ => {}
+        }
+    }
+    Some(p)
+}
+
 /// The advert source of an instance: `unicast_src` / `mcast_src` when
 /// configured (and of the right family).
 pub fn configured_source(inst: &VrrpInstance) -> Option<IpAddr> {
@@ -585,6 +635,55 @@ mod tests {
             |n| (n == "eth9").then_some(7),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn use_ipvlan_arguments_are_keepalived_s() {
+        let c = load(
+            "global_defs {\n vmac_prefix kv\n}\nvrrp_instance A {\n interface lo\n virtual_router_id 7\n use_ipvlan vrrp10 169.254.1.212/30 private\n}\nvrrp_instance B {\n interface lo\n virtual_router_id 8\n use_ipvlan 10.0.0.5\n}\n",
+        );
+        let p = |i: usize| ipvlan_of(&c.vrrp.instances[i], &c.global).unwrap();
+        let a = IpvlanPlan {
+            name: "vrrp10".into(),
+            addr: Some(("169.254.1.212".parse().unwrap(), 30)),
+            flags: 1,
+        };
+        assert_eq!(p(0), a);
+        assert_eq!(
+            (p(1).name, p(1).addr.unwrap().1, p(1).flags),
+            ("kv.8".into(), 32, 0)
+        );
+    }
+
+    #[test]
+    fn use_vmac_takes_the_vips_of_the_instance_interface_and_family() {
+        // keepalived 2.2.7 (corpus dbus.conf): `141.1.2.3/32 dev wlan0` on
+        // an instance of wlan0 with use_vmac is on vrrp.1; an IPv6 address
+        // in an IPv4 instance stays on the interface.
+        let c = load(
+            "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 1\n use_vmac\n virtual_ipaddress {\n  10.0.0.9/32\n  10.0.0.10/32\n }\n virtual_ipaddress_excluded {\n  fd00::1/128\n }\n}\n",
+        );
+        // The parser refuses loopback and unknown interfaces: set them here.
+        let mut i = c.vrrp.instances[0].clone();
+        i.interface = Some("eth9".into());
+        i.vips[0].dev = Some("eth9".into());
+        let ifindex = |n: &str| match n {
+            "eth9" => Some(7),
+            "vrrp.1" => Some(20),
+            _ => None,
+        };
+        let p = plan_instance(
+            &i,
+            &c.global,
+            &c.vrrp.scripts,
+            &c.vrrp.track_files,
+            "10.0.0.1".parse().unwrap(),
+            Some("vrrp.1"),
+            ifindex,
+        )
+        .unwrap();
+        let idx: Vec<u32> = p.vips.iter().chain(&p.evips).map(|v| v.ifindex).collect();
+        assert_eq!(idx, [20, 20, 7]);
     }
 
     #[test]
@@ -676,14 +775,16 @@ mod tests {
     #[test]
     fn v3_and_ipv6() {
         let p = plan_of(
-            "vrrp_instance VI_6 {\n  interface lo\n  virtual_router_id 52\n  advert_int 0.5\n  virtual_ipaddress {\n    fd00::100/128\n    fd00::200/64 noprefixroute home\n  }\n}\n",
+            "vrrp_instance VI_6 {\n  interface lo\n  virtual_router_id 52\n  advert_int 0.5\n  virtual_ipaddress {\n    fd00::100/128\n    fd00::200/64 noprefixroute home\n    fd00::300/64 preferred_lft 20\n    fd00::400 preferred_lft forever\n  }\n}\n",
         );
         assert_eq!(p.config.version, Version::V3);
         assert_eq!(p.config.family, Family::V6);
         assert_eq!(p.config.adver_int, Centiseconds(50));
         assert_eq!(p.config.priority, Priority(100));
-        assert!(p.vips[0].preferred_lft_zero);
-        assert!(!p.vips[1].preferred_lft_zero);
+        assert_eq!(p.vips[0].preferred_lft, Some(0));
+        assert_eq!(p.vips[1].preferred_lft, None);
+        assert_eq!(p.vips[2].preferred_lft, Some(20));
+        assert_eq!(p.vips[3].preferred_lft, None);
         assert!(p.vips[0].nodad);
         assert_eq!((p.vips[0].v6_flags, p.vips[1].v6_flags), (0, 0x210));
         assert_eq!(p.mcast_group, IpAddr::V6(MCAST_GROUP6));

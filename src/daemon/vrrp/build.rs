@@ -105,13 +105,27 @@ impl Driver {
             },
             None => None,
         };
+        let ipvlan = plan::ipvlan_of(vi, g).filter(|_| vmac.is_none());
+        let vmac = match &ipvlan {
+            Some(ip) => match self.ipvlan(vi, ip, &link, b).await {
+                Some(v) => Some(v),
+                None => return,
+            },
+            None => vmac,
+        };
         let vip_link = vmac.clone().unwrap_or_else(|| link.clone());
         let (sock_ifname, sock_index) = if vmac.is_some() && !vi.vmac_xmit_base {
             (vip_link.name.clone(), vip_link.index)
         } else {
             (ifname.clone(), link.index)
         };
-        let primary = self.source_address(vi, &link).await;
+        // keepalived: the ipvlan's address is the advert source unless one
+        // is configured.
+        let ipvlan_src = ipvlan.and_then(|ip| ip.addr).map(|(a, _)| a);
+        let primary = match (plan::configured_source(vi), ipvlan_src) {
+            (None, Some(a)) => Some(a),
+            _ => self.source_address(vi, &link).await,
+        };
         let Some(primary) = primary else {
             self.wait_for(b, vi, &ifname, false);
             return;
@@ -299,6 +313,51 @@ impl Driver {
         Some(v)
     }
 
+    /// `use_ipvlan`: the L2 ipvlan on `link`, with its address; when the
+    /// kernel refuses it the instance waits in FAULT, as keepalived's
+    /// (`Unable to create ipvlan interface`).
+    async fn ipvlan(
+        &mut self,
+        vi: &VrrpInstance,
+        ip: &plan::IpvlanPlan,
+        link: &Link,
+        b: &mut Built,
+    ) -> Option<Link> {
+        let made = match self.nl.create_ipvlan(link.index, &ip.name, ip.flags).await {
+            Ok(_) => self.nl.link_by_name(&ip.name).await.ok().flatten(),
+            Err(_) => None,
+        };
+        let Some(v) = made else {
+            if !self.waiting.iter().any(|(i, _)| *i == vi.name) {
+                let (n, dev) = (&vi.name, &ip.name);
+                log_line(&format!("({n}): Unable to create ipvlan interface {dev}"));
+                log_line(&format!(
+                    "({n}): entering FAULT state (interface {dev} down)"
+                ));
+                log_line(&format!("({n}) entering FAULT state"));
+            }
+            b.waiting.push((vi.name.clone(), ip.name.clone()));
+            return None;
+        };
+        self.res.vmacs.insert(v.name.clone(), v.index);
+        if let Some((a, len)) = ip.addr {
+            if self
+                .nl
+                .add_address(&AddrSpec::new(v.index, a, len))
+                .await
+                .is_err()
+            {
+                log_line(&format!(
+                    "{}: Failed to add interface address to {}",
+                    vi.name, v.name
+                ));
+            }
+        }
+        b.used_vmacs.push(v.name.clone());
+        b.ifnames.insert(v.index, v.name.clone());
+        Some(v)
+    }
+
     /// An IPv6 VMAC sends its adverts from the advert source (the base's
     /// link-local address unless configured), which it is given with
     /// prefix 64 as keepalived's `set_link_local_address` does: the VMAC
@@ -308,7 +367,7 @@ impl Driver {
         // and deprecated (preferred_lft 0), so nothing else picks it.
         let spec = AddrSpec {
             nodad: true,
-            preferred_lft_zero: true,
+            preferred_lft: Some(0),
             ..AddrSpec::new(v.index, IpAddr::V6(src), 64)
         };
         if self.nl.add_address(&spec).await.is_err() {
