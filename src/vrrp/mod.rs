@@ -13,6 +13,7 @@ pub mod packet;
 pub mod router;
 pub mod sim;
 pub mod time;
+pub mod timers;
 pub mod track_process;
 pub mod types;
 

@@ -11,6 +11,7 @@ use super::instance::{Instance, InstanceConfig, Received, State};
 use super::log_limit::LogLimit;
 use super::packet::{Packet, HEADER_LEN};
 use super::time::{us, Instant};
+use super::timers::TimerQueue;
 use super::types::{Family, IfIndex, Priority};
 
 /// Index of an instance in the router.
@@ -90,6 +91,10 @@ pub struct Router {
     unknown_log: LogLimit,
     /// End of `vrrp_startup_delay` (set at start, kept by reloads).
     start_delay: Option<Instant>,
+    /// Each instance's next deadline.
+    timers: TimerQueue,
+    /// The sync group of each instance.
+    member_group: Vec<Option<usize>>,
 }
 
 /// Where a received advert is looked up: interface, VRID, IPv6.
@@ -179,8 +184,10 @@ impl Router {
 
     /// Adds a sync group.
     pub fn add_group(&mut self, name: &str, members: Vec<InstanceId>) {
+        self.member_group.resize(self.instances.len(), None);
         for &m in &members {
             self.instances[m].in_group = true;
+            self.member_group[m] = Some(self.groups.len());
         }
         self.groups.push(SyncGroup {
             name: name.into(),
@@ -235,6 +242,7 @@ impl Router {
             i.start(now, out);
         }
         self.sync(now, out);
+        self.rearm_all();
     }
 
     /// Stops every instance.
@@ -250,6 +258,7 @@ impl Router {
             }));
             g.state = State::Stop;
         }
+        self.rearm_all();
     }
 
     /// Reload, on the old router: the instances `keep` does not name are
@@ -261,6 +270,7 @@ impl Router {
                 i.delete(out);
             }
         }
+        self.rearm_all();
     }
 
     /// Reload, on the router built from the new configuration: instances
@@ -315,39 +325,53 @@ impl Router {
                 .collect();
         }
         self.sync(now, out);
+        self.rearm_all();
     }
 
     /// A MASTER announces its addresses again (after a reload added some).
     pub fn announce(&mut self, now: Instant, id: InstanceId, out: &mut Vec<Action>) {
         self.instances[id].announce(now, out);
+        self.rearm(id);
     }
 
     /// The earliest deadline of all instances.
-    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// The earliest deadline found by asking every instance: what
+    /// [`Router::poll_timeout`] must equal (checked by the simulator).
+    pub fn scan_timeout(&self) -> Option<Instant> {
         self.instances
             .iter()
             .filter_map(Instance::poll_timeout)
             .min()
     }
 
-    /// Runs expired timers.
+    /// Runs expired timers: only the instances due, in configuration
+    /// order.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Action>) {
-        for id in 0..self.instances.len() {
+        let mut groups = Vec::new();
+        for id in self.timers.take_due(now) {
             let i = &mut self.instances[id];
-            if i.poll_timeout().is_some_and(|t| t <= now) {
-                i.handle_timeout(now, out);
-                if i.want_master {
+            i.handle_timeout(now, out);
+            let wants = i.want_master;
+            self.rearm(id);
+            if let Some(gi) = self.group(id) {
+                if wants {
                     // keepalived's timers end one by one (each set a few
                     // µs after the previous at start): a group completes
                     // at its last member's timer, before later ones run.
-                    if let Some(gi) = self.groups.iter().position(|g| g.members.contains(&id)) {
-                        self.sync_group(gi, Some(id), now, out);
-                    }
+                    self.sync_group(gi, Some(id), now, out);
                 }
+                groups.push(gi);
             }
         }
-        self.sync(now, out);
+        groups.sort_unstable();
+        groups.dedup();
+        for gi in groups {
+            self.sync_group(gi, None, now, out);
+        }
     }
 
     /// A received advert, demultiplexed by [`Router::lookup`]: an advert
@@ -374,7 +398,10 @@ impl Router {
             return Err(DropReason::WrongVrid);
         };
         let r = self.instances[id].handle_advert(now, rx, out).map(|()| id);
-        self.sync(now, out);
+        self.rearm(id);
+        if let Some(gi) = self.group(id) {
+            self.sync_group(gi, None, now, out);
+        }
         r
     }
 
@@ -427,12 +454,31 @@ impl Router {
             }
         }
         self.sync(now, out);
+        self.rearm_all();
     }
 
     /// One of the instance's tracked addresses was deleted from outside.
     pub fn address_lost(&mut self, now: Instant, id: InstanceId, out: &mut Vec<Action>) {
         self.instances[id].address_lost(now, out);
         self.sync(now, out);
+        self.rearm_all();
+    }
+
+    /// The sync group of an instance.
+    fn group(&self, id: InstanceId) -> Option<usize> {
+        self.member_group.get(id).copied().flatten()
+    }
+
+    /// Re-reads an instance's next deadline after it changed.
+    fn rearm(&mut self, id: InstanceId) {
+        self.timers.set(id, self.instances[id].poll_timeout());
+    }
+
+    /// Re-reads every deadline (start, reload, trackers: rare events).
+    fn rearm_all(&mut self) {
+        for id in 0..self.instances.len() {
+            self.rearm(id);
+        }
     }
 
     fn retrack(&mut self, now: Instant, id: InstanceId, out: &mut Vec<Action>) {
@@ -459,6 +505,19 @@ impl Router {
     /// before the others (keepalived: the instance that times out
     /// transitions, then syncs its group in member order).
     fn sync_group(
+        &mut self,
+        gi: usize,
+        first: Option<InstanceId>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        self.sync_members(gi, first, now, out);
+        for k in 0..self.groups[gi].members.len() {
+            self.rearm(self.groups[gi].members[k]);
+        }
+    }
+
+    fn sync_members(
         &mut self,
         gi: usize,
         first: Option<InstanceId>,

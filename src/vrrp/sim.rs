@@ -227,7 +227,17 @@ impl Lan {
             .nodes
             .iter()
             .filter(|n| n.up)
-            .filter_map(|n| n.router.poll_timeout())
+            .filter_map(|n| {
+                // The timer heap must agree with the instances.
+                let t = n.router.poll_timeout();
+                assert_eq!(
+                    t,
+                    n.router.scan_timeout(),
+                    "{}: timer heap out of date",
+                    n.name
+                );
+                t
+            })
             .min();
         [q, timers].into_iter().flatten().min()
     }

@@ -133,8 +133,15 @@ impl Transitions {
     /// first sight of an instance stamps it, as keepalived stamps them at
     /// start).
     pub fn observe(&mut self, router: &Router) {
+        self.observe_some(router, 0..router.instances().len());
+    }
+
+    /// [`Transitions::observe`] for the instances `ids` only (those an
+    /// event notified about), so that an event costs nothing per instance.
+    pub fn observe_some(&mut self, router: &Router, ids: impl IntoIterator<Item = usize>) {
         let now = SystemTime::now();
-        for i in router.instances() {
+        for id in ids {
+            let i = router.instance(id);
             match self.seen.get_mut(&i.config().name) {
                 Some(s) if s.0 == i.state() => {}
                 Some(s) => *s = (i.state(), now),

@@ -235,6 +235,8 @@ impl Driver {
     }
 
     async fn execute(&mut self, actions: Vec<Action>) {
+        // Every state change notifies: only those instances are stamped.
+        let mut changed = Vec::new();
         for a in actions {
             match a {
                 Action::Log(m) => log_line(&m),
@@ -305,6 +307,9 @@ impl Driver {
                     }
                 }
                 Action::Notify(mut ev) => {
+                    if let Target::Instance(n) = &ev.target {
+                        changed.extend(self.cur.by_name.get(n));
+                    }
                     let scripts = match &ev.target {
                         Target::Instance(n) => self
                             .cur
@@ -334,7 +339,7 @@ impl Driver {
                 }
             }
         }
-        self.transitions.observe(&self.cur.router);
+        self.transitions.observe_some(&self.cur.router, changed);
         let cur = &self.cur;
         self.lvs_sync.follow(|name| {
             let &id = cur.by_name.get(name)?;
@@ -558,6 +563,7 @@ impl Driver {
         let old = std::mem::replace(&mut self.cur, b.cur);
         let mut out = Vec::new();
         self.cur.router.take_over(old.router, now, &mut out);
+        self.transitions.observe(&self.cur.router);
         self.execute(out).await;
         let mut out = Vec::new();
         for (id, added) in changed {
