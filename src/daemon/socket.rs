@@ -268,13 +268,14 @@ impl VrrpSocket {
 }
 
 fn recv_v4(s: &Socket, ifindex: u32) -> io::Result<RxAdvert> {
-    let mut buf = vec![0u8; 2048];
+    // Received on the stack; only the packet's own bytes are kept.
+    let mut stack = [0u8; 2048];
     // SAFETY: recv into our own buffer.
-    let n = unsafe { libc::recv(s.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+    let n = unsafe { libc::recv(s.as_raw_fd(), stack.as_mut_ptr().cast(), stack.len(), 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    buf.truncate(n as usize);
+    let buf = stack[..n as usize].to_vec();
     if buf.len() < 20 {
         // Too short for an IP header: the driver logs it as keepalived does.
         return Ok(RxAdvert {
@@ -297,14 +298,14 @@ fn recv_v4(s: &Socket, ifindex: u32) -> io::Result<RxAdvert> {
 }
 
 fn recv_v6(s: &Socket, ifindex: u32) -> io::Result<RxAdvert> {
-    let mut buf = vec![0u8; 2048];
+    let mut stack = [0u8; 2048];
     // cmsghdr needs 8-byte alignment.
     let mut cbuf = [0u64; 16];
     // SAFETY: zeroed sockaddr storage is a valid initial value.
     let mut from: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
     let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
+        iov_base: stack.as_mut_ptr().cast(),
+        iov_len: stack.len(),
     };
     // SAFETY: msghdr fields point at our own buffers, which outlive the call.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -319,7 +320,7 @@ fn recv_v6(s: &Socket, ifindex: u32) -> io::Result<RxAdvert> {
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    buf.truncate(n as usize);
+    let buf = stack[..n as usize].to_vec();
     let mut ttl = 0u8;
     let mut dst = Ipv6Addr::UNSPECIFIED;
     // SAFETY: walking the control messages the kernel wrote into cbuf.

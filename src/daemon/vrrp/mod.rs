@@ -858,10 +858,17 @@ async fn run_async(
     // Sockets open, instances started: the parent may report READY.
     crate::daemon::process::child_ready();
 
+    // One timer for the loop, moved only when the deadline moves: a new
+    // `sleep_until` per event registers a timer per received advert.
+    let sleep = tokio::time::sleep_until(drv.origin);
+    tokio::pin!(sleep);
     loop {
         let deadline = drv
             .deadline()
             .map(|t| drv.origin + Duration::from_micros(t.0));
+        if let Some(d) = deadline.filter(|&d| d != sleep.deadline()) {
+            sleep.as_mut().reset(d);
+        }
         tokio::select! {
             biased;
             _ = term.recv() => break,
@@ -882,13 +889,14 @@ async fn run_async(
             _ = usr2.recv() => drv.dump(&current, DumpKind::Stats),
             _ = json.recv() => drv.dump(&current, DumpKind::Json),
             _ = clear.recv() => drv.dump(&current, DumpKind::StatsClear),
-            _ = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
+            _ = &mut sleep, if deadline.is_some() => drv.timeout().await,
+            Some(a) = rx_rx.recv() => {
+                drv.received(a).await;
+                // What else is queued, before the deadline is recomputed.
+                while let Ok(a) = rx_rx.try_recv() {
+                    drv.received(a).await;
                 }
-            } => drv.timeout().await,
-            Some(a) = rx_rx.recv() => drv.received(a).await,
+            }
             Some(m) = procs_rx.recv() => drv.process_msg(m).await,
             Some(ev) = async {
                 match net.as_mut() {
