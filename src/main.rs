@@ -407,7 +407,7 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
                 dont_release_vips: cli.dont_release_vrrp,
                 detail: cli.log_detail,
             };
-            keepalived_rs::daemon::vrrp::run(&config, &opts, &*reload)
+            keepalived_rs::daemon::vrrp::run(config, &opts, &*reload)
         }
         Role::Checker => {
             keepalived_rs::daemon::checker::run(config, !cli.dont_release_ipvs, reload)

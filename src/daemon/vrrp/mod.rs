@@ -483,7 +483,7 @@ async fn set_rules(nl: &Netlink, who: &str, rules: &[RuleSpec], add: bool) {
 /// Runs the VRRP instances of `config` until SIGTERM/SIGINT; on SIGHUP
 /// `reload` reads the configuration again (`None`: it has errors, and the
 /// running one is kept). Returns the process exit code.
-pub fn run(config: &Config, opts: &DriverOptions, reload: &dyn Fn() -> Option<Config>) -> u8 {
+pub fn run(config: Config, opts: &DriverOptions, reload: &dyn Fn() -> Option<Config>) -> u8 {
     let Some(rt) = super::runtime() else {
         return 1;
     };
@@ -742,11 +742,8 @@ fn gone<T: PartialEq + Clone>(old: &[T], new: &[T]) -> Vec<T> {
     old.iter().filter(|x| !new.contains(x)).cloned().collect()
 }
 
-async fn run_async(
-    config: &Config,
-    opts: &DriverOptions,
-    reload: &dyn Fn() -> Option<Config>,
-) -> u8 {
+async fn run_async(kept: Config, opts: &DriverOptions, reload: &dyn Fn() -> Option<Config>) -> u8 {
+    let config = &kept;
     dump::GlobalInfo::prepare(&config.global);
     let nl = match Netlink::new() {
         Ok(n) => n,
@@ -854,7 +851,8 @@ async fn run_async(
     drv.switch(b).await;
     drv.early_process_msgs(&mut procs_rx).await;
     let mut bfd_events = crate::daemon::bfd::event_reader();
-    let mut current = config.clone();
+    // The configuration is kept once, for dumps and reloads.
+    let mut current = kept;
     // Sockets open, instances started: the parent may report READY.
     crate::daemon::process::child_ready();
 
