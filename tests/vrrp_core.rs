@@ -127,6 +127,29 @@ fn vrrp_startup_delay_ends_once_past() {
 }
 
 #[test]
+fn the_advert_schedule_does_not_drift_when_the_driver_wakes_late() {
+    // RFC 5798 §6.4.3: Adver_Timer is reset to Advertisement_Interval: counted from when it fired, not from
+    // when the driver got round to it (the issue measured 0.102 s intervals at advert_int 0.1).
+    let mut c = cfg(255);
+    c.initial_master = true;
+    c.version = Version::V3;
+    c.adver_int = Centiseconds(10);
+    let mut r = Router::new();
+    r.add_instance(c, vec![]);
+    let mut out = Vec::new();
+    r.start(t(0), &mut out);
+    assert_eq!(r.poll_timeout(), Some(t(100_000)));
+    for k in 1..=50u64 {
+        let due = r.poll_timeout().unwrap();
+        assert_eq!(due, t(k * 100_000));
+        r.handle_timeout(t(due.0 + 2_000), &mut out);
+    }
+    // A whole interval missed: the next one counts from the late wake-up.
+    r.handle_timeout(t(5_250_000), &mut out);
+    assert_eq!(r.poll_timeout(), Some(t(5_350_000)));
+}
+
+#[test]
 fn election_by_priority() {
     // RFC 3768 §6.4.2: a Backup with lower priority keeps resetting its timer on higher-priority adverts.
     let mut l = lan(&[150, 100], |_| {});

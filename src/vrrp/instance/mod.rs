@@ -761,7 +761,10 @@ impl Instance {
             if t <= now && self.state == State::Master {
                 let p = self.effective;
                 self.advert(out, p);
-                self.adver_at = Some(now + us(self.cfg.adver_int.as_micros()));
+                // A fixed schedule: a late wake-up does not delay the next
+                // advert (unless a whole interval was missed).
+                let int = us(self.cfg.adver_int.as_micros());
+                self.adver_at = Some(if t + int > now { t + int } else { now + int });
             }
         }
         if let Some((t, n)) = self.garp_at {
