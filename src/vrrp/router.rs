@@ -122,6 +122,9 @@ impl Router {
     /// plus its down timer (set once, at the daemon's first start).
     pub fn delay_start(&mut self, until: Instant) {
         self.start_delay = Some(until);
+        for i in &mut self.instances {
+            i.start_delay = self.start_delay;
+        }
     }
 
     /// `log_unknown_vrids`: log adverts no instance of their interface
@@ -214,10 +217,7 @@ impl Router {
 
     /// The sync group an instance belongs to, if any.
     pub fn group_of(&self, id: InstanceId) -> Option<&str> {
-        self.groups
-            .iter()
-            .find(|g| g.members.contains(&id))
-            .map(|g| g.name.as_str())
+        self.group(id).map(|g| self.groups[g].name.as_str())
     }
 
     /// Zeroes every instance's counters (`--signum=STATS_CLEAR`).
@@ -237,9 +237,7 @@ impl Router {
         }
         for id in 0..self.instances.len() {
             self.retrack(now, id, out);
-            let i = &mut self.instances[id];
-            i.start_delay = self.start_delay;
-            i.start(now, out);
+            self.instances[id].start(now, out);
         }
         self.sync(now, out);
         self.rearm_all();
@@ -278,9 +276,8 @@ impl Router {
     /// (no transition unless a tracker now says otherwise); new instances
     /// start as at start-up; sync groups keep their state by name.
     pub fn take_over(&mut self, old: Router, now: Instant, out: &mut Vec<Action>) {
-        self.start_delay = self.start_delay.or(old.start_delay);
-        for i in &mut self.instances {
-            i.start_delay = self.start_delay;
+        if let Some(until) = self.start_delay.or(old.start_delay) {
+            self.delay_start(until);
         }
         let old_names: Vec<String> = old
             .instances
@@ -335,6 +332,7 @@ impl Router {
     }
 
     /// The earliest deadline of all instances.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next()
     }

@@ -392,6 +392,11 @@ impl Instance {
         }
     }
 
+    /// When a BACKUP armed at `now` declares the master down.
+    fn master_down_from(&self, now: Instant) -> Instant {
+        self.down_from(now) + self.master_down_interval()
+    }
+
     /// Master_Down_Interval: `down_timer_adverts × Master_Adver_Interval + Skew_Time`.
     pub fn master_down_interval(&self) -> Duration {
         us(u64::from(self.cfg.down_timer_adverts) * self.master_adver_int.as_micros()) + self.skew()
@@ -508,11 +513,11 @@ impl Instance {
             self.notify(out, NotifyState::Fault);
             return;
         }
-        if owner_master && self.down_from(now) == now {
-            self.become_master(now, out);
-            return;
-        }
         if owner_master {
+            if self.down_from(now) == now {
+                self.become_master(now, out);
+                return;
+            }
             // keepalived: an owner is a BACKUP whose down timer is 1 µs,
             // counted from the end of `vrrp_startup_delay`.
             self.state = State::Backup;
@@ -522,7 +527,7 @@ impl Instance {
         }
         self.state = State::Backup;
         self.log(out, format!("Entering BACKUP STATE{suffix}"));
-        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
+        self.master_down_at = Some(self.master_down_from(now));
         self.notify(out, NotifyState::Backup);
     }
 
@@ -698,7 +703,7 @@ impl Instance {
             self.stats.release_master += 1;
             self.release(out);
         }
-        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
+        self.master_down_at = Some(self.master_down_from(now));
         self.notify(out, NotifyState::Backup);
     }
 
@@ -718,7 +723,7 @@ impl Instance {
         self.clear_timers();
         self.state = State::Backup;
         self.want_master = false;
-        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
+        self.master_down_at = Some(self.master_down_from(now));
         self.notify(out, NotifyState::Backup);
     }
 
@@ -751,7 +756,7 @@ impl Instance {
                 if self.in_group {
                     // The sync group decides; keep listening meanwhile.
                     self.want_master = true;
-                    self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
+                    self.master_down_at = Some(self.master_down_from(now));
                 } else {
                     self.become_master(now, out);
                 }
@@ -956,7 +961,7 @@ impl Instance {
         self.accept_interval(adv);
         self.want_master = false;
         self.last_master = Some(src);
-        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
+        self.master_down_at = Some(self.master_down_from(now));
     }
 }
 
