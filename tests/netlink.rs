@@ -463,7 +463,7 @@ fn vmac_is_private_macvlan_with_vrrp_mac_and_deletes_cleanly() {
         // Sysctls, in this namespace (the host has no vrrp.51).
         let mut sys = Sysctls::new();
         let before = Sysctls::get("veth0", "arp_ignore").unwrap();
-        sys.setup_vmac("vrrp.51", "veth0").unwrap();
+        sys.setup_vmac("vrrp.51", "veth0", false).unwrap();
         assert_eq!(Sysctls::get("vrrp.51", "arp_ignore").unwrap(), "1");
         assert_eq!(Sysctls::get("vrrp.51", "accept_local").unwrap(), "1");
         assert_eq!(Sysctls::get("vrrp.51", "rp_filter").unwrap(), "0");

@@ -211,6 +211,9 @@ pub struct VrrpInstance {
     pub vmac: Option<Vmac>,
     /// `vmac_xmit_base`.
     pub vmac_xmit_base: bool,
+    /// `use_vmac_addr`: addresses on another interface or of the other
+    /// family each go on a VMAC of their own interface.
+    pub vmac_addr: bool,
     /// `use_ipvlan`.
     pub ipvlan: Option<Vec<String>>,
     /// `vrf`.
@@ -639,7 +642,7 @@ pub static INSTANCE: &[Keyword] = &[
     kw("vmac_xmit_base", |c, _| {
         flag(c, |i| i.vmac_xmit_base = true)
     }),
-    kw("use_vmac_addr", ignore),
+    kw("use_vmac_addr", |c, _| flag(c, |i| i.vmac_addr = true)),
     kw("use_ipvlan", use_ipvlan),
     kw("vrf", vrf),
     block("authentication", Some(auth_start), AUTH, None),
@@ -2243,6 +2246,42 @@ fn up_down_delays(ctx: &mut Ctx, s: &Stmt) -> Res {
 
 // ===================== post-parse validation =====================
 
+/// keepalived's vrrp_complete_instance on a VIP's `use_vmac`: kept only
+/// where it adds a VMAC the instance's own flags would not, with an error
+/// for the two combinations that contradict them.
+fn vmac_addr_checks(ctx: &mut Ctx, idx: usize, loc: Option<Loc>) {
+    let i = &mut ctx.cfg.vrrp.instances[idx];
+    let (name, v6, vmac, vmac_addr) = (i.name.clone(), i.is_v6(), i.vmac.is_some(), i.vmac_addr);
+    let interface = i.interface.clone();
+    let mut errors = Vec::new();
+    for v in i.vips.iter_mut().chain(i.evips.iter_mut()) {
+        if !std::mem::take(&mut v.use_vmac) {
+            continue;
+        }
+        let own_if = v.dev.is_none() || v.dev == interface;
+        let same_family = v.prefix.is_v6() == v6;
+        let a = match (v.prefix.addr, v.prefix.len) {
+            (IpAddr::V4(a), 32) => a.to_string(),
+            (IpAddr::V6(a), 128) => a.to_string(),
+            (a, l) => format!("{a}/{l}"),
+        };
+        if own_if && vmac && same_family {
+            errors.push(format!(
+                "({name}) use_vmac specified for VIP/eVIP {a} and vrrp instance"
+            ));
+        } else if (!own_if || !same_family) && vmac_addr {
+            errors.push(format!(
+                "({name}) use_vmac_addr specified and use_vmac specified for VIP/eVIP {a}"
+            ));
+        } else {
+            v.use_vmac = true;
+        }
+    }
+    for m in errors {
+        ctx.err_loc_opt(loc.clone(), m);
+    }
+}
+
 fn loc_of(i: &VrrpInstance) -> Option<Loc> {
     i.loc.clone()
 }
@@ -2518,6 +2557,8 @@ pub fn validate(ctx: &mut Ctx) -> bool {
                 );
             }
         }
+
+        vmac_addr_checks(ctx, idx, loc.clone());
 
         // own interface in track_interface
         if let Some(ifn) = &i.interface {
@@ -2974,6 +3015,33 @@ mod tests {
         ));
         assert!(l.report.diags.is_empty(), "{:?}", msgs(&l));
         assert_eq!(l.config.vrrp.instances[0].unicast_peers.len(), 2);
+    }
+
+    #[test]
+    fn a_vip_s_use_vmac_contradicting_the_instance_s_is_keepalived_s_error() {
+        // keepalived 2.2.7 -t prints the same two lines.
+        let l = load(&format!(
+            "{DYN}vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n use_vmac\n \
+             virtual_ipaddress {{\n 10.0.0.2/24 use_vmac dev eth0\n 10.0.0.3 use_vmac dev eth2\n }}\n}}\n\
+             vrrp_instance VI_2 {{\n interface eth0\n virtual_router_id 2\n use_vmac_addr\n \
+             virtual_ipaddress {{\n 10.0.1.1 use_vmac\n 10.0.1.2 use_vmac dev eth2\n }}\n}}\n"
+        ));
+        assert!(has(
+            &l,
+            "(VI_1) use_vmac specified for VIP/eVIP 10.0.0.2/24 and vrrp instance"
+        ));
+        assert!(has(
+            &l,
+            "(VI_2) use_vmac_addr specified and use_vmac specified for VIP/eVIP 10.0.1.2"
+        ));
+        let kept = |i: usize| -> Vec<bool> {
+            l.config.vrrp.instances[i]
+                .vips
+                .iter()
+                .map(|v| v.use_vmac)
+                .collect()
+        };
+        assert_eq!((kept(0), kept(1)), (vec![false, true], vec![true, false]));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod socket;
 pub mod syncd;
 pub mod track_file;
 pub mod track_process;
+pub mod vmac;
 pub mod vrrp;
 
 /// The current-thread tokio runtime each child runs on; `None` (after

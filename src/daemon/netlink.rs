@@ -887,14 +887,14 @@ impl Sysctls {
     /// keepalived's VMAC settings: on the VMAC `arp_ignore=1`,
     /// `accept_local=1`, `rp_filter=0`; on its parent `arp_ignore=1`,
     /// `arp_filter=1`.
-    pub fn setup_vmac(&mut self, vmac: &str, parent: &str) -> io::Result<()> {
+    pub fn setup_vmac(&mut self, vmac: &str, parent: &str, ipv6: bool) -> io::Result<()> {
         // An IPv4 VMAC gets no IPv6 (no link-local, no MLD reports from the
-        // VRRP MAC), as keepalived 2.2.7's. It goes with the VMAC: nothing
-        // to restore.
+        // VRRP MAC) unless it carries IPv6 E-VIPs, as keepalived 2.2.7's.
+        // It goes with the VMAC: nothing to restore.
         let v6 = PathBuf::from("/proc/sys/net/ipv6/conf")
             .join(vmac)
             .join("disable_ipv6");
-        match fs::write(v6, "1") {
+        match fs::write(v6, if ipv6 { "0" } else { "1" }) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }

@@ -12,6 +12,7 @@ use crate::config::global::GlobalDefs;
 use crate::config::vrrp::{AuthType, Notifies, VrrpInstance};
 use crate::daemon::netlink::{broadcast_plus, AddrSpec};
 use crate::daemon::route::{route_spec, rule_spec, RouteSpec, RuleSpec, SpecError};
+use crate::daemon::vmac::{vip_dev, VipDev, Vmacs};
 use crate::vrrp::instance::{AuthConfig, GarpConfig, InstanceConfig};
 use crate::vrrp::packet::{Version, AUTH_LEN};
 use crate::vrrp::types::{Centiseconds, Family, IfIndex, Vrid};
@@ -306,15 +307,15 @@ pub fn track_processes(
 
 /// Plans one instance. `primary` is the advert source (the caller picks
 /// `unicast_src`, `mcast_src`, or the interface's primary / link-local
-/// address); `vmac` names the instance's VMAC when it has one; `ifindex`
-/// resolves interface names (the VMAC's included).
+/// address); `vmacs` are the VMACs made for it; `ifindex` resolves
+/// interface names.
 pub fn plan_instance(
     inst: &VrrpInstance,
     global: &GlobalDefs,
     scripts: &[crate::config::vrrp::VrrpScript],
     files: &[crate::config::vrrp::TrackFile],
     primary: IpAddr,
-    vmac: Option<&str>,
+    vmacs: &Vmacs,
     ifindex: impl Fn(&str) -> Option<u32>,
 ) -> Result<InstancePlan, PlanError> {
     let name = inst.name.clone();
@@ -330,16 +331,12 @@ pub fn plan_instance(
     let version = version(inst, global);
     let family = if inst.is_v6() { Family::V6 } else { Family::V4 };
     let spec = |v: &Vip| -> Result<AddrSpec, PlanError> {
-        // keepalived: with use_vmac, an address of the instance's family
-        // on the instance's interface (no `dev`, or that one) goes on the
-        // VMAC; the other family stays on the interface.
-        let dev = match (v.dev.as_deref(), vmac) {
-            (Some(d), _) if d != interface => d,
-            (_, Some(m)) if v.prefix.addr.is_ipv6() == inst.is_v6() => m,
-            _ => interface.as_str(),
+        let dev = vip_dev(inst, &interface, vmacs.instance.is_some(), v);
+        let idx = match dev {
+            VipDev::Link(d) => ifindex(d),
+            _ => vmacs.index(&dev),
         };
-        let idx =
-            ifindex(dev).ok_or_else(|| PlanError::UnknownInterface(name.clone(), dev.into()))?;
+        let idx = idx.ok_or_else(|| PlanError::UnknownInterface(name.clone(), dev.to_string()))?;
         Ok(addr_spec(v, idx))
     };
     let vips = inst.vips.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
@@ -512,43 +509,6 @@ pub fn plan_static(
     })
 }
 
-/// The VMAC of an instance: the names to try in turn (`use_vmac NAME`,
-/// else `vmac_prefix.VRID`, default `vrrp.VRID`, and the clash names) and MAC (given, else
-/// 00:00:5e:00:01:VRID, or 00:00:5e:00:02:VRID for IPv6; a 5-octet MAC
-/// gets the VRID appended).
-pub fn vmac_of(inst: &VrrpInstance, global: &GlobalDefs) -> Option<(Vec<String>, [u8; 6])> {
-    let v = inst.vmac.as_ref()?;
-    let vrid = inst.vrid?.get();
-    let prefix = global.vmac_prefix.as_deref().unwrap_or("vrrp");
-    // A default name taken by another VMAC (the same VRID on another
-    // interface or family) or interface becomes, as keepalived's,
-    // PREFIX6.VRID for IPv6, then PREFIX1.VRID, PREFIX2.VRID, ...
-    let names = match &v.name {
-        Some(n) => vec![n.clone()],
-        None => std::iter::once(format!("{prefix}.{vrid}"))
-            .chain(inst.is_v6().then(|| format!("{prefix}6.{vrid}")))
-            .chain((1..10).map(|k| format!("{prefix}{k}.{vrid}")))
-            .collect(),
-    };
-    let default = [0, 0, 0x5e, 0, if inst.is_v6() { 2 } else { 1 }, vrid];
-    let mac = v
-        .mac
-        .as_deref()
-        .and_then(|m| {
-            let b: Vec<u8> = m
-                .split(':')
-                .map(|x| u8::from_str_radix(x, 16).ok())
-                .collect::<Option<_>>()?;
-            match b.len() {
-                6 => b.try_into().ok(),
-                5 => Some([b[0], b[1], b[2], b[3], b[4], vrid]),
-                _ => None,
-            }
-        })
-        .unwrap_or(default);
-    Some((names, mac))
-}
-
 /// `use_ipvlan [NAME] [ADDR[/LEN]] [bridge|private|vepa]`: the interface
 /// keepalived creates for the instance (default name `PREFIX.VRID`), its
 /// address (also the advert source) and its `IFLA_IPVLAN_FLAGS`.
@@ -631,7 +591,7 @@ mod tests {
             &c.vrrp.scripts,
             &c.vrrp.track_files,
             "10.0.0.1".parse().unwrap(),
-            None,
+            &Vmacs::default(),
             |n| (n == "eth9").then_some(7),
         )
         .unwrap()
@@ -667,10 +627,10 @@ mod tests {
         let mut i = c.vrrp.instances[0].clone();
         i.interface = Some("eth9".into());
         i.vips[0].dev = Some("eth9".into());
-        let ifindex = |n: &str| match n {
-            "eth9" => Some(7),
-            "vrrp.1" => Some(20),
-            _ => None,
+        let ifindex = |n: &str| (n == "eth9").then_some(7);
+        let vmacs = Vmacs {
+            instance: Some(20),
+            addrs: Vec::new(),
         };
         let p = plan_instance(
             &i,
@@ -678,7 +638,7 @@ mod tests {
             &c.vrrp.scripts,
             &c.vrrp.track_files,
             "10.0.0.1".parse().unwrap(),
-            Some("vrrp.1"),
+            &vmacs,
             ifindex,
         )
         .unwrap();
@@ -727,28 +687,6 @@ mod tests {
             logs,
             vec!["(VI_1) track_process p2 is configured on VRRP instance and sync group. Remove vrrp instance config"]
         );
-    }
-
-    #[test]
-    fn vmac_names_on_a_clash_are_keepalived_s() {
-        // keepalived 2.2.7 (live differential, corpus configurations with
-        // the same VRID on two interfaces or families): `vrrp.1`, then
-        // `vrrp6.1` for IPv6 and `vrrp1.1`, `vrrp2.1` ...; a given name
-        // is the only one.
-        let c = load(
-            "vrrp_instance V4 {\n interface lo\n virtual_router_id 1\n use_vmac\n}\n\
-             vrrp_instance V6 {\n interface lo\n virtual_router_id 1\n use_vmac\n \
-             virtual_ipaddress {\n  fe80::1\n }\n}\n\
-             vrrp_instance N {\n interface lo\n virtual_router_id 2\n use_vmac mine\n}\n",
-        );
-        let names = |i: usize| vmac_of(&c.vrrp.instances[i], &c.global).unwrap();
-        let (v4, mac) = names(0);
-        assert_eq!(&v4[..3], ["vrrp.1", "vrrp1.1", "vrrp2.1"]);
-        assert_eq!(mac, [0, 0, 0x5e, 0, 1, 1]);
-        let (v6, mac) = names(1);
-        assert_eq!(&v6[..3], ["vrrp.1", "vrrp6.1", "vrrp1.1"]);
-        assert_eq!(mac, [0, 0, 0x5e, 0, 2, 1]);
-        assert_eq!(names(2).0, ["mine"]);
     }
 
     #[test]

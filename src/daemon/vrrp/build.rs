@@ -2,6 +2,7 @@
 //! plans and trackers, reusing what the running configuration has.
 
 use super::*;
+use crate::daemon::vmac;
 use crate::firewall::nft::NfProto;
 
 impl Driver {
@@ -23,6 +24,7 @@ impl Driver {
             statics: plan::StaticPlan::default(),
             used_sockets: Vec::new(),
             used_vmacs: Vec::new(),
+            vmac_links: Vec::new(),
             ifnames: by_ifname
                 .values()
                 .map(|l| (l.index, l.name.clone()))
@@ -98,7 +100,7 @@ impl Driver {
         // use_vmac: the private macvlan carries the VIPs and, unless
         // vmac_xmit_base, the adverts (IPv6 ones from the base's
         // link-local address, which the VMAC is given).
-        let vmac = match plan::vmac_of(vi, g) {
+        let vmac = match vmac::vmac_of(vi, g) {
             Some((names, mac)) => match self.vmac(vi, &names, mac, &link, b).await {
                 Some(v) => Some(v),
                 None => return,
@@ -133,7 +135,15 @@ impl Driver {
         if let (Some(v), IpAddr::V6(src), false) = (&vmac, primary, vi.vmac_xmit_base) {
             self.vmac_link_local(&vi.name, v, src).await;
         }
-        let vmac_name = vmac.as_ref().map(|v| v.name.as_str());
+        let mut vmacs = vmac::Vmacs {
+            instance: vmac.as_ref().map(|v| v.index),
+            addrs: Vec::new(),
+        };
+        for (base, v6) in vmac::addr_vmacs(vi, &ifname, vmac.is_some()) {
+            if let Some(v) = self.addr_vmac(config, vi, base, v6, by_ifname, b).await {
+                vmacs.addrs.push((base.to_string(), v6, v.index));
+            }
+        }
         let groups = || {
             (config.vrrp.sync_groups.iter())
                 .filter(|sg| sg.members.iter().any(|(m, _)| *m == vi.name))
@@ -146,14 +156,8 @@ impl Driver {
             &config.vrrp.scripts,
             &config.vrrp.track_files,
             primary,
-            vmac_name,
-            |n| {
-                if Some(n) == vmac_name {
-                    Some(vip_link.index)
-                } else {
-                    by_ifname.get(n).map(|l| l.index)
-                }
-            },
+            &vmacs,
+            |n| by_ifname.get(n).map(|l| l.index),
         ) {
             Ok(mut p) => {
                 p.track_bfds = plan::track_bfds(vi, &config.bfd, &group_bfds);
@@ -294,8 +298,14 @@ impl Driver {
         b: &mut Built,
     ) -> Option<Link> {
         let v = self.vmac_link(&vi.name, names, mac, link).await?;
+        // keepalived keeps IPv6 on an IPv4 VMAC only for E-VIPs of IPv6.
+        let other_family = vi.evips.iter().any(|e| e.prefix.is_v6() != vi.is_v6());
         if !vi.is_v6() {
-            if let Err(e) = self.res.sysctls.setup_vmac(&v.name, &link.name) {
+            if let Err(e) = self
+                .res
+                .sysctls
+                .setup_vmac(&v.name, &link.name, other_family)
+            {
                 log_line(&format!("({}) VMAC sysctls: {e}", vi.name));
             }
         }
@@ -303,13 +313,76 @@ impl Driver {
             // The instance's family, then the other one if E-VIPs have it.
             let fam = |v6: bool| if v6 { NfProto::Ipv6 } else { NfProto::Ipv4 };
             let mut fams = vec![fam(vi.is_v6())];
-            if vi.evips.iter().any(|e| e.prefix.is_v6() != vi.is_v6()) {
+            if other_family {
                 fams.push(fam(!vi.is_v6()));
             }
             fw.vmac_up(v.index, link.index, fams);
         }
         b.used_vmacs.push(v.name.clone());
         b.ifnames.insert(v.index, v.name.clone());
+        b.vmac_links.push(v.clone());
+        Some(v)
+    }
+
+    /// An address VMAC (`use_vmac_addr`, a VIP's `use_vmac`) of family
+    /// `v6` over `base`: a private macvlan with the instance's VRRP MAC
+    /// there already (keepalived's if_get_by_vmac), else a new one named
+    /// as keepalived's create_vmac_name, set up as an instance's VMAC of
+    /// that family is (IPv6: the base's link-local, deprecated).
+    async fn addr_vmac(
+        &mut self,
+        config: &Config,
+        vi: &VrrpInstance,
+        base: &str,
+        v6: bool,
+        by_ifname: &HashMap<String, Link>,
+        b: &mut Built,
+    ) -> Option<Link> {
+        let base_link = by_ifname.get(base)?;
+        let vrid = vi.vrid?.get();
+        let mac = vmac::vmac_mac(vi, vrid, v6);
+        let found = (by_ifname.values().chain(&b.vmac_links)).find(|l| {
+            l.kind.as_deref() == Some("macvlan")
+                && l.macvlan_private
+                && l.parent == Some(base_link.index)
+                && l.mac == mac
+        });
+        if let Some(l) = found {
+            let l = l.clone();
+            b.used_vmacs.push(l.name.clone());
+            self.res.vmacs.insert(l.name.clone(), l.index);
+            return Some(l);
+        }
+        // Names another instance gives its VMAC are not taken.
+        let reserved = |n: &str| {
+            by_ifname.contains_key(n)
+                || b.vmac_links.iter().any(|l| l.name == n)
+                || (config.vrrp.instances.iter())
+                    .any(|i| i.vmac.as_ref().and_then(|v| v.name.as_deref()) == Some(n))
+        };
+        let names: Vec<String> = vmac::vmac_names(vmac::addr_prefix(&config.global), vrid, v6)
+            .filter(|n| !reserved(n))
+            .take(4)
+            .collect();
+        let v = self.vmac_link(&vi.name, &names, mac, base_link).await?;
+        let set = if v6 {
+            if let Ok(Some(ll)) = self.nl.link_local_v6(base_link.index).await {
+                self.vmac_link_local(&vi.name, &v, ll).await;
+            }
+            Ok(())
+        } else {
+            self.res.sysctls.setup_vmac(&v.name, base, false)
+        };
+        if let Err(e) = set {
+            log_line(&format!("({}) VMAC sysctls: {e}", vi.name));
+        }
+        if let Some(fw) = &mut self.fw {
+            let fam = if v6 { NfProto::Ipv6 } else { NfProto::Ipv4 };
+            fw.vmac_up(v.index, base_link.index, vec![fam]);
+        }
+        b.used_vmacs.push(v.name.clone());
+        b.ifnames.insert(v.index, v.name.clone());
+        b.vmac_links.push(v.clone());
         Some(v)
     }
 

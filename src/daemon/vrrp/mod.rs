@@ -162,6 +162,8 @@ struct Built {
     /// Resources this configuration uses.
     used_sockets: Vec<SockKey>,
     used_vmacs: Vec<String>,
+    /// The VMACs made or found so far, for address VMACs to reuse.
+    vmac_links: Vec<Link>,
     /// Interface names by index, for log lines.
     ifnames: HashMap<u32, String>,
     /// Instances waiting for their interface or its address, and the
