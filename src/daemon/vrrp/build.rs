@@ -139,9 +139,12 @@ impl Driver {
             instance: vmac.as_ref().map(|v| v.index),
             addrs: Vec::new(),
         };
+        // Routes and rules may name the VMACs made here.
+        let mut made: Vec<Link> = vmac.iter().cloned().collect();
         for (base, v6) in vmac::addr_vmacs(vi, &ifname, vmac.is_some()) {
             if let Some(v) = self.addr_vmac(config, vi, base, v6, by_ifname, b).await {
                 vmacs.addrs.push((base.to_string(), v6, v.index));
+                made.push(v);
             }
         }
         let groups = || {
@@ -157,7 +160,11 @@ impl Driver {
             &config.vrrp.track_files,
             primary,
             &vmacs,
-            |n| by_ifname.get(n).map(|l| l.index),
+            |n| {
+                (made.iter().find(|l| l.name == n))
+                    .or_else(|| by_ifname.get(n))
+                    .map(|l| l.index)
+            },
         ) {
             Ok(mut p) => {
                 p.track_bfds = plan::track_bfds(vi, &config.bfd, &group_bfds);
