@@ -6,6 +6,17 @@ use std::io::Write;
 /// A faster allocator: parsing large configurations is allocation-bound.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's options must be set before its own start-up constructor
+/// (priority 101) creates the first arena: this one runs just before it.
+#[used]
+#[link_section = ".init_array.00100"]
+static ALLOCATOR_OPTIONS: extern "C" fn() = {
+    extern "C" fn set() {
+        keepalived_rs::daemon::allocator_options();
+    }
+    set
+};
 use std::process::ExitCode;
 
 use clap::Parser;

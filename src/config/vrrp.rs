@@ -82,23 +82,24 @@ pub struct Vmac {
     pub mac: Option<String>,
 }
 
-/// The notify scripts of an instance or sync group.
+/// The notify scripts of an instance or sync group. Boxed: most are
+/// absent, and an instance is kept twice (configuration and plan).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Notifies {
     /// `notify_master`.
-    pub master: Option<Script>,
+    pub master: Option<Box<Script>>,
     /// `notify_backup`.
-    pub backup: Option<Script>,
+    pub backup: Option<Box<Script>>,
     /// `notify_fault`.
-    pub fault: Option<Script>,
+    pub fault: Option<Box<Script>>,
     /// `notify_stop`.
-    pub stop: Option<Script>,
+    pub stop: Option<Box<Script>>,
     /// `notify_deleted`.
-    pub deleted: Option<Script>,
+    pub deleted: Option<Box<Script>>,
     /// `notify`.
-    pub generic: Option<Script>,
+    pub generic: Option<Box<Script>>,
     /// `notify_master_rx_lower_pri`.
-    pub master_rx_lower_pri: Option<Script>,
+    pub master_rx_lower_pri: Option<Box<Script>>,
 }
 
 impl Notifies {
@@ -115,6 +116,7 @@ impl Notifies {
         ]
         .into_iter()
         .flatten()
+        .map(|s| &**s)
     }
 }
 
@@ -1315,7 +1317,7 @@ fn set_notify(n: &mut Notifies, k: NotifyKind, sc: Script) {
         NotifyKind::Generic => &mut n.generic,
         NotifyKind::MasterRxLowerPri => &mut n.master_rx_lower_pri,
     };
-    *slot = Some(sc);
+    *slot = Some(Box::new(sc));
 }
 
 fn notify(ctx: &mut Ctx, s: &Stmt, k: NotifyKind) -> Res {

@@ -93,7 +93,7 @@ struct Notify {
 
 impl Notify {
     fn new(n: &crate::config::vrrp::Notifies, run_as: RunAs) -> Notify {
-        let r = |s: &Option<crate::config::script::Script>| {
+        let r = |s: &Option<Box<crate::config::script::Script>>| {
             s.as_ref()
                 .and_then(|s| match ScriptCommand::from_script(s, run_as) {
                     Ok(c) => Some(c),
