@@ -79,50 +79,41 @@ struct Inst {
     ip_id: u16,
 }
 
-/// Notify scripts, resolved.
+/// Notify scripts, resolved: only those configured (most instances have
+/// none, and there is one of these per instance).
 #[derive(Default)]
 struct Notify {
-    master: Option<ScriptCommand>,
-    backup: Option<ScriptCommand>,
-    fault: Option<ScriptCommand>,
-    stop: Option<ScriptCommand>,
-    generic: Option<ScriptCommand>,
-    rx_lower: Option<ScriptCommand>,
-    deleted: Option<ScriptCommand>,
+    /// By the state they are for; `None` for the generic `notify`.
+    scripts: Vec<(Option<NotifyState>, ScriptCommand)>,
 }
 
 impl Notify {
     fn new(n: &crate::config::vrrp::Notifies, run_as: RunAs) -> Notify {
-        let r = |s: &Option<Box<crate::config::script::Script>>| {
-            s.as_ref()
-                .and_then(|s| match ScriptCommand::from_script(s, run_as) {
-                    Ok(c) => Some(c),
-                    Err(e) => {
-                        log_line(&format!("{}: {e}", s.cmd));
-                        None
-                    }
-                })
-        };
-        Notify {
-            master: r(&n.master),
-            backup: r(&n.backup),
-            fault: r(&n.fault),
-            stop: r(&n.stop),
-            generic: r(&n.generic),
-            rx_lower: r(&n.master_rx_lower_pri),
-            deleted: r(&n.deleted),
-        }
+        let all = [
+            (Some(NotifyState::Master), &n.master),
+            (Some(NotifyState::Backup), &n.backup),
+            (Some(NotifyState::Fault), &n.fault),
+            (Some(NotifyState::Stop), &n.stop),
+            (None, &n.generic),
+            (Some(NotifyState::MasterRxLowerPri), &n.master_rx_lower_pri),
+            (Some(NotifyState::Deleted), &n.deleted),
+        ];
+        let scripts = (all.into_iter())
+            .filter_map(|(k, s)| Some((k, s.as_deref()?)))
+            .filter_map(|(k, s)| match ScriptCommand::from_script(s, run_as) {
+                Ok(c) => Some((k, c)),
+                Err(e) => {
+                    log_line(&format!("{}: {e}", s.cmd));
+                    None
+                }
+            })
+            .collect();
+        Notify { scripts }
     }
 
-    fn specific(&self, s: NotifyState) -> Option<&ScriptCommand> {
-        match s {
-            NotifyState::Master => self.master.as_ref(),
-            NotifyState::Backup => self.backup.as_ref(),
-            NotifyState::Fault => self.fault.as_ref(),
-            NotifyState::Stop => self.stop.as_ref(),
-            NotifyState::MasterRxLowerPri => self.rx_lower.as_ref(),
-            NotifyState::Deleted => self.deleted.as_ref(),
-        }
+    /// The script for `s` (`None`: the generic one).
+    fn script(&self, s: Option<NotifyState>) -> Option<&ScriptCommand> {
+        self.scripts.iter().find(|(k, _)| *k == s).map(|(_, c)| c)
     }
 }
 
@@ -323,12 +314,12 @@ impl Driver {
                     // keepalived reports an instance a reload deleted as
                     // FAULT unless it has `notify_deleted`.
                     if ev.state == NotifyState::Deleted
-                        && scripts.is_none_or(|s| s.deleted.is_none())
+                        && scripts.is_none_or(|s| s.script(Some(NotifyState::Deleted)).is_none())
                     {
                         ev.state = NotifyState::Fault;
                     }
                     let (specific, generic) = match scripts {
-                        Some(s) => (s.specific(ev.state), s.generic.as_ref()),
+                        Some(s) => (s.script(Some(ev.state)), s.script(None)),
                         None => (None, None),
                     };
                     let mut fifos: Vec<&mut NotifyFifo> = self.res.fifos.iter_mut().collect();
