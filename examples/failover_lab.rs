@@ -1,15 +1,19 @@
 //! A VRRP failover lab in network namespaces (run as root):
 //!
 //! ```text
-//! cargo run --release --example failover_lab
+//! cargo build --release --bin keepalived --example failover_lab
+//! target/release/examples/failover_lab      # as root (or with sudo)
 //! ```
 //!
 //! Builds a client namespace holding a bridge and two router namespaces
 //! plugged into it, starts two keepalived-rs daemons (priority 150 and
 //! 100) from an embedded configuration, shows who owns the VIP, stops the
-//! master gracefully, then crashes it, and prints the measured failover
-//! times and the VIP's new owner. Everything is removed at the end, also
-//! on Ctrl-C or panic.
+//! master gracefully, lets it preempt, then crashes it (every process of
+//! router A killed at once), and prints the failover times measured on the
+//! wire (a capture on the bridge) beside the RFC 3768 formula; it fails
+//! when a figure is far from its formula. Everything is removed at the
+//! end, also on Ctrl-C or panic. It runs the `keepalived` built beside it
+//! and never builds anything itself.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -98,6 +102,29 @@ impl Daemon {
         Ok(Daemon(Some(c)))
     }
 
+    /// A crash of the whole router: the parent frozen (so that it
+    /// neither respawns the VRRP child nor tells it to stop), the VRRP
+    /// child and the parent killed. Killing the parent alone is no crash:
+    /// its child gets SIGTERM (`PR_SET_PDEATHSIG`) and steps down cleanly.
+    fn crash(&mut self, vrrp_pid_file: &Path) {
+        if let Some(c) = &mut self.0 {
+            let parent = c.id() as i32;
+            let vrrp: Option<i32> = std::fs::read_to_string(vrrp_pid_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
+            // SAFETY: kill(2) on our own child and its VRRP child, by pid.
+            unsafe {
+                libc::kill(parent, libc::SIGSTOP);
+                if let Some(v) = vrrp {
+                    libc::kill(v, libc::SIGKILL);
+                }
+                libc::kill(parent, libc::SIGKILL);
+            }
+            let _ = c.wait();
+        }
+        self.0 = None;
+    }
+
     fn signal(&mut self, sig: i32) {
         if let Some(c) = &mut self.0 {
             // SAFETY: kill(2) on our own child's pid.
@@ -170,18 +197,93 @@ fn daemon_binary() -> Result<PathBuf, String> {
         .and_then(Path::parent)
         .map(|d| d.join("keepalived"))
         .ok_or("no target directory")?;
-    let release = exe.to_string_lossy().contains("/release/");
-    let mut cmd = Command::new(option_env!("CARGO").unwrap_or("cargo"));
-    cmd.args(["build", "--bin", "keepalived"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if release {
-        cmd.arg("--release");
-    }
-    let ok = cmd.status().map(|s| s.success()).unwrap_or(false);
-    if !ok && !bin.exists() {
-        return Err("unable to build the keepalived binary".into());
+    if !bin.exists() {
+        return Err(format!(
+            "{} is missing: cargo build --release --bin keepalived --example failover_lab",
+            bin.display()
+        ));
     }
     Ok(bin)
+}
+
+/// A capture of the VRRP adverts on the client's bridge (`tcpdump`),
+/// stopped and read at the end: (time, source, priority).
+struct Capture {
+    child: Option<Child>,
+    out: PathBuf,
+}
+
+impl Capture {
+    fn start(ns: &Ns, dir: &Path) -> Result<Capture, String> {
+        let out = dir.join("adverts.txt");
+        let f = std::fs::File::create(&out).map_err(|e| e.to_string())?;
+        let child = Command::new("ip")
+            .args([
+                "netns", "exec", &ns.0, "tcpdump", "-i", "br0", "-n", "-tt", "-l", "-p",
+            ])
+            .arg("vrrp")
+            .stdout(f)
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("tcpdump: {e} (install tcpdump)"))?;
+        // tcpdump needs a moment to attach.
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(Capture {
+            child: Some(child),
+            out,
+        })
+    }
+
+    /// The adverts seen so far: wall-clock time (s), source, priority.
+    fn adverts(&self) -> Vec<(f64, String, u8)> {
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                let t = w.first()?.parse().ok()?;
+                let src = w.get(2)?.to_string();
+                let prio = w.iter().position(|x| *x == "prio")?;
+                let p = w.get(prio + 1)?.trim_end_matches(',').parse().ok()?;
+                Some((t, src, p))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Prints a measured figure beside its formula; an error when they are
+/// more than `tolerance_ms` apart.
+fn check(
+    label: &str,
+    measured_ms: f64,
+    formula_ms: f64,
+    formula: &str,
+    tolerance_ms: f64,
+) -> Result<(), String> {
+    let diff = measured_ms - formula_ms;
+    println!(
+        "  {label}: {measured_ms:.1} ms (formula {formula} = {formula_ms:.1} ms, {diff:+.1} ms)"
+    );
+    if diff.abs() > tolerance_ms {
+        return Err(format!(
+            "{label}: {measured_ms:.1} ms is more than {tolerance_ms} ms from {formula_ms:.1} ms"
+        ));
+    }
+    Ok(())
 }
 
 fn lab() -> Result<(), String> {
@@ -213,13 +315,14 @@ fn lab() -> Result<(), String> {
         ns.ip(&["link", "set", "eth0", "up"])?;
     }
 
+    let cap = Capture::start(&c, &dir.0)?;
     println!("starting keepalived-rs: A priority 150, B priority 100 (VI_1, VRID 51, VIP {VIP})");
     let mut da = Daemon::start(&bin, &a, &dir.0, "a")?;
     let _db = Daemon::start(&bin, &b, &dir.0, "b")?;
     let t =
         wait_for(Duration::from_secs(8), || a.has_vip())?.ok_or("router A never became MASTER")?;
     println!(
-        "  A is MASTER after {:.2} s; VIP owner: {}",
+        "  A is MASTER after {:.2} s (both start as BACKUP: A's Master_Down_Interval 3.41 s); VIP owner: {}",
         t.as_secs_f64(),
         owner(&a, &b)
     );
@@ -251,31 +354,83 @@ fn lab() -> Result<(), String> {
     };
     ping("A master");
 
-    println!("graceful stop of A (SIGTERM)");
-    let t0 = Instant::now();
+    // RFC 3768 §6.1 (keepalived's timers): B's Skew_Time is
+    // (256 - 100) / 256 s, its Master_Down_Interval 3 × Advertisement
+    // interval + Skew_Time; A's (priority 150) 3 s + 106/256 s.
+    let (skew_b, down_b, down_a) = (609.375, 3609.375, 3414.0625);
+    let (a_ip, b_ip) = ("10.99.0.1", "10.99.0.2");
+    let first_after = |t: f64, src: &str, prio: Option<u8>| {
+        cap.adverts()
+            .into_iter()
+            .find(|(at, s, p)| *at >= t && s == src && prio.is_none_or(|x| x == *p))
+            .map(|a| a.0)
+    };
+
+    println!("graceful stop of A (SIGTERM): A sends priority 0, B takes over after its Skew_Time");
+    let t_stop = now_secs();
     da.signal(libc::SIGTERM);
-    let t = wait_for(Duration::from_secs(5), || b.has_vip())?.ok_or("B never took over")?;
-    let total = t0.elapsed().max(t);
-    println!(
-        "  failover time: {:.0} ms; VIP owner: {}",
-        total.as_secs_f64() * 1000.0,
-        owner(&a, &b)
-    );
+    wait_for(Duration::from_secs(5), || b.has_vip())?.ok_or("B never took over")?;
+    std::thread::sleep(Duration::from_millis(300));
+    let p0 = first_after(t_stop, a_ip, Some(0)).ok_or("no priority-0 advert from A")?;
+    let t_b = first_after(p0, b_ip, None).ok_or("no advert from B")?;
+    check(
+        "A's priority 0 -> B's first advert",
+        (t_b - p0) * 1e3,
+        skew_b,
+        "Skew_Time (256-100)/256 s",
+        150.0,
+    )?;
+    println!("  VIP owner: {}", owner(&a, &b));
     ping("B master");
 
-    println!("restarting A: it preempts B");
+    println!("restarting A: it preempts B after its own Master_Down_Interval");
+    let t_start = now_secs();
     let mut da = Daemon::start(&bin, &a, &dir.0, "a")?;
-    let t = wait_for(Duration::from_secs(6), || a.has_vip() && !b.has_vip())?
-        .ok_or("A did not preempt")?;
-    println!("  A is MASTER again after {:.2} s", t.as_secs_f64());
+    wait_for(Duration::from_secs(6), || a.has_vip() && !b.has_vip())?.ok_or("A did not preempt")?;
+    std::thread::sleep(Duration::from_millis(300));
+    let t_a = first_after(t_start, a_ip, Some(150)).ok_or("no advert from A")?;
+    check(
+        "A's start -> A's first advert",
+        (t_a - t_start) * 1e3,
+        down_a,
+        "Master_Down_Interval 3 s + (256-150)/256 s",
+        150.0,
+    )?;
 
-    println!("crash of A (SIGKILL)");
-    let t0 = Instant::now();
-    da.signal(libc::SIGKILL);
+    println!("crash of A (every process of router A killed at once): B takes over after its Master_Down_Interval");
+    // Crash just after an advert of A, so that the wait is measured whole.
+    let seen = cap.adverts().len();
+    wait_for(Duration::from_secs(3), || cap.adverts().len() > seen)?;
+    let t_kill = now_secs();
+    da.crash(&dir.0.join("a-vrrp.pid"));
     wait_for(Duration::from_secs(8), || b.has_vip())?.ok_or("B never took over")?;
+    std::thread::sleep(Duration::from_millis(300));
+    let adverts = cap.adverts();
+    let last_a = (adverts.iter())
+        .filter(|(t, s, _)| *t < t_kill && s == a_ip)
+        .map(|a| a.0)
+        .next_back()
+        .ok_or("no advert from A before the crash")?;
+    let after: Vec<_> = (adverts.iter())
+        .filter(|(t, s, _)| *t >= t_kill && s == a_ip)
+        .collect();
+    if !after.is_empty() {
+        return Err(format!(
+            "A sent {} adverts after the crash: {after:?}",
+            after.len()
+        ));
+    }
+    println!("  A sent nothing after the kill (no priority-0 advert: a crash, not a stop)");
+    let t_b = first_after(t_kill, b_ip, None).ok_or("no advert from B")?;
+    check(
+        "A's last advert -> B's first advert",
+        (t_b - last_a) * 1e3,
+        down_b,
+        "Master_Down_Interval 3 s + (256-100)/256 s",
+        150.0,
+    )?;
     println!(
-        "  failover time: {:.0} ms (Master_Down_Interval 3 s + skew 0.61 s); VIP owner: router B{}",
-        t0.elapsed().as_secs_f64() * 1000.0,
+        "  VIP owner: router B{}",
         if a.has_vip() {
             " (the killed A left its stale copy, removed when A restarts)"
         } else {

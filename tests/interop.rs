@@ -59,6 +59,8 @@ impl Daemon {
             .open(&log)
             .unwrap();
         let child = cmd
+            // Dumps go to the scratch directory, never to the host's /tmp.
+            .env("TMPDIR", dir)
             .stdin(Stdio::null())
             .stdout(f.try_clone().unwrap())
             .stderr(f)

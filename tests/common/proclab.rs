@@ -182,6 +182,8 @@ impl Daemon {
         .arg(&chk_pid)
         .args(args)
         .env_remove("NOTIFY_SOCKET")
+        // Dumps go to the lab, never to the host's /tmp.
+        .env("TMPDIR", &lab.dir)
         .stdin(Stdio::null())
         .stdout(f.try_clone().unwrap())
         .stderr(f);
