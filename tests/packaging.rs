@@ -117,6 +117,11 @@ fn build_deb(meta: &DebMeta, work: &Path) -> PathBuf {
         };
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+        if src == "target/release/keepalived" {
+            // As cargo-deb does by default: the shipped binary carries no
+            // debug information (the build keeps its line tables).
+            run(Command::new("strip").arg("--strip-debug").arg(&to));
+        }
         let mode = u32::from_str_radix(mode, 8).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&to, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -214,6 +219,19 @@ fn debian_package_installs_keepalived_s_layout() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&bin).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o755);
+    let size = std::fs::metadata(&bin).unwrap().len();
+    let built = std::fs::metadata(env!("CARGO_BIN_EXE_keepalived"))
+        .unwrap()
+        .len();
+    assert!(
+        size < built / 2 && size < 16 << 20,
+        "the packaged binary must be stripped of debug info: {size} bytes (built: {built})"
+    );
+    let sections = run(Command::new("objdump").arg("-h").arg(&bin));
+    // (`.debug_gdb_scripts` is loaded code's gdb hook, not debug info.)
+    for s in [".debug_info", ".debug_line"] {
+        assert!(!sections.contains(s), "{s} left:\n{sections}");
+    }
     let out = Command::new(&bin).arg("-v").output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("Keepalived v2.2.7"));

@@ -569,15 +569,7 @@ mod tests {
     use crate::vrrp::types::Priority;
 
     fn load(text: &str) -> crate::config::Config {
-        let dir = std::env::temp_dir().join(format!("kars-plan-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = dir.join(format!("{n}.conf"));
-        std::fs::write(&path, text).unwrap();
-        let l = config::load(&path, ReaderOptions::default());
-        let _ = std::fs::remove_file(&path);
-        l.config
+        config::load_str("t.conf", text, ReaderOptions::default()).config
     }
 
     fn plan_of(text: &str) -> InstancePlan {
