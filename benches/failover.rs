@@ -20,10 +20,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "../tests/common/capture.rs"]
-mod capture;
-#[path = "../tests/common/lab.rs"]
-mod lab;
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{capture, lab};
 
 use capture::Capture;
 use lab::{wait_for, Ns, Pair};

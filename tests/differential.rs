@@ -247,6 +247,7 @@ fn skip_or_fail(why: &str) {
     }
     // Straight to stderr: libtest captures eprintln! of passing tests.
     let _ = writeln!(std::io::stderr(), "SKIPPED differential test: {why}");
+    common::record_skip("differential", why);
 }
 
 struct Row {

@@ -97,6 +97,7 @@ fn skip_or_fail(why: &str) {
         "live differential cannot run under CI: {why}"
     );
     let _ = writeln!(std::io::stderr(), "SKIPPED live differential: {why}");
+    common::record_skip("live differential", why);
 }
 
 fn env_path(var: &str, default: PathBuf) -> PathBuf {

@@ -11,6 +11,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+mod common;
+
 use keepalived_rs::daemon::netlink::{broadcast_plus, scope, AddrSpec, NetEvent, Netlink, Sysctls};
 use nix::sched::{setns, CloneFlags};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -28,6 +30,7 @@ fn privileged() -> bool {
         panic!("netlink tests need root (CI is set, refusing to skip)");
     }
     eprintln!("skipping netlink namespace test: not root");
+    common::record_skip("netlink", "not root");
     false
 }
 

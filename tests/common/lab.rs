@@ -18,6 +18,7 @@ pub fn privileged(what: &str) -> bool {
         "{what} tests need root (CI is set, refusing to skip)"
     );
     eprintln!("skipping {what} test: not root");
+    super::record_skip(what, "not root");
     false
 }
 
