@@ -316,19 +316,31 @@ impl Driver {
                 log_line(&format!("({}) VMAC sysctls: {e}", vi.name));
             }
         }
+        // The instance's family, then the other one if E-VIPs have it.
+        let fams: &[bool] = if other_family {
+            &[vi.is_v6(), !vi.is_v6()]
+        } else {
+            &[vi.is_v6()]
+        };
+        self.vmac_in_use(&v, link, fams, b);
+        Some(v)
+    }
+
+    /// A VMAC made for this configuration: in the firewall's maps of the
+    /// families it carries (IPv6 or not) and among what the configuration
+    /// uses.
+    fn vmac_in_use(&mut self, v: &Link, base: &Link, families: &[bool], b: &mut Built) {
         if let Some(fw) = &mut self.fw {
-            // The instance's family, then the other one if E-VIPs have it.
             let fam = |v6: bool| if v6 { NfProto::Ipv6 } else { NfProto::Ipv4 };
-            let mut fams = vec![fam(vi.is_v6())];
-            if other_family {
-                fams.push(fam(!vi.is_v6()));
-            }
-            fw.vmac_up(v.index, link.index, fams);
+            fw.vmac_up(
+                v.index,
+                base.index,
+                families.iter().map(|&v6| fam(v6)).collect(),
+            );
         }
         b.used_vmacs.push(v.name.clone());
         b.ifnames.insert(v.index, v.name.clone());
         b.vmac_links.push(v.clone());
-        Some(v)
     }
 
     /// An address VMAC (`use_vmac_addr`, a VIP's `use_vmac`) of family
@@ -383,13 +395,7 @@ impl Driver {
         if let Err(e) = set {
             log_line(&format!("({}) VMAC sysctls: {e}", vi.name));
         }
-        if let Some(fw) = &mut self.fw {
-            let fam = if v6 { NfProto::Ipv6 } else { NfProto::Ipv4 };
-            fw.vmac_up(v.index, base_link.index, vec![fam]);
-        }
-        b.used_vmacs.push(v.name.clone());
-        b.ifnames.insert(v.index, v.name.clone());
-        b.vmac_links.push(v.clone());
+        self.vmac_in_use(&v, base_link, &[v6], b);
         Some(v)
     }
 
