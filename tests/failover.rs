@@ -555,34 +555,36 @@ fn preempt_delay_postpones_the_takeover() {
     assert!(since >= Duration::from_secs(3), "{since:?}");
 }
 
-#[test]
-fn sync_group_moves_both_instances_together() {
-    if !privileged() {
-        return;
-    }
-    let p = Pair::new("sg");
+/// Two instances in sync group SG1; `chk` fails while `flag` exists.
+/// `inst_track` goes in VI_2, `group_track` in the group.
+fn sync_conf(flag: &std::path::Path, prio: u8, inst_track: &str, group_track: &str) -> String {
+    let chk = format!(
+        "vrrp_script chk {{\n  script \"/usr/bin/test ! -e {}\"\n  interval 1\n  weight 0\n}}\n",
+        flag.display()
+    );
+    format!(
+        "global_defs {{\n  enable_script_security\n  script_user root\n}}\n{chk}\
+         vrrp_sync_group SG1 {{\n  group {{\n    VI_1\n    VI_2\n  }}\n{group_track}}}\n\
+         vrrp_instance VI_1 {{\n  interface eth0\n  state BACKUP\n  virtual_router_id 51\n  \
+         priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n\
+         vrrp_instance VI_2 {{\n  interface eth0\n  state BACKUP\n  virtual_router_id 52\n  \
+         priority {prio}\n  advert_int 1\n{inst_track}  virtual_ipaddress {{\n    10.99.0.101/24\n  }}\n}}\n"
+    )
+}
+
+/// Starts A (priority 150, with the trackers) and B (100, without), waits for A
+/// to hold both VIPs, makes `chk` fail and waits for B to hold both, then
+/// for A again; returns A's log.
+fn sync_group_moves(name: &str, inst_track: &str, group_track: &str) -> String {
+    let p = Pair::new(name);
     let flag = p.dir.join("fail");
-    let conf2 = |prio: u8, track: bool| {
-        let chk = format!(
-            "vrrp_script chk {{\n  script \"/usr/bin/test ! -e {}\"\n  interval 1\n  weight 0\n}}\n",
-            flag.display()
-        );
-        let track = if track {
-            "  track_script {\n    chk\n  }\n"
-        } else {
-            ""
-        };
-        format!(
-            "global_defs {{\n  enable_script_security\n  script_user root\n}}\n{chk}\
-             vrrp_sync_group SG1 {{\n  group {{\n    VI_1\n    VI_2\n  }}\n}}\n\
-             vrrp_instance VI_1 {{\n  interface eth0\n  state BACKUP\n  virtual_router_id 51\n  \
-             priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n\
-             vrrp_instance VI_2 {{\n  interface eth0\n  state BACKUP\n  virtual_router_id 52\n  \
-             priority {prio}\n  advert_int 1\n{track}  virtual_ipaddress {{\n    10.99.0.101/24\n  }}\n}}\n"
-        )
-    };
-    let a = Daemon::start(&p.a, &p.dir, "a", &conf2(150, true));
-    let b = Daemon::start(&p.b, &p.dir, "b", &conf2(100, false));
+    let a = Daemon::start(
+        &p.a,
+        &p.dir,
+        "a",
+        &sync_conf(&flag, 150, inst_track, group_track),
+    );
+    let b = Daemon::start(&p.b, &p.dir, "b", &sync_conf(&flag, 100, "", ""));
     let both = |ns: &Ns| ns.has_addr(VIP) && ns.has_addr("10.99.0.101");
     let none = |ns: &Ns| !ns.has_addr(VIP) && !ns.has_addr("10.99.0.101");
     let t = wait_for(Duration::from_secs(7), || both(&p.a) && none(&p.b));
@@ -592,23 +594,53 @@ fn sync_group_moves_both_instances_together() {
         a.log(),
         b.log()
     );
-    // Only VI_2 tracks the script; its FAULT takes VI_1 along.
     std::fs::write(&flag, "").unwrap();
-    let t = wait_for(Duration::from_secs(5), || both(&p.b) && none(&p.a));
+    // A weighted failure moves at B's Master_Down_Interval (3.61 s).
+    let t = wait_for(Duration::from_secs(8), || both(&p.b) && none(&p.a));
     assert!(
         t.is_some(),
         "the group did not move\nA:\n{}\nB:\n{}",
         a.log(),
         b.log()
     );
-    let log = a.log();
+    std::fs::remove_file(&flag).unwrap();
+    let t = wait_for(Duration::from_secs(8), || both(&p.a) && none(&p.b));
+    assert!(t.is_some(), "the group did not come back\nA:\n{}", a.log());
+    a.log()
+}
+
+#[test]
+fn sync_group_moves_both_instances_together() {
+    if !privileged() {
+        return;
+    }
+    // Only VI_2 tracks the script; its FAULT takes VI_1 along.
+    let log = sync_group_moves("sg", "  track_script {\n    chk\n  }\n", "");
     assert!(
         log.contains("VRRP_Group(SG1) Syncing instances to FAULT state"),
         "{log}"
     );
-    std::fs::remove_file(&flag).unwrap();
-    let t = wait_for(Duration::from_secs(8), || both(&p.a) && none(&p.b));
-    assert!(t.is_some(), "the group did not come back\nA:\n{}", a.log());
+}
+
+#[test]
+fn a_sync_group_s_weighted_track_script_lowers_every_member() {
+    if !privileged() {
+        return;
+    }
+    // keepalived 2.2.7 sync_group_tracking_init: the group's tracker is
+    // added to each member with the group's weight. 150 - 60 < 100: B
+    // preempts both instances, without any FAULT.
+    let group = "  track_script {\n    chk weight -60\n  }\n";
+    let log = sync_group_moves("sgw", "", group);
+    assert!(!log.contains("FAULT"), "{log}");
+    for vi in ["VI_1", "VI_2"] {
+        assert!(
+            log.contains(&format!(
+                "({vi}) Changing effective priority from 150 to 90"
+            )),
+            "{log}"
+        );
+    }
 }
 
 #[test]

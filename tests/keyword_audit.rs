@@ -117,7 +117,6 @@ fn uses_of_unsupported_keywords_are_reported_with_their_line() {
         l.report.unsupported_lines(),
         [
             "(keepalived.conf: Line 3) enable_snmp_vrrp is not supported by keepalived-rs yet - ignored",
-            "(keepalived.conf: Line 9) track_script is not supported by keepalived-rs yet - ignored",
             "(keepalived.conf: Line 17) promote_secondaries is not supported by keepalived-rs yet - ignored",
             // the block's keywords are not repeated
             "(keepalived.conf: Line 22) garp_group is not supported by keepalived-rs yet - ignored",

@@ -14,6 +14,7 @@ pub mod model;
 pub mod parser;
 pub mod reader;
 pub mod script;
+mod sync_tracking;
 pub mod validate;
 pub mod vrrp;
 

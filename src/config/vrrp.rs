@@ -1199,12 +1199,16 @@ fn priority(ctx: &mut Ctx, s: &Stmt) -> Res {
     let name = cur_name(ctx);
     match ctx.read_unsigned(s, 1, 1, 255)? {
         Some(v) => cur(ctx).priority = Some(Priority(v as u8)),
-        None => ctx.err_at(
-            s,
-            1,
-            format!("({name}) Priority not valid! must be between 1 & 255. Using default 100"),
-            "expected 1..255",
-        ),
+        None => {
+            ctx.err_at(
+                s,
+                1,
+                format!("({name}) Priority not valid! must be between 1 & 255. Using default 100"),
+                "expected 1..255",
+            );
+            // Set, so that `state MASTER` does not make it the owner.
+            cur(ctx).priority = Some(Priority::DEFAULT);
+        }
     }
     Ok(())
 }
@@ -2377,7 +2381,7 @@ pub fn validate(ctx: &mut Ctx) -> bool {
         let loc = loc_of(&i);
         let e = |ctx: &mut Ctx, msg: String| ctx.err_loc_opt(loc.clone(), msg);
         let strict = i.strict_mode.unwrap_or(global_strict);
-        let mut prio = i.effective_priority();
+        let prio = i.effective_priority();
         let master = i.state == State::Master || prio == Priority::OWNER;
 
         if i.vrid.is_none() {
@@ -2562,165 +2566,25 @@ pub fn validate(ctx: &mut Ctx) -> bool {
 
         vmac_addr_checks(ctx, idx, loc.clone());
 
-        // own interface in track_interface
+        // own interface in track_interface: not tracked (keepalived frees it)
         if let Some(ifn) = &i.interface {
-            for t in &i.track.interfaces {
-                if &t.name == ifn {
-                    ctx.err_loc(
-                        t.loc.clone(),
-                        format!("({name}) Ignoring track_interface {ifn} since own interface"),
-                    );
-                }
+            for t in i.track.interfaces.iter().filter(|t| &t.name == ifn) {
+                ctx.err_loc(
+                    t.loc.clone(),
+                    format!("({name}) Ignoring track_interface {ifn} since own interface"),
+                );
             }
+            ctx.cfg.vrrp.instances[idx]
+                .track
+                .interfaces
+                .retain(|t| &t.name != ifn);
         }
-        let group = ctx
-            .cfg
-            .vrrp
-            .sync_groups
-            .iter()
-            .find(|g| g.members.iter().any(|(m, _)| *m == name))
-            .cloned();
-        if let Some(g) = &group {
-            for t in &g.track.interfaces {
-                let own = i.interface.as_deref() == Some(t.name.as_str()) && !i.dont_track_primary;
-                if own || i.track.interfaces.iter().any(|x| x.name == t.name) {
-                    ctx.err_loc(
-                        t.loc.clone(),
-                        format!("({name}) track_interface {} is configured on VRRP instance and sync group. Remove vrrp instance or sync group config", t.name),
-                    );
-                }
-            }
+        let group =
+            (ctx.cfg.vrrp.sync_groups.iter()).find(|g| g.members.iter().any(|(m, _)| *m == name));
+        let sync = group.is_some_and(|g| !g.tracking_weight);
+        if sync || prio == Priority::OWNER {
+            super::sync_tracking::strip_instance_weights(ctx, idx, sync);
         }
-        if group.as_ref().is_some_and(|g| !g.tracking_weight) {
-            for t in &i.track.interfaces {
-                if t.weight.is_some_and(|w| w.value != 0) {
-                    ctx.err_loc(
-                        t.loc.clone(),
-                        format!(
-                            "({name}) ignoring {} tracked interface weight due to SYNC group",
-                            t.name
-                        ),
-                    );
-                }
-            }
-            for t in &i.track.scripts {
-                let w = t.weight.map(|w| w.value).or_else(|| {
-                    ctx.cfg
-                        .vrrp
-                        .scripts
-                        .iter()
-                        .find(|s| s.name == t.name)
-                        .map(|s| s.weight.value)
-                });
-                if w.is_some_and(|w| w != 0) {
-                    ctx.err_loc(
-                        t.loc.clone(),
-                        format!(
-                            "({name}) ignoring tracked script {} with weights due to SYNC group",
-                            t.name
-                        ),
-                    );
-                }
-            }
-            for t in &i.track.files {
-                let w = t.weight.map(|w| w.value).or_else(|| {
-                    ctx.cfg
-                        .vrrp
-                        .track_files
-                        .iter()
-                        .find(|s| s.name == t.name)
-                        .map(|s| s.weight.value)
-                });
-                if w.is_some_and(|w| w != 0) {
-                    ctx.err_loc(
-                        t.loc.clone(),
-                        format!(
-                            "({name}) ignoring tracked file {} with weights due to SYNC group",
-                            t.name
-                        ),
-                    );
-                }
-            }
-            for t in &i.track.processes {
-                let w = t.weight.map(|w| w.value).or_else(|| {
-                    ctx.cfg
-                        .vrrp
-                        .track_processes
-                        .iter()
-                        .find(|s| s.name == t.name)
-                        .map(|s| s.weight.value)
-                });
-                if w.is_some_and(|w| w != 0) {
-                    ctx.err_loc(
-                        t.loc.clone(),
-                        format!(
-                            "({name}) ignoring tracked process {} with weights due to SYNC group",
-                            t.name
-                        ),
-                    );
-                }
-            }
-        }
-        if prio == Priority::OWNER {
-            for t in &i.track.interfaces {
-                if t.weight.is_some_and(|w| w.value != 0) {
-                    ctx.err_loc(
-                        t.loc.clone(),
-                        format!(
-                            "({name}) ignoring {} tracked interface due to address owner",
-                            t.name
-                        ),
-                    );
-                }
-            }
-            for t in &i.track.scripts {
-                let w = t.weight.map(|w| w.value).or_else(|| {
-                    ctx.cfg
-                        .vrrp
-                        .scripts
-                        .iter()
-                        .find(|s| s.name == t.name)
-                        .map(|s| s.weight.value)
-                });
-                if w.is_some_and(|w| w != 0) {
-                    ctx.err_loc(
-                        t.loc.clone(),
-                        format!(
-                            "({name}) ignoring tracked script {} with weights due to address_owner",
-                            t.name
-                        ),
-                    );
-                }
-            }
-            for t in &i.track.files {
-                let w = t.weight.map(|w| w.value).or_else(|| {
-                    ctx.cfg
-                        .vrrp
-                        .track_files
-                        .iter()
-                        .find(|s| s.name == t.name)
-                        .map(|s| s.weight.value)
-                });
-                if let Some(w) = w.filter(|w| *w != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked file {} with weight {w} due to address_owner", t.name));
-                }
-            }
-            for t in &i.track.processes {
-                let w = t.weight.map(|w| w.value).or_else(|| {
-                    ctx.cfg
-                        .vrrp
-                        .track_processes
-                        .iter()
-                        .find(|s| s.name == t.name)
-                        .map(|s| s.weight.value)
-                });
-                if let Some(w) = w.filter(|w| *w != 0) {
-                    ctx.err_loc(t.loc.clone(), format!("({name}) ignoring tracked process {} with weight {w} due to address_owner", t.name));
-                }
-            }
-        }
-        prio = prio.max(Priority(1));
-        let _ = prio;
     }
 
     // VRID clashes: every pair sharing (VRID, family, interface), in
@@ -2763,10 +2627,13 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             )
         })
         .collect();
+    // keepalived stops completing at a clash (check_vrid_conflicts).
+    if msgs.is_empty() {
+        super::sync_tracking::complete_groups(ctx);
+    }
     for m in msgs {
         ctx.err_global(Level::Error, m);
     }
-
     true
 }
 

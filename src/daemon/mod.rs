@@ -19,6 +19,7 @@ pub mod sdnotify;
 pub mod socket;
 pub mod syncd;
 pub mod track_file;
+pub mod track_plan;
 pub mod track_process;
 pub mod vmac;
 pub mod vrrp;

@@ -12,6 +12,7 @@ use crate::config::global::GlobalDefs;
 use crate::config::vrrp::{AuthType, Notifies, VrrpInstance};
 use crate::daemon::netlink::{broadcast_plus, AddrSpec};
 use crate::daemon::route::{route_spec, rule_spec, RouteSpec, RuleSpec, SpecError};
+pub use crate::daemon::track_plan::{TrackUse, Tracks};
 use crate::daemon::vmac::{vip_dev, VipDev, Vmacs};
 use crate::vrrp::instance::{AuthConfig, GarpConfig, InstanceConfig};
 use crate::vrrp::packet::{Version, AUTH_LEN};
@@ -21,17 +22,6 @@ use crate::vrrp::types::{Centiseconds, Family, IfIndex, Vrid};
 pub const MCAST_GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 /// keepalived's IPv6 multicast group.
 pub const MCAST_GROUP6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
-
-/// A tracker reference by name, with weight.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackUse {
-    /// Interface or `vrrp_script` name.
-    pub name: String,
-    /// Weight (0: down means FAULT).
-    pub weight: i32,
-    /// `reverse`.
-    pub reverse: bool,
-}
 
 /// One instance as the driver runs it.
 #[derive(Debug, Clone)]
@@ -57,16 +47,8 @@ pub struct InstancePlan {
     pub tracked: Vec<AddrSpec>,
     /// Notify scripts.
     pub notify: Notifies,
-    /// `track_interface`s.
-    pub track_interfaces: Vec<TrackUse>,
-    /// `track_script`s.
-    pub track_scripts: Vec<TrackUse>,
-    /// `track_file`s.
-    pub track_files: Vec<TrackUse>,
-    /// `track_bfd`s (the instance's and its sync group's).
-    pub track_bfds: Vec<TrackUse>,
-    /// `track_process`es (the instance's and its sync group's).
-    pub track_processes: Vec<TrackUse>,
+    /// Trackers, the instance's and its sync group's.
+    pub tracks: Tracks,
     /// `dont_track_primary`.
     pub dont_track_primary: bool,
 }
@@ -216,95 +198,6 @@ pub fn addr_spec(v: &Vip, ifindex: u32) -> AddrSpec {
     s
 }
 
-fn tracks(
-    refs: &[crate::config::vrrp::TrackRef],
-    default_weight: impl Fn(&str) -> i32,
-) -> Vec<TrackUse> {
-    refs.iter()
-        .map(|r| TrackUse {
-            name: r.name.clone(),
-            weight: r
-                .weight
-                .map_or_else(|| default_weight(&r.name), |w| i32::from(w.value)),
-            reverse: r.weight.is_some_and(|w| w.reverse),
-        })
-        .collect()
-}
-
-/// An instance's `track_bfd`s: its own and its sync group's
-/// (`group_bfds`), each with the `bfd_instance`'s `weight [reverse]` unless
-/// the reference gives one; unknown names are left out.
-pub fn track_bfds(
-    inst: &VrrpInstance,
-    bfds: &[crate::config::bfd::BfdInstance],
-    group_bfds: &[crate::config::vrrp::TrackRef],
-) -> Vec<TrackUse> {
-    // track_bfd: the bfd_instance's `weight [reverse]` unless the
-    // reference gives one; a sync group's track_bfd applies to its members.
-    let bfd_default = |n: &str| bfds.iter().find(|b| b.name == n);
-    let mut track_bfds = Vec::new();
-    for r in inst.track.bfds.iter().chain(group_bfds) {
-        if track_bfds.iter().any(|t: &TrackUse| t.name == r.name) {
-            continue;
-        }
-        let Some(b) = bfd_default(&r.name) else {
-            continue;
-        };
-        let (weight, reverse) = match r.weight {
-            Some(w) => (i32::from(w.value), w.reverse),
-            None => (b.weight, b.reverse),
-        };
-        track_bfds.push(TrackUse {
-            name: r.name.clone(),
-            weight,
-            reverse,
-        });
-    }
-    track_bfds
-}
-
-/// An instance's `track_process`es: its own, then its sync group's
-/// (`group`), each with the `vrrp_track_process`'s `weight [reverse]`
-/// unless the reference gives one. Tracked both ways, keepalived keeps the
-/// instance's entry with the group's weight, unless the instance's weight
-/// is 0 (and logs that), as `add_vrrp_to_track_process` does.
-pub fn track_processes(
-    inst: &VrrpInstance,
-    procs: &[crate::config::vrrp::TrackProcess],
-    group: &[crate::config::vrrp::TrackRef],
-) -> (Vec<TrackUse>, Vec<String>) {
-    let mut out: Vec<TrackUse> = Vec::new();
-    let mut logs = Vec::new();
-    let own = inst.track.processes.iter().map(|r| (r, false));
-    for (r, from_group) in own.chain(group.iter().map(|r| (r, true))) {
-        let Some(p) = procs.iter().find(|p| p.name == r.name) else {
-            continue;
-        };
-        let (weight, reverse) = match r.weight {
-            Some(w) => (i32::from(w.value), w.reverse),
-            None => (i32::from(p.weight.value), p.weight.reverse),
-        };
-        if let Some(t) = out.iter_mut().find(|t| t.name == r.name) {
-            if from_group {
-                logs.push(format!(
-                    "({}) track_process {} is configured on VRRP instance and sync group. Remove vrrp instance config",
-                    inst.name, r.name
-                ));
-                if t.weight != 0 {
-                    t.weight = weight;
-                }
-            }
-            continue;
-        }
-        out.push(TrackUse {
-            name: r.name.clone(),
-            weight,
-            reverse,
-        });
-    }
-    (out, logs)
-}
-
 /// Plans one instance. `primary` is the advert source (the caller picks
 /// `unicast_src`, `mcast_src`, or the interface's primary / link-local
 /// address); `vmacs` are the VMACs made for it; `ifindex` resolves
@@ -312,8 +205,7 @@ pub fn track_processes(
 pub fn plan_instance(
     inst: &VrrpInstance,
     global: &GlobalDefs,
-    scripts: &[crate::config::vrrp::VrrpScript],
-    files: &[crate::config::vrrp::TrackFile],
+    tracks: Tracks,
     primary: IpAddr,
     vmacs: &Vmacs,
     ifindex: impl Fn(&str) -> Option<u32>,
@@ -411,36 +303,6 @@ pub fn plan_instance(
         (Family::V4, None) => global.mcast_group4.unwrap_or(IpAddr::V4(MCAST_GROUP4)),
         (Family::V6, None) => global.mcast_group6.unwrap_or(IpAddr::V6(MCAST_GROUP6)),
     };
-    let script_weight = |n: &str| {
-        scripts
-            .iter()
-            .find(|s| s.name == n)
-            .map_or(0, |s| i32::from(s.weight.value))
-    };
-    let mut track_scripts = tracks(&inst.track.scripts, script_weight);
-    for t in &mut track_scripts {
-        if let Some(s) = scripts.iter().find(|s| s.name == t.name) {
-            let own = inst.track.scripts.iter().find(|r| r.name == t.name);
-            if own.is_some_and(|r| r.weight.is_none()) {
-                t.reverse = s.weight.reverse;
-            }
-        }
-    }
-    let file_weight = |n: &str| {
-        files
-            .iter()
-            .find(|f| f.name == n)
-            .map_or(1, |f| i32::from(f.weight.value))
-    };
-    let mut track_files = tracks(&inst.track.files, file_weight);
-    for t in &mut track_files {
-        let own = inst.track.files.iter().find(|r| r.name == t.name);
-        if let Some(f) = files.iter().find(|f| f.name == t.name) {
-            if own.is_some_and(|r| r.weight.is_none()) {
-                t.reverse = f.weight.reverse;
-            }
-        }
-    }
     Ok(InstancePlan {
         config,
         interface,
@@ -452,11 +314,7 @@ pub fn plan_instance(
         routes,
         rules,
         notify: inst.notify.clone(),
-        track_interfaces: tracks(&inst.track.interfaces, |_| 0),
-        track_scripts,
-        track_files,
-        track_bfds: Vec::new(),
-        track_processes: Vec::new(),
+        tracks,
         dont_track_primary: inst.dont_track_primary,
     })
 }
@@ -580,8 +438,7 @@ mod tests {
         plan_instance(
             &i,
             &c.global,
-            &c.vrrp.scripts,
-            &c.vrrp.track_files,
+            crate::daemon::track_plan::plan_tracks(&i, None, &c).0,
             "10.0.0.1".parse().unwrap(),
             &Vmacs::default(),
             |n| (n == "eth9").then_some(7),
@@ -627,8 +484,7 @@ mod tests {
         let p = plan_instance(
             &i,
             &c.global,
-            &c.vrrp.scripts,
-            &c.vrrp.track_files,
+            crate::daemon::track_plan::plan_tracks(&i, None, &c).0,
             "10.0.0.1".parse().unwrap(),
             &vmacs,
             ifindex,
@@ -636,49 +492,6 @@ mod tests {
         .unwrap();
         let idx: Vec<u32> = p.vips.iter().chain(&p.evips).map(|v| v.ifindex).collect();
         assert_eq!(idx, [20, 20, 7]);
-    }
-
-    #[test]
-    fn track_bfd_takes_the_bfd_instance_weight_unless_given() {
-        let c = load(
-            "bfd_instance b1 {\n neighbor_ip 10.0.0.2\n weight -20 reverse\n}\nbfd_instance b2 {\n neighbor_ip 10.0.0.3\n}\nvrrp_instance VI_1 {\n interface lo\n virtual_router_id 1\n track_bfd {\n  b1\n  b2 weight 5\n }\n}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n track_bfd {\n  b2\n }\n}\n",
-        );
-        let g = &c.vrrp.sync_groups[0].track.bfds;
-        let t = track_bfds(&c.vrrp.instances[0], &c.bfd, g);
-        let got: Vec<(&str, i32, bool)> = t
-            .iter()
-            .map(|t| (t.name.as_str(), t.weight, t.reverse))
-            .collect();
-        assert_eq!(got, vec![("b1", -20, true), ("b2", 5, false)]);
-    }
-
-    #[test]
-    fn track_process_weights_from_instance_group_and_definition() {
-        // keepalived 2.2.7 `alloc_track_process` (the definition's weight
-        // unless given) and `add_vrrp_to_track_process` (tracked by the
-        // instance and its group: the group's weight, unless 0 was given).
-        let c = load(
-            "vrrp_track_process p1 {\n process a\n weight -20 reverse\n}\n\
-             vrrp_track_process p2 {\n process b\n}\n\
-             vrrp_track_process p3 {\n process c\n}\n\
-             vrrp_instance VI_1 {\n interface lo\n virtual_router_id 1\n \
-             track_process {\n  p1\n  p2 weight 0\n }\n}\n\
-             vrrp_sync_group G {\n group {\n  VI_1\n }\n track_process {\n  p2 weight 5\n  p3\n }\n}\n",
-        );
-        let g = &c.vrrp.sync_groups[0].track.processes;
-        let (t, logs) = track_processes(&c.vrrp.instances[0], &c.vrrp.track_processes, g);
-        let got: Vec<(&str, i32, bool)> = t
-            .iter()
-            .map(|t| (t.name.as_str(), t.weight, t.reverse))
-            .collect();
-        assert_eq!(
-            got,
-            vec![("p1", -20, true), ("p2", 0, false), ("p3", 0, false)]
-        );
-        assert_eq!(
-            logs,
-            vec!["(VI_1) track_process p2 is configured on VRRP instance and sync group. Remove vrrp instance config"]
-        );
     }
 
     #[test]
@@ -746,7 +559,7 @@ mod tests {
         assert_eq!(p.evips.len(), 1);
         // The script's own weight applies when the instance gives none.
         assert_eq!(
-            p.track_scripts,
+            p.tracks.scripts,
             vec![TrackUse {
                 name: "chk".into(),
                 weight: -20,

@@ -2,7 +2,7 @@
 //! plans and trackers, reusing what the running configuration has.
 
 use super::*;
-use crate::daemon::vmac;
+use crate::daemon::{track_plan, vmac};
 use crate::firewall::nft::NfProto;
 
 impl Driver {
@@ -147,33 +147,16 @@ impl Driver {
                 made.push(v);
             }
         }
-        let groups = || {
-            (config.vrrp.sync_groups.iter())
-                .filter(|sg| sg.members.iter().any(|(m, _)| *m == vi.name))
-        };
-        let group_bfds: Vec<_> = groups().flat_map(|sg| sg.track.bfds.clone()).collect();
-        let group_procs: Vec<_> = groups().flat_map(|sg| sg.track.processes.clone()).collect();
-        let mut p = match plan::plan_instance(
-            vi,
-            g,
-            &config.vrrp.scripts,
-            &config.vrrp.track_files,
-            primary,
-            &vmacs,
-            |n| {
-                (made.iter().find(|l| l.name == n))
-                    .or_else(|| by_ifname.get(n))
-                    .map(|l| l.index)
-            },
-        ) {
-            Ok(mut p) => {
-                p.track_bfds = plan::track_bfds(vi, &config.bfd, &group_bfds);
-                let procs = &config.vrrp.track_processes;
-                let (t, logs) = plan::track_processes(vi, procs, &group_procs);
-                logs.iter().for_each(|l| log_line(l));
-                p.track_processes = t;
-                p
-            }
+        let group = (config.vrrp.sync_groups.iter())
+            .find(|sg| sg.members.iter().any(|(m, _)| *m == vi.name));
+        let (tracks, logs) = track_plan::plan_tracks(vi, group.map(|g| &g.track), config);
+        logs.iter().for_each(|l| log_line(l));
+        let mut p = match plan::plan_instance(vi, g, tracks, primary, &vmacs, |n| {
+            (made.iter().find(|l| l.name == n))
+                .or_else(|| by_ifname.get(n))
+                .map(|l| l.index)
+        }) {
+            Ok(p) => p,
             Err(e) => {
                 log_line(&e.to_string());
                 return;
@@ -531,7 +514,7 @@ impl Driver {
                 reverse: false,
             });
         }
-        for t in &p.track_interfaces {
+        for t in &p.tracks.interfaces {
             match by_ifname.get(&t.name) {
                 Some(l) => tracks.push(TrackRef {
                     tracker: if_tracker(l, b),
@@ -544,7 +527,7 @@ impl Driver {
                 )),
             }
         }
-        for t in &p.track_scripts {
+        for t in &p.tracks.scripts {
             let Some(id) = self.script_tracker(config, &t.name, run_as, b) else {
                 continue;
             };
@@ -554,7 +537,7 @@ impl Driver {
                 reverse: t.reverse,
             });
         }
-        for t in &p.track_files {
+        for t in &p.tracks.files {
             let Some(tf) = config.vrrp.track_files.iter().find(|f| f.name == t.name) else {
                 continue;
             };
@@ -588,7 +571,7 @@ impl Driver {
             });
         }
         tracks.extend(self.process_refs(p, b));
-        for t in &p.track_bfds {
+        for t in &p.tracks.bfds {
             let id = match b.cur.bfd_trackers.get(&t.name) {
                 Some(&id) => id,
                 None => {

@@ -64,7 +64,7 @@ impl Driver {
                 (self.cur.insts.iter())
                     .flat_map(|i| {
                         let name = &i.plan.config.name;
-                        (i.plan.track_processes.iter())
+                        (i.plan.tracks.processes.iter())
                             .filter(|t| t.name == sp.name)
                             .map(|t| (name.clone(), t.weight, t.reverse))
                     })
@@ -125,18 +125,20 @@ impl Driver {
                         .map(|a| dump::format_addr(a, &name_of(a.ifindex)))
                         .collect(),
                     track_ifs: p
-                        .track_interfaces
+                        .tracks
+                        .interfaces
                         .iter()
                         .filter(|t| t.name != i.link.name)
                         .map(|t| (t.name.clone(), t.weight))
                         .collect(),
                     track_scripts: p
-                        .track_scripts
+                        .tracks
+                        .scripts
                         .iter()
                         .filter(|t| self.cur.script_trackers.contains_key(&t.name))
                         .map(|t| (t.name.clone(), t.weight, command(&t.name)))
                         .collect(),
-                    track_processes: (p.track_processes.iter())
+                    track_processes: (p.tracks.processes.iter())
                         .map(|t| (t.name.clone(), t.weight, t.reverse))
                         .collect(),
                     dont_track_primary: p.dont_track_primary,
@@ -168,7 +170,8 @@ impl Driver {
                         .iter()
                         .flat_map(|i| {
                             i.plan
-                                .track_scripts
+                                .tracks
+                                .scripts
                                 .iter()
                                 .filter(|t| t.name == sc.name)
                                 .map(|t| (i.plan.config.name.clone(), t.weight))

@@ -213,7 +213,7 @@ impl Driver {
     /// start-up line for each weight-0 one that holds it in FAULT.
     pub(super) fn process_refs(&self, p: &InstancePlan, b: &Built) -> Vec<TrackRef> {
         let mut refs = Vec::new();
-        for t in &p.track_processes {
+        for t in &p.tracks.processes {
             let specs = b.cur.procs.specs();
             let Some(i) = specs.iter().position(|s| s.name == t.name) else {
                 continue;
