@@ -239,7 +239,9 @@ fn reload_logged(cli: &Cli) -> Option<config::Config> {
         ));
         return None;
     }
-    load_logged_from(cli, loaded)
+    let config = load_logged_from(cli, loaded)?;
+    apply_umask(cli, config.global.umask);
+    Some(config)
 }
 
 /// What keepalived appends to its syslog idents: `_NAMESPACE_INSTANCE`
@@ -251,6 +253,24 @@ fn instance_name(config: &config::Config) -> Option<String> {
         .flatten()
         .collect();
     (!parts.is_empty()).then(|| parts.join("_"))
+}
+
+/// keepalived's file mode mask when neither `-u` nor `umask` sets one
+/// (lib/utils.c `umask_val`; its man page's 022 is wrong).
+const DEFAULT_UMASK: libc::mode_t = 0o177;
+
+/// `global_defs { umask }`, unless a valid `-u` set it (keepalived's
+/// umask_handler; the mask stays when a reload removes the keyword).
+fn apply_umask(cli: &Cli, conf: Option<u32>) {
+    let Some(m) = conf else {
+        return;
+    };
+    if cli.umask.as_deref().and_then(parse_umask).is_some() {
+        log_line("umask command line option specified, ignoring config option");
+        return;
+    }
+    // SAFETY: umask only changes this process's file mode mask.
+    unsafe { libc::umask(m as libc::mode_t) };
 }
 
 /// keepalived's `-u`: a number in C notation (`0177`, `0x7f`, `127`).
@@ -276,15 +296,14 @@ fn parent_main(cli: &Cli, args: Vec<OsString>) -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    if let Some(m) = cli.umask.as_deref() {
-        match parse_umask(m) {
-            // SAFETY: umask only changes this process's file mode mask.
-            Some(m) => unsafe {
-                libc::umask(m);
-            },
-            None => eprintln!("Invalid umask {m}"),
-        }
-    }
+    // keepalived's default file mode mask, then `-u` (children, scripts
+    // and the files of all of them inherit it).
+    let umask = cli
+        .umask
+        .as_deref()
+        .map(|m| parse_umask(m).ok_or_else(|| eprint!("Invalid --umask option {m}")));
+    // SAFETY: umask only changes this process's file mode mask.
+    unsafe { libc::umask(umask.and_then(Result::ok).unwrap_or(DEFAULT_UMASK)) };
     log::init(Ident::Parent, LogConfig::from_cli(cli));
     if let Some(f) = &cli.log_file {
         log::open_file(f, None, None, None);
@@ -315,6 +334,10 @@ fn parent_configured(cli: &Cli, args: Vec<OsString>, cwd: std::path::PathBuf) ->
             ));
         }
         config.global.net_namespace = Some(ns.clone());
+    }
+    apply_umask(cli, config.global.umask);
+    if let Some(name) = &config.global.process_name {
+        keepalived_rs::daemon::sched::set_name(name);
     }
     if let Some(name) = instance_name(&config) {
         log_line(&format!("Changing syslog ident to Keepalived_{name}"));
@@ -379,6 +402,8 @@ fn child_main(role: &str, cli: &Cli) -> ExitCode {
     if let Some(name) = instance_name(&config) {
         log::set_ident_suffix(&name);
     }
+    // keepalived applies them at the end of start_vrrp/start_check/start_bfd.
+    keepalived_rs::daemon::sched::apply(&config.global, role);
     if let Some(f) = &cli.log_file {
         // keepalived's children append their program to the file name.
         let prog = match role {

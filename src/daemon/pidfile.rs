@@ -60,14 +60,19 @@ impl PidFiles {
 /// reader never sees it half written), creating keepalived's pid
 /// directory if needed.
 pub fn write(path: &Path, pid: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // Whatever the umask, keepalived's modes: the directory 0755, the
+    // file 0644 (monitoring reads them as another user).
     if let Some(dir) = path.parent() {
-        if dir == Path::new(PID_DIR) {
+        if dir == Path::new(PID_DIR) && !dir.exists() {
             std::fs::create_dir_all(dir)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
         }
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{pid}.tmp"));
     std::fs::write(&tmp, format!("{pid}\n"))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })

@@ -252,6 +252,7 @@ impl ScriptCommand {
                 // The daemon turned transparent huge pages off for itself
                 // (main.rs); a script runs with the system's setting.
                 libc::prctl(libc::PR_SET_THP_DISABLE, 0, 0, 0, 0);
+                crate::daemon::sched::reset_for_script();
                 Ok(())
             });
         }
