@@ -13,7 +13,9 @@ use std::time::Duration;
 
 mod common;
 
-use keepalived_rs::daemon::netlink::{broadcast_plus, scope, AddrSpec, NetEvent, Netlink, Sysctls};
+use keepalived_rs::daemon::netlink::{
+    broadcast_plus, scope, AddrSpec, NetEvent, Netlink, RcvBuf, Sysctls,
+};
 use nix::sched::{setns, CloneFlags};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -504,7 +506,13 @@ fn watch_overrun_resyncs_link_state_and_reports_overrun() {
     ns.run(move || async move {
         let nl = Netlink::new().unwrap();
         // The smallest buffer the kernel allows: a few events fill it.
-        let mut rx = nl.watch_with_rcvbuf(Some(1)).await.unwrap();
+        let mut rx = nl
+            .watch_with_rcvbuf(Some(RcvBuf {
+                size: 1,
+                force: true,
+            }))
+            .await
+            .unwrap();
         // While `ip` runs this thread (and so the runtime) is blocked: the
         // socket overflows, and the link change at the end is lost.
         let mut batch = String::new();
@@ -542,4 +550,42 @@ fn watch_overrun_resyncs_link_state_and_reports_overrun() {
         )
         .await;
     });
+}
+
+#[test]
+fn netlink_buffers_are_keepalived_s() {
+    // keepalived 2.2.7 netlink_set_rx_buf_size: 64 KiB unless configured;
+    // a 0 is not stored; `_force` alone forces the default. Measured side
+    // by side (getsockopt on the VRRP child's sockets): monitor 1048576
+    // forced and cmd 300000 read back as 2097152 and 600000 for both
+    // daemons, 131072 each by default.
+    let c = keepalived_rs::config::load_str(
+        "t.conf",
+        "global_defs {\n vrrp_netlink_monitor_rcv_bufs 1048576\n vrrp_netlink_monitor_rcv_bufs_force\n \
+         vrrp_netlink_cmd_rcv_bufs 0\n lvs_netlink_cmd_rcv_bufs_force\n}\n",
+        Default::default(),
+    )
+    .config;
+    let of = |k: &str| RcvBuf::of(&c.global, k);
+    assert_eq!(
+        of("vrrp_netlink_monitor_rcv_bufs"),
+        RcvBuf {
+            size: 1 << 20,
+            force: true
+        }
+    );
+    assert_eq!(
+        of("vrrp_netlink_cmd_rcv_bufs"),
+        RcvBuf {
+            size: 65536,
+            force: false
+        }
+    );
+    assert_eq!(
+        of("lvs_netlink_cmd_rcv_bufs"),
+        RcvBuf {
+            size: 65536,
+            force: true
+        }
+    );
 }

@@ -233,6 +233,17 @@ pub struct GlobalDefs {
     pub reload_check_config: Option<Option<String>>,
 }
 
+impl GlobalDefs {
+    /// The last value given to a `*_rcv_bufs` keyword (a `_force` one: 1
+    /// or 0), `None` when absent or 0 (keepalived does not store a 0).
+    pub fn netlink_buf(&self, key: &str) -> Option<u32> {
+        (self.netlink_bufs.iter().rev())
+            .find(|(n, _)| n == key)
+            .map(|&(_, v)| v)
+            .filter(|&v| v != 0)
+    }
+}
+
 /// Root keywords of this module.
 pub static ROOT: &[Keyword] = &[
     block("global_defs", None, GLOBAL_DEFS, None),

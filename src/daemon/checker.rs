@@ -42,7 +42,7 @@ use crate::notify::mail::Mailer;
 use super::dump;
 use super::ha_suspend::HaSuspend;
 use super::log::{log_detail, log_line};
-use super::netlink::{NetEvent, Netlink};
+use super::netlink::{NetEvent, Netlink, RcvBuf};
 
 /// Reads the configuration again (`None`: unusable), for reloads and
 /// dumps; shared with the dump thread.
@@ -329,7 +329,7 @@ async fn run_async(config: Config, release: bool, reload: Loader) -> u8 {
     // before the checker tasks take their memory.
     let mut layout = Layout::new(&config.lvs);
     let mut flush_on_stop = config.global.lvs_flush_on_stop;
-    let mut suspension = Suspension::new(HaSuspend::new(&config.lvs)).await;
+    let mut suspension = Suspension::new(HaSuspend::new(&config.lvs), &config.global).await;
     // What a dump checks the configuration it reads against.
     let mut fingerprint = dump::check::fingerprint(&config);
     drop(config);
@@ -461,15 +461,21 @@ async fn run_async(config: Config, release: bool, reload: Loader) -> u8 {
 /// `using_ha_suspend`).
 struct Suspension {
     ha: HaSuspend,
+    /// `lvs_netlink_cmd_rcv_bufs` and `lvs_netlink_monitor_rcv_bufs`.
+    bufs: (RcvBuf, RcvBuf),
     watch: Option<(Netlink, mpsc::UnboundedReceiver<NetEvent>)>,
     /// What the driver was last told.
     told: BTreeSet<usize>,
 }
 
 impl Suspension {
-    async fn new(ha: HaSuspend) -> Self {
+    async fn new(ha: HaSuspend, g: &crate::config::global::GlobalDefs) -> Self {
         let mut s = Suspension {
             ha,
+            bufs: (
+                RcvBuf::of(g, "lvs_netlink_cmd_rcv_bufs"),
+                RcvBuf::of(g, "lvs_netlink_monitor_rcv_bufs"),
+            ),
             watch: None,
             told: BTreeSet::new(),
         };
@@ -485,8 +491,11 @@ impl Suspension {
         if (self.ha.is_empty() && !monitor) || self.watch.is_some() {
             return;
         }
-        let opened = match Netlink::new() {
-            Ok(nl) => nl.watch().await.map(|rx| (nl, rx)),
+        let opened = match Netlink::with_rcvbuf(Some(self.bufs.0)) {
+            Ok(nl) => nl
+                .watch_with_rcvbuf(Some(self.bufs.1))
+                .await
+                .map(|rx| (nl, rx)),
             Err(e) => Err(e),
         };
         match opened {

@@ -15,6 +15,7 @@ pub mod pidfile;
 pub mod plan;
 pub mod process;
 pub mod route;
+pub mod rx_bufs;
 pub mod sched;
 pub mod sdnotify;
 pub mod socket;

@@ -261,7 +261,16 @@ impl Netlink {
     /// # Panics
     /// Outside a tokio runtime.
     pub fn new() -> Result<Self, Error> {
+        Self::with_rcvbuf(None)
+    }
+
+    /// [`Netlink::new`] with the command socket's receive buffer set
+    /// (keepalived's `*_netlink_cmd_rcv_bufs`).
+    pub fn with_rcvbuf(rcvbuf: Option<RcvBuf>) -> Result<Self, Error> {
         let (mut conn, handle, _) = rtnetlink::new_connection().map_err(Error::Socket)?;
+        if let Some(b) = rcvbuf {
+            b.set(conn.socket_mut().socket_ref().as_raw_fd());
+        }
         // Bound now (the kernel would at the first request) so that the
         // changes it makes can be recognised in the watch.
         if let Ok(a) = conn.socket_mut().socket_mut().bind_auto() {
@@ -584,17 +593,16 @@ impl Netlink {
 
     /// Subscribe to link and IPv4/IPv6 address changes. Opens a second
     /// socket bound to RTMGRP_LINK, RTMGRP_IPV4_IFADDR and
-    /// RTMGRP_IPV6_IFADDR, with receive buffer `rcvbuf` bytes if given
-    /// (keepalived's `vrrp_netlink_monitor_rcv_bufs`; forced past
-    /// `rmem_max` when we have CAP_NET_ADMIN). Link states are seeded from
-    /// a dump taken after subscribing, so `LinkUp`/`LinkDown` report
+    /// RTMGRP_IPV6_IFADDR, with receive buffer `rcvbuf` if given
+    /// (keepalived's `*_netlink_monitor_rcv_bufs`). Link states are seeded
+    /// from a dump taken after subscribing, so `LinkUp`/`LinkDown` report
     /// transitions of [`Link::up`] only. On ENOBUFS the link states are
     /// re-read and [`NetEvent::Overrun`] is sent. The watcher stops when
     /// the receiver is dropped (at the next event); the receiver ends if
     /// the socket fails.
     pub async fn watch_with_rcvbuf(
         &self,
-        rcvbuf: Option<usize>,
+        rcvbuf: Option<RcvBuf>,
     ) -> Result<mpsc::UnboundedReceiver<NetEvent>, Error> {
         let groups = [
             MulticastGroup::Link,
@@ -603,8 +611,8 @@ impl Netlink {
         ];
         let (mut conn, _handle, mut messages) =
             rtnetlink::new_multicast_connection(&groups).map_err(Error::Socket)?;
-        if let Some(size) = rcvbuf {
-            set_rcvbuf(conn.socket_mut().socket_ref(), size).map_err(Error::Socket)?;
+        if let Some(b) = rcvbuf {
+            b.set(conn.socket_mut().socket_ref().as_raw_fd());
         }
         let conn_task = tokio::spawn(conn);
         let mut state = HashMap::new();
@@ -706,24 +714,57 @@ fn link_transition(state: &mut HashMap<u32, (bool, Link)>, link: Link) -> Option
     }
 }
 
-/// SO_RCVBUFFORCE (needs CAP_NET_ADMIN), else SO_RCVBUF.
-fn set_rcvbuf(sock: &rtnetlink::sys::Socket, size: usize) -> io::Result<()> {
-    let val = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
-    // SAFETY: setsockopt reads `len` bytes from `&val`, which lives across
-    // the call; the fd is owned by `sock`.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUFFORCE,
-            (&val as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
+/// A netlink socket's receive buffer as keepalived sets it
+/// (`netlink_set_rx_buf_size`, from `*_netlink_*_rcv_bufs[_force]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RcvBuf {
+    /// Bytes; keepalived's 64 KiB when not configured.
+    pub size: u32,
+    /// SO_RCVBUFFORCE (past `rmem_max`, needs CAP_NET_ADMIN), with no
+    /// fallback to SO_RCVBUF, as keepalived.
+    pub force: bool,
+}
+
+impl RcvBuf {
+    /// keepalived's `IF_DEFAULT_BUFSIZE`.
+    pub const DEFAULT_SIZE: u32 = 65536;
+
+    /// The setting of `key` (e.g. `vrrp_netlink_monitor_rcv_bufs`) and its
+    /// `_force`; the last of each wins, and a size of 0 is the default.
+    pub fn of(g: &crate::config::global::GlobalDefs, key: &str) -> RcvBuf {
+        RcvBuf {
+            size: g.netlink_buf(key).unwrap_or(Self::DEFAULT_SIZE),
+            force: g.netlink_buf(&format!("{key}_force")).is_some(),
+        }
     }
-    sock.set_rx_buf_sz(size)
+
+    /// Sets it on `fd`, logging keepalived's line on failure.
+    pub fn set(self, fd: std::os::fd::RawFd) {
+        let (opt, name) = if self.force {
+            (libc::SO_RCVBUFFORCE, "cant set SO_RCVBUFFORCE")
+        } else {
+            (libc::SO_RCVBUF, "Cannot set SO_RCVBUF")
+        };
+        let val = libc::c_int::try_from(self.size).unwrap_or(libc::c_int::MAX);
+        // SAFETY: setsockopt reads an int from `&val`, which lives across
+        // the call.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&val as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            let e = io::Error::last_os_error();
+            crate::daemon::log::log_line(&format!(
+                "{name} IP option. errno={} ({e})",
+                e.raw_os_error().unwrap_or(0)
+            ));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

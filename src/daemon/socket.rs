@@ -92,6 +92,18 @@ fn register(s: Socket) -> io::Result<AsyncFd<Socket>> {
 }
 
 impl VrrpSocket {
+    /// SO_RCVBUF of the receiving socket (keepalived sets no force: the
+    /// kernel caps it at `rmem_max`).
+    pub fn set_rcvbuf(&self, size: u64) -> io::Result<()> {
+        let v = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
+        setsockopt(
+            self.fd.get_ref().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            &v,
+        )
+    }
+
     /// Opens the IPv4 socket of `ifname` (index `ifindex`): joined to
     /// `group` unless unicast, source `src`, sending TTL `ttl`.
     pub fn open_v4(

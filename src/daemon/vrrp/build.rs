@@ -2,8 +2,9 @@
 //! plans and trackers, reusing what the running configuration has.
 
 use super::*;
-use crate::daemon::{track_plan, vmac};
+use crate::daemon::{rx_bufs, track_plan, vmac};
 use crate::firewall::nft::NfProto;
+use crate::vrrp::packet::Version;
 
 impl Driver {
     /// Builds the instances of `config`, reusing the sockets, VMACs and
@@ -23,6 +24,7 @@ impl Driver {
             watched_files: Vec::new(),
             statics: plan::StaticPlan::default(),
             used_sockets: Vec::new(),
+            rx_bufs: HashMap::new(),
             used_vmacs: Vec::new(),
             vmac_links: Vec::new(),
             ifnames: by_ifname
@@ -39,6 +41,14 @@ impl Driver {
             .collect();
         for vi in &config.vrrp.instances {
             self.build_instance(config, vi, &by_ifname, &mut b).await;
+        }
+        for (key, &size) in b.rx_bufs.iter().filter(|(_, s)| **s != 0) {
+            if let Some(Err(e)) = self.res.sockets.get(key).map(|s| s.set_rcvbuf(size)) {
+                log_line(&format!(
+                    "vrrp set receive socket buffer size error {}",
+                    e.raw_os_error().unwrap_or(0)
+                ));
+            }
         }
         for sg in &config.vrrp.sync_groups {
             let members: Vec<InstanceId> = sg
@@ -171,6 +181,16 @@ impl Driver {
             return;
         };
         b.used_sockets.push(key);
+        let c = &p.config;
+        let adv = rx_bufs::advert_len(
+            c.family == Family::V6,
+            c.version == Version::V2,
+            c.vips.len(),
+            c.wants_ah(),
+        );
+        let policy = rx_bufs::policy(&config.global);
+        *b.rx_bufs.entry(key).or_default() +=
+            rx_bufs::share(vi.kernel_rx_buf_size, policy, adv, link.mtu);
         let tracks = self.trackers(config, &p, &link, by_ifname, run_as, b);
         p.config.ifindex = IfIndex(sock_index);
         let id = b.cur.router.add_instance(p.config.clone(), tracks);

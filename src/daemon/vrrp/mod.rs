@@ -22,7 +22,7 @@ use crate::config::vrrp::{VrrpInstance, VrrpScript};
 use crate::config::Config;
 use crate::daemon::dump;
 pub use crate::daemon::log::log_line;
-use crate::daemon::netlink::{AddrSpec, Link, NetEvent, Netlink};
+use crate::daemon::netlink::{AddrSpec, Link, NetEvent, Netlink, RcvBuf};
 use crate::daemon::plan::{self, InstancePlan};
 use crate::daemon::route::{RouteSpec, RuleSpec};
 use crate::daemon::socket::{PacketSocket, RxAdvert, VrrpSocket};
@@ -152,6 +152,9 @@ struct Built {
     statics: plan::StaticPlan,
     /// Resources this configuration uses.
     used_sockets: Vec<SockKey>,
+    /// The receive buffer each socket gets (keepalived's sum over its
+    /// instances; 0: the kernel's default).
+    rx_bufs: HashMap<SockKey, u64>,
     used_vmacs: Vec<String>,
     /// The VMACs made or found so far, for address VMACs to reuse.
     vmac_links: Vec<Link>,
@@ -738,7 +741,8 @@ fn gone<T: PartialEq + Clone>(old: &[T], new: &[T]) -> Vec<T> {
 async fn run_async(kept: Config, opts: &DriverOptions, reload: &dyn Fn() -> Option<Config>) -> u8 {
     let config = &kept;
     dump::GlobalInfo::prepare(&config.global);
-    let nl = match Netlink::new() {
+    let g = &config.global;
+    let nl = match Netlink::with_rcvbuf(Some(RcvBuf::of(g, "vrrp_netlink_cmd_rcv_bufs"))) {
         Ok(n) => n,
         Err(e) => {
             log_line(&format!("Netlink: {e}"));
@@ -746,7 +750,8 @@ async fn run_async(kept: Config, opts: &DriverOptions, reload: &dyn Fn() -> Opti
         }
     };
     // Subscribe first, so that no link change after the snapshot is missed.
-    let mut net = match nl.watch().await {
+    let monitor_buf = RcvBuf::of(g, "vrrp_netlink_monitor_rcv_bufs");
+    let mut net = match nl.watch_with_rcvbuf(Some(monitor_buf)).await {
         Ok(w) => Some(w),
         Err(e) => {
             log_line(&format!("Netlink: unable to watch links: {e}"));

@@ -33,18 +33,10 @@ impl Drop for ProcMonitor {
 
 /// `process_monitor_rcv_bufs` and its force flag, when configured.
 fn rcv_bufs(config: &Config) -> (Option<u32>, bool) {
-    let find = |k: &str| {
-        config
-            .global
-            .netlink_bufs
-            .iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .map(|&(_, v)| v)
-    };
+    let g = &config.global;
     (
-        find("process_monitor_rcv_bufs").filter(|&v| v != 0),
-        find("process_monitor_rcv_bufs_force").is_some_and(|v| v != 0),
+        g.netlink_buf("process_monitor_rcv_bufs"),
+        g.netlink_buf("process_monitor_rcv_bufs_force").is_some(),
     )
 }
 
