@@ -99,7 +99,7 @@ vrrp_instance V {
     interface lo
     virtual_router_id 7
     priority 100
-    promote_secondaries
+    linkbeat_use_polling
     virtual_ipaddress {
         10.9.9.9/32
     }
@@ -117,7 +117,7 @@ fn uses_of_unsupported_keywords_are_reported_with_their_line() {
         l.report.unsupported_lines(),
         [
             "(keepalived.conf: Line 3) enable_snmp_vrrp is not supported by keepalived-rs yet - ignored",
-            "(keepalived.conf: Line 17) promote_secondaries is not supported by keepalived-rs yet - ignored",
+            "(keepalived.conf: Line 17) linkbeat_use_polling is not supported by keepalived-rs yet - ignored",
             // the block's keywords are not repeated
             "(keepalived.conf: Line 22) garp_group is not supported by keepalived-rs yet - ignored",
         ]

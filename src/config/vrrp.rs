@@ -281,7 +281,7 @@ impl VrrpInstance {
 
     /// Whether the instance is IPv6 (from its first VIP).
     pub fn is_v6(&self) -> bool {
-        self.vips.first().is_some_and(|v| v.prefix.is_v6())
+        self.native_ipv6 || self.vips.first().is_some_and(|v| v.prefix.is_v6())
     }
 }
 
@@ -1045,7 +1045,7 @@ fn check_vmac_unicast(ctx: &mut Ctx, s: &Stmt) {
 
 /// The instance's address family so far (from its first VIP): Some(true) = IPv6.
 fn family(i: &VrrpInstance) -> Option<bool> {
-    i.vips.first().map(|v| v.prefix.is_v6())
+    (i.native_ipv6 || !i.vips.is_empty()).then(|| i.is_v6())
 }
 
 fn parse_addr(s: &str) -> Option<IpAddr> {
@@ -2410,19 +2410,21 @@ pub fn validate(ctx: &mut Ctx) -> bool {
                 );
             }
         }
-        // family of VIPs
+        // family of VIPs (the first one's, or IPv6 with native_ipv6): the
+        // others are dropped, as keepalived's alloc_vrrp_vip does
         if let Some(first) = i.vips.first() {
-            for v in &i.vips[1..] {
-                if v.prefix.is_v6() != first.prefix.is_v6() {
-                    e(
-                        ctx,
-                        format!(
-                            "({name}): address family must match VRRP instance [{}] - ignoring",
-                            v.text
-                        ),
-                    );
-                }
+            for v in i.vips.iter().filter(|v| v.prefix.is_v6() != v6) {
+                e(
+                    ctx,
+                    format!(
+                        "({name}): address family must match VRRP instance [{}] - ignoring",
+                        v.text
+                    ),
+                );
             }
+            ctx.cfg.vrrp.instances[idx]
+                .vips
+                .retain(|v| v.prefix.is_v6() == v6);
             if v6 && strict && !is_link_local(&first.prefix.addr) {
                 e(
                     ctx,
@@ -2431,7 +2433,12 @@ pub fn validate(ctx: &mut Ctx) -> bool {
             }
         }
 
-        if i.unicast_peers.is_empty() && i.unicast_keyword {
+        if i.unicast_peers.is_empty() && i.unicast_fault_no_peer {
+            e(
+                ctx,
+                format!("({name}) Cannot use unicast without any peers - going to fault state"),
+            );
+        } else if i.unicast_peers.is_empty() && i.unicast_keyword {
             e(ctx, format!("({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."));
         }
         if i.unicast_peers.is_empty() && i.unicast_ttl.is_some() {

@@ -51,6 +51,9 @@ pub struct InstancePlan {
     pub tracks: Tracks,
     /// `dont_track_primary`.
     pub dont_track_primary: bool,
+    /// `unicast_fault_no_peer` without peers: FAULT until a reload
+    /// (keepalived's configuration fault).
+    pub no_peer_fault: bool,
 }
 
 /// Why an instance could not be planned.
@@ -95,8 +98,14 @@ pub fn advert_int(us: Option<u64>, v: Version) -> Centiseconds {
 }
 
 fn garp(inst: &VrrpInstance, global: &GlobalDefs) -> GarpConfig {
-    let d = GarpConfig::default();
+    let mut d = GarpConfig::default();
     let (i, g) = (&inst.garp, &global.garp);
+    // vrrp_min_garp: one GARP/NA burst, not repeated 5 s later.
+    if global.min_garp {
+        d.master_repeat = 1;
+        d.master_refresh_repeat = 0;
+        d.master_delay = Duration::ZERO;
+    }
     GarpConfig {
         master_delay: i.master_delay.or(g.master_delay).unwrap_or(d.master_delay),
         master_repeat: i
@@ -316,6 +325,7 @@ pub fn plan_instance(
         notify: inst.notify.clone(),
         tracks,
         dont_track_primary: inst.dont_track_primary,
+        no_peer_fault: inst.unicast_fault_no_peer && inst.unicast_peers.is_empty(),
     })
 }
 
@@ -492,6 +502,25 @@ mod tests {
         .unwrap();
         let idx: Vec<u32> = p.vips.iter().chain(&p.evips).map(|v| v.ifindex).collect();
         assert_eq!(idx, [20, 20, 7]);
+    }
+
+    #[test]
+    fn min_garp_native_ipv6_and_unicast_fault_no_peer() {
+        // keepalived 2.2.7: vrrp_min_garp makes one burst (repeat 1, no
+        // refresh repeat, no delayed second burst); native_ipv6 makes the
+        // instance IPv6 (VRRPv3) and drops IPv4 VIPs; unicast_fault_no_peer
+        // without peers is a configuration fault.
+        let p = plan_of(
+            "global_defs {\n vrrp_min_garp\n}\nvrrp_instance VI_1 {\n interface lo\n virtual_router_id 5\n \
+             native_ipv6\n unicast_fault_no_peer\n virtual_ipaddress {\n  fe80::5\n  10.0.0.5\n }\n}\n",
+        );
+        let g = &p.config.garp;
+        assert_eq!((g.master_repeat, g.master_refresh_repeat), (1, 0));
+        assert_eq!(g.master_delay, Duration::ZERO);
+        assert_eq!(p.config.family, Family::V6);
+        assert_eq!(p.config.version, Version::V3);
+        assert_eq!(p.config.vips, vec!["fe80::5".parse::<IpAddr>().unwrap()]);
+        assert!(p.no_peer_fault);
     }
 
     #[test]

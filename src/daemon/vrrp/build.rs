@@ -125,6 +125,13 @@ impl Driver {
             },
             None => vmac,
         };
+        // promote_secondaries (a VMAC has it already): set if 0, put back
+        // at stop, as keepalived's set_promote_secondaries.
+        if vi.promote_secondaries && vmac.is_none() {
+            if let Err(e) = self.res.sysctls.set(&ifname, "promote_secondaries", "1") {
+                log_line(&format!("({}) promote_secondaries: {e}", vi.name));
+            }
+        }
         let vip_link = vmac.clone().unwrap_or_else(|| link.clone());
         let (sock_ifname, sock_index) = if vmac.is_some() && !vi.vmac_xmit_base {
             (vip_link.name.clone(), vip_link.index)
@@ -527,6 +534,13 @@ impl Driver {
                 .entry(l.index)
                 .or_insert_with(|| b.cur.router.add_tracker(TrackerValue::Up(l.up)))
         };
+        if p.no_peer_fault {
+            tracks.push(TrackRef {
+                tracker: b.cur.router.add_tracker(TrackerValue::Up(false)),
+                weight: 0,
+                reverse: false,
+            });
+        }
         if !p.dont_track_primary {
             tracks.push(TrackRef {
                 tracker: if_tracker(link, b),
