@@ -23,14 +23,15 @@ use common::lab::{privileged, wait_for};
 use proclab::{Daemon, Lab};
 
 /// Two instances on eth0: VI_1 owns its address (MASTER at once) and
-/// tracks a good script; VI_2 is BACKUP for 3.6 s and tracks a failing
+/// tracks a good script, unweighted (keepalived drops an owner's weighted
+/// trackers); VI_2 is BACKUP for 3.6 s and tracks a failing
 /// one.
 const CONF: &str = "global_defs {\n  script_user root\n}\n\
 vrrp_script chk_ok {\n  script \"/bin/true\"\n  interval 1\n  weight -20\n}\n\
 vrrp_script chk_bad {\n  script \"/bin/false\"\n  interval 1\n}\n\
 vrrp_instance VI_1 {\n  interface eth0\n  state MASTER\n  virtual_router_id 66\n  \
 priority 255\n  advert_int 1\n  virtual_ipaddress {\n    10.66.0.100/24\n  }\n  \
-track_script {\n    chk_ok\n  }\n}\n\
+track_script {\n    chk_ok weight 0\n  }\n}\n\
 vrrp_instance VI_2 {\n  interface eth0\n  state BACKUP\n  virtual_router_id 67\n  \
 priority 100\n  advert_int 1\n  virtual_ipaddress {\n    10.66.0.101\n  }\n  \
 track_script {\n    chk_bad weight -10\n  }\n}\n";
@@ -246,7 +247,7 @@ fn dumps_parse_as_the_exporter_reads_them() {
     );
     assert_eq!(vi2.vips, ["10.66.0.101 dev eth0 scope global"]);
     assert!(text.starts_with("------< Global definitions >------\n"));
-    assert!(text.contains("   Tracked scripts :\n     chk_ok weight -20\n"));
+    assert!(text.contains("   Tracked scripts :\n     chk_ok weight 0\n"));
 
     // Scripts: chk_ok GOOD once its first run is in (the dump may come
     // before it), chk_bad BAD once it has failed (interval 1 s).
