@@ -443,6 +443,43 @@ fn trackers_adjust_effective_priority_clamped_owner_untouched() {
 }
 
 #[test]
+fn notify_priority_changes_notifies_each_change_of_effective_priority() {
+    // keepalived 2.2.7 vrrp_set_effective_priority ->
+    // send_instance_priority_notifies: `INSTANCE "VI_1" BACKUP_PRIORITY 200`
+    // on the FIFO (MASTER_PRIORITY as MASTER), nothing without the option.
+    let mut r = Router::new();
+    let s = r.add_tracker(TrackerValue::Up(true));
+    let track = || {
+        vec![TrackRef {
+            tracker: s,
+            weight: -50,
+            reverse: false,
+        }]
+    };
+    let mut c = cfg(250);
+    c.notify_priority_changes = true;
+    r.add_instance(c, track());
+    r.add_instance(InstanceConfig::new("VI_2", 52, 250, ip(1), vip()), track());
+    let mut out = Vec::new();
+    r.start(t(0), &mut out);
+    out.clear();
+    r.set_tracker(t(1), s, TrackerValue::Up(false), &mut out);
+    let ev: Vec<&NotifyEvent> = (out.iter())
+        .filter_map(|a| match a {
+            Action::Notify(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let want = NotifyEvent {
+        target: Target::Instance("VI_1".into()),
+        state: NotifyState::BackupPriority,
+        priority: Priority(200),
+    };
+    assert_eq!(ev, vec![&want]);
+    assert_eq!(want.fifo_line(), "INSTANCE \"VI_1\" BACKUP_PRIORITY 200\n");
+}
+
+#[test]
 fn weight_zero_tracker_failure_means_fault_and_release() {
     // keepalived §4.3: weight 0 ⇒ KO puts the instance in FAULT; from MASTER it sends priority 0 and removes the VIPs.
     let mut r = Router::new();

@@ -499,6 +499,11 @@ pub fn run(opts: Options, config: Config, reload_config: &dyn Fn() -> Option<Con
         ));
         return EXIT_FATAL as u8;
     }
+    // keepalived's hint, after its pid file (-1 disables the feature and
+    // the line).
+    if config.global.max_auto_priority.unwrap_or(0) == 0 {
+        log_line("NOTICE: setting config option max_auto_priority should result in better keepalived performance");
+    }
     let sigfd = match signal_fd() {
         Ok(fd) => fd,
         Err(e) => {

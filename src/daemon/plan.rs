@@ -306,6 +306,10 @@ pub fn plan_instance(
         v3_checksum_as_v2: inst.old_unicast_checksum.unwrap_or(false),
         garp: garp(inst, global),
         drops_vip_traffic: crate::config::vrrp::drops_vip_traffic(inst, global),
+        // A sync group's setting comes between (applied by the driver).
+        notify_priority_changes: (inst.notify_priority_changes)
+            .or(global.vrrp_notify_priority_changes)
+            .unwrap_or(false),
     };
     let mcast_group = match (family, inst.mcast_dst) {
         (_, Some(d)) => d,

@@ -66,6 +66,11 @@ pub enum NotifyState {
     Deleted,
     /// A master received a lower-priority advert.
     MasterRxLowerPri,
+    /// `notify_priority_changes`: a MASTER's effective priority changed
+    /// (FIFO only, as keepalived's `send_instance_priority_notifies`).
+    MasterPriority,
+    /// The same in any other state.
+    BackupPriority,
 }
 
 impl NotifyState {
@@ -78,7 +83,17 @@ impl NotifyState {
             NotifyState::Stop => "STOP",
             NotifyState::Deleted => "DELETED",
             NotifyState::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
+            NotifyState::MasterPriority => "MASTER_PRIORITY",
+            NotifyState::BackupPriority => "BACKUP_PRIORITY",
         }
+    }
+
+    /// A priority change, not a state: no script, no mail, FIFO only.
+    pub fn is_priority(self) -> bool {
+        matches!(
+            self,
+            NotifyState::MasterPriority | NotifyState::BackupPriority
+        )
     }
 }
 

@@ -179,6 +179,14 @@ impl Driver {
                 return;
             }
         };
+        // notify_priority_changes: the sync group's before the global one
+        // (keepalived's vrrp_complete_instance).
+        if let (None, Some(v)) = (
+            vi.notify_priority_changes,
+            group.and_then(|g| g.notify_priority_changes),
+        ) {
+            p.config.notify_priority_changes = v;
+        }
         let key = (
             sock_index,
             p.config.family == Family::V6,

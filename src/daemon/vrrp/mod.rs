@@ -303,10 +303,11 @@ impl Driver {
                     }
                 }
                 Action::Notify(mut ev) => {
-                    if let Target::Instance(n) = &ev.target {
+                    if let (Target::Instance(n), false) = (&ev.target, ev.state.is_priority()) {
                         changed.extend(self.cur.by_name.get(n));
                     }
                     let scripts = match &ev.target {
+                        _ if ev.state.is_priority() => None,
                         Target::Instance(n) => self
                             .cur
                             .by_name

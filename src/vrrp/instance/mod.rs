@@ -132,6 +132,9 @@ pub struct InstanceConfig {
     /// No accept mode and not the owner: as MASTER the firewall drops
     /// traffic to its VIPs (only keepalived's `-D` lines come from here).
     pub drops_vip_traffic: bool,
+    /// `notify_priority_changes`: each change of the effective priority
+    /// is notified (to the FIFOs).
+    pub notify_priority_changes: bool,
 }
 
 impl InstanceConfig {
@@ -183,6 +186,7 @@ impl InstanceConfig {
             v3_checksum_as_v2: false,
             garp: GarpConfig::default(),
             drops_vip_traffic: false,
+            notify_priority_changes: false,
         }
     }
 }
@@ -809,6 +813,13 @@ impl Instance {
                     before, self.effective
                 ),
             );
+            if self.cfg.notify_priority_changes {
+                let s = match self.state {
+                    State::Master => NotifyState::MasterPriority,
+                    _ => NotifyState::BackupPriority,
+                };
+                self.notify(out, s);
+            }
         }
         let was = self.faults;
         self.faults = faults;
