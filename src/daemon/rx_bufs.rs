@@ -5,6 +5,9 @@
 //! kernel's `rmem_default` stays).
 
 use crate::config::global::GlobalDefs;
+use crate::vrrp::instance::InstanceConfig;
+use crate::vrrp::packet::Version;
+use crate::vrrp::types::Family;
 
 /// `vrrp_rx_bufs_policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +55,17 @@ pub fn advert_len(v6: bool, v2: bool, vips: usize, ah: bool) -> u64 {
     } else {
         8 + if v2 { 8 } else { 0 } + 4 * n + 20 + if ah { 24 } else { 0 }
     }
+}
+
+/// The share of instance `c` (on an interface of `mtu`) under `g`'s policy.
+pub fn instance_share(g: &GlobalDefs, own: Option<u64>, c: &InstanceConfig, mtu: u32) -> u64 {
+    let adv = advert_len(
+        c.family == Family::V6,
+        c.version == Version::V2,
+        c.vips.len(),
+        c.wants_ah(),
+    );
+    share(own, policy(g), adv, mtu)
 }
 
 /// One instance's share of its socket's buffer.

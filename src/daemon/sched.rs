@@ -84,7 +84,6 @@ pub fn apply(g: &GlobalDefs, role: Role) {
 fn set_nice(nice: i32) {
     // SAFETY: getpriority/setpriority on this process only.
     unsafe {
-        *libc::__errno_location() = 0;
         let orig = libc::getpriority(libc::PRIO_PROCESS, 0);
         if libc::setpriority(libc::PRIO_PROCESS, 0, nice) != 0 {
             let e = std::io::Error::last_os_error();

@@ -4,7 +4,6 @@
 use super::*;
 use crate::daemon::{rx_bufs, track_plan, vmac};
 use crate::firewall::nft::NfProto;
-use crate::vrrp::packet::Version;
 
 impl Driver {
     /// Builds the instances of `config`, reusing the sockets, VMACs and
@@ -196,16 +195,8 @@ impl Driver {
             return;
         };
         b.used_sockets.push(key);
-        let c = &p.config;
-        let adv = rx_bufs::advert_len(
-            c.family == Family::V6,
-            c.version == Version::V2,
-            c.vips.len(),
-            c.wants_ah(),
-        );
-        let policy = rx_bufs::policy(&config.global);
         *b.rx_bufs.entry(key).or_default() +=
-            rx_bufs::share(vi.kernel_rx_buf_size, policy, adv, link.mtu);
+            rx_bufs::instance_share(g, vi.kernel_rx_buf_size, &p.config, link.mtu);
         let tracks = self.trackers(config, &p, &link, by_ifname, run_as, b);
         p.config.ifindex = IfIndex(sock_index);
         let id = b.cur.router.add_instance(p.config.clone(), tracks);
